@@ -1,0 +1,62 @@
+// A vector store over ONE connection: plain synchronous C++, no actors. The
+// runtime gives each pool worker its own instance. Every method throws
+// store_error on failure; a backend that cannot be reached throws
+// backend_unavailable and reconnects on a later call by itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "messages/records.hpp"
+
+namespace storage {
+
+// Honest differences between backends, for the runtime and the tests.
+struct vector_capabilities {
+  // State lives in this process (faiss://): pool workers are shards, not
+  // interchangeable connections.
+  bool in_process = false;
+  // The index answers approximately (hnsw); exact on small collections.
+  bool approximate = false;
+};
+
+class vector_backend {
+ public:
+  virtual ~vector_backend() = default;
+
+  virtual vector_capabilities capabilities() const = 0;
+
+  // True if created, false if it already existed with the same spec; throws
+  // conflict if it exists with another dimension or metric.
+  virtual bool create_collection(const collection_spec& spec) = 0;
+  // True if it existed. A missing collection is not an error.
+  virtual bool drop_collection(const std::string& name) = 0;
+  virtual std::vector<collection_spec> list_collections() = 0;
+
+  // Callers pass batches already checked by validate_batch (ids unique and
+  // non-empty, finite, one length). The adapter checks the length against
+  // the collection (dimension_mismatch) before writing anything, and writes
+  // the batch atomically. Returns the number of records written.
+  virtual std::uint64_t upsert(const std::string& collection,
+                               const std::vector<vector_record>& records) = 0;
+  // Only the records found, in the order of `ids`.
+  virtual std::vector<vector_record> get(
+      const std::string& collection, const std::vector<std::string>& ids) = 0;
+  // Returns how many existed and were removed.
+  virtual std::uint64_t remove(const std::string& collection,
+                               const std::vector<std::string>& ids) = 0;
+  virtual std::uint64_t remove_where(const std::string& collection,
+                                     const filter& where) = 0;
+  virtual std::uint64_t count(const std::string& collection) = 0;
+  // min(k, matching) hits, closest first, ties by id; distances per
+  // messages/distance.hpp.
+  virtual std::vector<search_hit> search(const std::string& collection,
+                                         const search_request& req) = 0;
+  // Up to `limit` records with id > after (bytewise), in id order. An empty
+  // next_cursor marks the last page.
+  virtual scan_page scan(const std::string& collection,
+                         const std::string& after, std::uint32_t limit) = 0;
+};
+
+}  // namespace storage

@@ -1,0 +1,98 @@
+#include "messages/validation.hpp"
+
+#include <cmath>
+#include <unordered_set>
+
+#include "messages/errors.hpp"
+
+namespace storage {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& what) {
+  throw store_error(errc::invalid_argument, what);
+}
+
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9');
+}
+
+void validate_embedding(const std::vector<float>& v, const std::string& what) {
+  if (v.empty()) invalid(what + ": empty embedding");
+  for (float x : v)
+    if (!std::isfinite(x)) invalid(what + ": embedding contains NaN or Inf");
+}
+
+}  // namespace
+
+void validate_collection_name(const std::string& name) {
+  bool ok = name.size() >= 3 && name.size() <= 63 && is_alnum(name.front()) &&
+            is_alnum(name.back());
+  for (char c : name) ok = ok && (is_alnum(c) || c == '_' || c == '-');
+  if (!ok)
+    invalid("collection name '" + name +
+            "' must be 3-63 characters from A-Z a-z 0-9 _ -, starting and "
+            "ending with a letter or digit");
+}
+
+void validate_collection_spec(const collection_spec& spec) {
+  validate_collection_name(spec.name);
+  if (spec.dimension == 0 || spec.dimension > 65535)
+    invalid("dimension must be between 1 and 65535, got " +
+            std::to_string(spec.dimension));
+}
+
+void validate_batch(const std::vector<vector_record>& records) {
+  std::unordered_set<std::string> seen;
+  std::size_t dim = records.empty() ? 0 : records.front().embedding.size();
+  for (auto& r : records) {
+    if (r.id.empty()) invalid("a record has an empty id");
+    if (!seen.insert(r.id).second)
+      invalid("duplicate id '" + r.id + "' in one batch");
+    validate_embedding(r.embedding, "record '" + r.id + "'");
+    if (r.embedding.size() != dim)
+      throw store_error(errc::dimension_mismatch,
+                        "record '" + r.id + "' has " +
+                            std::to_string(r.embedding.size()) +
+                            " dimensions, the batch has " +
+                            std::to_string(dim));
+  }
+}
+
+void validate_dimension(const std::vector<vector_record>& records,
+                        std::uint32_t dimension) {
+  for (auto& r : records)
+    if (r.embedding.size() != dimension)
+      throw store_error(errc::dimension_mismatch,
+                        "record '" + r.id + "' has " +
+                            std::to_string(r.embedding.size()) +
+                            " dimensions, the collection has " +
+                            std::to_string(dimension));
+}
+
+void validate_ids(const std::vector<std::string>& ids) {
+  for (auto& id : ids)
+    if (id.empty()) invalid("empty id");
+}
+
+void validate_search(const search_request& req) {
+  if (req.k == 0) invalid("k must be positive");
+  validate_embedding(req.query, "query");
+}
+
+void validate_key(const std::string& key) {
+  if (key.empty()) invalid("empty key");
+}
+
+void validate_keys(const std::vector<std::string>& keys) {
+  for (auto& k : keys) validate_key(k);
+}
+
+void validate_ttl(const ttl_ms& ttl) {
+  if (ttl && *ttl <= 0)
+    invalid("ttl must be a positive number of milliseconds, got " +
+            std::to_string(*ttl));
+}
+
+}  // namespace storage

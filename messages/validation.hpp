@@ -1,0 +1,31 @@
+// Checks the contract makes before anything reaches a backend. Each throws
+// store_error naming what was wrong; nothing has been written when it does.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "messages/records.hpp"
+
+namespace storage {
+
+// 3-63 characters from A-Z a-z 0-9 _ -, starting and ending alphanumeric.
+void validate_collection_name(const std::string& name);
+void validate_collection_spec(const collection_spec& spec);
+
+// A whole batch: ids non-empty and unique, embeddings non-empty, finite and
+// all of one length (dimension_mismatch otherwise).
+void validate_batch(const std::vector<vector_record>& records);
+
+// The batch against the collection's dimension (dimension_mismatch).
+void validate_dimension(const std::vector<vector_record>& records,
+                        std::uint32_t dimension);
+
+void validate_ids(const std::vector<std::string>& ids);
+void validate_search(const search_request& req);
+
+void validate_key(const std::string& key);
+void validate_keys(const std::vector<std::string>& keys);
+void validate_ttl(const ttl_ms& ttl);  // absent, or > 0
+
+}  // namespace storage
