@@ -24,8 +24,8 @@ store_error from_caf_error(const caf::error& e, const std::string& operation,
     return store_error(static_cast<errc>(e.code()), msg, op, st);
   }
   if (e == caf::sec::request_timeout)
-    return store_error(errc::timeout, "no reply before the deadline",
-                       operation, store);
+    return store_error(errc::timeout, "no reply before the deadline", operation,
+                       store);
   if (e == caf::sec::request_receiver_down)
     return store_error(errc::backend_unavailable, "the store actor is down",
                        operation, store);
@@ -52,14 +52,13 @@ void register_types(caf::actor_system_config& cfg) {
       "std::vector<storage::cache_entry>");
   cfg.add_message_type<ttl_info>("storage::ttl_info");
   cfg.add_message_type<cache_scan_page>("storage::cache_scan_page");
-  cfg.add_error_category(
-      error_category,
-      [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
-        std::string out = to_string(static_cast<errc>(code));
-        if (ctx.match_elements<std::string, std::string, std::string>())
-          out += ": " + ctx.get_as<std::string>(0);
-        return out;
-      });
+  cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
+                                            const caf::message& ctx) {
+    std::string out = to_string(static_cast<errc>(code));
+    if (ctx.match_elements<std::string, std::string, std::string>())
+      out += ": " + ctx.get_as<std::string>(0);
+    return out;
+  });
 }
 
 }  // namespace storage

@@ -7,10 +7,18 @@ namespace storage {
 namespace {
 
 constexpr const char* names[] = {
-    "ok",           "invalid_argument",    "dimension_mismatch",
-    "collection_not_found", "conflict",    "type_mismatch",
-    "backend_unavailable",  "timeout",     "overloaded",
-    "verification_failed",  "unsupported", "internal",
+    "ok",
+    "invalid_argument",
+    "dimension_mismatch",
+    "collection_not_found",
+    "conflict",
+    "type_mismatch",
+    "backend_unavailable",
+    "timeout",
+    "overloaded",
+    "verification_failed",
+    "unsupported",
+    "internal",
 };
 
 }  // namespace
@@ -59,7 +67,8 @@ std::string store_error::render(errc code, const std::string& message,
 
 std::string redact(const std::string& text) {
   // userinfo with a password: scheme://user:secret@host or scheme://:secret@
-  static const std::regex userinfo(R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s/]*@)");
+  static const std::regex userinfo(
+      R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s/]*@)");
   // libpq keyword form: password=secret or password='sec ret'
   static const std::regex keyword(R"((password\s*=\s*)('[^']*'|[^\s]+))",
                                   std::regex::icase);

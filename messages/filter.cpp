@@ -46,7 +46,8 @@ std::vector<filter> parse_children(const json& j, const std::string& name) {
 filter parse_field(const std::string& field, const json& cond) {
   if (field.empty()) bad("empty field name");
   if (!cond.is_object())
-    return filter::eq(field, value_from_json(cond, "where field '" + field + "'"));
+    return filter::eq(field,
+                      value_from_json(cond, "where field '" + field + "'"));
   if (cond.empty()) bad("field '" + field + "' has an empty condition");
   std::vector<filter> parts;
   for (auto& [name, arg] : cond.items()) {
@@ -138,8 +139,7 @@ filter filter::leaf(op kind, std::string field,
       bad(std::string(to_string(kind)) + " on '" + field +
           "': null is not a comparable value");
     if (is_range(kind) && !is_number(v))
-      bad(std::string(to_string(kind)) + " on '" + field +
-          "' needs a number");
+      bad(std::string(to_string(kind)) + " on '" + field + "' needs a number");
   }
   if ((kind == op::in || kind == op::nin) && vs.empty())
     bad(std::string(to_string(kind)) + " on '" + field +
@@ -151,12 +151,24 @@ filter filter::leaf(op kind, std::string field,
   return f;
 }
 
-filter filter::eq(std::string k, metadata_value v) { return leaf(op::eq, k, {v}); }
-filter filter::ne(std::string k, metadata_value v) { return leaf(op::ne, k, {v}); }
-filter filter::gt(std::string k, metadata_value v) { return leaf(op::gt, k, {v}); }
-filter filter::gte(std::string k, metadata_value v) { return leaf(op::gte, k, {v}); }
-filter filter::lt(std::string k, metadata_value v) { return leaf(op::lt, k, {v}); }
-filter filter::lte(std::string k, metadata_value v) { return leaf(op::lte, k, {v}); }
+filter filter::eq(std::string k, metadata_value v) {
+  return leaf(op::eq, k, {v});
+}
+filter filter::ne(std::string k, metadata_value v) {
+  return leaf(op::ne, k, {v});
+}
+filter filter::gt(std::string k, metadata_value v) {
+  return leaf(op::gt, k, {v});
+}
+filter filter::gte(std::string k, metadata_value v) {
+  return leaf(op::gte, k, {v});
+}
+filter filter::lt(std::string k, metadata_value v) {
+  return leaf(op::lt, k, {v});
+}
+filter filter::lte(std::string k, metadata_value v) {
+  return leaf(op::lte, k, {v});
+}
 filter filter::in(std::string k, std::vector<metadata_value> vs) {
   return leaf(op::in, std::move(k), std::move(vs));
 }
@@ -228,15 +240,21 @@ bool filter::matches(const metadata& m) const {
       if (!stored || !is_number(*stored)) return false;
       int c = compare_numbers(*stored, values_.front());
       switch (kind_) {
-        case op::gt: return c > 0;
-        case op::gte: return c >= 0;
-        case op::lt: return c < 0;
-        default: return c <= 0;
+        case op::gt:
+          return c > 0;
+        case op::gte:
+          return c >= 0;
+        case op::lt:
+          return c < 0;
+        default:
+          return c <= 0;
       }
     }
   }
 }
 
-std::string filter::to_json() const { return node_to_json(*this).dump(); }
+std::string filter::to_json() const {
+  return node_to_json(*this).dump();
+}
 
 }  // namespace storage

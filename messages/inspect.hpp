@@ -3,8 +3,8 @@
 // wrappers below serialize them as a flag or a tag plus payload.
 #pragma once
 
-#include <caf/meta/type_name.hpp>
 #include <caf/detail/scope_guard.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "messages/records.hpp"
 
@@ -65,11 +65,16 @@ inline tagged_value to_tagged(const metadata_value& v) {
 
 inline metadata_value from_tagged(tagged_value& t) {
   switch (t.tag) {
-    case 1: return t.b;
-    case 2: return t.i;
-    case 3: return t.d;
-    case 4: return std::move(t.s);
-    default: return std::monostate{};
+    case 1:
+      return t.b;
+    case 2:
+      return t.i;
+    case 3:
+      return t.d;
+    case 4:
+      return std::move(t.s);
+    default:
+      return std::monostate{};
   }
 }
 
@@ -136,8 +141,8 @@ namespace storage {
 template <class I>
 typename I::result_type inspect(I& f, collection_spec& x) {
   auto m = static_cast<std::uint8_t>(x.metric);
-  auto guard = caf::detail::make_scope_guard(
-      [&] { x.metric = static_cast<metric>(m); });
+  auto guard =
+      caf::detail::make_scope_guard([&] { x.metric = static_cast<metric>(m); });
   return f(caf::meta::type_name("collection_spec"), x.name, x.dimension, m);
 }
 
@@ -154,8 +159,7 @@ typename I::result_type inspect(I& f, filter& x) {
   auto guard = caf::detail::make_scope_guard(
       [&] { x.kind_ = static_cast<filter::op>(kind); });
   detail::values_field values{x.values_};
-  return f(caf::meta::type_name("filter"), kind, x.field_, values,
-           x.children_);
+  return f(caf::meta::type_name("filter"), kind, x.field_, values, x.children_);
 }
 
 template <class I>

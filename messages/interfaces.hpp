@@ -63,8 +63,8 @@ using vector_store_actor = caf::typed_actor<
     caf::replies_to<vdelete_atom, std::string, ids>::with<std::uint64_t>,
     caf::replies_to<vdelete_atom, std::string, filter>::with<std::uint64_t>,
     caf::replies_to<vcount_atom, std::string>::with<std::uint64_t>,
-    caf::replies_to<vsearch_atom, std::string, search_request>::with<
-        std::vector<search_hit>>,
+    caf::replies_to<vsearch_atom, std::string,
+                    search_request>::with<std::vector<search_hit>>,
     // (collection, after id, limit) -> page in id order.
     caf::replies_to<vscan_atom, std::string, std::string,
                     std::uint32_t>::with<scan_page>>;
@@ -86,7 +86,7 @@ using cache_store_actor = caf::typed_actor<
     caf::replies_to<cttl_atom, std::string>::with<ttl_info>,
     caf::replies_to<cclear_atom>::with<std::uint64_t>,
     // (cursor, limit) -> page; an empty next_cursor ends the scan.
-    caf::replies_to<cscan_atom, std::string, std::uint32_t>::with<
-        cache_scan_page>>;
+    caf::replies_to<cscan_atom, std::string,
+                    std::uint32_t>::with<cache_scan_page>>;
 
 }  // namespace storage

@@ -18,8 +18,8 @@ metadata_value value_from_json(const json& j, const std::string& what) {
       return j.get<std::int64_t>();
     case json::value_t::number_unsigned: {
       auto u = j.get<std::uint64_t>();
-      if (u > static_cast<std::uint64_t>(
-                  std::numeric_limits<std::int64_t>::max()))
+      if (u >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         throw store_error(errc::invalid_argument,
                           what + ": integer out of the int64 range");
       return static_cast<std::int64_t>(u);
@@ -73,8 +73,7 @@ vector_record record_from_json(const json& j) {
   vector_record r;
   auto id = j.find("id");
   if (id == j.end() || !id->is_string())
-    throw store_error(errc::invalid_argument,
-                      "a record needs a string \"id\"");
+    throw store_error(errc::invalid_argument, "a record needs a string \"id\"");
   r.id = id->get<std::string>();
   auto emb = j.find("embedding");
   if (emb == j.end() || !emb->is_array())
@@ -83,8 +82,9 @@ vector_record record_from_json(const json& j) {
   r.embedding.reserve(emb->size());
   for (auto& x : *emb) {
     if (!x.is_number())
-      throw store_error(errc::invalid_argument,
-                        "record '" + r.id + "': embedding values must be numbers");
+      throw store_error(
+          errc::invalid_argument,
+          "record '" + r.id + "': embedding values must be numbers");
     r.embedding.push_back(x.get<float>());
   }
   if (auto m = j.find("metadata"); m != j.end())

@@ -8,7 +8,8 @@
 namespace storage {
 
 // Scalars only; a nested array or object is invalid_argument naming the key.
-metadata_value value_from_json(const nlohmann::json& j, const std::string& what);
+metadata_value value_from_json(const nlohmann::json& j,
+                               const std::string& what);
 nlohmann::json value_to_json(const metadata_value& v);
 
 metadata metadata_from_json(const nlohmann::json& j);

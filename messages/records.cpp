@@ -6,9 +6,12 @@ namespace storage {
 
 const char* to_string(metric m) {
   switch (m) {
-    case metric::l2: return "l2";
-    case metric::ip: return "ip";
-    default: return "cosine";
+    case metric::l2:
+      return "l2";
+    case metric::ip:
+      return "ip";
+    default:
+      return "cosine";
   }
 }
 

@@ -8,7 +8,8 @@ namespace storage {
 
 namespace {
 
-[[noreturn]] void bad(const std::string& redacted_uri, const std::string& what) {
+[[noreturn]] void bad(const std::string& redacted_uri,
+                      const std::string& what) {
   throw store_error(errc::invalid_argument,
                     "bad store URI '" + redacted_uri + "': " + what);
 }
@@ -43,8 +44,7 @@ store_uri store_uri::parse(const std::string& text) {
   u.text_ = text;
   auto shown = redact(text);
   auto sep = text.find("://");
-  if (sep == std::string::npos || sep == 0)
-    bad(shown, "expected scheme://...");
+  if (sep == std::string::npos || sep == 0) bad(shown, "expected scheme://...");
   u.scheme_ = text.substr(0, sep);
   for (char c : u.scheme_)
     if (!std::isalnum(static_cast<unsigned char>(c)))
@@ -96,7 +96,9 @@ store_uri store_uri::parse(const std::string& text) {
   return u;
 }
 
-std::string store_uri::redacted() const { return redact(text_); }
+std::string store_uri::redacted() const {
+  return redact(text_);
+}
 
 std::optional<std::string> store_uri::param(const std::string& key) const {
   auto it = params_.find(key);

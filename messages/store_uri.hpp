@@ -1,5 +1,6 @@
-// A store named by a URI: scheme://[user[:password]@]host[:port][/path][?k=v&..]
-// Parsing only; what each parameter means is up to the runtime and adapters.
+// A store named by a URI:
+// scheme://[user[:password]@]host[:port][/path][?k=v&..] Parsing only; what
+// each parameter means is up to the runtime and adapters.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ class store_uri {
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }
   const std::string& host() const { return host_; }
-  std::uint16_t port() const { return port_; }  // 0 when absent
+  std::uint16_t port() const { return port_; }       // 0 when absent
   const std::string& path() const { return path_; }  // percent-decoded
   const std::map<std::string, std::string>& params() const { return params_; }
 

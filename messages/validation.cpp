@@ -52,11 +52,10 @@ void validate_batch(const std::vector<vector_record>& records) {
       invalid("duplicate id '" + r.id + "' in one batch");
     validate_embedding(r.embedding, "record '" + r.id + "'");
     if (r.embedding.size() != dim)
-      throw store_error(errc::dimension_mismatch,
-                        "record '" + r.id + "' has " +
-                            std::to_string(r.embedding.size()) +
-                            " dimensions, the batch has " +
-                            std::to_string(dim));
+      throw store_error(
+          errc::dimension_mismatch,
+          "record '" + r.id + "' has " + std::to_string(r.embedding.size()) +
+              " dimensions, the batch has " + std::to_string(dim));
   }
 }
 
@@ -64,11 +63,10 @@ void validate_dimension(const std::vector<vector_record>& records,
                         std::uint32_t dimension) {
   for (auto& r : records)
     if (r.embedding.size() != dimension)
-      throw store_error(errc::dimension_mismatch,
-                        "record '" + r.id + "' has " +
-                            std::to_string(r.embedding.size()) +
-                            " dimensions, the collection has " +
-                            std::to_string(dimension));
+      throw store_error(
+          errc::dimension_mismatch,
+          "record '" + r.id + "' has " + std::to_string(r.embedding.size()) +
+              " dimensions, the collection has " + std::to_string(dimension));
 }
 
 void validate_ids(const std::vector<std::string>& ids) {

@@ -1,1 +1,53 @@
-int main(){}
+// storectl: the command-line contract of /work/shared/design/CLI.md. Each
+// command family lives in its own file and registers itself here.
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "tools/storectl.hpp"
+
+namespace {
+
+// stdout carries only the command's JSON and stderr only its one error line,
+// so the runtime's logging stays off unless STORECTL_LOG asks for a level.
+void quiet_logging() {
+  auto logger = spdlog::stderr_logger_mt("storectl");
+  spdlog::set_default_logger(logger);
+  const char* level = std::getenv("STORECTL_LOG");
+  spdlog::set_level(level ? spdlog::level::from_str(level)
+                          : spdlog::level::off);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  quiet_logging();
+  CLI::App app{"storectl: drive vector stores and caches from scripts"};
+  // Before adding subcommands: they copy the parent's failure message.
+  app.failure_message(CLI::FailureMessage::help);
+  app.require_subcommand(1);
+
+  storectl::action selected;
+  storectl::add_vector_commands(app, selected);
+  storectl::add_cache_commands(app, selected);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a success; every other parse failure is syntax: exit 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  try {
+    if (selected) selected();
+    std::cout.flush();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    return storectl::report_error(e);
+  } catch (...) {
+    std::cout.flush();
+    return storectl::report_error(std::runtime_error("unknown exception"));
+  }
+}

@@ -18,8 +18,9 @@ inline std::string redis_uri() {
 }
 
 inline std::string pgvector_uri() {
-  return env_or("STORAGE_TEST_PGVECTOR",
-                "pgvector://storage:storage-secret@127.0.0.1:55432/storage_test");
+  return env_or(
+      "STORAGE_TEST_PGVECTOR",
+      "pgvector://storage:storage-secret@127.0.0.1:55432/storage_test");
 }
 
 inline std::string chroma_uri() {

@@ -1,0 +1,208 @@
+// How a router sends one external request to one or more workers: admission
+// against the in-flight bound, a deadline on each worker request, load
+// accounting, and a single reply merged from all parts.
+#pragma once
+
+#include "actors/worker_pool.hpp"
+
+namespace storage {
+
+// The router state both routers share.
+template <class Backend, class Worker>
+struct router_base {
+  using pool_type = worker_pool<Backend, Worker>;
+  pool_factory<Backend> make_pool;
+  std::shared_ptr<pool_type> pool;
+  std::size_t inflight = 0;
+  std::uint64_t generation = 0;
+  // The current pool, shared with the router's exit hook: CAF destroys the
+  // state before attached functors run.
+  std::shared_ptr<std::shared_ptr<pool_type>> live =
+      std::make_shared<std::shared_ptr<pool_type>>();
+
+  void set_pool(std::shared_ptr<pool_type> p) {
+    pool = p;
+    *live = std::move(p);
+  }
+};
+
+// On the router's exit, every current worker quits after the requests
+// already in its mailbox.
+template <class Self, class Close>
+void close_workers_on_exit(Self* self, Close close) {
+  auto live = self->state.live;
+  self->attach_functor([live, close] {
+    if (*live)
+      for (auto& w : (*live)->workers)
+        if (w) caf::anon_send(w, close);
+  });
+}
+
+inline caf::error router_error(errc code, const std::string& msg,
+                               const char* op, const std::string& store) {
+  return to_caf_error(store_error(code, msg, op, store));
+}
+
+// A worker's error as the caller sees it: our own errors pass through; a
+// deadline or a dead worker become timeout or backend_unavailable.
+inline caf::error caller_error(const caf::error& e, const char* op,
+                               const std::string& store) {
+  if (e.category() == error_category) return e;
+  return to_caf_error(from_caf_error(e, op, store));
+}
+
+// Sends one request per target worker (make_req(worker, part) returns the
+// response handle of self->request) and delivers merge(parts) once all
+// replied, or the first error. Requests beyond the pool's in-flight bound
+// fail at once with overloaded.
+//
+// `rp` must be the handler's one promise: in CAF 0.17 making a promise moves
+// the request's sender out of the mailbox element, so a second promise for
+// the same request would answer nobody.
+template <class Reply, class Final, class Self, class MakeReq, class Merge>
+caf::typed_response_promise<Final> fan_out(
+    Self* self, caf::typed_response_promise<Final> rp,
+    std::vector<std::uint32_t> targets, const char* op, MakeReq make_req,
+    Merge merge) {
+  auto pool = self->state.pool;
+  auto& store = pool->spec.store;
+  if (self->state.inflight >= pool->spec.max_inflight) {
+    rp.deliver(router_error(errc::overloaded,
+                            "more than " +
+                                std::to_string(pool->spec.max_inflight) +
+                                " requests in flight",
+                            op, store));
+    return rp;
+  }
+  if (targets.empty()) {
+    std::vector<Reply> none;
+    rp.deliver(merge(none));
+    return rp;
+  }
+  for (auto i : targets)
+    if (!pool->workers[i]) {
+      rp.deliver(router_error(
+          errc::backend_unavailable,
+          "worker " + std::to_string(i) + " is being restarted", op, store));
+      return rp;
+    }
+  struct gather {
+    caf::typed_response_promise<Final> rp;
+    std::vector<Reply> parts;
+    std::size_t remaining;
+    bool failed = false;
+  };
+  auto g = std::make_shared<gather>(
+      gather{rp, std::vector<Reply>(targets.size()), targets.size()});
+  ++self->state.inflight;
+  for (std::size_t part = 0; part < targets.size(); ++part) {
+    auto i = targets[part];
+    ++pool->load[i];
+    make_req(pool->workers[i], part, pool->spec.timeout)
+        .then(
+            [=](Reply& r) {
+              --pool->load[i];
+              pool->crashes[i] = 0;
+              if (g->failed) return;
+              g->parts[part] = std::move(r);
+              if (--g->remaining == 0) {
+                --self->state.inflight;
+                g->rp.deliver(merge(g->parts));
+              }
+            },
+            [=](caf::error& e) {
+              --pool->load[i];
+              if (g->failed) return;
+              g->failed = true;
+              --self->state.inflight;
+              g->rp.deliver(caller_error(e, op, pool->spec.store));
+            });
+  }
+  return rp;
+}
+
+// Every worker index, for fan-out to all shards.
+inline std::vector<std::uint32_t> all_workers(std::uint32_t n) {
+  std::vector<std::uint32_t> out(n);
+  for (std::uint32_t i = 0; i < n; ++i) out[i] = i;
+  return out;
+}
+
+// Spawns a pool from `spec`, monitored by the router so a dead worker is
+// respawned (see on_worker_down).
+template <class Pool, class Self, class SpawnWorker>
+std::shared_ptr<Pool> start_pool(Self* self, typename Pool::spec_type spec,
+                                 SpawnWorker spawn_worker) {
+  auto pool = std::make_shared<Pool>();
+  pool->spec = std::move(spec);
+  for (std::uint32_t i = 0; i < pool->spec.size; ++i) {
+    pool->workers.push_back(spawn_worker(self->system(), pool->spec, i));
+    self->monitor(pool->workers.back());
+  }
+  pool->load.assign(pool->spec.size, 0);
+  pool->crashes.assign(pool->spec.size, 0);
+  return pool;
+}
+
+}  // namespace storage
+
+namespace storage {
+
+using swap_atom = caf::atom_constant<caf::atom("swap")>;
+using workers_atom = caf::atom_constant<caf::atom("workers")>;
+using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
+
+// A current worker died: mark its slot empty (requests for it fail fast
+// with backend_unavailable) and respawn it after a backoff that doubles with
+// each death in a row. Workers of a replaced pool are ignored.
+template <class Self>
+void on_worker_down(Self* self, const caf::down_msg& dm) {
+  auto& pool = *self->state.pool;
+  for (std::uint32_t i = 0; i < pool.size(); ++i) {
+    if (!pool.workers[i] || pool.workers[i].address() != dm.source) continue;
+    pool.workers[i] = std::decay_t<decltype(pool.workers[i])>{};
+    auto n = std::min(++pool.crashes[i], 8u);
+    auto delay = std::chrono::milliseconds(std::min(10 << (n - 1), 2000));
+    self->delayed_send(self, delay, respawn_atom::value, self->state.generation,
+                       i);
+  }
+}
+
+template <class Self, class SpawnWorker>
+void respawn_worker(Self* self, std::uint64_t generation, std::uint32_t i,
+                    SpawnWorker spawn_worker) {
+  auto& pool = *self->state.pool;
+  if (generation != self->state.generation || pool.workers[i]) return;
+  pool.workers[i] = spawn_worker(self->system(), pool.spec, i);
+  self->monitor(pool.workers[i]);
+}
+
+// Replaces the pool with one for `uri`. Old workers finish what is already
+// in their mailboxes, then quit.
+template <class Pool, class Self, class SpawnWorker, class Close>
+caf::result<bool> swap_pool(Self* self, const std::string& uri,
+                            SpawnWorker spawn_worker, Close close) {
+  try {
+    auto spec = self->state.make_pool(uri);
+    auto next = start_pool<Pool>(self, std::move(spec), spawn_worker);
+    auto old = self->state.pool;
+    self->state.set_pool(next);
+    ++self->state.generation;
+    for (auto& w : old->workers)
+      if (w) self->send(w, close);
+    return true;
+  } catch (const store_error& e) {
+    return to_caf_error(e.with_context("swap", redact(uri)));
+  }
+}
+
+// The current workers, for supervision tests and diagnostics.
+template <class Self>
+std::vector<caf::actor> current_workers(Self* self) {
+  std::vector<caf::actor> out;
+  for (auto& w : self->state.pool->workers)
+    out.push_back(caf::actor_cast<caf::actor>(w));
+  return out;
+}
+
+}  // namespace storage

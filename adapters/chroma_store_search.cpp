@@ -1,0 +1,163 @@
+// search and scan: the parts where Chroma's answer is only a starting point.
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+#include "adapters/chroma_store.hpp"
+#include "adapters/chroma_store_where.hpp"
+#include "messages/distance.hpp"
+#include "messages/validation.hpp"
+
+namespace storage {
+
+using nlohmann::json;
+
+namespace {
+
+// Candidates fetched beyond k, so a tie at the k-th distance shows.
+constexpr std::size_t tie_margin = 10;
+// Ids per /get page when listing a whole collection.
+constexpr std::size_t id_page = 10000;
+
+struct scored {
+  double distance;
+  vector_record record;
+};
+
+void order(std::vector<scored>& c) {
+  std::sort(c.begin(), c.end(), [](const scored& a, const scored& b) {
+    return closer(a.distance, a.record.id, b.distance, b.record.id);
+  });
+}
+
+std::vector<search_hit> hits(std::vector<scored>& c, std::size_t k,
+                             const include_fields& inc) {
+  std::vector<search_hit> out;
+  for (std::size_t i = 0; i < c.size() && i < k; ++i) {
+    auto& r = c[i].record;
+    search_hit h;
+    h.id = std::move(r.id);
+    h.distance = c[i].distance;
+    if (inc.metadata) h.metadata = std::move(r.metadata);
+    if (inc.document) h.document = std::move(r.document);
+    if (inc.embedding) h.embedding = std::move(r.embedding);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> chroma_store::all_ids(const std::string& path,
+                                               const json* where) {
+  std::vector<std::string> ids;
+  for (std::size_t offset = 0;; offset += id_page) {
+    json q{{"include", json::array()}, {"limit", id_page}, {"offset", offset}};
+    if (where) q["where"] = *where;
+    json page = call("POST", path + "/get", &q).at("ids");
+    for (auto& id : page) ids.push_back(id.get<std::string>());
+    if (page.size() < id_page) return ids;
+  }
+}
+
+std::vector<search_hit> chroma_store::search(const std::string& collection,
+                                             const search_request& req) {
+  return guarded("search", [&] {
+    validate_search(req);
+    return with_collection(collection, [&](const collection_info& info,
+                                           const std::string& path) {
+      if (info.dimension && req.query.size() != info.dimension)
+        throw store_error(errc::dimension_mismatch,
+                          "query has " + std::to_string(req.query.size()) +
+                              " values, collection '" + collection +
+                              "' has dimension " +
+                              std::to_string(info.dimension));
+      std::optional<json> where;
+      if (req.where) where = chroma_where(*req.where);
+      const std::size_t k = req.k, n = k + tie_margin;
+      auto include = json::array({"embeddings", "metadatas", "documents"});
+      json body{{"query_embeddings", json::array({req.query})},
+                {"n_results", n},
+                {"include", include}};
+      if (where) body["where"] = *where;
+      json r = call("POST", path + "/query", &body);
+      json cols = json::object();
+      for (const char* col : {"ids", "embeddings", "metadatas", "documents"})
+        if (r.contains(col) && r[col].is_array() && !r[col].empty())
+          cols[col] = r[col][0];
+      std::size_t raw = cols.contains("ids") ? cols["ids"].size() : 0;
+      double farthest = 0;
+      std::vector<scored> cand;
+      for (std::size_t i = 0; i < raw; ++i) {
+        auto rec = chroma_record(cols, i);
+        double d = distance(info.metric, rec.embedding, req.query);
+        farthest = std::max(farthest, d);
+        if (req.where && !req.where->matches(rec.metadata)) continue;
+        cand.push_back({d, std::move(rec)});
+      }
+      order(cand);
+      bool complete;
+      if (raw < n) {
+        // Fewer than asked: either that is every match, or the index
+        // pruned some. Only a count tells which.
+        std::uint64_t matches =
+            where ? all_ids(path, &*where).size()
+                  : call("GET", path + "/count").get<std::uint64_t>();
+        complete = matches <= raw;
+      } else {
+        // A record not fetched is at least as far as the farthest fetched;
+        // the k-th must be strictly closer for the top k to be settled.
+        complete = cand.size() >= k && cand[k - 1].distance < farthest;
+      }
+      if (!complete) {
+        json q{{"include", include}};
+        if (where) q["where"] = *where;
+        cand.clear();
+        for (auto& rec : fetch(path, q)) {
+          if (req.where && !req.where->matches(rec.metadata)) continue;
+          double d = distance(info.metric, rec.embedding, req.query);
+          cand.push_back({d, std::move(rec)});
+        }
+        order(cand);
+      }
+      return hits(cand, k, req.include);
+    });
+  });
+}
+
+scan_page chroma_store::scan(const std::string& collection,
+                             const std::string& after, std::uint32_t limit) {
+  return guarded("scan", [&] {
+    if (limit == 0)
+      throw store_error(errc::invalid_argument, "scan limit must be positive");
+    return with_collection(
+        collection, [&](const collection_info&, const std::string& path) {
+          // Chroma lists records in insertion order only: sort every id.
+          auto ids = all_ids(path, nullptr);
+          std::sort(ids.begin(), ids.end());
+          auto first = std::upper_bound(ids.begin(), ids.end(), after);
+          auto take = std::min<std::size_t>(
+              limit, static_cast<std::size_t>(ids.end() - first));
+          std::vector<std::string> wanted(
+              first, first + static_cast<std::ptrdiff_t>(take));
+          scan_page page;
+          if (wanted.empty()) return page;
+          json q{{"ids", wanted},
+                 {"include",
+                  json::array({"embeddings", "metadatas", "documents"})}};
+          std::unordered_map<std::string, vector_record> found;
+          for (auto& r : fetch(path, q)) found[r.id] = std::move(r);
+          for (auto& id : wanted) {
+            auto it = found.find(id);
+            // Deleted since the ids were listed: simply absent.
+            if (it != found.end())
+              page.records.push_back(std::move(it->second));
+          }
+          if (first + static_cast<std::ptrdiff_t>(take) != ids.end())
+            page.next_cursor = wanted.back();
+          return page;
+        });
+  });
+}
+
+}  // namespace storage

@@ -1,0 +1,288 @@
+#include "adapters/faiss_store.hpp"
+
+#include <filesystem>
+#include <new>
+#include <system_error>
+
+#include "adapters/factories.hpp"
+#include "adapters/faiss_store_db.hpp"
+#include "adapters/faiss_store_index.hpp"
+#include "messages/errors.hpp"
+#include "messages/validation.hpp"
+
+namespace storage {
+
+using faiss_detail::collection_state;
+using faiss_detail::database;
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& uri, const std::string& what) {
+  throw store_error(errc::invalid_argument, what, "open", uri);
+}
+
+}  // namespace
+
+template <class F>
+auto faiss_store::guarded(const char* op, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const store_error& e) {
+    if (db_ && db_->broken()) {
+      db_.reset();
+      states_.clear();
+    }
+    throw e.with_context(op, uri_);
+  } catch (const std::bad_alloc&) {
+    throw store_error(errc::internal, "out of memory", op, uri_);
+  } catch (const std::exception& e) {
+    throw store_error(errc::internal, e.what(), op, uri_);
+  }
+}
+
+faiss_store::faiss_store(const store_uri& uri, std::uint32_t shard,
+                         std::uint32_t shards)
+    : uri_(uri.redacted()),
+      opts_(std::make_unique<faiss_detail::index_options>()) {
+  if (uri.scheme() != "faiss")
+    invalid(uri_, "expected a faiss:// URI, got scheme '" + uri.scheme() + "'");
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "index", "m", "ef_construction",
+                    "ef_search", "exact_below", "sync"});
+  if (shards == 0 || shard >= shards)
+    invalid(uri_, "shard " + std::to_string(shard) + " of " +
+                      std::to_string(shards) + " does not exist");
+  auto index = uri.param_or("index", "flat");
+  if (index != "flat" && index != "hnsw")
+    invalid(uri_, "index must be flat or hnsw, got '" + index + "'");
+  opts_->hnsw = index == "hnsw";
+  opts_->m = static_cast<int>(uri.int_param("m", 32, 4, 256));
+  opts_->ef_construction =
+      static_cast<int>(uri.int_param("ef_construction", 64, 8, 4096));
+  opts_->ef_search =
+      static_cast<int>(uri.int_param("ef_search", 256, 8, 65536));
+  opts_->exact_below = static_cast<std::size_t>(
+      uri.int_param("exact_below", 10000, 0, 100000000));
+  auto sync = uri.param_or("sync", "normal");
+  if (sync != "normal" && sync != "full")
+    invalid(uri_, "sync must be normal or full, got '" + sync + "'");
+  full_sync_ = sync == "full";
+  dir_ = uri.host() + uri.path();
+  if (dir_.empty()) invalid(uri_, "no directory in the URI");
+  if (shards > 1)
+    dir_ += "/shard-" + std::to_string(shard) + "-of-" + std::to_string(shards);
+  guarded("open", [this] { db(); });
+}
+
+faiss_store::~faiss_store() = default;
+
+faiss_detail::database& faiss_store::db() {
+  if (!db_) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec)
+      throw store_error(
+          errc::backend_unavailable,
+          "cannot create directory " + dir_ + ": " + ec.message());
+    auto fresh = std::make_unique<database>(dir_ + "/store.db", full_sync_);
+    std::map<std::string, collection_spec> catalogue;
+    for (auto& spec : fresh->collections()) catalogue[spec.name] = spec;
+    db_ = std::move(fresh);
+    catalogue_ = std::move(catalogue);
+    states_.clear();
+  }
+  return *db_;
+}
+
+const collection_spec& faiss_store::spec_of(const std::string& name) {
+  db();
+  auto it = catalogue_.find(name);
+  if (it == catalogue_.end())
+    throw store_error(errc::collection_not_found,
+                      "collection '" + name + "' does not exist");
+  return it->second;
+}
+
+collection_state& faiss_store::state_of(const std::string& name) {
+  auto& spec = spec_of(name);
+  if (auto it = states_.find(name); it != states_.end()) return *it->second;
+  auto state = std::make_unique<collection_state>(spec, *opts_);
+  db_->load(name, [&](vector_record&& r) {
+    if (r.embedding.size() != spec.dimension)
+      throw store_error(errc::internal, "stored record '" + r.id + "' has " +
+                                            std::to_string(r.embedding.size()) +
+                                            " dimensions, the collection has " +
+                                            std::to_string(spec.dimension));
+    state->put(r.id, r.embedding, std::move(r.metadata));
+  });
+  return *states_.emplace(name, std::move(state)).first->second;
+}
+
+vector_capabilities faiss_store::capabilities() const {
+  vector_capabilities caps;
+  caps.in_process = true;
+  caps.approximate = opts_->hnsw;
+  return caps;
+}
+
+bool faiss_store::create_collection(const collection_spec& spec) {
+  return guarded("create_collection", [&] {
+    validate_collection_spec(spec);
+    db();
+    if (auto it = catalogue_.find(spec.name); it != catalogue_.end()) {
+      auto& have = it->second;
+      if (have == spec) return false;
+      throw store_error(errc::conflict,
+                        "collection '" + spec.name +
+                            "' exists with dimension " +
+                            std::to_string(have.dimension) + " and metric " +
+                            to_string(have.metric) + ", asked for dimension " +
+                            std::to_string(spec.dimension) + " and metric " +
+                            to_string(spec.metric));
+    }
+    db_->add_collection(spec);
+    catalogue_[spec.name] = spec;
+    return true;
+  });
+}
+
+bool faiss_store::drop_collection(const std::string& name) {
+  return guarded("drop_collection", [&] {
+    db();
+    if (!catalogue_.count(name)) return false;
+    db_->drop_collection(name);
+    catalogue_.erase(name);
+    states_.erase(name);
+    return true;
+  });
+}
+
+std::vector<collection_spec> faiss_store::list_collections() {
+  return guarded("list_collections", [&] {
+    db();
+    std::vector<collection_spec> out;
+    for (auto& [name, spec] : catalogue_) out.push_back(spec);
+    return out;
+  });
+}
+
+std::uint64_t faiss_store::upsert(const std::string& collection,
+                                  const std::vector<vector_record>& records) {
+  return guarded("upsert", [&]() -> std::uint64_t {
+    auto& spec = spec_of(collection);
+    validate_batch(records);
+    validate_dimension(records, spec.dimension);
+    if (records.empty()) return 0;
+    db_->upsert(collection, records);
+    // A collection not loaded yet picks the batch up from SQLite when it is.
+    auto it = states_.find(collection);
+    if (it != states_.end()) {
+      try {
+        for (auto& r : records) it->second->put(r.id, r.embedding, r.metadata);
+      } catch (...) {
+        // The batch is durable; a half-applied index is rebuilt on next use.
+        states_.erase(it);
+        throw;
+      }
+    }
+    return records.size();
+  });
+}
+
+std::vector<vector_record> faiss_store::get(
+    const std::string& collection, const std::vector<std::string>& ids) {
+  return guarded("get", [&] {
+    spec_of(collection);
+    std::vector<vector_record> out;
+    for (auto& id : ids)
+      if (auto r = db_->get(collection, id)) out.push_back(std::move(*r));
+    return out;
+  });
+}
+
+std::uint64_t faiss_store::remove(const std::string& collection,
+                                  const std::vector<std::string>& ids) {
+  return guarded("remove", [&]() -> std::uint64_t {
+    spec_of(collection);
+    if (ids.empty()) return 0;
+    auto removed = db_->remove(collection, ids);
+    if (auto it = states_.find(collection); it != states_.end())
+      for (auto& id : ids) it->second->erase(id);
+    return removed;
+  });
+}
+
+std::uint64_t faiss_store::remove_where(const std::string& collection,
+                                        const filter& where) {
+  return guarded("remove_where", [&]() -> std::uint64_t {
+    auto& state = state_of(collection);
+    auto ids = state.matching(where);
+    if (ids.empty()) return 0;
+    auto removed = db_->remove(collection, ids);
+    for (auto& id : ids) state.erase(id);
+    return removed;
+  });
+}
+
+std::uint64_t faiss_store::count(const std::string& collection) {
+  return guarded("count", [&]() -> std::uint64_t {
+    spec_of(collection);
+    if (auto it = states_.find(collection); it != states_.end())
+      return it->second->size();
+    return db_->count(collection);
+  });
+}
+
+std::vector<search_hit> faiss_store::search(const std::string& collection,
+                                            const search_request& req) {
+  return guarded("search", [&] {
+    auto& spec = spec_of(collection);
+    validate_search(req);
+    if (req.query.size() != spec.dimension)
+      throw store_error(errc::dimension_mismatch,
+                        "query has " + std::to_string(req.query.size()) +
+                            " dimensions, collection '" + collection +
+                            "' has " + std::to_string(spec.dimension));
+    auto& state = state_of(collection);
+    auto found =
+        state.search(req.query, req.k, req.where ? &*req.where : nullptr);
+    std::vector<search_hit> hits;
+    hits.reserve(found.size());
+    for (auto& f : found) {
+      search_hit h;
+      h.id = state.id(f.slot);
+      h.distance = f.distance;
+      if (req.include.metadata) h.metadata = state.meta(f.slot);
+      if (req.include.embedding) h.embedding = state.embedding(f.slot);
+      hits.push_back(std::move(h));
+    }
+    if (req.include.document)
+      for (auto& h : hits) h.document = db_->document(collection, h.id);
+    return hits;
+  });
+}
+
+scan_page faiss_store::scan(const std::string& collection,
+                            const std::string& after, std::uint32_t limit) {
+  return guarded("scan", [&] {
+    spec_of(collection);
+    if (limit == 0)
+      throw store_error(errc::invalid_argument, "scan limit must be positive");
+    scan_page page;
+    // One extra row tells whether another page follows.
+    page.records =
+        db_->scan(collection, after, static_cast<std::int64_t>(limit) + 1);
+    if (page.records.size() > limit) {
+      page.records.resize(limit);
+      page.next_cursor = page.records.back().id;
+    }
+    return page;
+  });
+}
+
+std::unique_ptr<vector_backend> make_faiss_store(const store_uri& uri,
+                                                 std::uint32_t shard,
+                                                 std::uint32_t shards) {
+  return std::make_unique<faiss_store>(uri, shard, shards);
+}
+
+}  // namespace storage

@@ -1,0 +1,98 @@
+// pgvector://user[:pw]@host:port/db — PostgreSQL + pgvector over one libpq
+// connection.
+//
+// URI parameters (besides the runtime's pool, timeout_ms, max_inflight):
+//   index=hnsw|none     index built by create_collection (default hnsw; a
+//                       collection over 2000 dimensions gets none, pgvector's
+//                       HNSW limit)
+//   m=16                HNSW links per node (2..100)
+//   ef_construction=64  HNSW build candidate list (>= 2*m, <= 1000)
+//   ef_search=200       HNSW search candidate list, raised to k+10 per query
+//   exact_below=10000   collections estimated below this many rows are
+//                       searched exactly (sequential scan), so small
+//                       collections never get approximate answers
+//   timeout_ms=30000    statement_timeout on the server; the client gives up
+//                       2 s later and drops the connection
+//
+// Errors: a server that cannot be reached (or is lost) is backend_unavailable
+// naming host:port; a wrong password, unknown role or unknown database is
+// invalid_argument (a configuration error retrying cannot fix). Neither ever
+// contains the password.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "adapters/vector_backend.hpp"
+#include "messages/store_uri.hpp"
+
+namespace storage {
+
+namespace pgv {
+class connection;
+}
+
+class pgvector_store final : public vector_backend {
+ public:
+  struct options {
+    bool hnsw = true;
+    int m = 16;
+    int ef_construction = 64;
+    int ef_search = 200;
+    std::int64_t exact_below = 10000;
+    int timeout_ms = 30000;
+  };
+
+  // Parses the URI and tries to connect: a login the server rejects throws
+  // invalid_argument here; an unreachable server is retried on first use.
+  explicit pgvector_store(const store_uri& uri);
+  ~pgvector_store() override;
+
+  vector_capabilities capabilities() const override;
+  bool create_collection(const collection_spec& spec) override;
+  bool drop_collection(const std::string& name) override;
+  std::vector<collection_spec> list_collections() override;
+  std::uint64_t upsert(const std::string& collection,
+                       const std::vector<vector_record>& records) override;
+  std::vector<vector_record> get(const std::string& collection,
+                                 const std::vector<std::string>& ids) override;
+  std::uint64_t remove(const std::string& collection,
+                       const std::vector<std::string>& ids) override;
+  std::uint64_t remove_where(const std::string& collection,
+                             const filter& where) override;
+  std::uint64_t count(const std::string& collection) override;
+  std::vector<search_hit> search(const std::string& collection,
+                                 const search_request& req) override;
+  scan_page scan(const std::string& collection, const std::string& after,
+                 std::uint32_t limit) override;
+
+ private:
+  struct collection_info {
+    collection_spec spec;
+    std::string table;  // quoted identifier
+  };
+
+  // Connects if needed and runs fn; retries once on a fresh connection when
+  // an established one was lost, and once after refreshing the catalogue
+  // cache when a collection's table vanished under it.
+  template <class F>
+  auto run(const char* op, F&& fn) -> decltype(fn());
+
+  void connect();
+  void bootstrap();
+  collection_info lookup(const std::string& name);
+  std::vector<search_hit> search_rows(const collection_info& c,
+                                      const search_request& req);
+
+  store_uri uri_;
+  options opt_;
+  std::unique_ptr<pgv::connection> conn_;
+  std::uint64_t bootstrapped_generation_ = 0;
+  std::uint64_t stage_generation_ = 0;  // session owning the COPY stage
+  int session_ef_ = 0;  // hnsw.ef_search currently set on the session
+  std::map<std::string, collection_info> catalogue_;
+};
+
+}  // namespace storage

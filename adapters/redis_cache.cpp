@@ -1,0 +1,372 @@
+#include "adapters/redis_cache.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "adapters/factories.hpp"
+#include "messages/errors.hpp"
+
+namespace storage {
+
+namespace {
+
+// The same ceiling as memory://, so a huge TTL means the same everywhere
+// (and PX plus the server's clock cannot overflow).
+constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
+// SCAN COUNT per step when clearing; a scan page asks for its limit.
+constexpr std::uint32_t clear_count = 1000;
+constexpr std::uint32_t max_scan_count = 1000;
+// Bounds one scan call when the namespace is sparse in a large database:
+// the caller gets an empty page and a cursor instead of a long stall.
+constexpr int max_scan_rounds = 16;
+
+std::string encode_namespace(const std::string& ns) {
+  std::string out;
+  for (char c : ns) {
+    if (c == '%')
+      out += "%25";
+    else if (c == ':')
+      out += "%3A";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string glob_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Redis reports 0 ms for a key in its last millisecond; it is still live, and
+// a TTL read here may be written back elsewhere, where 0 is not a valid TTL.
+std::int64_t live_ttl(long long pttl) {
+  return std::max<long long>(1, pttl);
+}
+
+}  // namespace
+
+redis_cache::redis_cache(redis_options opts, const std::string& ns)
+    : conn_(std::move(opts)),
+      prefix_(encode_namespace(ns) + ":"),
+      match_(glob_escape(prefix_) + "*") {
+  conn_.ensure("open");
+}
+
+cache_capabilities redis_cache::capabilities() const {
+  return {};
+}
+
+void redis_cache::unexpected(const char* op) const {
+  throw store_error(errc::internal,
+                    "unexpected reply from redis at " + conn_.endpoint(), op,
+                    conn_.store());
+}
+
+std::string redis_cache::full(const std::string& key, const char* op) const {
+  if (key.empty())
+    throw store_error(errc::invalid_argument, "empty key", op, conn_.store());
+  return prefix_ + key;
+}
+
+std::vector<std::string> redis_cache::set_command(const std::string& key,
+                                                  const std::string& value,
+                                                  ttl_ms ttl,
+                                                  const char* op) const {
+  std::vector<std::string> cmd{"SET", full(key, op), value};
+  if (ttl) {
+    if (*ttl <= 0)
+      throw store_error(errc::invalid_argument,
+                        "ttl must be a positive number of milliseconds, got " +
+                            std::to_string(*ttl),
+                        op, conn_.store());
+    cmd.push_back("PX");
+    cmd.push_back(std::to_string(std::min(*ttl, max_ttl_ms)));
+  }
+  return cmd;
+}
+
+std::optional<std::string> redis_cache::get(const std::string& key) {
+  auto r = conn_.command({"GET", full(key, "get")}, "get");
+  conn_.check(*r, "get");
+  if (r->type == REDIS_REPLY_NIL) return std::nullopt;
+  if (r->type != REDIS_REPLY_STRING) unexpected("get");
+  return std::string(r->str, r->len);
+}
+
+void redis_cache::set(const std::string& key, const std::string& value,
+                      ttl_ms ttl) {
+  auto r = conn_.command(set_command(key, value, ttl, "set"), "set");
+  conn_.check(*r, "set");
+}
+
+bool redis_cache::add(const std::string& key, const std::string& value,
+                      ttl_ms ttl) {
+  auto cmd = set_command(key, value, ttl, "add");
+  cmd.push_back("NX");
+  auto r = conn_.command(cmd, "add");
+  conn_.check(*r, "add");
+  return r->type != REDIS_REPLY_NIL;
+}
+
+std::uint64_t redis_cache::del(const std::vector<std::string>& keys) {
+  if (keys.empty()) return 0;
+  std::vector<std::string> cmd{"UNLINK"};
+  for (auto& k : keys) cmd.push_back(full(k, "del"));
+  auto r = conn_.command(cmd, "del");
+  conn_.check(*r, "del");
+  if (r->type != REDIS_REPLY_INTEGER) unexpected("del");
+  return static_cast<std::uint64_t>(r->integer);
+}
+
+bool redis_cache::exists(const std::string& key) {
+  auto r = conn_.command({"EXISTS", full(key, "exists")}, "exists");
+  conn_.check(*r, "exists");
+  if (r->type != REDIS_REPLY_INTEGER) unexpected("exists");
+  return r->integer > 0;
+}
+
+std::vector<std::optional<std::string>> redis_cache::mget(
+    const std::vector<std::string>& keys) {
+  if (keys.empty()) return {};
+  std::vector<std::string> cmd{"MGET"};
+  for (auto& k : keys) cmd.push_back(full(k, "mget"));
+  auto r = conn_.command(cmd, "mget");
+  conn_.check(*r, "mget");
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != keys.size())
+    unexpected("mget");
+  std::vector<std::optional<std::string>> out;
+  out.reserve(keys.size());
+  for (std::size_t i = 0; i < r->elements; ++i) {
+    auto* e = r->element[i];
+    if (e->type == REDIS_REPLY_STRING)
+      out.emplace_back(std::string(e->str, e->len));
+    else
+      out.emplace_back(std::nullopt);
+  }
+  return out;
+}
+
+void redis_cache::mset(const std::vector<cache_entry>& entries) {
+  if (entries.empty()) return;
+  // Every command is built (and checked) before anything is sent, and
+  // MULTI/EXEC applies them as one: no reader sees half a batch.
+  std::vector<std::vector<std::string>> cmds{{"MULTI"}};
+  for (auto& e : entries)
+    cmds.push_back(set_command(e.key, e.value, e.ttl, "mset"));
+  cmds.push_back({"EXEC"});
+  auto replies = conn_.pipeline(cmds, "mset");
+  for (auto& r : replies) conn_.check(*r, "mset");
+  auto& exec = *replies.back();
+  if (exec.type != REDIS_REPLY_ARRAY || exec.elements != entries.size())
+    unexpected("mset");
+  for (std::size_t i = 0; i < exec.elements; ++i)
+    conn_.check(*exec.element[i], "mset");
+}
+
+std::int64_t redis_cache::incr(const std::string& key, std::int64_t by) {
+  auto r =
+      conn_.command({"INCRBY", full(key, "incr"), std::to_string(by)}, "incr");
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::string text(r->str, r->len);
+    // The same words as every other backend (adapters/cache_incr.hpp).
+    if (text.find("not an integer") != std::string::npos ||
+        text.rfind("WRONGTYPE", 0) == 0)
+      throw store_error(errc::type_mismatch,
+                        "value of key '" + key + "' is not an integer", "incr",
+                        conn_.store());
+    if (text.find("overflow") != std::string::npos)
+      throw store_error(errc::invalid_argument,
+                        "incr of key '" + key + "' by " + std::to_string(by) +
+                            " would overflow a 64-bit integer",
+                        "incr", conn_.store());
+    conn_.check(*r, "incr");
+  }
+  if (r->type != REDIS_REPLY_INTEGER) unexpected("incr");
+  return r->integer;
+}
+
+bool redis_cache::expire(const std::string& key, std::int64_t ttl) {
+  // A PEXPIRE of 0 would delete the key instead.
+  if (ttl <= 0)
+    throw store_error(errc::invalid_argument,
+                      "ttl must be a positive number of milliseconds, got " +
+                          std::to_string(ttl),
+                      "expire", conn_.store());
+  auto r = conn_.command({"PEXPIRE", full(key, "expire"),
+                          std::to_string(std::min(ttl, max_ttl_ms))},
+                         "expire");
+  conn_.check(*r, "expire");
+  if (r->type != REDIS_REPLY_INTEGER) unexpected("expire");
+  return r->integer == 1;
+}
+
+ttl_info redis_cache::ttl(const std::string& key) {
+  auto r = conn_.command({"PTTL", full(key, "ttl")}, "ttl");
+  conn_.check(*r, "ttl");
+  if (r->type != REDIS_REPLY_INTEGER) unexpected("ttl");
+  ttl_info info;
+  if (r->integer == -2) return info;
+  info.exists = true;
+  if (r->integer != -1) info.ttl = live_ttl(r->integer);
+  return info;
+}
+
+std::string redis_cache::scan_step(const std::string& cursor,
+                                   std::uint32_t count,
+                                   std::vector<std::string>& keys,
+                                   const char* op) {
+  auto r = conn_.command(
+      {"SCAN", cursor, "MATCH", match_, "COUNT", std::to_string(count)}, op);
+  conn_.check(*r, op);
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+      r->element[0]->type != REDIS_REPLY_STRING ||
+      r->element[1]->type != REDIS_REPLY_ARRAY)
+    unexpected(op);
+  auto* page = r->element[1];
+  for (std::size_t i = 0; i < page->elements; ++i) {
+    auto* e = page->element[i];
+    if (e->type != REDIS_REPLY_STRING) unexpected(op);
+    std::string k(e->str, e->len);
+    if (k.compare(0, prefix_.size(), prefix_) == 0)
+      keys.push_back(std::move(k));
+  }
+  return std::string(r->element[0]->str, r->element[0]->len);
+}
+
+std::uint64_t redis_cache::clear() {
+  // Never FLUSHDB: other namespaces and other users share the database. The
+  // walk goes on to cursor 0 because a page may be empty mid-way.
+  std::uint64_t removed = 0;
+  std::string cursor = "0";
+  do {
+    std::vector<std::string> keys;
+    cursor = scan_step(cursor, clear_count, keys, "clear");
+    if (keys.empty()) continue;
+    std::vector<std::string> cmd{"UNLINK"};
+    cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
+               std::make_move_iterator(keys.end()));
+    auto r = conn_.command(cmd, "clear");
+    conn_.check(*r, "clear");
+    if (r->type != REDIS_REPLY_INTEGER) unexpected("clear");
+    removed += static_cast<std::uint64_t>(r->integer);
+  } while (cursor != "0");
+  return removed;
+}
+
+cache_scan_page redis_cache::scan(const std::string& cursor,
+                                  std::uint32_t limit) {
+  if (limit == 0)
+    throw store_error(errc::invalid_argument, "scan limit must be positive",
+                      "scan", conn_.store());
+  std::string rc = "0";
+  std::optional<std::string> after;
+  if (!cursor.empty()) {
+    auto colon = cursor.find(':');
+    rc = cursor.substr(0, colon);
+    if (!all_digits(rc) || rc.size() > 20)
+      throw store_error(errc::invalid_argument,
+                        "malformed scan cursor '" + cursor + "'", "scan",
+                        conn_.store());
+    if (colon != std::string::npos) after = cursor.substr(colon + 1);
+  }
+  cache_scan_page page;
+  auto count = std::min(limit, max_scan_count);
+  for (int round = 0; round < max_scan_rounds; ++round) {
+    std::vector<std::string> keys;
+    auto next = scan_step(rc, count, keys, "scan");
+    // Key order within one SCAN page lets a page larger than the room left
+    // be resumed after its last returned key.
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    if (after)
+      keys.erase(keys.begin(),
+                 std::upper_bound(keys.begin(), keys.end(), prefix_ + *after));
+    auto room = limit - page.entries.size();
+    bool more = keys.size() > room;
+    if (more) keys.resize(room);
+    if (!keys.empty()) {
+      // One transaction, so each value and its TTL belong together.
+      std::vector<std::vector<std::string>> cmds{{"MULTI"}};
+      for (auto& k : keys) {
+        cmds.push_back({"GET", k});
+        cmds.push_back({"PTTL", k});
+      }
+      cmds.push_back({"EXEC"});
+      auto replies = conn_.pipeline(cmds, "scan");
+      auto& exec = *replies.back();
+      conn_.check(exec, "scan");
+      if (exec.type != REDIS_REPLY_ARRAY || exec.elements != 2 * keys.size())
+        unexpected("scan");
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        auto* v = exec.element[2 * i];
+        auto* t = exec.element[2 * i + 1];
+        // Gone since SCAN saw it, or not a string (never written by a
+        // cache): not a live entry of this cache.
+        if (v->type != REDIS_REPLY_STRING || t->type != REDIS_REPLY_INTEGER ||
+            t->integer == -2)
+          continue;
+        cache_entry e{keys[i].substr(prefix_.size()),
+                      std::string(v->str, v->len), std::nullopt};
+        if (t->integer != -1) e.ttl = live_ttl(t->integer);
+        page.entries.push_back(std::move(e));
+      }
+    }
+    if (more) {
+      page.next_cursor = rc + ":" + keys.back().substr(prefix_.size());
+      return page;
+    }
+    after.reset();
+    rc = next;
+    if (rc == "0") return page;
+    if (page.entries.size() >= limit) break;
+  }
+  page.next_cursor = rc;
+  return page;
+}
+
+std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
+                                                std::uint32_t /*shard*/,
+                                                std::uint32_t /*shards*/) {
+  // The state is in the server, so every worker is an interchangeable
+  // connection: shard and shards do not matter here.
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace"});
+  redis_options opts;
+  opts.store = uri.redacted();
+  auto bad = [&](const std::string& what) {
+    return store_error(errc::invalid_argument, what, "open", opts.store);
+  };
+  if (uri.scheme() != "redis")
+    throw bad("not a redis:// URI: scheme '" + uri.scheme() + "'");
+  if (uri.host().empty()) throw bad("redis URI needs a host");
+  opts.host = uri.host();
+  opts.port = uri.port() ? uri.port() : 6379;
+  std::string db = uri.path();
+  if (!db.empty() && db.front() == '/') db.erase(0, 1);
+  if (!db.empty()) {
+    if (!all_digits(db) || db.size() > 9)
+      throw bad("redis database '" + db + "' is not a non-negative number");
+    opts.db = std::stoll(db);
+  }
+  opts.user = uri.user();
+  opts.password = uri.password();
+  if (!opts.user.empty() && opts.password.empty())
+    throw bad("redis user '" + opts.user + "' given without a password");
+  opts.command_timeout_ms =
+      static_cast<int>(uri.int_param("timeout_ms", 5000, 1, 86'400'000));
+  auto ns = uri.param_or("namespace", "default");
+  if (ns.empty()) throw bad("namespace must not be empty");
+  return std::make_unique<redis_cache>(std::move(opts), ns);
+}
+
+}  // namespace storage

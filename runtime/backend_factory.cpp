@@ -1,0 +1,92 @@
+#include "runtime/backend_factory.hpp"
+
+#include "adapters/factories.hpp"
+#include "messages/errors.hpp"
+#include "messages/store_uri.hpp"
+
+namespace storage {
+
+namespace {
+
+template <class Backend>
+using maker = std::unique_ptr<Backend> (*)(const store_uri&, std::uint32_t,
+                                           std::uint32_t);
+
+struct scheme_entry {
+  const char* scheme;
+  store_kind kind;
+  bool in_process;
+  maker<vector_backend> vector;
+  maker<cache_backend> cache;
+};
+
+const scheme_entry schemes[] = {
+    {"faiss", store_kind::vector, true, make_faiss_store, nullptr},
+    {"pgvector", store_kind::vector, false, make_pgvector_store, nullptr},
+    {"chroma", store_kind::vector, false, make_chroma_store, nullptr},
+    {"memory", store_kind::cache, true, nullptr, make_memory_cache},
+    {"sqlite", store_kind::cache, false, nullptr, make_sqlite_cache},
+    {"redis", store_kind::cache, false, nullptr, make_redis_cache},
+};
+
+const scheme_entry& entry_for(const store_uri& u) {
+  for (auto& e : schemes)
+    if (u.scheme() == e.scheme) return e;
+  if (u.scheme() == "caf")
+    throw store_error(errc::unsupported,
+                      "caf:// stores (served by another node) are not "
+                      "available in this build",
+                      "open", u.redacted());
+  throw store_error(errc::invalid_argument,
+                    "unknown scheme '" + u.scheme() +
+                        "' (faiss, pgvector, chroma, memory, sqlite, redis)",
+                    "open", u.redacted());
+}
+
+template <class Backend>
+pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
+  auto u = store_uri::parse(text);
+  auto& e = entry_for(u);
+  if (e.kind != want)
+    throw store_error(
+        errc::invalid_argument,
+        std::string(e.scheme) + ":// is a " +
+            (e.kind == store_kind::vector ? "vector store" : "cache") +
+            ", not a " +
+            (want == store_kind::vector ? "vector store" : "cache"),
+        "open", u.redacted());
+  pool_spec<Backend> spec;
+  spec.store = u.redacted();
+  spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
+  spec.sharded = e.in_process;
+  spec.timeout = std::chrono::milliseconds(
+      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
+  spec.max_inflight =
+      static_cast<std::size_t>(u.int_param("max_inflight", 1024, 1, 1 << 24));
+  maker<Backend> make;
+  if constexpr (std::is_same_v<Backend, vector_backend>)
+    make = e.vector;
+  else
+    make = e.cache;
+  auto shards = spec.size;
+  spec.make_backend = [u, make, shards](std::uint32_t index) {
+    return make(u, index, shards);
+  };
+  return spec;
+}
+
+}  // namespace
+
+pool_spec<vector_backend> vector_pool_for(const std::string& uri) {
+  return pool_for<vector_backend>(uri, store_kind::vector);
+}
+
+pool_spec<cache_backend> cache_pool_for(const std::string& uri) {
+  return pool_for<cache_backend>(uri, store_kind::cache);
+}
+
+store_kind kind_of(const std::string& uri) {
+  return entry_for(store_uri::parse(uri)).kind;
+}
+
+}  // namespace storage

@@ -1,0 +1,26 @@
+// From a URI to a pool: which adapter, how many workers, whether they are
+// shards, the deadline and the in-flight bound. Runtime-level parameters,
+// accepted on every scheme: pool=N (workers; shards for memory:// and
+// faiss://, default 1), timeout_ms (per-request deadline, default 10000),
+// max_inflight (requests in flight before `overloaded`, default 1024).
+#pragma once
+
+#include <string>
+
+#include "actors/pool_spec.hpp"
+#include "adapters/cache_backend.hpp"
+#include "adapters/vector_backend.hpp"
+
+namespace storage {
+
+enum class store_kind { vector, cache };
+
+// invalid_argument for an unknown scheme, a scheme of the other kind or a
+// bad runtime parameter; adapters check their own parameters on first use.
+pool_spec<vector_backend> vector_pool_for(const std::string& uri);
+pool_spec<cache_backend> cache_pool_for(const std::string& uri);
+
+// The kind a URI's scheme names; invalid_argument for an unknown scheme.
+store_kind kind_of(const std::string& uri);
+
+}  // namespace storage

@@ -1,0 +1,52 @@
+// The cache for plain C++ code: every call returns a future, and a failed
+// call's future throws store_error. TTLs are milliseconds and positive; an
+// empty ttl means no expiry.
+#pragma once
+
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+
+namespace storage {
+
+class bridge;
+
+class cache_store {
+ public:
+  cache_store(cache_store_actor router, std::shared_ptr<bridge> via,
+              std::string name);
+
+  std::future<std::optional<std::string>> get(std::string key);
+  std::future<void> set(std::string key, std::string value, ttl_ms ttl = {});
+  // false: the key exists; nothing changed.
+  std::future<bool> add(std::string key, std::string value, ttl_ms ttl = {});
+  std::future<std::uint64_t> del(std::vector<std::string> keys);
+  std::future<bool> exists(std::string key);
+  // One answer per key, in the order given.
+  std::future<std::vector<std::optional<std::string>>> mget(
+      std::vector<std::string> keys);
+  std::future<void> mset(std::vector<cache_entry> entries);
+  // A missing key starts at 0; a non-integer value is type_mismatch.
+  std::future<std::int64_t> incr(std::string key, std::int64_t by = 1);
+  // false: no such key.
+  std::future<bool> expire(std::string key, std::int64_t ttl_ms);
+  std::future<ttl_info> ttl(std::string key);
+  // Removes this namespace's keys only; returns how many.
+  std::future<std::uint64_t> clear();
+  // Start with cursor ""; an empty next_cursor ends the scan.
+  std::future<cache_scan_page> scan(std::string cursor, std::uint32_t limit);
+
+  const cache_store_actor& actor() const { return router_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  cache_store_actor router_;
+  std::shared_ptr<bridge> bridge_;
+  std::string name_;
+};
+
+}  // namespace storage

@@ -1,0 +1,57 @@
+#include "runtime/config_file.hpp"
+
+#include <fstream>
+
+#include "messages/errors.hpp"
+
+namespace storage {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> read_store_names(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw store_error(errc::invalid_argument,
+                      "cannot read config file '" + path + "'");
+  std::map<std::string, std::string> out;
+  std::string line, section;
+  for (int no = 1; std::getline(in, line); ++no) {
+    auto t = trim(line);
+    if (t.empty() || t[0] == ';' || t[0] == '#') continue;
+    if (t.front() == '[') {
+      if (t.back() != ']')
+        throw store_error(
+            errc::invalid_argument,
+            path + ":" + std::to_string(no) + ": malformed section header");
+      section = trim(t.substr(1, t.size() - 2));
+      continue;
+    }
+    if (section != "stores") continue;
+    auto eq = t.find('=');
+    if (eq == std::string::npos)
+      throw store_error(errc::invalid_argument,
+                        path + ":" + std::to_string(no) +
+                            ": expected name=\"uri\" in [stores]");
+    auto name = trim(t.substr(0, eq));
+    auto value = trim(t.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+      value = value.substr(1, value.size() - 2);
+    if (name.empty() || value.empty())
+      throw store_error(
+          errc::invalid_argument,
+          path + ":" + std::to_string(no) + ": empty store name or URI");
+    out[name] = value;
+  }
+  return out;
+}
+
+}  // namespace storage

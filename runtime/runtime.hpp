@@ -1,0 +1,57 @@
+// The runtime owns the actor system and every open store. Stores are named by
+// a URI (see README) or by a name from the config file's [stores] section.
+//
+//   storage::runtime rt;
+//   auto vs = rt.open_vector("faiss:///var/lib/app/vectors");
+//   vs.create_collection({"docs", 384, storage::metric::cosine}).get();
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "runtime/cache_store.hpp"
+#include "runtime/vector_store.hpp"
+
+namespace storage {
+
+struct runtime_options {
+  // Scheduler threads; 0 = one per core.
+  unsigned threads = 0;
+  // A CAF-style config file; its [stores] section maps names to URIs.
+  std::string config_file;
+};
+
+class runtime {
+ public:
+  explicit runtime(runtime_options opts = {});
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Opens the store, or returns the one already open under that name or
+  // URI. Throws store_error (invalid_argument) for a bad URI or unknown name;
+  // an unreachable server is reported by the first request, not here.
+  vector_store open_vector(const std::string& uri_or_name);
+  cache_store open_cache(const std::string& uri_or_name);
+
+  // Points an open store at another backend of the same kind. Requests in
+  // flight finish on the old backend; later ones go to the new one. Callers
+  // keep their handles. Data is not copied (see migration for that).
+  void swap(const std::string& uri_or_name, const std::string& new_uri);
+
+  // The URI a name stands for (a URI stands for itself).
+  std::string resolve(const std::string& uri_or_name) const;
+
+  caf::actor_system& system();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace storage

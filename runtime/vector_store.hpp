@@ -1,0 +1,53 @@
+// The vector store for plain C++ code: every call returns a future, and a
+// failed call's future throws store_error. Cheap to copy; all copies talk to
+// the same router, so the backend can be swapped or migrated under them.
+#pragma once
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+
+namespace storage {
+
+class bridge;
+
+class vector_store {
+ public:
+  vector_store(vector_store_actor router, std::shared_ptr<bridge> via,
+               std::string name);
+
+  // true: created; false: already there with the same spec (conflict if not).
+  std::future<bool> create_collection(collection_spec spec);
+  // true: it existed. A missing collection is fine.
+  std::future<bool> drop_collection(std::string name);
+  std::future<std::vector<collection_spec>> list_collections();
+
+  // The whole batch is validated before anything is written.
+  std::future<std::uint64_t> upsert(std::string collection,
+                                    std::vector<vector_record> records);
+  std::future<std::vector<vector_record>> get(std::string collection,
+                                              std::vector<std::string> ids);
+  std::future<std::uint64_t> remove(std::string collection,
+                                    std::vector<std::string> ids);
+  std::future<std::uint64_t> remove_where(std::string collection, filter where);
+  std::future<std::uint64_t> count(std::string collection);
+  std::future<std::vector<search_hit>> search(std::string collection,
+                                              search_request req);
+  std::future<scan_page> scan(std::string collection, std::string after,
+                              std::uint32_t limit);
+
+  // The typed handle, for actor code (request(...).then).
+  const vector_store_actor& actor() const { return router_; }
+  // The store's name or redacted URI, as errors name it.
+  const std::string& name() const { return name_; }
+
+ private:
+  vector_store_actor router_;
+  std::shared_ptr<bridge> bridge_;
+  std::string name_;
+};
+
+}  // namespace storage

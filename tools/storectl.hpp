@@ -1,0 +1,59 @@
+// What storectl's command files share. main() owns parsing and exit codes;
+// each command file only registers its subcommands and their bodies.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/runtime.hpp"
+
+namespace storectl {
+
+// A subcommand's parse callback stores its body here and main() runs it after
+// parsing, so every command-line error (exit 2) is found before any store is
+// opened, and store errors (exit 1) never pass through CLI11.
+using action = std::function<void()>;
+
+struct store_options {
+  std::string store;
+  std::string config;
+};
+
+// --store (required) and --config, on every command that touches a store.
+void add_store_options(CLI::App& cmd, store_options& opts);
+
+// Starts a runtime, opens the store after checking it is of the right kind
+// and runs `body` on it; the runtime stops when this returns or throws.
+void with_vector_store(const store_options& opts,
+                       const std::function<void(storage::vector_store&)>& body);
+void with_cache_store(const store_options& opts,
+                      const std::function<void(storage::cache_store&)>& body);
+
+// One JSON object as one line on stdout.
+void print(const nlohmann::json& j);
+
+// Throws store_error(invalid_argument): the contract rejected an argument.
+[[noreturn]] void invalid(const std::string& message);
+
+// A parsed number the contract rejects is invalid_argument, not a syntax error.
+std::int64_t require_positive(std::int64_t value, const std::string& what);
+
+// --ids A,B (each split on commas) then every --id as given; first occurrence
+// order, duplicates dropped, an empty id rejected.
+std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
+                                     const std::vector<std::string>& single);
+
+// Prints the one error line and returns the exit code for a failed command.
+int report_error(const std::exception& e);
+
+void add_vector_commands(CLI::App& app, action& selected);
+void add_upsert_command(CLI::App& vector, action& selected);
+void add_cache_commands(CLI::App& app, action& selected);
+
+}  // namespace storectl

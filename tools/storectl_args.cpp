@@ -1,0 +1,49 @@
+// Argument rules the contract makes beyond syntax: these fail with
+// invalid_argument (exit 1), never with a parse error (exit 2).
+#include <unordered_set>
+
+#include "messages/errors.hpp"
+#include "tools/storectl.hpp"
+
+namespace storectl {
+
+void add_store_options(CLI::App& cmd, store_options& opts) {
+  cmd.add_option("--store", opts.store,
+                 "store URI, or a store name from the --config file")
+      ->required();
+  cmd.add_option("--config", opts.config,
+                 "CAF-style config file whose [stores] section names URIs");
+}
+
+void invalid(const std::string& message) {
+  throw storage::store_error(storage::errc::invalid_argument, message);
+}
+
+std::int64_t require_positive(std::int64_t value, const std::string& what) {
+  if (value <= 0)
+    invalid(what + " must be positive, got " + std::to_string(value));
+  return value;
+}
+
+std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
+                                     const std::vector<std::string>& single) {
+  std::vector<std::string> ids;
+  std::unordered_set<std::string> seen;
+  auto take = [&](const std::string& id, const char* from) {
+    if (id.empty()) invalid(std::string("empty id in ") + from);
+    if (seen.insert(id).second) ids.push_back(id);
+  };
+  for (const auto& list : lists) {
+    std::size_t start = 0;
+    for (;;) {
+      auto comma = list.find(',', start);
+      take(list.substr(start, comma - start), "--ids");
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  for (const auto& id : single) take(id, "--id");
+  return ids;
+}
+
+}  // namespace storectl

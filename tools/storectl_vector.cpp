@@ -1,0 +1,242 @@
+// `storectl vector ...`: collections, reads, deletes and search. Upsert, which
+// reads its records from a file, lives in storectl_upsert.cpp.
+#include <limits>
+#include <map>
+#include <memory>
+
+#include "messages/errors.hpp"
+#include "messages/json.hpp"
+#include "messages/validation.hpp"
+#include "tools/storectl.hpp"
+
+namespace storectl {
+
+namespace {
+
+using nlohmann::json;
+
+struct vector_args;
+using body = std::function<void(vector_args&, storage::vector_store&)>;
+using check = std::function<void(const vector_args&)>;
+
+struct vector_args {
+  store_options store;
+  std::string collection;
+  std::int64_t dim = 0;
+  std::string metric = "cosine";
+  std::vector<std::string> id_lists;
+  std::vector<std::string> ids;
+  std::string where;
+  std::string query;
+  std::int64_t k = 10;
+  CLI::Option* ids_opt = nullptr;
+  CLI::Option* id_opt = nullptr;
+  CLI::Option* where_opt = nullptr;
+  // Throws a CLI11 error (exit 2) for what the parser alone cannot express.
+  check syntax;
+  // Throws invalid_argument (exit 1) before the store is opened, so a typo
+  // never waits on a server.
+  check contract;
+};
+
+// Registers `vector NAME`; its parse callback hands the body to main().
+CLI::App* command(CLI::App& vector, action& selected,
+                  const std::shared_ptr<vector_args>& args, const char* name,
+                  const char* help, bool with_collection, body run) {
+  auto* cmd = vector.add_subcommand(name, help);
+  add_store_options(*cmd, args->store);
+  if (with_collection)
+    cmd->add_option("--collection", args->collection, "collection name")
+        ->required();
+  cmd->callback([&selected, args, run, with_collection] {
+    if (args->syntax) args->syntax(*args);
+    selected = [args, run, with_collection] {
+      if (with_collection) storage::validate_collection_name(args->collection);
+      if (args->contract) args->contract(*args);
+      with_vector_store(args->store,
+                        [&](storage::vector_store& vs) { run(*args, vs); });
+    };
+  });
+  return cmd;
+}
+
+void add_id_options(CLI::App& cmd, vector_args& args) {
+  args.ids_opt = cmd.add_option("--ids", args.id_lists,
+                                "comma-separated ids (repeatable)");
+  args.id_opt = cmd.add_option(
+      "--id", args.ids, "one id, which may contain a comma (repeatable)");
+}
+
+storage::filter parse_where(const std::string& text) {
+  try {
+    return storage::filter::parse(text);
+  } catch (const storage::store_error& e) {
+    invalid("--where: " + e.message());
+  }
+}
+
+std::string excerpt(const std::string& text) {
+  return text.size() <= 60 ? text : text.substr(0, 57) + "...";
+}
+
+std::vector<float> parse_query(const std::string& text) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array() || j.empty())
+    invalid("--vector must be a non-empty JSON array of numbers, got '" +
+            excerpt(text) + "'");
+  std::vector<float> v;
+  v.reserve(j.size());
+  for (const auto& x : j) {
+    if (!x.is_number())
+      invalid("--vector must hold numbers only, got " + x.dump());
+    v.push_back(x.get<float>());
+  }
+  return v;
+}
+
+json optional_document(const std::optional<std::string>& d) {
+  return d ? json(*d) : json(nullptr);
+}
+
+void run_create(vector_args& a, storage::vector_store& vs) {
+  vs.create_collection({a.collection, static_cast<std::uint32_t>(a.dim),
+                        storage::parse_metric(a.metric)})
+      .get();
+  print({{"created", a.collection}});
+}
+
+void run_get(vector_args& a, storage::vector_store& vs) {
+  auto ids = collect_ids(a.id_lists, a.ids);
+  auto found = vs.get(a.collection, ids).get();
+  std::map<std::string, const storage::vector_record*> by_id;
+  for (const auto& r : found) by_id[r.id] = &r;
+  // The contract prints in the order asked, whatever order the backend used.
+  for (const auto& id : ids)
+    if (auto it = by_id.find(id); it != by_id.end())
+      print(storage::record_to_json(*it->second));
+}
+
+void run_delete(vector_args& a, storage::vector_store& vs) {
+  std::uint64_t n = 0;
+  if (a.where_opt->count() > 0)
+    n = vs.remove_where(a.collection, parse_where(a.where)).get();
+  else
+    n = vs.remove(a.collection, collect_ids(a.id_lists, a.ids)).get();
+  print({{"deleted", n}});
+}
+
+void run_search(vector_args& a, storage::vector_store& vs) {
+  storage::search_request req;
+  req.query = parse_query(a.query);
+  req.k = static_cast<std::uint32_t>(a.k);
+  if (a.where_opt->count() > 0) req.where = parse_where(a.where);
+  for (const auto& hit : vs.search(a.collection, std::move(req)).get())
+    print({{"id", hit.id},
+           {"distance", hit.distance},
+           {"metadata", storage::metadata_to_json(hit.metadata)},
+           {"document", optional_document(hit.document)}});
+}
+
+void check_create(const vector_args& a) {
+  if (a.dim <= 0 || a.dim > std::numeric_limits<std::uint16_t>::max())
+    invalid("--dim must be between 1 and 65535, got " + std::to_string(a.dim));
+  storage::parse_metric(a.metric);
+}
+
+void check_search(const vector_args& a) {
+  require_positive(a.k, "-k");
+  if (a.k > std::numeric_limits<std::uint32_t>::max())
+    invalid("-k is too large: " + std::to_string(a.k));
+  parse_query(a.query);
+  if (a.where_opt->count() > 0) parse_where(a.where);
+}
+
+void check_ids(const vector_args& a) {
+  collect_ids(a.id_lists, a.ids);
+}
+
+void check_delete(const vector_args& a) {
+  if (a.where_opt->count() > 0)
+    parse_where(a.where);
+  else
+    check_ids(a);
+}
+
+void need_ids(const vector_args& a) {
+  if (a.ids_opt->count() + a.id_opt->count() == 0)
+    throw CLI::RequiredError("--ids or --id");
+}
+
+// --where excludes --ids/--id through CLI11; neither is a missing option.
+void need_ids_or_where(const vector_args& a) {
+  if (a.ids_opt->count() + a.id_opt->count() + a.where_opt->count() == 0)
+    throw CLI::RequiredError("--ids, --id or --where");
+}
+
+}  // namespace
+
+void add_vector_commands(CLI::App& app, action& selected) {
+  auto* vector = app.add_subcommand("vector", "vector store commands");
+  vector->require_subcommand(1);
+
+  auto a = std::make_shared<vector_args>();
+  a->contract = check_create;
+  auto* cmd = command(*vector, selected, a, "create",
+                      "create a collection (the same spec again is fine)", true,
+                      run_create);
+  cmd->add_option("--dim", a->dim, "dimension of the embeddings")->required();
+  cmd->add_option("--metric", a->metric, "cosine (default), l2 or ip");
+
+  command(*vector, selected, std::make_shared<vector_args>(), "drop",
+          "drop a collection (a missing one is fine)", true,
+          [](vector_args& a, storage::vector_store& vs) {
+            vs.drop_collection(a.collection).get();
+            print({{"dropped", a.collection}});
+          });
+
+  command(*vector, selected, std::make_shared<vector_args>(), "list",
+          "list collections, one per line", false,
+          [](vector_args&, storage::vector_store& vs) {
+            for (const auto& spec : vs.list_collections().get())
+              print({{"name", spec.name},
+                     {"dimension", spec.dimension},
+                     {"metric", storage::to_string(spec.metric)}});
+          });
+
+  add_upsert_command(*vector, selected);
+
+  a = std::make_shared<vector_args>();
+  a->syntax = need_ids;
+  a->contract = check_ids;
+  cmd = command(*vector, selected, a, "get",
+                "print the records found, in the order of the ids given", true,
+                run_get);
+  add_id_options(*cmd, *a);
+
+  a = std::make_shared<vector_args>();
+  a->syntax = need_ids_or_where;
+  a->contract = check_delete;
+  cmd = command(*vector, selected, a, "delete",
+                "delete records by id or by a where filter", true, run_delete);
+  add_id_options(*cmd, *a);
+  a->where_opt = cmd->add_option("--where", a->where, "JSON where filter")
+                     ->excludes(a->ids_opt)
+                     ->excludes(a->id_opt);
+
+  a = std::make_shared<vector_args>();
+  a->contract = check_search;
+  cmd = command(*vector, selected, a, "search",
+                "nearest records, closest first", true, run_search);
+  cmd->add_option("--vector", a->query, "query as a JSON array of numbers")
+      ->required();
+  cmd->add_option("-k", a->k, "number of hits (default 10)");
+  a->where_opt = cmd->add_option("--where", a->where, "JSON where filter");
+
+  command(*vector, selected, std::make_shared<vector_args>(), "count",
+          "number of records in a collection", true,
+          [](vector_args& a, storage::vector_store& vs) {
+            print({{"count", vs.count(a.collection).get()}});
+          });
+}
+
+}  // namespace storectl
