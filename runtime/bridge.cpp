@@ -1,5 +1,7 @@
 #include "runtime/bridge.hpp"
 
+#include <thread>
+
 namespace storage {
 
 namespace {
@@ -23,7 +25,11 @@ bridge::~bridge() {
 }
 
 void bridge::post(bridge_job job) {
-  auto i = next_.fetch_add(1, std::memory_order_relaxed) % lanes_.size();
+  // One calling thread always uses the same lane: messages between two
+  // actors keep their order, so a caller's requests reach the router in the
+  // order it made them (per-key order starts here).
+  auto i = std::hash<std::thread::id>{}(std::this_thread::get_id()) %
+           lanes_.size();
   caf::anon_send(lanes_[i], std::move(job));
 }
 

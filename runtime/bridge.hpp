@@ -31,7 +31,7 @@ namespace storage {
 class bridge {
  public:
   // `lanes` actors share the traffic, so one busy lane does not serialize
-  // every caller.
+  // every caller; each calling thread sticks to one lane.
   bridge(caf::actor_system& sys, std::size_t lanes);
   ~bridge();
 
@@ -69,7 +69,6 @@ class bridge {
   static constexpr std::chrono::minutes backstop{5};
 
   std::vector<caf::actor> lanes_;
-  std::atomic<std::size_t> next_{0};
 };
 
 // The identity conversion for ask().

@@ -27,6 +27,8 @@ struct runtime_config : caf::actor_system_config {
   explicit runtime_config(const runtime_options& opts) {
     set("scheduler.max-threads", static_cast<size_t>(thread_count(opts)));
     set("logger.console", caf::atom("none"));
+    if (opts.poll_attempts > 0)
+      set("work-stealing.aggressive-poll-attempts", opts.poll_attempts);
     register_types(*this);
   }
 };

@@ -24,6 +24,10 @@ struct runtime_options {
   unsigned threads = 0;
   // A CAF-style config file; its [stores] section maps names to URIs.
   std::string config_file;
+  // How long an idle scheduler thread polls before it starts sleeping: more
+  // polling answers a blocked caller sooner and burns more CPU while idle.
+  // 0 keeps CAF's default (see BENCHMARKS.md for the measured effect).
+  std::size_t poll_attempts = 0;
 };
 
 class runtime {

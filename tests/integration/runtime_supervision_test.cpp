@@ -43,7 +43,15 @@ TEST(supervision, killed_cache_workers_are_respawned) {
   auto dir = fresh_dir();
   auto cache = rt.open_cache("sqlite://" + dir + "/c.db?pool=2");
   await(cache.set("k", "v"));
-  for (int round = 0; round < 20; ++round) {
+  auto all_alive = [&] {
+    auto ws = workers_of<cache_router_actor>(rt, cache.actor());
+    return std::all_of(ws.begin(), ws.end(), [](auto& w) { return bool(w); });
+  };
+  for (int round = 0; round < 10; ++round) {
+    // Both slots are filled again within the backoff.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (!all_alive() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     auto ws = workers_of<cache_router_actor>(rt, cache.actor());
     ASSERT_EQ(ws.size(), 2u);
     for (auto& w : ws) {
