@@ -1,0 +1,73 @@
+// Moving data between stores: a supervised reader -> transformer -> writer
+// pipeline with credit-based backpressure (the writer pulls, at most
+// `in_flight` batches are between reader and writer), checkpoints after each
+// acknowledged batch, and verification by streamed per-record digests.
+//
+// The pipeline talks to stores only through their typed actor handles, so the
+// same code copies between any two backends, and live migration reuses it
+// with a writer whose target is the migrating router's backfill path.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "messages/interfaces.hpp"
+
+namespace storage {
+
+struct migration_progress {
+  std::string collection;  // empty for a cache
+  std::uint64_t done = 0;   // records (or keys) acknowledged by the target
+  std::uint64_t total = 0;  // source count at the start (an estimate for caches)
+  double seconds = 0;
+};
+
+struct migration_result {
+  std::string collection;  // empty for a cache
+  std::uint64_t copied = 0;  // written by this run
+  std::uint64_t source_count = 0;
+  std::uint64_t target_count = 0;
+  bool verified = false;  // false when verification was not asked for
+  double seconds = 0;
+};
+
+struct migration_options {
+  std::uint32_t batch = 500;                // records per batch, at most
+  std::size_t batch_bytes = 8 << 20;        // and about this many bytes
+  std::uint32_t in_flight = 4;              // batches between reader and writer
+  unsigned max_attempts = 5;                // restarts of a failed stage
+  std::chrono::milliseconds backoff{200};   // doubled after each restart
+  std::string checkpoint_file;              // empty: no checkpoint
+  bool verify = true;
+  // Maps a record; nullopt drops it. Identity when empty.
+  std::function<std::optional<vector_record>(vector_record)> transform;
+  // Called about once per second and at the end, from an actor's thread.
+  std::function<void(const migration_progress&)> on_progress;
+};
+
+// Copies one collection, creating it on the target with the source's
+// dimension and metric (conflict, before anything is written, if it exists
+// there with another spec). Blocks until done; throws store_error. A failed
+// run with a checkpoint file resumes from the last acknowledged batch when
+// called again with the same file; a completed one copies nothing and only
+// verifies. verification_failed names up to ten differing ids.
+migration_result migrate_collection(caf::actor_system& sys,
+                                    const vector_store_actor& source,
+                                    const vector_store_actor& target,
+                                    const std::string& collection,
+                                    const migration_options& opts);
+
+// Copies every live key of the source namespace, keeping each key's absolute
+// expiry (a key that expires before it is written is not copied).
+migration_result migrate_cache(caf::actor_system& sys,
+                               const cache_store_actor& source,
+                               const cache_store_actor& target,
+                               const migration_options& opts);
+
+}  // namespace storage
