@@ -1,21 +1,7 @@
-#include "actors/cache_router.hpp"
-
+#include "actors/cache_router_state.hpp"
 #include "messages/validation.hpp"
 
-namespace storage {
-
-namespace {
-
-using pool_type = worker_pool<cache_backend, cache_worker_actor>;
-struct router_state : router_base<cache_backend, cache_worker_actor> {};
-using self_ptr = cache_router_actor::stateful_pointer<router_state>;
-using worker = cache_worker_actor;
-using ms = std::chrono::milliseconds;
-
-template <class T>
-T first(std::vector<T>& parts) {
-  return std::move(parts.front());
-}
+namespace storage::cache_detail {
 
 std::uint64_t sum(std::vector<std::uint64_t>& parts) {
   std::uint64_t n = 0;
@@ -23,31 +9,7 @@ std::uint64_t sum(std::vector<std::uint64_t>& parts) {
   return n;
 }
 
-template <class T, class Fn>
-bool rejected(self_ptr self, caf::typed_response_promise<T>& rp, const char* op,
-              Fn&& check) {
-  try {
-    check();
-    return false;
-  } catch (const store_error& e) {
-    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
-    return true;
-  }
-}
-
-// A read of one key: its shard, or any worker when the backend holds state.
-std::vector<std::uint32_t> reader_of(self_ptr self, const std::string& key) {
-  auto& pool = *self->state.pool;
-  return {pool.spec.sharded ? pool.owner(key) : pool.least_loaded()};
-}
-
-std::vector<std::uint32_t> writer_of(self_ptr self, const std::string& key) {
-  return {self->state.pool->owner(key)};
-}
-
-// Whole-namespace operations: every shard, or one worker.
-std::vector<std::uint32_t> everyone_or_one(self_ptr self) {
-  auto& pool = *self->state.pool;
+std::vector<std::uint32_t> everyone_or_one(pool_type& pool) {
   if (pool.spec.sharded) return all_workers(pool.size());
   return {pool.least_loaded()};
 }
@@ -72,6 +34,65 @@ cache_scan_page merge_pages(std::vector<cache_scan_page>& parts,
   return out;
 }
 
+void mget_on(self_ptr self, std::shared_ptr<pool_type> pool,
+             caf::typed_response_promise<values> rp, const ids& keys,
+             bool external) {
+  auto send = [&](std::vector<std::uint32_t> targets, auto make_req,
+                  auto merge) {
+    if (external)
+      fan_out<values>(self, rp, targets, "mget", make_req, merge);
+    else
+      ask_pool<values>(self, pool, rp, targets, "mget", make_req, merge);
+  };
+  if (!pool->spec.sharded)
+    return send(
+        {pool->least_loaded()},
+        [=](const worker& w, std::size_t, ms t) {
+          return self->request(w, t, cmget_atom::value, keys);
+        },
+        first<values>);
+  auto positions =
+      partition(*pool, keys, [](const std::string& k) { return k; });
+  send(
+      all_workers(pool->size()),
+      [=](const worker& w, std::size_t part, ms t) {
+        return self->request(w, t, cmget_atom::value,
+                             pick(keys, positions[part]));
+      },
+      [=](std::vector<values>& parts) {
+        // Each answer back at the position of its key.
+        values out(keys.size());
+        for (std::size_t s = 0; s < parts.size(); ++s)
+          for (std::size_t j = 0; j < parts[s].size(); ++j)
+            out[positions[s][j]] = std::move(parts[s][j]);
+        return out;
+      });
+}
+
+namespace {
+
+template <class T, class Fn>
+bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
+              Fn&& check) {
+  try {
+    check();
+    return false;
+  } catch (const store_error& e) {
+    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
+    return true;
+  }
+}
+
+// A read of one key: its shard, or any worker when the backend holds state.
+std::vector<std::uint32_t> reader_of(self_ptr self, const std::string& key) {
+  auto& pool = *self->state.pool;
+  return {pool.spec.sharded ? pool.owner(key) : pool.least_loaded()};
+}
+
+std::vector<std::uint32_t> writer_of(self_ptr self, const std::string& key) {
+  return {self->state.pool->owner(key)};
+}
+
 // Splits keyed items by owning worker; returns the targets and their parts.
 template <class Item, class KeyOf>
 std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> split(
@@ -86,201 +107,339 @@ std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> split(
   return out;
 }
 
+using slots = std::shared_ptr<std::vector<mirror_slot<worker>>>;
+
+slots make_slots(std::size_t n) {
+  return std::make_shared<std::vector<mirror_slot<worker>>>(n);
+}
+
+// add, incr and expire: the result depends on the source's state, so the
+// target gets that state, read right behind the request on its worker.
+template <class Reply, class Atom, class... Ts>
+void stateful(self_ptr self, caf::typed_response_promise<Reply> rp,
+              const char* op, const std::string& key, Atom atom, Ts... xs) {
+  fan_out<Reply>(
+      self, rp, writer_of(self, key), op,
+      [=](const worker& w, std::size_t, ms t) {
+        auto sent = self->request(w, t, atom, xs...);
+        mirror_slot<worker> slot{keyed_sent(self, {key}), w};
+        if (slot.entry) copy_keys(self, slot, {key});
+        return sent;
+      },
+      first<Reply>);
+}
+
+void set(self_ptr self, caf::typed_response_promise<bool> rp,
+         const cache_entry& e) {
+  if (rejected(self, rp, "set", [&] {
+        validate_key(e.key);
+        validate_ttl(e.ttl);
+      }))
+    return;
+  auto s = make_slots(1);
+  fan_out<bool>(
+      self, rp, writer_of(self, e.key), "set",
+      [=](const worker& w, std::size_t, ms t) {
+        (*s)[0] = {keyed_sent(self, {e.key}), w};
+        return self->request(w, t, cset_atom::value, e);
+      },
+      first<bool>,
+      [=](std::size_t, bool* ok, const caf::error*) {
+        set_done(self, (*s)[0], e, ok != nullptr);
+      });
+}
+
+void del(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+         const ids& keys) {
+  if (rejected(self, rp, "del", [&] { validate_keys(keys); })) return;
+  auto [targets, parts] =
+      split(self, keys, [](const std::string& k) { return k; });
+  auto s = make_slots(targets.size());
+  fan_out<std::uint64_t>(
+      self, rp, targets, "del",
+      [=, parts = parts](const worker& w, std::size_t part, ms t) {
+        (*s)[part] = {keyed_sent(self, parts[part]), w};
+        return self->request(w, t, cdel_atom::value, parts[part]);
+      },
+      sum,
+      [=, parts = parts](std::size_t part, std::uint64_t* ok,
+                         const caf::error*) {
+        del_done(self, (*s)[part], parts[part], ok != nullptr);
+      });
+}
+
+void mset(self_ptr self, caf::typed_response_promise<bool> rp,
+          const std::vector<cache_entry>& es) {
+  if (rejected(self, rp, "mset", [&] {
+        for (auto& e : es) {
+          validate_key(e.key);
+          validate_ttl(e.ttl);
+        }
+      }))
+    return;
+  // Split by key so per-key order holds; each part is atomic.
+  auto [targets, parts] =
+      split(self, es, [](const cache_entry& e) { return e.key; });
+  auto s = make_slots(targets.size());
+  fan_out<bool>(
+      self, rp, targets, "mset",
+      [=, parts = parts](const worker& w, std::size_t part, ms t) {
+        ids keys;
+        for (auto& e : parts[part]) keys.push_back(e.key);
+        (*s)[part] = {keyed_sent(self, keys), w};
+        return self->request(w, t, cmset_atom::value, parts[part]);
+      },
+      [](std::vector<bool>&) { return true; },
+      [=, parts = parts](std::size_t part, bool* ok, const caf::error*) {
+        mset_done(self, (*s)[part], parts[part], ok != nullptr);
+      });
+}
+
+void clear(self_ptr self, caf::typed_response_promise<std::uint64_t> rp) {
+  auto targets = everyone_or_one(*self->state.pool);
+  auto e = std::make_shared<std::shared_ptr<mirror_entry>>();
+  auto left = std::make_shared<std::size_t>(targets.size());
+  auto failure = std::make_shared<caf::error>();
+  fan_out<std::uint64_t>(
+      self, rp, targets, "clear",
+      [=](const worker& w, std::size_t part, ms t) {
+        if (part == 0) *e = clear_sent(self);
+        return self->request(w, t, cclear_atom::value);
+      },
+      sum,
+      [=](std::size_t, std::uint64_t*, const caf::error* err) {
+        if (err && !*failure) *failure = *err;
+        if (--*left == 0) clear_done(self, *e, *failure ? &*failure : nullptr);
+      });
+}
+
+template <class Reply, class Atom, class... Ts>
+void read_one(self_ptr self, caf::typed_response_promise<Reply> rp,
+              const char* op, const std::string& key, Atom atom, Ts... xs) {
+  if (rejected(self, rp, op, [&] { validate_key(key); })) return;
+  fan_out<Reply>(
+      self, rp, reader_of(self, key), op,
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, atom, xs...);
+      },
+      first<Reply>);
+}
+
 cache_router_actor::behavior_type cache_router(self_ptr self,
                                                pool_factory<cache_backend> make,
                                                pool_spec<cache_backend> spec) {
   self->state.make_pool = std::move(make);
   self->state.set_pool(
       start_pool<pool_type>(self, std::move(spec), spawn_cache_worker));
-  self->set_down_handler([=](caf::down_msg& dm) { on_worker_down(self, dm); });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (!on_target_down(self, dm)) on_worker_down(self, dm);
+  });
   close_workers_on_exit(self, close_atom::value);
+  // Every request goes through admit: while a live migration pauses the
+  // router, requests wait in order instead of overtaking each other.
   return {
-      [=](cget_atom, const std::string& k) {
+      [=](cget_atom a, const std::string& k) {
         auto rp = self->make_response_promise<maybe_value>();
-        if (rejected(self, rp, "get", [&] { validate_key(k); })) return rp;
-        return fan_out<maybe_value>(
-            self, rp, reader_of(self, k), "get",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cget_atom::value, k);
-            },
-            first<maybe_value>);
+        admit(self, [=] { read_one(self, rp, "get", k, a, k); });
+        return rp;
       },
       [=](cset_atom, const cache_entry& e) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "set", [&] {
-              validate_key(e.key);
-              validate_ttl(e.ttl);
-            }))
-          return rp;
-        return fan_out<bool>(
-            self, rp, writer_of(self, e.key), "set",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cset_atom::value, e);
-            },
-            first<bool>);
+        admit(self, [=] { set(self, rp, e); });
+        return rp;
       },
-      [=](cadd_atom, const cache_entry& e) {
+      [=](cadd_atom a, const cache_entry& e) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "add", [&] {
-              validate_key(e.key);
-              validate_ttl(e.ttl);
-            }))
-          return rp;
-        return fan_out<bool>(
-            self, rp, writer_of(self, e.key), "add",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cadd_atom::value, e);
-            },
-            first<bool>);
+        admit(self, [=] {
+          if (rejected(self, rp, "add", [&] {
+                validate_key(e.key);
+                validate_ttl(e.ttl);
+              }))
+            return;
+          stateful(self, rp, "add", e.key, a, e);
+        });
+        return rp;
       },
       [=](cdel_atom, const ids& keys) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        if (rejected(self, rp, "del", [&] { validate_keys(keys); })) return rp;
-        auto [targets, parts] =
-            split(self, keys, [](const std::string& k) { return k; });
-        return fan_out<std::uint64_t>(
-            self, rp, targets, "del",
-            [=, parts = parts](const worker& w, std::size_t part, ms t) {
-              return self->request(w, t, cdel_atom::value, parts[part]);
-            },
-            sum);
+        admit(self, [=] { del(self, rp, keys); });
+        return rp;
       },
-      [=](cexists_atom, const std::string& k) {
+      [=](cexists_atom a, const std::string& k) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "exists", [&] { validate_key(k); })) return rp;
-        return fan_out<bool>(
-            self, rp, reader_of(self, k), "exists",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cexists_atom::value, k);
-            },
-            first<bool>);
+        admit(self, [=] { read_one(self, rp, "exists", k, a, k); });
+        return rp;
       },
       [=](cmget_atom, const ids& keys) {
-        using values = std::vector<maybe_value>;
         auto rp = self->make_response_promise<values>();
-        if (rejected(self, rp, "mget", [&] { validate_keys(keys); })) return rp;
-        if (!self->state.pool->spec.sharded)
-          return fan_out<values>(
-              self, rp, {self->state.pool->least_loaded()}, "mget",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, cmget_atom::value, keys);
-              },
-              first<values>);
-        auto positions = partition(*self->state.pool, keys,
-                                   [](const std::string& k) { return k; });
-        auto targets = all_workers(self->state.pool->size());
-        return fan_out<values>(
-            self, rp, targets, "mget",
-            [=](const worker& w, std::size_t part, ms t) {
-              return self->request(w, t, cmget_atom::value,
-                                   pick(keys, positions[part]));
-            },
-            [=](std::vector<values>& parts) {
-              // Each answer back at the position of its key.
-              values out(keys.size());
-              for (std::size_t s = 0; s < parts.size(); ++s)
-                for (std::size_t j = 0; j < parts[s].size(); ++j)
-                  out[positions[s][j]] = std::move(parts[s][j]);
-              return out;
-            });
+        admit(self, [=] {
+          if (rejected(self, rp, "mget", [&] { validate_keys(keys); })) return;
+          mget_on(self, self->state.pool, rp, keys, true);
+        });
+        return rp;
       },
       [=](cmset_atom, const std::vector<cache_entry>& es) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "mset", [&] {
-              for (auto& e : es) {
-                validate_key(e.key);
-                validate_ttl(e.ttl);
-              }
-            }))
-          return rp;
-        // Split by key so per-key order holds; each part is atomic.
-        auto [targets, parts] =
-            split(self, es, [](const cache_entry& e) { return e.key; });
-        return fan_out<bool>(
-            self, rp, targets, "mset",
-            [=, parts = parts](const worker& w, std::size_t part, ms t) {
-              return self->request(w, t, cmset_atom::value, parts[part]);
-            },
-            [](std::vector<bool>&) { return true; });
+        admit(self, [=] { mset(self, rp, es); });
+        return rp;
       },
-      [=](cincr_atom, const std::string& k, std::int64_t by) {
+      [=](cincr_atom a, const std::string& k, std::int64_t by) {
         auto rp = self->make_response_promise<std::int64_t>();
-        if (rejected(self, rp, "incr", [&] { validate_key(k); })) return rp;
-        return fan_out<std::int64_t>(
-            self, rp, writer_of(self, k), "incr",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cincr_atom::value, k, by);
-            },
-            first<std::int64_t>);
+        admit(self, [=] {
+          if (rejected(self, rp, "incr", [&] { validate_key(k); })) return;
+          stateful(self, rp, "incr", k, a, k, by);
+        });
+        return rp;
       },
-      [=](cexpire_atom, const std::string& k, std::int64_t ttl) {
+      [=](cexpire_atom a, const std::string& k, std::int64_t ttl) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "expire", [&] {
-              validate_key(k);
-              validate_ttl(ttl);
-            }))
-          return rp;
-        return fan_out<bool>(
-            self, rp, writer_of(self, k), "expire",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cexpire_atom::value, k, ttl);
-            },
-            first<bool>);
+        admit(self, [=] {
+          if (rejected(self, rp, "expire", [&] {
+                validate_key(k);
+                validate_ttl(ttl);
+              }))
+            return;
+          stateful(self, rp, "expire", k, a, k, ttl);
+        });
+        return rp;
       },
-      [=](cttl_atom, const std::string& k) {
+      [=](cttl_atom a, const std::string& k) {
         auto rp = self->make_response_promise<ttl_info>();
-        if (rejected(self, rp, "ttl", [&] { validate_key(k); })) return rp;
-        return fan_out<ttl_info>(
-            self, rp, reader_of(self, k), "ttl",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cttl_atom::value, k);
-            },
-            first<ttl_info>);
+        admit(self, [=] { read_one(self, rp, "ttl", k, a, k); });
+        return rp;
       },
       [=](cclear_atom) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        return fan_out<std::uint64_t>(
-            self, rp, everyone_or_one(self), "clear",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cclear_atom::value);
-            },
-            sum);
+        admit(self, [=] { clear(self, rp); });
+        return rp;
       },
       [=](cscan_atom, const std::string& cursor, std::uint32_t limit) {
         auto rp = self->make_response_promise<cache_scan_page>();
-        if (rejected(self, rp, "scan", [&] {
-              if (limit == 0)
-                throw store_error(errc::invalid_argument,
-                                  "scan limit must be positive");
-            }))
+        admit(self, [=] {
+          if (rejected(self, rp, "scan", [&] {
+                if (limit == 0)
+                  throw store_error(errc::invalid_argument,
+                                    "scan limit must be positive");
+              }))
+            return;
+          fan_out<cache_scan_page>(
+              self, rp, everyone_or_one(*self->state.pool), "scan",
+              [=](const worker& w, std::size_t, ms t) {
+                return self->request(w, t, cscan_atom::value, cursor, limit);
+              },
+              [limit](std::vector<cache_scan_page>& parts) {
+                return merge_pages(parts, limit);
+              });
+        });
+        return rp;
+      },
+      [=](swap_atom, const std::string& uri) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=]() mutable {
+          deliver(rp, swap_pool<pool_type>(self, uri, spawn_cache_worker,
+                                           close_atom::value));
+        });
+        return rp;
+      },
+      [=](workers_atom) { return current_workers(self); },
+      [=](respawn_atom, std::uint64_t gen, std::uint32_t i) {
+        respawn_worker(self, gen, i, spawn_cache_worker);
+      },
+      [=](live_begin_atom, const std::string& uri, const live_link& link) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=] { live_begin(self, rp, uri, link); });
+        return rp;
+      },
+      [=](live_fill_atom, const std::vector<cache_entry>& es) {
+        auto rp = self->make_response_promise<std::uint64_t>();
+        admit(self, [=] { live_backfill(self, rp, es); });
+        return rp;
+      },
+      [=](live_verify_atom, bool from_target, const std::string& cursor) {
+        auto rp = self->make_response_promise<std::uint64_t, std::string>();
+        admit(self, [=] { live_verify(self, rp, from_target, cursor); });
+        return rp;
+      },
+      [=](live_cut_atom) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=] { live_cutover(self, rp); });
+        return rp;
+      },
+      [=](live_abort_atom, const live_link& link) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self,
+              [=]() mutable { deliver(rp, abort_migration(self, link)); });
+        return rp;
+      },
+      [=](live_final_atom) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=]() mutable { deliver(rp, finalize_migration(self)); });
+        return rp;
+      },
+      [=](live_target_atom, cget_atom a, const std::string& k) {
+        auto rp = self->make_response_promise<maybe_value>();
+        target_read(self, rp, k, "get", [=](const worker& w, ms t) {
+          return self->request(w, t, a, k);
+        });
+        return rp;
+      },
+      [=](live_target_atom, cexists_atom a, const std::string& k) {
+        auto rp = self->make_response_promise<bool>();
+        target_read(self, rp, k, "exists", [=](const worker& w, ms t) {
+          return self->request(w, t, a, k);
+        });
+        return rp;
+      },
+      [=](live_target_atom, cttl_atom a, const std::string& k) {
+        auto rp = self->make_response_promise<ttl_info>();
+        target_read(self, rp, k, "ttl", [=](const worker& w, ms t) {
+          return self->request(w, t, a, k);
+        });
+        return rp;
+      },
+      [=](live_target_atom, cmget_atom, const ids& keys) {
+        auto rp = self->make_response_promise<values>();
+        if (!self->state.dual)
+          rp.deliver(router_error(errc::conflict, "no live migration", "mget",
+                                  self->state.pool->spec.store));
+        else
+          mget_on(self, self->state.dual->target, rp, keys, false);
+        return rp;
+      },
+      [=](live_target_atom, cscan_atom, const std::string& cursor,
+          std::uint32_t limit) {
+        auto rp = self->make_response_promise<cache_scan_page>();
+        auto& d = self->state.dual;
+        if (!d) {
+          rp.deliver(router_error(errc::conflict, "no live migration", "scan",
+                                  self->state.pool->spec.store));
           return rp;
-        return fan_out<cache_scan_page>(
-            self, rp, everyone_or_one(self), "scan",
+        }
+        ask_pool<cache_scan_page>(
+            self, d->target, rp, everyone_or_one(*d->target), "scan",
             [=](const worker& w, std::size_t, ms t) {
               return self->request(w, t, cscan_atom::value, cursor, limit);
             },
             [limit](std::vector<cache_scan_page>& parts) {
               return merge_pages(parts, limit);
             });
-      },
-      [=](swap_atom, const std::string& uri) {
-        return swap_pool<pool_type>(self, uri, spawn_cache_worker,
-                                    close_atom::value);
-      },
-      [=](workers_atom) { return current_workers(self); },
-      [=](respawn_atom, std::uint64_t gen, std::uint32_t i) {
-        respawn_worker(self, gen, i, spawn_cache_worker);
+        return rp;
       },
   };
 }
 
 }  // namespace
 
+}  // namespace storage::cache_detail
+
+namespace storage {
+
 cache_router_actor spawn_cache_router(caf::actor_system& sys,
                                       pool_factory<cache_backend> make_pool,
                                       const std::string& uri) {
   auto spec = make_pool(uri);
-  return sys.spawn(cache_router, std::move(make_pool), std::move(spec));
+  return sys.spawn(cache_detail::cache_router, std::move(make_pool),
+                   std::move(spec));
 }
 
 }  // namespace storage

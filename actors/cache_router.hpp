@@ -1,8 +1,11 @@
 // The handle callers hold for a cache: validates each request and routes it
 // to the pool — by key hash for writes (and for everything on in-process
-// shards), least-loaded for reads on shared backends — and can be swapped.
+// shards), least-loaded for reads on shared backends — can be swapped, and
+// can be migrated live (runtime/live_migration.hpp drives the live_*
+// messages).
 #pragma once
 
+#include "actors/live_protocol.hpp"
 #include "actors/router_core.hpp"
 #include "actors/store_worker.hpp"
 
@@ -11,7 +14,28 @@ namespace storage {
 using cache_router_actor = cache_store_actor::extend<
     caf::replies_to<swap_atom, std::string>::with<bool>,
     caf::replies_to<workers_atom>::with<std::vector<caf::actor>>,
-    caf::reacts_to<respawn_atom, std::uint64_t, std::uint32_t>>;
+    caf::reacts_to<respawn_atom, std::uint64_t, std::uint32_t>,
+    // Starts dual-writing to the target URI.
+    caf::replies_to<live_begin_atom, std::string, live_link>::with<bool>,
+    // Backfill: writes to the target the keys not written live since.
+    caf::replies_to<live_fill_atom,
+                    std::vector<cache_entry>>::with<std::uint64_t>,
+    // (from the target's side?, cursor) -> keys compared, next cursor.
+    caf::replies_to<live_verify_atom, bool, std::string>::with<std::uint64_t,
+                                                               std::string>,
+    caf::replies_to<live_cut_atom>::with<bool>,
+    // Aborts the migration `link` belongs to, not another one.
+    caf::replies_to<live_abort_atom, live_link>::with<bool>,
+    caf::replies_to<live_final_atom>::with<bool>,
+    // The target's side, for the backfill's own reads.
+    caf::replies_to<live_target_atom, cget_atom,
+                    std::string>::with<maybe_value>,
+    caf::replies_to<live_target_atom, cexists_atom, std::string>::with<bool>,
+    caf::replies_to<live_target_atom, cmget_atom,
+                    ids>::with<std::vector<maybe_value>>,
+    caf::replies_to<live_target_atom, cttl_atom, std::string>::with<ttl_info>,
+    caf::replies_to<live_target_atom, cscan_atom, std::string,
+                    std::uint32_t>::with<cache_scan_page>>;
 
 // Throws store_error if make_pool(uri) does.
 cache_router_actor spawn_cache_router(caf::actor_system& sys,

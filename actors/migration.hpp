@@ -23,13 +23,14 @@ namespace storage {
 
 struct migration_progress {
   std::string collection;  // empty for a cache
-  std::uint64_t done = 0;   // records (or keys) acknowledged by the target
-  std::uint64_t total = 0;  // source count at the start (an estimate for caches)
+  std::uint64_t done = 0;  // records (or keys) acknowledged by the target
+  std::uint64_t total =
+      0;  // source count at the start (an estimate for caches)
   double seconds = 0;
 };
 
 struct migration_result {
-  std::string collection;  // empty for a cache
+  std::string collection;    // empty for a cache
   std::uint64_t copied = 0;  // written by this run
   std::uint64_t source_count = 0;
   std::uint64_t target_count = 0;
@@ -38,17 +39,23 @@ struct migration_result {
 };
 
 struct migration_options {
-  std::uint32_t batch = 500;                // records per batch, at most
-  std::size_t batch_bytes = 8 << 20;        // and about this many bytes
-  std::uint32_t in_flight = 4;              // batches between reader and writer
-  unsigned max_attempts = 5;                // restarts of a failed stage
-  std::chrono::milliseconds backoff{200};   // doubled after each restart
-  std::string checkpoint_file;              // empty: no checkpoint
+  std::uint32_t batch = 500;               // records per batch, at most
+  std::size_t batch_bytes = 8 << 20;       // and about this many bytes
+  std::uint32_t in_flight = 4;             // batches between reader and writer
+  unsigned max_attempts = 5;               // restarts of a failed stage
+  std::chrono::milliseconds backoff{200};  // doubled after each restart
+  std::string checkpoint_file;             // empty: no checkpoint
   bool verify = true;
   // Maps a record; nullopt drops it. Identity when empty.
   std::function<std::optional<vector_record>(vector_record)> transform;
   // Called about once per second and at the end, from an actor's thread.
   std::function<void(const migration_progress&)> on_progress;
+  // How errors and the checkpoint file name the two stores (redacted URIs or
+  // store names). A checkpoint file written for other names is refused.
+  std::string source_name = "source";
+  std::string target_name = "target";
+  // Cache verification: expiries this close count as equal.
+  std::chrono::milliseconds expiry_tolerance{1000};
 };
 
 // Copies one collection, creating it on the target with the source's

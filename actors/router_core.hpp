@@ -3,9 +3,15 @@
 // accounting, and a single reply merged from all parts.
 #pragma once
 
+#include <deque>
+#include <functional>
+
 #include "actors/worker_pool.hpp"
 
 namespace storage {
+
+template <class Pool>
+struct dual_write;
 
 // The router state both routers share.
 template <class Backend, class Worker>
@@ -19,6 +25,21 @@ struct router_base {
   // state before attached functors run.
   std::shared_ptr<std::shared_ptr<pool_type>> live =
       std::make_shared<std::shared_ptr<pool_type>>();
+  // A migration's other pool (target before cutover, source after), for the
+  // same exit hook.
+  std::shared_ptr<std::shared_ptr<pool_type>> side =
+      std::make_shared<std::shared_ptr<pool_type>>();
+  // While paused (a live migration waits for its mirrors to drain), requests
+  // wait here in arrival order, so per-key order survives the pause.
+  bool paused = false;
+  // Set while a live migration's target lags too far behind the source:
+  // requests wait the same way, so callers slow to what both stores take.
+  bool throttled = false;
+  std::deque<std::function<void()>> deferred;
+  // A live migration before cutover (see dual_write.hpp), and after cutover
+  // the old pool, kept read-only until finalize.
+  std::shared_ptr<dual_write<pool_type>> dual;
+  std::shared_ptr<pool_type> retired;
 
   void set_pool(std::shared_ptr<pool_type> p) {
     pool = p;
@@ -26,15 +47,46 @@ struct router_base {
   }
 };
 
+// Runs a request now, or later if the router is paused or throttled (or
+// others already wait: they go first).
+template <class Self, class Fn>
+void admit(Self* self, Fn fn) {
+  auto& st = self->state;
+  if (st.paused || st.throttled || !st.deferred.empty())
+    st.deferred.emplace_back(std::move(fn));
+  else
+    fn();
+}
+
+// Runs what waited, in order, until something pauses or throttles again.
+template <class Self>
+void run_deferred(Self* self) {
+  auto& st = self->state;
+  while (!st.paused && !st.throttled && !st.deferred.empty()) {
+    auto fn = std::move(st.deferred.front());
+    st.deferred.pop_front();
+    fn();
+  }
+}
+
+// Ends a pause.
+template <class Self>
+void resume(Self* self) {
+  self->state.paused = false;
+  run_deferred(self);
+}
+
 // On the router's exit, every current worker quits after the requests
 // already in its mailbox.
 template <class Self, class Close>
 void close_workers_on_exit(Self* self, Close close) {
   auto live = self->state.live;
-  self->attach_functor([live, close] {
-    if (*live)
-      for (auto& w : (*live)->workers)
-        if (w) caf::anon_send(w, close);
+  auto side = self->state.side;
+  self->attach_functor([live, side, close] {
+    for (auto* p : {live.get(), side.get()})
+      if (*p)
+        for (auto& w : (*p)->workers)
+          if (w) caf::anon_send(w, close);
   });
 }
 
@@ -51,74 +103,123 @@ inline caf::error caller_error(const caf::error& e, const char* op,
   return to_caf_error(from_caf_error(e, op, store));
 }
 
-// Sends one request per target worker (make_req(worker, part) returns the
-// response handle of self->request) and delivers merge(parts) once all
-// replied, or the first error. Requests beyond the pool's in-flight bound
-// fail at once with overloaded.
-//
-// `rp` must be the handler's one promise: in CAF 0.17 making a promise moves
-// the request's sender out of the mailbox element, so a second promise for
-// the same request would answer nobody.
-template <class Reply, class Final, class Self, class MakeReq, class Merge>
-caf::typed_response_promise<Final> fan_out(
-    Self* self, caf::typed_response_promise<Final> rp,
-    std::vector<std::uint32_t> targets, const char* op, MakeReq make_req,
-    Merge merge) {
-  auto pool = self->state.pool;
-  auto& store = pool->spec.store;
-  if (self->state.inflight >= pool->spec.max_inflight) {
-    rp.deliver(router_error(errc::overloaded,
-                            "more than " +
-                                std::to_string(pool->spec.max_inflight) +
-                                " requests in flight",
-                            op, store));
-    return rp;
-  }
-  if (targets.empty()) {
-    std::vector<Reply> none;
-    rp.deliver(merge(none));
-    return rp;
-  }
+// Told of each part's outcome before the merge: (part, reply or nullptr,
+// error or nullptr). Dual-write uses it to mirror each part on its own.
+struct no_observer {
+  template <class Reply>
+  void operator()(std::size_t, Reply*, const caf::error*) const {}
+};
+
+// Sends one request per target worker of `pool` (make_req(worker, part,
+// timeout) returns the response handle of self->request) and calls
+// done(error, parts) once: with every part, or with the first error. `self`
+// only names the actor the replies come back to (make_req captures it).
+template <class Reply, class Self, class Pool, class MakeReq, class Done,
+          class Observe = no_observer>
+void scatter(Self*, std::shared_ptr<Pool> pool,
+             std::vector<std::uint32_t> targets, const char* op,
+             MakeReq make_req, Done done, Observe observe = {}) {
+  std::vector<Reply> none;
+  if (targets.empty()) return done(caf::error{}, none);
   for (auto i : targets)
-    if (!pool->workers[i]) {
-      rp.deliver(router_error(
-          errc::backend_unavailable,
-          "worker " + std::to_string(i) + " is being restarted", op, store));
-      return rp;
-    }
+    if (!pool->workers[i])
+      return done(
+          router_error(errc::backend_unavailable,
+                       "worker " + std::to_string(i) + " is being restarted",
+                       op, pool->spec.store),
+          none);
   struct gather {
-    caf::typed_response_promise<Final> rp;
     std::vector<Reply> parts;
     std::size_t remaining;
     bool failed = false;
   };
   auto g = std::make_shared<gather>(
-      gather{rp, std::vector<Reply>(targets.size()), targets.size()});
-  ++self->state.inflight;
+      gather{std::vector<Reply>(targets.size()), targets.size()});
   for (std::size_t part = 0; part < targets.size(); ++part) {
     auto i = targets[part];
     ++pool->load[i];
     make_req(pool->workers[i], part, pool->spec.timeout)
         .then(
-            [=](Reply& r) {
+            [=](Reply& r) mutable {
               --pool->load[i];
               pool->crashes[i] = 0;
+              observe(part, &r, static_cast<const caf::error*>(nullptr));
               if (g->failed) return;
               g->parts[part] = std::move(r);
-              if (--g->remaining == 0) {
-                --self->state.inflight;
-                g->rp.deliver(merge(g->parts));
-              }
+              if (--g->remaining == 0) done(caf::error{}, g->parts);
             },
-            [=](caf::error& e) {
+            [=](caf::error& e) mutable {
               --pool->load[i];
+              observe(part, static_cast<Reply*>(nullptr), &e);
               if (g->failed) return;
               g->failed = true;
-              --self->state.inflight;
-              g->rp.deliver(caller_error(e, op, pool->spec.store));
+              done(caller_error(e, op, pool->spec.store), g->parts);
             });
   }
+}
+
+// Sends one external request to one or more workers of the current pool and
+// delivers merge(parts) once all replied, or the first error. Requests
+// beyond the pool's in-flight bound fail at once with overloaded.
+//
+// `rp` must be the handler's one promise: in CAF 0.17 making a promise moves
+// the request's sender out of the mailbox element, so a second promise for
+// the same request would answer nobody.
+template <class Reply, class Final, class Self, class MakeReq, class Merge,
+          class Observe = no_observer>
+caf::typed_response_promise<Final> fan_out(
+    Self* self, caf::typed_response_promise<Final> rp,
+    std::vector<std::uint32_t> targets, const char* op, MakeReq make_req,
+    Merge merge, Observe observe = {}) {
+  auto pool = self->state.pool;
+  if (self->state.inflight >= pool->spec.max_inflight) {
+    rp.deliver(router_error(errc::overloaded,
+                            "more than " +
+                                std::to_string(pool->spec.max_inflight) +
+                                " requests in flight",
+                            op, pool->spec.store));
+    return rp;
+  }
+  ++self->state.inflight;
+  scatter<Reply>(
+      self, pool, std::move(targets), op, std::move(make_req),
+      [self, rp, merge](const caf::error& e,
+                        std::vector<Reply>& parts) mutable {
+        --self->state.inflight;
+        if (e)
+          rp.deliver(e);
+        else
+          rp.deliver(merge(parts));
+      },
+      std::move(observe));
   return rp;
+}
+
+// Like fan_out, for the router's own requests (a migration's reads of
+// either pool): no admission bound, any pool.
+template <class Reply, class Final, class Self, class Pool, class MakeReq,
+          class Merge>
+void ask_pool(Self* self, std::shared_ptr<Pool> pool,
+              caf::typed_response_promise<Final> rp,
+              std::vector<std::uint32_t> targets, const char* op,
+              MakeReq make_req, Merge merge) {
+  scatter<Reply>(
+      self, std::move(pool), std::move(targets), op, std::move(make_req),
+      [rp, merge](const caf::error& e, std::vector<Reply>& parts) mutable {
+        if (e)
+          rp.deliver(e);
+        else
+          rp.deliver(merge(parts));
+      });
+}
+
+// Answers `rp` with a synchronous handler's result.
+template <class T>
+void deliver(caf::typed_response_promise<T>& rp, caf::result<T> r) {
+  if (r.flag == caf::rt_error)
+    rp.deliver(std::move(r.err));
+  else
+    rp.deliver(r.value.template get_as<T>(0));
 }
 
 // Every worker index, for fan-out to all shards.
@@ -182,6 +283,11 @@ void respawn_worker(Self* self, std::uint64_t generation, std::uint32_t i,
 template <class Pool, class Self, class SpawnWorker, class Close>
 caf::result<bool> swap_pool(Self* self, const std::string& uri,
                             SpawnWorker spawn_worker, Close close) {
+  if (self->state.dual || self->state.retired)
+    return router_error(errc::conflict,
+                        "a live migration is in progress; finalize or abort "
+                        "it first",
+                        "swap", self->state.pool->spec.store);
   try {
     auto spec = self->state.make_pool(uri);
     auto next = start_pool<Pool>(self, std::move(spec), spawn_worker);

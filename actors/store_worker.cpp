@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/cache_batch.hpp"
 #include "messages/caf_support.hpp"
 
 namespace storage {
@@ -95,65 +96,184 @@ maybe_value to_maybe(const std::optional<std::string>& v) {
   return v ? maybe_value{true, *v} : maybe_value{};
 }
 
+struct cache_worker_state : worker_state<cache_backend> {
+  cache_batch batch;
+  bool flush_pending = false;  // a cflush is on its way through the mailbox
+  std::uint64_t requests = 0;  // single-key requests received
+  std::uint64_t calls = 0;     // adapter calls made for them
+
+  void flush() {
+    if (batch.empty()) return;
+    ++calls;
+    batch.run(backend, make);
+  }
+};
+
+using cache_self = cache_worker_actor::stateful_pointer<cache_worker_state>;
+using db = cache_backend;
+
+// A single-key request. Alone in the mailbox (or on an adapter that cannot
+// batch) it runs at once, exactly as an unbatched worker would, so one
+// caller waits no longer than before. With more requests waiting it joins
+// the batch, which runs when the mailbox has drained, when it is full, or
+// at the latest when the cflush sent now comes up: the mailbox is FIFO, so
+// every request that was waiting is in the batch by then. Requests never
+// overtake each other: only an empty batch lets one run at once.
+template <class T, class Fn, class Convert>
+caf::result<T> submit(cache_self self, cache_op op, Fn&& now, Convert convert) {
+  auto& st = self->state;
+  ++st.requests;
+  if (st.batch.empty() && (self->mailbox().empty() || !st.backend ||
+                           !st.backend->capabilities().batching)) {
+    ++st.calls;
+    return st.run(op_name(op.kind), now);
+  }
+  auto rp = self->make_response_promise<T>();
+  st.batch.add(std::move(op), rp, convert);
+  if (st.batch.size() >= cache_batch::max_size || self->mailbox().empty()) {
+    st.flush();
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, cflush_atom::value);
+  }
+  return rp;
+}
+
+cache_op op_on(cache_op_kind kind, const std::string& key) {
+  cache_op op;
+  op.kind = kind;
+  op.key = key;
+  return op;
+}
+
+cache_op op_on(cache_op_kind kind, const cache_entry& e) {
+  auto op = op_on(kind, e.key);
+  op.value = e.value;
+  op.ttl = e.ttl;
+  return op;
+}
+
+cache_op op_on(cache_op_kind kind, const std::string& key, std::int64_t n) {
+  auto op = op_on(kind, key);
+  op.number = n;
+  return op;
+}
+
+cache_op op_on(cache_op_kind kind, const ids& keys) {
+  cache_op op;
+  op.kind = kind;
+  op.keys = keys;
+  return op;
+}
+
+std::vector<maybe_value> to_maybes(
+    const std::vector<std::optional<std::string>>& vs) {
+  std::vector<maybe_value> out;
+  out.reserve(vs.size());
+  for (auto& v : vs) out.push_back(to_maybe(v));
+  return out;
+}
+
+bool flag_of(cache_op_result& r) {
+  return r.flag;
+}
+
 cache_worker_actor::behavior_type cache_worker(
-    cache_worker_actor::stateful_pointer<worker_state<cache_backend>> self,
-    std::function<std::unique_ptr<cache_backend>()> make, std::string store) {
+    cache_self self, std::function<std::unique_ptr<cache_backend>()> make,
+    std::string store) {
   auto& st = self->state;
   st.make = std::move(make);
   st.store = std::move(store);
-  using db = cache_backend;
+  st.batch.set_store(st.store);
+  using kind = cache_op_kind;
   return {
       [=](cget_atom, const std::string& k) {
-        return self->state.run("get",
-                               [&](db& b) { return to_maybe(b.get(k)); });
+        return submit<maybe_value>(
+            self, op_on(kind::get, k),
+            [&](db& b) { return to_maybe(b.get(k)); },
+            [](cache_op_result& r) { return to_maybe(r.value); });
       },
       [=](cset_atom, const cache_entry& e) {
-        return self->state.run("set", [&](db& b) {
-          b.set(e.key, e.value, e.ttl);
-          return true;
-        });
+        return submit<bool>(
+            self, op_on(kind::set, e),
+            [&](db& b) {
+              b.set(e.key, e.value, e.ttl);
+              return true;
+            },
+            flag_of);
       },
       [=](cadd_atom, const cache_entry& e) {
-        return self->state.run(
-            "add", [&](db& b) { return b.add(e.key, e.value, e.ttl); });
+        return submit<bool>(
+            self, op_on(kind::add, e),
+            [&](db& b) { return b.add(e.key, e.value, e.ttl); }, flag_of);
       },
       [=](cdel_atom, const ids& keys) {
-        return self->state.run("del", [&](db& b) { return b.del(keys); });
+        return submit<std::uint64_t>(
+            self, op_on(kind::del, keys), [&](db& b) { return b.del(keys); },
+            [](cache_op_result& r) { return r.count; });
       },
       [=](cexists_atom, const std::string& k) {
-        return self->state.run("exists", [&](db& b) { return b.exists(k); });
+        return submit<bool>(
+            self, op_on(kind::exists, k), [&](db& b) { return b.exists(k); },
+            flag_of);
       },
       [=](cmget_atom, const ids& keys) {
-        return self->state.run("mget", [&](db& b) {
-          std::vector<maybe_value> out;
-          for (auto& v : b.mget(keys)) out.push_back(to_maybe(v));
-          return out;
-        });
+        return submit<std::vector<maybe_value>>(
+            self, op_on(kind::mget, keys),
+            [&](db& b) { return to_maybes(b.mget(keys)); },
+            [](cache_op_result& r) { return to_maybes(r.values); });
       },
       [=](cmset_atom, const std::vector<cache_entry>& es) {
-        return self->state.run("mset", [&](db& b) {
-          b.mset(es);
-          return true;
-        });
+        cache_op op;
+        op.kind = kind::mset;
+        op.entries = es;
+        return submit<bool>(
+            self, std::move(op),
+            [&](db& b) {
+              b.mset(es);
+              return true;
+            },
+            flag_of);
       },
       [=](cincr_atom, const std::string& k, std::int64_t by) {
-        return self->state.run("incr", [&](db& b) { return b.incr(k, by); });
+        return submit<std::int64_t>(
+            self, op_on(kind::incr, k, by),
+            [&](db& b) { return b.incr(k, by); },
+            [](cache_op_result& r) { return r.number; });
       },
       [=](cexpire_atom, const std::string& k, std::int64_t ms) {
-        return self->state.run("expire",
-                               [&](db& b) { return b.expire(k, ms); });
+        return submit<bool>(
+            self, op_on(kind::expire, k, ms),
+            [&](db& b) { return b.expire(k, ms); }, flag_of);
       },
       [=](cttl_atom, const std::string& k) {
-        return self->state.run("ttl", [&](db& b) { return b.ttl(k); });
+        return submit<ttl_info>(
+            self, op_on(kind::ttl, k), [&](db& b) { return b.ttl(k); },
+            [](cache_op_result& r) { return r.ttl; });
       },
+      // Whole-namespace requests are not batched; whatever arrived before
+      // them runs first, so they see every earlier write.
       [=](cclear_atom) {
+        self->state.flush();
         return self->state.run("clear", [&](db& b) { return b.clear(); });
       },
       [=](cscan_atom, const std::string& cursor, std::uint32_t limit) {
+        self->state.flush();
         return self->state.run("scan",
                                [&](db& b) { return b.scan(cursor, limit); });
       },
-      [=](close_atom) { self->quit(); },
+      [=](cflush_atom) {
+        self->state.flush_pending = false;
+        self->state.flush();
+      },
+      [=](wstats_atom) {
+        return caf::result<std::uint64_t, std::uint64_t>(self->state.requests,
+                                                         self->state.calls);
+      },
+      [=](close_atom) {
+        self->state.flush();
+        self->quit();
+      },
   };
 }
 

@@ -1,6 +1,11 @@
 // A pool worker: one detached actor owning one adapter (one connection), so
 // blocking I/O never stalls CAF's scheduler. It answers the store interface
 // by calling its adapter; a store_error becomes the error reply.
+//
+// A cache worker whose adapter can batch (capabilities().batching: Redis)
+// runs a single-key request at once when nothing else waits in its mailbox,
+// and otherwise collects the waiting requests and runs them as one batch,
+// in arrival order (see actors/cache_batch.hpp).
 #pragma once
 
 #include <caf/fwd.hpp>
@@ -17,8 +22,16 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 
 using vector_worker_actor =
     vector_store_actor::extend<caf::reacts_to<close_atom>>;
-using cache_worker_actor =
-    cache_store_actor::extend<caf::reacts_to<close_atom>>;
+// Runs a cache worker's pending batch; the worker sends it to itself, so it
+// comes after every request that was already waiting.
+using cflush_atom = caf::atom_constant<caf::atom("cflush")>;
+// Asks a cache worker for (single-key requests, adapter calls for them):
+// fewer calls than requests means requests were batched.
+using wstats_atom = caf::atom_constant<caf::atom("wstats")>;
+
+using cache_worker_actor = cache_store_actor::extend<
+    caf::reacts_to<close_atom>, caf::reacts_to<cflush_atom>,
+    caf::replies_to<wstats_atom>::with<std::uint64_t, std::uint64_t>>;
 
 vector_worker_actor spawn_vector_worker(caf::actor_system& sys,
                                         const pool_spec<vector_backend>& spec,

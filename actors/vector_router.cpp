@@ -1,17 +1,10 @@
-#include "actors/vector_router.hpp"
-
 #include <unordered_map>
 
+#include "actors/vector_router_state.hpp"
 #include "messages/distance.hpp"
 #include "messages/validation.hpp"
 
-namespace storage {
-
-namespace {
-
-using pool_type = worker_pool<vector_backend, vector_worker_actor>;
-struct router_state : router_base<vector_backend, vector_worker_actor> {};
-using self_ptr = vector_router_actor::stateful_pointer<router_state>;
+namespace storage::vector_detail {
 
 std::uint64_t sum(std::vector<std::uint64_t>& parts) {
   std::uint64_t n = 0;
@@ -19,47 +12,13 @@ std::uint64_t sum(std::vector<std::uint64_t>& parts) {
   return n;
 }
 
-template <class T>
-T first(std::vector<T>& parts) {
-  return std::move(parts.front());
-}
-
-// Fails the promise with the validation error, if any, and says so.
-template <class T, class Fn>
-bool rejected(self_ptr self, caf::typed_response_promise<T>& rp, const char* op,
-              Fn&& check) {
-  try {
-    check();
-    return false;
-  } catch (const store_error& e) {
-    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
-    return true;
-  }
-}
-
-// One worker for reads on shared backends; every shard otherwise.
-std::vector<std::uint32_t> readers(self_ptr self) {
-  auto& pool = *self->state.pool;
+std::vector<std::uint32_t> readers(pool_type& pool) {
   if (pool.spec.sharded) return all_workers(pool.size());
   return {pool.least_loaded()};
 }
 
-// Where a request that is neither keyed nor a read goes: one worker when the
-// backend holds the state, every shard when the workers do.
-std::vector<std::uint32_t> everyone_or_one(self_ptr self) {
-  return readers(self);
-}
-
-std::vector<search_hit> merge_hits(std::vector<std::vector<search_hit>>& parts,
-                                   std::uint32_t k) {
-  std::vector<search_hit> all;
-  for (auto& p : parts)
-    for (auto& h : p) all.push_back(std::move(h));
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return closer(a.distance, a.id, b.distance, b.id);
-  });
-  if (all.size() > k) all.resize(k);
-  return all;
+std::vector<std::uint32_t> everyone_or_one(pool_type& pool) {
+  return readers(pool);
 }
 
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
@@ -79,213 +38,405 @@ scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
   return out;
 }
 
+namespace {
+
+// Fails the promise with the validation error, if any, and says so.
+template <class T, class Fn>
+bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
+              Fn&& check) {
+  try {
+    check();
+    return false;
+  } catch (const store_error& e) {
+    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
+    return true;
+  }
+}
+
+std::vector<search_hit> merge_hits(std::vector<std::vector<search_hit>>& parts,
+                                   std::uint32_t k) {
+  std::vector<search_hit> all;
+  for (auto& p : parts)
+    for (auto& h : p) all.push_back(std::move(h));
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return closer(a.distance, a.id, b.distance, b.id);
+  });
+  if (all.size() > k) all.resize(k);
+  return all;
+}
+
+// Splits keyed items by the worker that owns each id.
+template <class Item, class KeyOf>
+std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> split(
+    self_ptr self, const std::vector<Item>& items, KeyOf key_of) {
+  auto parts = partition(*self->state.pool, items, key_of);
+  std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> out;
+  for (std::uint32_t i = 0; i < parts.size(); ++i)
+    if (!parts[i].empty()) {
+      out.first.push_back(i);
+      out.second.push_back(pick(items, parts[i]));
+    }
+  return out;
+}
+
+ids ids_of(const records& rs) {
+  ids out;
+  for (auto& r : rs) out.push_back(r.id);
+  return out;
+}
+
+void upsert(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+            const std::string& c, const records& rs) {
+  if (rejected(self, rp, "upsert", [&] {
+        validate_collection_name(c);
+        validate_batch(rs);
+      }))
+    return;
+  // Split by id hash so two writes to one id always meet in order.
+  auto [targets, batches] =
+      split(self, rs, [](const vector_record& r) { return r.id; });
+  auto slots =
+      std::make_shared<std::vector<mirror_slot<worker>>>(targets.size());
+  fan_out<std::uint64_t>(
+      self, rp, targets, "upsert",
+      [=, batches = batches](const worker& w, std::size_t part, ms t) {
+        (*slots)[part] = {keyed_sent(self, c, ids_of(batches[part])), w};
+        return self->request(w, t, vupsert_atom::value, c, batches[part]);
+      },
+      sum,
+      [=, batches = batches](std::size_t part, std::uint64_t* ok,
+                             const caf::error*) {
+        upsert_done(self, (*slots)[part], c, batches[part], ok != nullptr);
+      });
+}
+
+void remove(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+            const std::string& c, const ids& xs) {
+  if (rejected(self, rp, "delete", [&] {
+        validate_collection_name(c);
+        validate_ids(xs);
+      }))
+    return;
+  auto [targets, batches] =
+      split(self, xs, [](const std::string& id) { return id; });
+  auto slots =
+      std::make_shared<std::vector<mirror_slot<worker>>>(targets.size());
+  fan_out<std::uint64_t>(
+      self, rp, targets, "delete",
+      [=, batches = batches](const worker& w, std::size_t part, ms t) {
+        (*slots)[part] = {keyed_sent(self, c, batches[part]), w};
+        return self->request(w, t, vdelete_atom::value, c, batches[part]);
+      },
+      sum,
+      [=, batches = batches](std::size_t part, std::uint64_t* ok,
+                             const caf::error*) {
+        delete_done(self, (*slots)[part], c, batches[part], ok != nullptr);
+      });
+}
+
+void remove_where(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                  const std::string& c, const filter& where) {
+  if (rejected(self, rp, "delete", [&] { validate_collection_name(c); }))
+    return;
+  auto e = std::make_shared<std::shared_ptr<mirror_entry>>();
+  auto parts = everyone_or_one(*self->state.pool);
+  auto left = std::make_shared<std::size_t>(parts.size());
+  auto failure = std::make_shared<caf::error>();
+  fan_out<std::uint64_t>(
+      self, rp, parts, "delete",
+      [=](const worker& w, std::size_t part, ms t) {
+        if (part == 0) *e = delete_where_sent(self, c, where);
+        return self->request(w, t, vdelete_atom::value, c, where);
+      },
+      sum,
+      [=](std::size_t, std::uint64_t*, const caf::error* err) {
+        if (err && !*failure) *failure = *err;
+        if (--*left == 0)
+          delete_where_done(self, *e, c, where, *failure ? &*failure : nullptr);
+      });
+}
+
+void create(self_ptr self, caf::typed_response_promise<bool> rp,
+            const collection_spec& spec) {
+  if (rejected(self, rp, "create", [&] { validate_collection_spec(spec); }))
+    return;
+  auto parts = everyone_or_one(*self->state.pool);
+  auto e = std::make_shared<std::shared_ptr<mirror_entry>>();
+  auto left = std::make_shared<std::size_t>(parts.size());
+  auto failure = std::make_shared<caf::error>();
+  fan_out<bool>(
+      self, rp, parts, "create",
+      [=](const worker& w, std::size_t part, ms t) {
+        if (part == 0) *e = reserve(self);
+        return self->request(w, t, vcreate_atom::value, spec);
+      },
+      first<bool>,
+      [=](std::size_t, bool*, const caf::error* err) {
+        if (err && !*failure) *failure = *err;
+        if (--*left == 0)
+          create_done(self, *e, spec, *failure ? &*failure : nullptr);
+      });
+}
+
+void drop(self_ptr self, caf::typed_response_promise<bool> rp,
+          const std::string& name) {
+  if (rejected(self, rp, "drop", [&] { validate_collection_name(name); }))
+    return;
+  auto parts = everyone_or_one(*self->state.pool);
+  auto e = std::make_shared<std::shared_ptr<mirror_entry>>();
+  auto left = std::make_shared<std::size_t>(parts.size());
+  auto failure = std::make_shared<caf::error>();
+  fan_out<bool>(
+      self, rp, parts, "drop",
+      [=](const worker& w, std::size_t part, ms t) {
+        if (part == 0) *e = drop_sent(self, name);
+        return self->request(w, t, vdrop_atom::value, name);
+      },
+      first<bool>,
+      [=](std::size_t, bool*, const caf::error* err) {
+        if (err && !*failure) *failure = *err;
+        if (--*left == 0)
+          drop_done(self, *e, name, *failure ? &*failure : nullptr);
+      });
+}
+
+void get(self_ptr self, caf::typed_response_promise<records> rp,
+         const std::string& c, const ids& xs) {
+  if (rejected(self, rp, "get", [&] {
+        validate_collection_name(c);
+        validate_ids(xs);
+      }))
+    return;
+  auto& pool = *self->state.pool;
+  if (!pool.spec.sharded) {
+    fan_out<records>(
+        self, rp, readers(pool), "get",
+        [=](const worker& w, std::size_t, ms t) {
+          return self->request(w, t, vget_atom::value, c, xs);
+        },
+        first<records>);
+    return;
+  }
+  auto parts = partition(pool, xs, [](const std::string& id) { return id; });
+  fan_out<records>(
+      self, rp, all_workers(pool.size()), "get",
+      [=](const worker& w, std::size_t part, ms t) {
+        return self->request(w, t, vget_atom::value, c, pick(xs, parts[part]));
+      },
+      [xs](std::vector<records>& found) {
+        // Back into the order the caller asked for.
+        std::unordered_map<std::string, vector_record> by_id;
+        for (auto& part : found)
+          for (auto& r : part) by_id.emplace(r.id, std::move(r));
+        records out;
+        for (auto& id : xs)
+          if (auto it = by_id.find(id); it != by_id.end()) {
+            out.push_back(std::move(it->second));
+            by_id.erase(it);
+          }
+        return out;
+      });
+}
+
 vector_router_actor::behavior_type vector_router(
     self_ptr self, pool_factory<vector_backend> make_pool,
     pool_spec<vector_backend> spec) {
   self->state.make_pool = std::move(make_pool);
   self->state.set_pool(
       start_pool<pool_type>(self, std::move(spec), spawn_vector_worker));
-  self->set_down_handler([=](caf::down_msg& dm) { on_worker_down(self, dm); });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (!on_target_down(self, dm)) on_worker_down(self, dm);
+  });
   close_workers_on_exit(self, close_atom::value);
+  // Every request goes through admit: while a live migration pauses the
+  // router, requests wait in order instead of overtaking each other.
   return {
       [=](vcreate_atom, const collection_spec& spec) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "create",
-                     [&] { validate_collection_spec(spec); }))
-          return rp;
-        auto targets = self->state.pool->spec.sharded
-                           ? all_workers(self->state.pool->size())
-                           : readers(self);
-        return fan_out<bool>(
-            self, rp, targets, "create",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vcreate_atom::value, spec);
-            },
-            first<bool>);
+        admit(self, [=] { create(self, rp, spec); });
+        return rp;
       },
       [=](vdrop_atom, const std::string& name) {
         auto rp = self->make_response_promise<bool>();
-        if (rejected(self, rp, "drop", [&] { validate_collection_name(name); }))
-          return rp;
-        return fan_out<bool>(
-            self, rp, everyone_or_one(self), "drop",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vdrop_atom::value, name);
-            },
-            first<bool>);
+        admit(self, [=] { drop(self, rp, name); });
+        return rp;
       },
       [=](vlist_atom) {
-        using specs = std::vector<collection_spec>;
         auto rp = self->make_response_promise<specs>();
-        return fan_out<specs>(
-            self, rp,
-            {self->state.pool->spec.sharded ? 0u
-                                            : self->state.pool->least_loaded()},
-            "list",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vlist_atom::value);
-            },
-            first<specs>);
+        admit(self, [=] {
+          auto& pool = *self->state.pool;
+          fan_out<specs>(
+              self, rp, {pool.spec.sharded ? 0u : pool.least_loaded()}, "list",
+              [=](const worker& w, std::size_t, ms t) {
+                return self->request(w, t, vlist_atom::value);
+              },
+              first<specs>);
+        });
+        return rp;
       },
       [=](vupsert_atom, const std::string& c, const records& rs) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        if (rejected(self, rp, "upsert", [&] {
-              validate_collection_name(c);
-              validate_batch(rs);
-            }))
-          return rp;
-        // Split by id hash so two writes to one id always meet in order.
-        auto parts = partition(*self->state.pool, rs,
-                               [](const vector_record& r) { return r.id; });
-        std::vector<std::uint32_t> targets;
-        std::vector<records> batches;
-        for (std::uint32_t i = 0; i < parts.size(); ++i)
-          if (!parts[i].empty()) {
-            targets.push_back(i);
-            batches.push_back(pick(rs, parts[i]));
-          }
-        return fan_out<std::uint64_t>(
-            self, rp, targets, "upsert",
-            [=](const vector_worker_actor& w, std::size_t part, auto t) {
-              return self->request(w, t, vupsert_atom::value, c, batches[part]);
-            },
-            sum);
+        admit(self, [=] { upsert(self, rp, c, rs); });
+        return rp;
       },
       [=](vget_atom, const std::string& c, const ids& xs) {
         auto rp = self->make_response_promise<records>();
-        if (rejected(self, rp, "get", [&] {
-              validate_collection_name(c);
-              validate_ids(xs);
-            }))
-          return rp;
-        if (!self->state.pool->spec.sharded)
-          return fan_out<records>(
-              self, rp, readers(self), "get",
-              [=](const vector_worker_actor& w, std::size_t, auto t) {
-                return self->request(w, t, vget_atom::value, c, xs);
-              },
-              first<records>);
-        auto parts = partition(*self->state.pool, xs,
-                               [](const std::string& id) { return id; });
-        auto targets = all_workers(self->state.pool->size());
-        return fan_out<records>(
-            self, rp, targets, "get",
-            [=](const vector_worker_actor& w, std::size_t part, auto t) {
-              return self->request(w, t, vget_atom::value, c,
-                                   pick(xs, parts[part]));
-            },
-            [xs](std::vector<records>& found) {
-              // Back into the order the caller asked for.
-              std::unordered_map<std::string, vector_record> by_id;
-              for (auto& part : found)
-                for (auto& r : part) by_id.emplace(r.id, std::move(r));
-              records out;
-              for (auto& id : xs)
-                if (auto it = by_id.find(id); it != by_id.end()) {
-                  out.push_back(std::move(it->second));
-                  by_id.erase(it);
-                }
-              return out;
-            });
+        admit(self, [=] { get(self, rp, c, xs); });
+        return rp;
       },
       [=](vdelete_atom, const std::string& c, const ids& xs) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        if (rejected(self, rp, "delete", [&] {
-              validate_collection_name(c);
-              validate_ids(xs);
-            }))
-          return rp;
-        auto parts = partition(*self->state.pool, xs,
-                               [](const std::string& id) { return id; });
-        std::vector<std::uint32_t> targets;
-        std::vector<ids> batches;
-        for (std::uint32_t i = 0; i < parts.size(); ++i)
-          if (!parts[i].empty()) {
-            targets.push_back(i);
-            batches.push_back(pick(xs, parts[i]));
-          }
-        return fan_out<std::uint64_t>(
-            self, rp, targets, "delete",
-            [=](const vector_worker_actor& w, std::size_t part, auto t) {
-              return self->request(w, t, vdelete_atom::value, c, batches[part]);
-            },
-            sum);
+        admit(self, [=] { remove(self, rp, c, xs); });
+        return rp;
       },
       [=](vdelete_atom, const std::string& c, const filter& where) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        if (rejected(self, rp, "delete", [&] { validate_collection_name(c); }))
-          return rp;
-        return fan_out<std::uint64_t>(
-            self, rp, everyone_or_one(self), "delete",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vdelete_atom::value, c, where);
-            },
-            sum);
+        admit(self, [=] { remove_where(self, rp, c, where); });
+        return rp;
       },
       [=](vcount_atom, const std::string& c) {
         auto rp = self->make_response_promise<std::uint64_t>();
-        if (rejected(self, rp, "count", [&] { validate_collection_name(c); }))
-          return rp;
-        return fan_out<std::uint64_t>(
-            self, rp, readers(self), "count",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vcount_atom::value, c);
-            },
-            sum);
+        admit(self, [=] {
+          if (rejected(self, rp, "count", [&] { validate_collection_name(c); }))
+            return;
+          fan_out<std::uint64_t>(
+              self, rp, readers(*self->state.pool), "count",
+              [=](const worker& w, std::size_t, ms t) {
+                return self->request(w, t, vcount_atom::value, c);
+              },
+              sum);
+        });
+        return rp;
       },
       [=](vsearch_atom, const std::string& c, const search_request& req) {
-        auto rp = self->make_response_promise<std::vector<search_hit>>();
-        if (rejected(self, rp, "search", [&] {
-              validate_collection_name(c);
-              validate_search(req);
-            }))
-          return rp;
         using hits = std::vector<search_hit>;
-        auto k = req.k;
-        return fan_out<hits>(
-            self, rp, readers(self), "search",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vsearch_atom::value, c, req);
-            },
-            [k](std::vector<hits>& parts) { return merge_hits(parts, k); });
+        auto rp = self->make_response_promise<hits>();
+        admit(self, [=] {
+          if (rejected(self, rp, "search", [&] {
+                validate_collection_name(c);
+                validate_search(req);
+              }))
+            return;
+          auto k = req.k;
+          fan_out<hits>(
+              self, rp, readers(*self->state.pool), "search",
+              [=](const worker& w, std::size_t, ms t) {
+                return self->request(w, t, vsearch_atom::value, c, req);
+              },
+              [k](std::vector<hits>& parts) { return merge_hits(parts, k); });
+        });
+        return rp;
       },
       [=](vscan_atom, const std::string& c, const std::string& after,
           std::uint32_t limit) {
         auto rp = self->make_response_promise<scan_page>();
-        if (rejected(self, rp, "scan", [&] {
-              validate_collection_name(c);
-              if (limit == 0)
-                throw store_error(errc::invalid_argument,
-                                  "scan limit must be positive");
-            }))
-          return rp;
-        return fan_out<scan_page>(
-            self, rp, readers(self), "scan",
-            [=](const vector_worker_actor& w, std::size_t, auto t) {
-              return self->request(w, t, vscan_atom::value, c, after, limit);
-            },
-            [limit](std::vector<scan_page>& parts) {
-              return merge_pages(parts, limit);
-            });
+        admit(self, [=] {
+          if (rejected(self, rp, "scan", [&] {
+                validate_collection_name(c);
+                if (limit == 0)
+                  throw store_error(errc::invalid_argument,
+                                    "scan limit must be positive");
+              }))
+            return;
+          fan_out<scan_page>(
+              self, rp, readers(*self->state.pool), "scan",
+              [=](const worker& w, std::size_t, ms t) {
+                return self->request(w, t, vscan_atom::value, c, after, limit);
+              },
+              [limit](std::vector<scan_page>& parts) {
+                return merge_pages(parts, limit);
+              });
+        });
+        return rp;
       },
       [=](swap_atom, const std::string& uri) {
-        return swap_pool<pool_type>(self, uri, spawn_vector_worker,
-                                    close_atom::value);
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=]() mutable {
+          auto r = swap_pool<pool_type>(self, uri, spawn_vector_worker,
+                                        close_atom::value);
+          if (r.flag == caf::rt_error)
+            rp.deliver(r.err);
+          else
+            rp.deliver(true);
+        });
+        return rp;
       },
       [=](workers_atom) { return current_workers(self); },
       [=](respawn_atom, std::uint64_t gen, std::uint32_t i) {
         respawn_worker(self, gen, i, spawn_vector_worker);
+      },
+      [=](live_begin_atom, const std::string& uri, const live_link& link) {
+        auto rp = self->make_response_promise<specs>();
+        admit(self, [=] { live_begin(self, rp, uri, link); });
+        return rp;
+      },
+      [=](live_fill_atom, const std::string& c, const records& rs) {
+        auto rp = self->make_response_promise<std::uint64_t>();
+        admit(self, [=] { live_backfill(self, rp, c, rs); });
+        return rp;
+      },
+      [=](live_verify_atom, const std::string& c, const std::string& after) {
+        auto rp = self->make_response_promise<std::uint64_t, std::string>();
+        admit(self, [=] { live_verify(self, rp, c, after); });
+        return rp;
+      },
+      [=](live_cut_atom) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=] { live_cutover(self, rp); });
+        return rp;
+      },
+      [=](live_abort_atom, const live_link& link) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self,
+              [=]() mutable { deliver(rp, abort_migration(self, link)); });
+        return rp;
+      },
+      [=](live_final_atom) {
+        auto rp = self->make_response_promise<bool>();
+        admit(self, [=]() mutable { deliver(rp, finalize_migration(self)); });
+        return rp;
+      },
+      [=](live_target_atom, vcreate_atom, const collection_spec& spec) {
+        auto rp = self->make_response_promise<bool>();
+        target_create(self, rp, spec);
+        return rp;
+      },
+      [=](live_target_atom, vlist_atom) {
+        auto rp = self->make_response_promise<specs>();
+        target_list(self, rp);
+        return rp;
+      },
+      [=](live_target_atom, vcount_atom, const std::string& c) {
+        auto rp = self->make_response_promise<std::uint64_t>();
+        target_count(self, rp, c);
+        return rp;
+      },
+      [=](live_target_atom, vget_atom, const std::string& c, const ids& xs) {
+        auto rp = self->make_response_promise<records>();
+        target_get(self, rp, c, xs);
+        return rp;
+      },
+      [=](live_target_atom, vscan_atom, const std::string& c,
+          const std::string& after, std::uint32_t limit) {
+        auto rp = self->make_response_promise<scan_page>();
+        target_scan(self, rp, c, after, limit);
+        return rp;
       },
   };
 }
 
 }  // namespace
 
+}  // namespace storage::vector_detail
+
+namespace storage {
+
 vector_router_actor spawn_vector_router(caf::actor_system& sys,
                                         pool_factory<vector_backend> make_pool,
                                         const std::string& uri) {
   auto spec = make_pool(uri);
-  return sys.spawn(vector_router, std::move(make_pool), std::move(spec));
+  return sys.spawn(vector_detail::vector_router, std::move(make_pool),
+                   std::move(spec));
 }
 
 }  // namespace storage

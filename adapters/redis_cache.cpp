@@ -12,9 +12,6 @@ namespace storage {
 
 namespace {
 
-// The same ceiling as memory://, so a huge TTL means the same everywhere
-// (and PX plus the server's clock cannot overflow).
-constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 // SCAN COUNT per step when clearing; a scan page asks for its limit.
 constexpr std::uint32_t clear_count = 1000;
 constexpr std::uint32_t max_scan_count = 1000;
@@ -48,23 +45,20 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// Redis reports 0 ms for a key in its last millisecond; it is still live, and
-// a TTL read here may be written back elsewhere, where 0 is not a valid TTL.
-std::int64_t live_ttl(long long pttl) {
-  return std::max<long long>(1, pttl);
-}
-
 }  // namespace
 
 redis_cache::redis_cache(redis_options opts, const std::string& ns)
-    : conn_(std::move(opts)),
+    : conn_(opts),
+      pipelining_(opts.pipelining),
       prefix_(encode_namespace(ns) + ":"),
       match_(glob_escape(prefix_) + "*") {
   conn_.ensure("open");
 }
 
 cache_capabilities redis_cache::capabilities() const {
-  return {};
+  cache_capabilities caps;
+  caps.batching = pipelining_;
+  return caps;
 }
 
 void redis_cache::unexpected(const char* op) const {
@@ -96,130 +90,85 @@ std::vector<std::string> redis_cache::set_command(const std::string& key,
   return cmd;
 }
 
+// Each single op is a batch of one (redis_cache_batch.cpp): the same
+// commands and the same reading of replies either way.
+
 std::optional<std::string> redis_cache::get(const std::string& key) {
-  auto r = conn_.command({"GET", full(key, "get")}, "get");
-  conn_.check(*r, "get");
-  if (r->type == REDIS_REPLY_NIL) return std::nullopt;
-  if (r->type != REDIS_REPLY_STRING) unexpected("get");
-  return std::string(r->str, r->len);
+  cache_op op;
+  op.key = key;
+  return run_one(op).value;
 }
 
 void redis_cache::set(const std::string& key, const std::string& value,
                       ttl_ms ttl) {
-  auto r = conn_.command(set_command(key, value, ttl, "set"), "set");
-  conn_.check(*r, "set");
+  cache_op op;
+  op.kind = cache_op_kind::set;
+  op.key = key;
+  op.value = value;
+  op.ttl = ttl;
+  run_one(op);
 }
 
 bool redis_cache::add(const std::string& key, const std::string& value,
                       ttl_ms ttl) {
-  auto cmd = set_command(key, value, ttl, "add");
-  cmd.push_back("NX");
-  auto r = conn_.command(cmd, "add");
-  conn_.check(*r, "add");
-  return r->type != REDIS_REPLY_NIL;
+  cache_op op;
+  op.kind = cache_op_kind::add;
+  op.key = key;
+  op.value = value;
+  op.ttl = ttl;
+  return run_one(op).flag;
 }
 
 std::uint64_t redis_cache::del(const std::vector<std::string>& keys) {
-  if (keys.empty()) return 0;
-  std::vector<std::string> cmd{"UNLINK"};
-  for (auto& k : keys) cmd.push_back(full(k, "del"));
-  auto r = conn_.command(cmd, "del");
-  conn_.check(*r, "del");
-  if (r->type != REDIS_REPLY_INTEGER) unexpected("del");
-  return static_cast<std::uint64_t>(r->integer);
+  cache_op op;
+  op.kind = cache_op_kind::del;
+  op.keys = keys;
+  return run_one(op).count;
 }
 
 bool redis_cache::exists(const std::string& key) {
-  auto r = conn_.command({"EXISTS", full(key, "exists")}, "exists");
-  conn_.check(*r, "exists");
-  if (r->type != REDIS_REPLY_INTEGER) unexpected("exists");
-  return r->integer > 0;
+  cache_op op;
+  op.kind = cache_op_kind::exists;
+  op.key = key;
+  return run_one(op).flag;
 }
 
 std::vector<std::optional<std::string>> redis_cache::mget(
     const std::vector<std::string>& keys) {
-  if (keys.empty()) return {};
-  std::vector<std::string> cmd{"MGET"};
-  for (auto& k : keys) cmd.push_back(full(k, "mget"));
-  auto r = conn_.command(cmd, "mget");
-  conn_.check(*r, "mget");
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != keys.size())
-    unexpected("mget");
-  std::vector<std::optional<std::string>> out;
-  out.reserve(keys.size());
-  for (std::size_t i = 0; i < r->elements; ++i) {
-    auto* e = r->element[i];
-    if (e->type == REDIS_REPLY_STRING)
-      out.emplace_back(std::string(e->str, e->len));
-    else
-      out.emplace_back(std::nullopt);
-  }
-  return out;
+  cache_op op;
+  op.kind = cache_op_kind::mget;
+  op.keys = keys;
+  return run_one(op).values;
 }
 
 void redis_cache::mset(const std::vector<cache_entry>& entries) {
-  if (entries.empty()) return;
-  // Every command is built (and checked) before anything is sent, and
-  // MULTI/EXEC applies them as one: no reader sees half a batch.
-  std::vector<std::vector<std::string>> cmds{{"MULTI"}};
-  for (auto& e : entries)
-    cmds.push_back(set_command(e.key, e.value, e.ttl, "mset"));
-  cmds.push_back({"EXEC"});
-  auto replies = conn_.pipeline(cmds, "mset");
-  for (auto& r : replies) conn_.check(*r, "mset");
-  auto& exec = *replies.back();
-  if (exec.type != REDIS_REPLY_ARRAY || exec.elements != entries.size())
-    unexpected("mset");
-  for (std::size_t i = 0; i < exec.elements; ++i)
-    conn_.check(*exec.element[i], "mset");
+  cache_op op;
+  op.kind = cache_op_kind::mset;
+  op.entries = entries;
+  run_one(op);
 }
 
 std::int64_t redis_cache::incr(const std::string& key, std::int64_t by) {
-  auto r =
-      conn_.command({"INCRBY", full(key, "incr"), std::to_string(by)}, "incr");
-  if (r->type == REDIS_REPLY_ERROR) {
-    std::string text(r->str, r->len);
-    // The same words as every other backend (adapters/cache_incr.hpp).
-    if (text.find("not an integer") != std::string::npos ||
-        text.rfind("WRONGTYPE", 0) == 0)
-      throw store_error(errc::type_mismatch,
-                        "value of key '" + key + "' is not an integer", "incr",
-                        conn_.store());
-    if (text.find("overflow") != std::string::npos)
-      throw store_error(errc::invalid_argument,
-                        "incr of key '" + key + "' by " + std::to_string(by) +
-                            " would overflow a 64-bit integer",
-                        "incr", conn_.store());
-    conn_.check(*r, "incr");
-  }
-  if (r->type != REDIS_REPLY_INTEGER) unexpected("incr");
-  return r->integer;
+  cache_op op;
+  op.kind = cache_op_kind::incr;
+  op.key = key;
+  op.number = by;
+  return run_one(op).number;
 }
 
 bool redis_cache::expire(const std::string& key, std::int64_t ttl) {
-  // A PEXPIRE of 0 would delete the key instead.
-  if (ttl <= 0)
-    throw store_error(errc::invalid_argument,
-                      "ttl must be a positive number of milliseconds, got " +
-                          std::to_string(ttl),
-                      "expire", conn_.store());
-  auto r = conn_.command({"PEXPIRE", full(key, "expire"),
-                          std::to_string(std::min(ttl, max_ttl_ms))},
-                         "expire");
-  conn_.check(*r, "expire");
-  if (r->type != REDIS_REPLY_INTEGER) unexpected("expire");
-  return r->integer == 1;
+  cache_op op;
+  op.kind = cache_op_kind::expire;
+  op.key = key;
+  op.number = ttl;
+  return run_one(op).flag;
 }
 
 ttl_info redis_cache::ttl(const std::string& key) {
-  auto r = conn_.command({"PTTL", full(key, "ttl")}, "ttl");
-  conn_.check(*r, "ttl");
-  if (r->type != REDIS_REPLY_INTEGER) unexpected("ttl");
-  ttl_info info;
-  if (r->integer == -2) return info;
-  info.exists = true;
-  if (r->integer != -1) info.ttl = live_ttl(r->integer);
-  return info;
+  cache_op op;
+  op.kind = cache_op_kind::ttl;
+  op.key = key;
+  return run_one(op).ttl;
 }
 
 std::string redis_cache::scan_step(const std::string& cursor,
@@ -269,32 +218,21 @@ cache_scan_page redis_cache::scan(const std::string& cursor,
   if (limit == 0)
     throw store_error(errc::invalid_argument, "scan limit must be positive",
                       "scan", conn_.store());
-  std::string rc = "0";
-  std::optional<std::string> after;
-  if (!cursor.empty()) {
-    auto colon = cursor.find(':');
-    rc = cursor.substr(0, colon);
-    if (!all_digits(rc) || rc.size() > 20)
-      throw store_error(errc::invalid_argument,
-                        "malformed scan cursor '" + cursor + "'", "scan",
-                        conn_.store());
-    if (colon != std::string::npos) after = cursor.substr(colon + 1);
-  }
+  // The cursor is Redis's own. A SCAN step is never split: resuming inside
+  // one by key order would lose keys whenever the keyspace changes between
+  // calls, so a page may exceed `limit` by what one step returns.
+  std::string rc = cursor.empty() ? "0" : cursor;
+  if (!all_digits(rc) || rc.size() > 20)
+    throw store_error(errc::invalid_argument,
+                      "malformed scan cursor '" + cursor + "'", "scan",
+                      conn_.store());
   cache_scan_page page;
   auto count = std::min(limit, max_scan_count);
   for (int round = 0; round < max_scan_rounds; ++round) {
     std::vector<std::string> keys;
-    auto next = scan_step(rc, count, keys, "scan");
-    // Key order within one SCAN page lets a page larger than the room left
-    // be resumed after its last returned key.
+    rc = scan_step(rc, count, keys, "scan");
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    if (after)
-      keys.erase(keys.begin(),
-                 std::upper_bound(keys.begin(), keys.end(), prefix_ + *after));
-    auto room = limit - page.entries.size();
-    bool more = keys.size() > room;
-    if (more) keys.resize(room);
     if (!keys.empty()) {
       // One transaction, so each value and its TTL belong together.
       std::vector<std::vector<std::string>> cmds{{"MULTI"}};
@@ -322,12 +260,6 @@ cache_scan_page redis_cache::scan(const std::string& cursor,
         page.entries.push_back(std::move(e));
       }
     }
-    if (more) {
-      page.next_cursor = rc + ":" + keys.back().substr(prefix_.size());
-      return page;
-    }
-    after.reset();
-    rc = next;
     if (rc == "0") return page;
     if (page.entries.size() >= limit) break;
   }
@@ -340,7 +272,7 @@ std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
                                                 std::uint32_t /*shards*/) {
   // The state is in the server, so every worker is an interchangeable
   // connection: shard and shards do not matter here.
-  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace"});
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "pipeline"});
   redis_options opts;
   opts.store = uri.redacted();
   auto bad = [&](const std::string& what) {
@@ -364,6 +296,7 @@ std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
     throw bad("redis user '" + opts.user + "' given without a password");
   opts.command_timeout_ms =
       static_cast<int>(uri.int_param("timeout_ms", 5000, 1, 86'400'000));
+  opts.pipelining = uri.int_param("pipeline", 1, 0, 1) == 1;
   auto ns = uri.param_or("namespace", "default");
   if (ns.empty()) throw bad("namespace must not be empty");
   return std::make_unique<redis_cache>(std::move(opts), ns);

@@ -1,5 +1,7 @@
-// redis://[user][:password@]host[:port][/db]?namespace=NS[&timeout_ms=MS] —
-// a cache in a Redis server over one hiredis connection.
+// redis://[user][:password@]host[:port][/db]?namespace=NS[&timeout_ms=MS]
+// [&pipeline=0|1] — a cache in a Redis server over one hiredis connection.
+// With pipeline=1 (the default) a pool worker sends the requests waiting in
+// its mailbox as one pipeline (execute()); 0 sends one request at a time.
 //
 // Every key is stored as "<encoded NS>:<key>". The namespace is encoded with
 // '%' -> "%25" and ':' -> "%3A", so the encoded name never holds ':' and no
@@ -40,28 +42,52 @@ class redis_cache final : public cache_backend {
   bool expire(const std::string& key, std::int64_t ttl) override;
   ttl_info ttl(const std::string& key) override;
   std::uint64_t clear() override;
-  // The cursor is Redis's SCAN cursor, optionally followed by ':' and the
-  // last key returned from that SCAN page (a page larger than `limit` is
-  // handed out in key order over several calls). As with Redis SCAN, a key
-  // present for the whole scan is returned at least once; a key may come
-  // twice if the server resized its table meanwhile, and a page may be
-  // empty before the end.
+  // The cursor is Redis's SCAN cursor, and a SCAN step is never split, so a
+  // page may hold more than `limit` entries. As with Redis SCAN, a key
+  // present for the whole scan is returned at least once, even while other
+  // keys change; a key may come twice if the server resized its table
+  // meanwhile, and a page may be empty before the end.
   cache_scan_page scan(const std::string& cursor, std::uint32_t limit) override;
+  // Every op's commands go out in one write and all replies are read back:
+  // one round trip for the whole batch. An error reply fails only its op; a
+  // connection that breaks fails the ops whose replies had not all arrived
+  // (backend_unavailable, or timeout), and the next call reconnects.
+  std::vector<cache_op_result> execute(
+      const std::vector<cache_op>& ops) override;
 
   // The Redis key prefix of this namespace, e.g. "app:".
   const std::string& prefix() const { return prefix_; }
+  // Exchanges with the server so far (see redis_connection::round_trips).
+  std::uint64_t round_trips() const { return conn_.round_trips(); }
 
  private:
   std::string full(const std::string& key, const char* op) const;
   std::vector<std::string> set_command(const std::string& key,
                                        const std::string& value, ttl_ms ttl,
                                        const char* op) const;
+  // The commands that carry out `op` (none for an empty del, mget or mset);
+  // throws store_error for an op the server must not see (empty key, bad
+  // ttl). In redis_cache_batch.cpp, as are the two below.
+  std::vector<std::vector<std::string>> commands_for(const cache_op& op) const;
+  // Decodes op's `n` replies into `out`; throws store_error for an error.
+  void read_result(const cache_op& op, const redis_reply* replies,
+                   std::size_t n, cache_op_result& out) const;
+  void read_incr(const cache_op& op, const redisReply& r,
+                 cache_op_result& out) const;
+  // One op in one exchange; throws as the single-op methods do.
+  cache_op_result run_one(const cache_op& op);
+  static std::int64_t live_ttl(long long pttl);
+  // The same ceiling as memory://, so a huge TTL means the same everywhere
+  // (and PX plus the server's clock cannot overflow).
+  static constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
+
   // One SCAN step: returns the next cursor and appends this page's keys.
   std::string scan_step(const std::string& cursor, std::uint32_t count,
                         std::vector<std::string>& keys, const char* op);
   [[noreturn]] void unexpected(const char* op) const;
 
   redis_connection conn_;
+  bool pipelining_;
   std::string prefix_;
   std::string match_;  // prefix_ glob-escaped, then '*'
 };

@@ -182,6 +182,15 @@ void redis_connection::ensure(const char* op) {
 
 std::vector<redis_reply> redis_connection::pipeline(
     const std::vector<std::vector<std::string>>& commands, const char* op) {
+  std::vector<redis_reply> replies;
+  exchange(commands, op, replies);
+  return replies;
+}
+
+void redis_connection::exchange(
+    const std::vector<std::vector<std::string>>& commands, const char* op,
+    std::vector<redis_reply>& replies) {
+  if (commands.empty()) return;
   ensure(op);
   sigpipe_guard guard;
   std::vector<const char*> argv;
@@ -197,15 +206,14 @@ std::vector<redis_reply> redis_connection::pipeline(
                                lens.data()) != REDIS_OK)
       io_failure(errno, op);
   }
-  std::vector<redis_reply> replies;
-  replies.reserve(commands.size());
+  ++round_trips_;
+  replies.reserve(replies.size() + commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) {
     void* r = nullptr;
     errno = 0;
     if (redisGetReply(ctx_, &r) != REDIS_OK || !r) io_failure(errno, op);
     replies.emplace_back(static_cast<redisReply*>(r));
   }
-  return replies;
 }
 
 redis_reply redis_connection::command(const std::vector<std::string>& args,

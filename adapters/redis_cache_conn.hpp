@@ -26,6 +26,9 @@ struct redis_options {
   int connect_timeout_ms = 2000;
   int command_timeout_ms = 5000;
   std::string store;  // the redacted URI, for error messages
+  // Whether pool workers may batch requests into one pipeline (URI
+  // pipeline=0 turns it off, e.g. to measure what it gains).
+  bool pipelining = true;
 };
 
 class redis_connection {
@@ -42,6 +45,11 @@ class redis_connection {
   // `check` turns them into store_error.
   std::vector<redis_reply> pipeline(
       const std::vector<std::vector<std::string>>& commands, const char* op);
+  // The same, but every reply that arrived before a failure is left in
+  // `replies` (appended), so the caller can still answer the commands that
+  // were carried out before the connection broke.
+  void exchange(const std::vector<std::vector<std::string>>& commands,
+                const char* op, std::vector<redis_reply>& replies);
   redis_reply command(const std::vector<std::string>& args, const char* op);
 
   // Throws the store_error that matches an error reply; returns otherwise.
@@ -51,6 +59,9 @@ class redis_connection {
   void ensure(const char* op);
   const std::string& endpoint() const { return endpoint_; }
   const std::string& store() const { return opts_.store; }
+  // Exchanges with the server so far (one write of commands, then reading
+  // their replies), connection setup included: what pipelining saves.
+  std::uint64_t round_trips() const { return round_trips_; }
 
  private:
   void drop();
@@ -59,6 +70,7 @@ class redis_connection {
   redis_options opts_;
   std::string endpoint_;  // host:port, named in every error
   redisContext* ctx_ = nullptr;
+  std::uint64_t round_trips_ = 0;
 };
 
 }  // namespace storage

@@ -9,6 +9,7 @@
 #include "runtime/backend_factory.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/config_file.hpp"
+#include "runtime/live_coordinator.hpp"
 
 namespace storage {
 
@@ -19,14 +20,22 @@ unsigned thread_count(const runtime_options& opts) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// CAF's defaults start 4 scheduler threads on these 2 cores and back off to
-// 50 us sleeps when idle, which dominates a blocking caller's round trip
-// (PLATFORM-NOTES.md). One thread per core; the polling settings are
-// measured in BENCHMARKS.md.
+// CAF's defaults start 4 scheduler threads on these 2 cores and, once idle,
+// poll 500 times with 50 us sleeps in between before blocking; a reply that
+// arrives in that phase (every reply from a detached worker does) waits for
+// the sleep to end, which dominated the facade's round trip
+// (PLATFORM-NOTES.md). So: one thread per core, and no moderate phase: after
+// CAF's short spin an idle thread blocks on its condition variable, which
+// every enqueue from outside the scheduler signals. Measured in
+// BENCHMARKS.md (bench/scheduler_bench.cpp): the single-caller p50 about
+// 100 -> 30 us, CPU per request about 70 -> 40 us, idle CPU about 2.5% ->
+// 0.5% of a core. Raising poll_attempts spins longer: more CPU at low request
+// rates for no reliable latency gain on 2 cores, so it stays off.
 struct runtime_config : caf::actor_system_config {
   explicit runtime_config(const runtime_options& opts) {
     set("scheduler.max-threads", static_cast<size_t>(thread_count(opts)));
     set("logger.console", caf::atom("none"));
+    set("work-stealing.moderate-poll-attempts", size_t{0});
     if (opts.poll_attempts > 0)
       set("work-stealing.aggressive-poll-attempts", opts.poll_attempts);
     register_types(*this);
@@ -44,6 +53,8 @@ struct runtime::impl {
   }
 
   ~impl() {
+    // Live migrations first: they talk to the routers.
+    for (auto& m : migrations) m.shutdown();
     for (auto& [k, r] : vectors)
       caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
     for (auto& [k, r] : caches)
@@ -57,6 +68,7 @@ struct runtime::impl {
   std::mutex mtx;
   std::map<std::string, vector_router_actor> vectors;
   std::map<std::string, cache_router_actor> caches;
+  std::vector<live_migration> migrations;
 };
 
 runtime::runtime(runtime_options opts) : impl_(std::make_unique<impl>(opts)) {}
@@ -138,6 +150,36 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
                       "swap");
   }
   if (failure) throw from_caf_error(failure, "swap", redact(uri_or_name));
+}
+
+live_migration runtime::migrate_live(const std::string& uri_or_name,
+                                     const std::string& target_uri,
+                                     live_options opts) {
+  auto uri = resolve(uri_or_name);
+  auto name = display_name(uri_or_name, uri);
+  auto target_kind = kind_of(resolve(target_uri));
+  std::lock_guard<std::mutex> guard(impl_->mtx);
+  auto wrong_kind = [&](const char* kind) {
+    return store_error(errc::invalid_argument,
+                       "'" + redact(target_uri) + "' is not a " + kind +
+                           " like the store it should receive",
+                       "migrate", name);
+  };
+  if (auto v = impl_->vectors.find(uri_or_name); v != impl_->vectors.end()) {
+    if (target_kind != store_kind::vector) throw wrong_kind("vector store");
+    impl_->migrations.push_back(start_live_migration(
+        impl_->sys, v->second, name, resolve(target_uri), opts));
+  } else if (auto c = impl_->caches.find(uri_or_name);
+             c != impl_->caches.end()) {
+    if (target_kind != store_kind::cache) throw wrong_kind("cache");
+    impl_->migrations.push_back(start_live_migration(
+        impl_->sys, c->second, name, resolve(target_uri), opts));
+  } else {
+    throw store_error(errc::invalid_argument,
+                      "no open store named '" + redact(uri_or_name) + "'",
+                      "migrate");
+  }
+  return impl_->migrations.back();
 }
 
 caf::actor_system& runtime::system() {

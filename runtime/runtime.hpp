@@ -15,6 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include "runtime/cache_store.hpp"
+#include "runtime/live_migration.hpp"
 #include "runtime/vector_store.hpp"
 
 namespace storage {
@@ -47,6 +48,16 @@ class runtime {
   // flight finish on the old backend; later ones go to the new one. Callers
   // keep their handles. Data is not copied (see migration for that).
   void swap(const std::string& uri_or_name, const std::string& new_uri);
+
+  // Moves an open store (vector or cache) to `target_uri`, a backend of the
+  // same kind, while callers keep using it: see live_migration.hpp. Returns
+  // at once; the handle reports progress and the outcome. Throws store_error
+  // (invalid_argument) for a store that is not open or a target of the other
+  // kind; everything else (an unreachable target, a conflict) fails the
+  // migration, not the call, and never the store's callers.
+  live_migration migrate_live(const std::string& uri_or_name,
+                              const std::string& target_uri,
+                              live_options opts = {});
 
   // The URI a name stands for (a URI stands for itself).
   std::string resolve(const std::string& uri_or_name) const;

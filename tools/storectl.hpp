@@ -35,8 +35,9 @@ void with_vector_store(const store_options& opts,
 void with_cache_store(const store_options& opts,
                       const std::function<void(storage::cache_store&)>& body);
 
-// One JSON object as one line on stdout.
-void print(const nlohmann::json& j);
+// One JSON object as one line on stdout, its keys in the order CLI.md lists
+// them.
+void print(const nlohmann::ordered_json& j);
 
 // Throws store_error(invalid_argument): the contract rejected an argument.
 [[noreturn]] void invalid(const std::string& message);
@@ -55,5 +56,6 @@ int report_error(const std::exception& e);
 void add_vector_commands(CLI::App& app, action& selected);
 void add_upsert_command(CLI::App& vector, action& selected);
 void add_cache_commands(CLI::App& app, action& selected);
+void add_migrate_command(CLI::App& app, action& selected);
 
 }  // namespace storectl

@@ -11,7 +11,7 @@ namespace storectl {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 constexpr std::uint32_t scan_page_size = 1000;
 

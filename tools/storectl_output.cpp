@@ -7,10 +7,11 @@
 
 namespace storectl {
 
-void print(const nlohmann::json& j) {
+void print(const nlohmann::ordered_json& j) {
   // A backend may hold bytes that are not UTF-8; printing them replaced
   // beats failing a command whose work is already done.
-  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+  std::cout << j.dump(-1, ' ', false,
+                      nlohmann::ordered_json::error_handler_t::replace)
             << '\n';
 }
 

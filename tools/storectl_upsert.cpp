@@ -107,9 +107,10 @@ void check_dimension(const input& in, std::uint32_t dim) {
 void upsert(const upsert_args& a) {
   storage::validate_collection_name(a.collection);
   auto in = read_input(a.file);
-  storage::validate_batch(in.records);
   with_vector_store(a.store, [&](storage::vector_store& vs) {
+    // Against the collection first, so a wrong length names its line.
     check_dimension(in, dimension_of(vs, a.collection));
+    storage::validate_batch(in.records);
     std::uint64_t written = 0;
     for (std::size_t i = 0; i < in.records.size(); i += chunk_size) {
       auto end = std::min(in.records.size(), i + chunk_size);

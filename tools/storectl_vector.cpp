@@ -13,7 +13,7 @@ namespace storectl {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct vector_args;
 using body = std::function<void(vector_args&, storage::vector_store&)>;
@@ -98,6 +98,13 @@ json optional_document(const std::optional<std::string>& d) {
   return d ? json(*d) : json(nullptr);
 }
 
+json record_line(const storage::vector_record& r) {
+  return {{"id", r.id},
+          {"embedding", r.embedding},
+          {"metadata", json(storage::metadata_to_json(r.metadata))},
+          {"document", optional_document(r.document)}};
+}
+
 void run_create(vector_args& a, storage::vector_store& vs) {
   vs.create_collection({a.collection, static_cast<std::uint32_t>(a.dim),
                         storage::parse_metric(a.metric)})
@@ -113,7 +120,7 @@ void run_get(vector_args& a, storage::vector_store& vs) {
   // The contract prints in the order asked, whatever order the backend used.
   for (const auto& id : ids)
     if (auto it = by_id.find(id); it != by_id.end())
-      print(storage::record_to_json(*it->second));
+      print(record_line(*it->second));
 }
 
 void run_delete(vector_args& a, storage::vector_store& vs) {
@@ -133,7 +140,7 @@ void run_search(vector_args& a, storage::vector_store& vs) {
   for (const auto& hit : vs.search(a.collection, std::move(req)).get())
     print({{"id", hit.id},
            {"distance", hit.distance},
-           {"metadata", storage::metadata_to_json(hit.metadata)},
+           {"metadata", json(storage::metadata_to_json(hit.metadata))},
            {"document", optional_document(hit.document)}});
 }
 

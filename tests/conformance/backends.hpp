@@ -18,6 +18,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -105,6 +106,11 @@ inline std::vector<vector_backend_desc> vector_backends() {
        true},
       {"chroma", [](const std::string&) { return test::chroma_uri(); }, true},
   };
+}
+
+// Failures name the backend instead of dumping the descriptor's bytes.
+inline void PrintTo(const vector_backend_desc& d, std::ostream* os) {
+  *os << d.name;
 }
 
 inline std::string backend_name(
@@ -223,6 +229,10 @@ inline std::vector<cache_backend_desc> cache_backends() {
        },
        true},
   };
+}
+
+inline void PrintTo(const cache_backend_desc& d, std::ostream* os) {
+  *os << d.name;
 }
 
 inline std::string cache_backend_name(

@@ -54,7 +54,8 @@ TEST(ServerNotRunning, RedisFailsFastWithoutShowingThePassword) {
 TEST(ServerNotRunning, PgvectorFailsFastWithoutShowingThePassword) {
   auto ep = free_endpoint();
   expect_unreachable(
-      "pgvector://storage:" + secret + "@" + ep + "/storage_test?timeout_ms=2000",
+      "pgvector://storage:" + secret + "@" + ep +
+          "/storage_test?timeout_ms=2000",
       ep, [](runtime& rt, const std::string& u) { return rt.open_vector(u); },
       [](vector_store& v) { return v.list_collections(); });
 }
@@ -63,6 +64,50 @@ TEST(ServerNotRunning, ChromaFailsFastWithoutShowingThePassword) {
   auto ep = free_endpoint();
   expect_unreachable(
       "chroma://user:" + secret + "@" + ep + "?timeout_ms=2000", ep,
+      [](runtime& rt, const std::string& u) { return rt.open_vector(u); },
+      [](vector_store& v) { return v.count("anything"); });
+}
+
+// A server that accepts the connection and never answers: each request is
+// answered (timeout, or backend_unavailable once the connect gives up)
+// within its 2 s deadline, never left hanging.
+template <class Open, class Request>
+void expect_deadline(const std::string& uri, Open open, Request request) {
+  runtime rt;
+  auto store = open(rt, uri);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto start = clock_type::now();
+    auto f = request(store);
+    auto o = settle(f, 30s);
+    ASSERT_FALSE(o.hung);
+    EXPECT_LT(clock_type::now() - start, 2s + 3s);
+    EXPECT_TRUE(o.code == errc::timeout || o.code == errc::backend_unavailable)
+        << o.what;
+    EXPECT_EQ(o.what.find(secret), std::string::npos) << o.what;
+  }
+}
+
+TEST(ServerNeverAnswers, RedisRequestsMeetTheirDeadline) {
+  silent_listener frozen;
+  expect_deadline(
+      "redis://:" + secret + "@" + frozen.endpoint() + "/0?timeout_ms=2000",
+      [](runtime& rt, const std::string& u) { return rt.open_cache(u); },
+      [](cache_store& c) { return c.get("k"); });
+}
+
+TEST(ServerNeverAnswers, PgvectorRequestsMeetTheirDeadline) {
+  silent_listener frozen;
+  expect_deadline(
+      "pgvector://storage:" + secret + "@" + frozen.endpoint() +
+          "/storage_test?timeout_ms=2000",
+      [](runtime& rt, const std::string& u) { return rt.open_vector(u); },
+      [](vector_store& v) { return v.count("anything"); });
+}
+
+TEST(ServerNeverAnswers, ChromaRequestsMeetTheirDeadline) {
+  silent_listener frozen;
+  expect_deadline(
+      "chroma://" + frozen.endpoint() + "?timeout_ms=2000",
       [](runtime& rt, const std::string& u) { return rt.open_vector(u); },
       [](vector_store& v) { return v.count("anything"); });
 }
@@ -87,8 +132,8 @@ TEST(WrongCredentials, PgvectorWrongPasswordIsInvalidArgument) {
   expect_clear_error(o, errc::invalid_argument, pg_endpoint(), secret);
   // It stays a clear error, not a hang or a different code, when retried.
   auto again = vs.count("anything");
-  expect_clear_error(settle(again, 30s), errc::invalid_argument,
-                     pg_endpoint(), secret);
+  expect_clear_error(settle(again, 30s), errc::invalid_argument, pg_endpoint(),
+                     secret);
 }
 
 TEST(WrongCredentials, PgvectorUnknownDatabaseIsInvalidArgument) {
@@ -106,13 +151,13 @@ class password_redis {
  public:
   password_redis() : endpoint_(free_endpoint()), dir_(test::fresh_dir()) {
     port_ = endpoint_.substr(endpoint_.rfind(':') + 1);
-    int rc = std::system(("redis-server --port " + port_ +
-                          " --bind 127.0.0.1 --save '' --appendonly no"
-                          " --requirepass " +
-                          secret + " --daemonize yes --dir " + dir_ +
-                          " --pidfile " + dir_ + "/r.pid --logfile " + dir_ +
-                          "/r.log")
-                             .c_str());
+    int rc =
+        std::system(("redis-server --port " + port_ +
+                     " --bind 127.0.0.1 --save '' --appendonly no"
+                     " --requirepass " +
+                     secret + " --daemonize yes --dir " + dir_ + " --pidfile " +
+                     dir_ + "/r.pid --logfile " + dir_ + "/r.log")
+                        .c_str());
     EXPECT_EQ(rc, 0) << "redis-server did not start";
     up_ = eventually(
         [&] {

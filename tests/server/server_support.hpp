@@ -94,6 +94,30 @@ inline std::string free_endpoint() {
   return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
 }
 
+// A loopback port that accepts connections into its backlog and never
+// answers: a server that is there but frozen. Closed on destruction.
+class silent_listener {
+ public:
+  silent_listener() : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(listen(fd_, 64), 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    endpoint_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~silent_listener() { close(fd_); }
+  silent_listener(const silent_listener&) = delete;
+  silent_listener& operator=(const silent_listener&) = delete;
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  int fd_;
+  std::string endpoint_;
+};
+
 // psql against the pgvector test database; one value per row, '|' between
 // columns.
 inline std::string psql(const std::string& sql) {
@@ -108,8 +132,8 @@ inline std::string psql(const std::string& sql) {
 // redis-cli on the redis test server.
 inline std::string redis_cli(const std::string& args) {
   auto u = store_uri::parse(test::redis_uri());
-  std::string cmd = "redis-cli -h " + u.host() + " -p " +
-                    std::to_string(u.port());
+  std::string cmd =
+      "redis-cli -h " + u.host() + " -p " + std::to_string(u.port());
   if (!u.password().empty())
     cmd += " --no-auth-warning -a '" + u.password() + "'";
   return shell(cmd + " " + args + " 2>&1");
@@ -142,8 +166,8 @@ inline std::set<std::uint16_t> own_connections(std::uint16_t remote_port) {
     while (std::getline(in, line)) {
       std::istringstream row(line);
       std::string sl, local, remote, state, queues, timer, retr, uid, tmo, ino;
-      row >> sl >> local >> remote >> state >> queues >> timer >> retr >>
-          uid >> tmo >> ino;
+      row >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >>
+          tmo >> ino;
       if (state != "01" || !inodes.count(ino)) continue;  // 01: established
       auto rport = std::stoul(remote.substr(remote.find(':') + 1), nullptr, 16);
       auto lport = std::stoul(local.substr(local.find(':') + 1), nullptr, 16);

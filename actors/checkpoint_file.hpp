@@ -1,0 +1,54 @@
+// The --checkpoint file: where each collection of one migration stands, so a
+// killed run resumes at its last acknowledged batch. JSON:
+//
+//   {"format":1,"source":"<redacted URI>","target":"<redacted URI>",
+//    "entries":[{"collection":"docs"|null,"cursor":"..","copied":N,
+//                "completed":false}]}
+//
+// `collection` is null for a cache. Every save replaces the file atomically
+// (temporary file, fsync, rename, fsync of the directory), so a SIGKILL or a
+// power cut leaves either the old state or the new one, never a torn file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace storage {
+
+struct checkpoint_entry {
+  std::string cursor;        // resume point after the last acknowledged batch
+  std::uint64_t copied = 0;  // records acknowledged by the target, all runs
+  bool completed = false;
+};
+
+class checkpoint_file {
+ public:
+  // Loads `path` (a missing file is an empty checkpoint). Throws store_error:
+  // invalid_argument if the file is not a checkpoint, or if it belongs to a
+  // migration between other stores (resuming it would skip data).
+  static checkpoint_file open(const std::string& path,
+                              const std::string& source,
+                              const std::string& target);
+
+  // The entry of `collection` (nullopt: the cache), if there is one.
+  std::optional<checkpoint_entry> get(
+      const std::optional<std::string>& collection) const;
+
+  // Records the entry and saves the whole file atomically. Throws
+  // store_error(internal) naming the path if it cannot be written.
+  void put(const std::optional<std::string>& collection,
+           const checkpoint_entry& entry);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  void save() const;
+
+  std::string path_;
+  nlohmann::json doc_;
+};
+
+}  // namespace storage

@@ -1,0 +1,23 @@
+// Per-record digests for verification: two sides hold the same record when
+// their digests are equal. Each field is length-prefixed, so moving bytes
+// between fields changes the digest; metadata is hashed as canonical JSON
+// (keys sorted, nulls dropped) because every backend stores it differently.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "messages/records.hpp"
+
+namespace storage {
+
+// FNV-1a over (id, embedding bytes, canonical metadata JSON, document).
+// 64 bits: a collision between a source record and a different target record
+// of the same id is ~2^-64, far below any other failure.
+std::uint64_t record_digest(const vector_record& r);
+
+// FNV-1a over (key, value); the expiry is compared separately, within a
+// tolerance.
+std::uint64_t entry_digest(const std::string& key, const std::string& value);
+
+}  // namespace storage

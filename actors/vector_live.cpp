@@ -1,0 +1,429 @@
+// The vector router's live migration: mirroring each write to the target,
+// the backfill path, paged verification and cutover (see dual_write.hpp).
+#include <unordered_set>
+
+#include "actors/vector_router_state.hpp"
+
+namespace storage::vector_detail {
+
+namespace {
+
+constexpr std::uint32_t verify_page = 500;
+
+// Errors after which the source certainly changed nothing.
+bool unchanged(const caf::error& e) {
+  if (e.category() != error_category) return false;
+  switch (static_cast<errc>(e.code())) {
+    case errc::invalid_argument:
+    case errc::dimension_mismatch:
+    case errc::collection_not_found:
+    case errc::conflict:
+    case errc::overloaded:
+      return true;
+    default:
+      return false;
+  }
+}
+
+caf::error not_migrating(self_ptr self) {
+  return router_error(errc::conflict, "no live migration in progress",
+                      "migrate", self->state.pool->spec.store);
+}
+
+template <class Item, class KeyOf, class Send>
+void to_target_owners(self_ptr self, const std::vector<Item>& items,
+                      KeyOf key_of, Send send) {
+  auto& d = self->state.dual;
+  if (!d) return;
+  auto parts = partition(*d->target, items, key_of);
+  for (std::uint32_t i = 0; i < parts.size(); ++i)
+    if (!parts[i].empty()) send(i, pick(items, parts[i]));
+}
+
+void send_upsert(self_ptr self, const std::string& c, const records& rs) {
+  to_target_owners(
+      self, rs, [](const vector_record& r) { return r.id; },
+      [=](std::uint32_t i, records part) {
+        target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
+          return self->request(w, t, vupsert_atom::value, c, part);
+        });
+      });
+}
+
+void send_delete(self_ptr self, const std::string& c, const ids& xs) {
+  to_target_owners(
+      self, xs, [](const std::string& id) { return id; },
+      [=](std::uint32_t i, ids part) {
+        target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
+          return self->request(w, t, vdelete_atom::value, c, part);
+        });
+      });
+}
+
+// Whole-collection operations reach every target shard, or one worker.
+template <class Reply, class MakeReq>
+void send_everyone(self_ptr self, MakeReq make_req) {
+  auto& d = self->state.dual;
+  if (!d) return;
+  for (auto i : everyone_or_one(*d->target))
+    target_send<Reply>(self, i, make_req);
+}
+
+// The source failed a keyed write, maybe after applying it: mirror what the
+// source now holds for those ids, read from the same worker so the read
+// follows the write.
+void copy_records(self_ptr self, const mirror_slot<worker>& slot,
+                  const std::string& c, const ids& xs) {
+  auto d = self->state.dual;
+  auto e = slot.entry;
+  self->request(slot.source, self->state.pool->spec.timeout, vget_atom::value,
+                c, xs)
+      .then(
+          [=](records& found) {
+            std::unordered_set<std::string> seen;
+            for (auto& r : found) seen.insert(r.id);
+            ids missing;
+            for (auto& id : xs)
+              if (!seen.count(id)) missing.push_back(id);
+            fill(self, e, [=] {
+              if (!found.empty()) send_upsert(self, c, found);
+              if (!missing.empty()) send_delete(self, c, missing);
+            });
+          },
+          [=](caf::error& err) {
+            fill(self, e, {});
+            bool gone =
+                err.category() == error_category &&
+                static_cast<errc>(err.code()) == errc::collection_not_found;
+            if (!gone && self->state.dual == d) fail_migration(self, err);
+          });
+}
+
+// A whole-collection write finished on the source: mirror it, skip it if
+// the source certainly did nothing, or fail the migration if unsure.
+void whole_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+                const caf::error* err, bool may_skip,
+                std::function<void()> send) {
+  if (!e) return;
+  if (!err) return fill(self, e, std::move(send));
+  fill(self, e, {});
+  if (!(may_skip && unchanged(*err))) fail_migration(self, *err);
+}
+
+}  // namespace
+
+std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const std::string& c,
+                                         const ids& xs) {
+  auto& d = self->state.dual;
+  if (!d) return nullptr;
+  auto& touched = d->touched[c];
+  for (auto& id : xs) touched.insert(id);
+  return reserve(self);
+}
+
+void upsert_done(self_ptr self, const mirror_slot<worker>& slot,
+                 const std::string& c, const records& rs, bool ok) {
+  if (!slot.entry) return;
+  if (ok) return fill(self, slot.entry, [=] { send_upsert(self, c, rs); });
+  ids xs;
+  for (auto& r : rs) xs.push_back(r.id);
+  copy_records(self, slot, c, xs);
+}
+
+void delete_done(self_ptr self, const mirror_slot<worker>& slot,
+                 const std::string& c, const ids& xs, bool ok) {
+  if (!slot.entry) return;
+  if (ok) return fill(self, slot.entry, [=] { send_delete(self, c, xs); });
+  copy_records(self, slot, c, xs);
+}
+
+std::shared_ptr<mirror_entry> delete_where_sent(self_ptr self,
+                                                const std::string& c,
+                                                const filter& where) {
+  auto& d = self->state.dual;
+  if (!d) return nullptr;
+  // The backfill may hold records read before this delete: drop matches.
+  d->deleted_where[c].push_back(where);
+  return reserve(self);
+}
+
+void delete_where_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+                       const std::string& c, const filter& where,
+                       const caf::error* err) {
+  bool gone = err && err->category() == error_category &&
+              static_cast<errc>(err->code()) == errc::collection_not_found;
+  whole_done(self, e, err, gone, [=] {
+    send_everyone<std::uint64_t>(self, [=](const worker& w, ms t) {
+      return self->request(w, t, vdelete_atom::value, c, where);
+    });
+  });
+}
+
+void create_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+                 const collection_spec& spec, const caf::error* err) {
+  whole_done(self, e, err, true, [=] {
+    send_everyone<bool>(self, [=](const worker& w, ms t) {
+      return self->request(w, t, vcreate_atom::value, spec);
+    });
+  });
+}
+
+std::shared_ptr<mirror_entry> drop_sent(self_ptr self, const std::string& c) {
+  auto& d = self->state.dual;
+  if (!d) return nullptr;
+  // Whatever the backfill read of this collection is gone now.
+  d->wiped.insert(c);
+  return reserve(self);
+}
+
+void drop_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+               const std::string& c, const caf::error* err) {
+  whole_done(self, e, err, false, [=] {
+    send_everyone<bool>(self, [=](const worker& w, ms t) {
+      return self->request(w, t, vdrop_atom::value, c);
+    });
+  });
+}
+
+void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
+                const std::string& uri, live_link link) {
+  if (auto err = start_dual<pool_type>(self, uri, std::move(link),
+                                       spawn_vector_worker))
+    return rp.deliver(err), void();
+  auto d = self->state.dual;
+  auto src = self->state.pool;
+  auto ended = [=](const caf::error& e) mutable {
+    if (self->state.dual == d) fail_migration(self, e);
+    rp.deliver(e ? e : not_migrating(self));
+  };
+  // A barrier: each source worker answers this list only after the writes
+  // dispatched before dual-writing began, so the backfill reads them.
+  scatter<specs>(
+      self, src, all_workers(src->size()), "migrate",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vlist_atom::value);
+      },
+      [=](const caf::error& e, std::vector<specs>& parts) mutable {
+        if (e || self->state.dual != d) return ended(e);
+        auto cols = parts.front();
+        // Mirrors wait until the target holds every collection.
+        std::vector<std::pair<std::uint32_t, collection_spec>> creates;
+        for (auto& spec : cols)
+          for (auto i : everyone_or_one(*d->target))
+            creates.emplace_back(i, spec);
+        auto left = std::make_shared<std::size_t>(creates.size());
+        auto ready = [=]() mutable {
+          d->target_ready = true;
+          pump(self);
+          rp.deliver(cols);
+        };
+        if (creates.empty()) return ready();
+        for (auto& [i, spec] : creates)
+          target_send<bool>(
+              self, i,
+              [=, spec = spec](const worker& w, ms t) {
+                return self->request(w, t, vcreate_atom::value, spec);
+              },
+              [=](const caf::error& err, bool*) mutable {
+                if (*left == 0) return;
+                if (err || self->state.dual != d) {
+                  *left = 0;
+                  return ended(err);
+                }
+                if (--*left == 0) ready();
+              });
+      });
+}
+
+void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                   const std::string& c, const records& rs) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  records keep;
+  for (auto& r : rs)
+    if (!d->stale(c, r.id, &r.metadata)) keep.push_back(r);
+  auto parts =
+      partition(*d->target, keep, [](const vector_record& r) { return r.id; });
+  struct tally {
+    std::size_t left = 0;
+    std::uint64_t written = 0;
+    bool failed = false;
+  };
+  auto t = std::make_shared<tally>();
+  for (auto& p : parts) t->left += p.empty() ? 0 : 1;
+  if (t->left == 0) return rp.deliver(std::uint64_t{0}), void();
+  for (std::uint32_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].empty()) continue;
+    auto batch = pick(keep, parts[i]);
+    target_send<std::uint64_t>(
+        self, i,
+        [=](const worker& w, ms timeout) {
+          return self->request(w, timeout, vupsert_atom::value, c, batch);
+        },
+        [=](const caf::error& err, std::uint64_t* n) mutable {
+          if (t->failed) return;
+          if (err) {
+            t->failed = true;
+            return rp.deliver(err), void();
+          }
+          t->written += *n;
+          if (--t->left == 0) rp.deliver(t->written);
+        });
+  }
+}
+
+namespace {
+
+// Names up to ten ids whose records differ between the two pages.
+std::string differences(const scan_page& a, const scan_page& b) {
+  std::map<std::string, const vector_record*> left, right;
+  for (auto& r : a.records) left[r.id] = &r;
+  for (auto& r : b.records) right[r.id] = &r;
+  std::string out;
+  int n = 0;
+  auto note = [&](const std::string& id) {
+    if (n++ < 10) out += (out.empty() ? "" : ", ") + id;
+  };
+  for (auto& [id, r] : left)
+    if (auto it = right.find(id); it == right.end() || !(*it->second == *r))
+      note(id);
+  for (auto& [id, r] : right)
+    if (!left.count(id)) note(id);
+  if (out.empty()) out = "page ends differ";
+  return out;
+}
+
+}  // namespace
+
+void live_verify(self_ptr self,
+                 caf::typed_response_promise<std::uint64_t, std::string> rp,
+                 const std::string& c, const std::string& after) {
+  // Writes wait while one page of each side is read after every mirror
+  // landed, so the two pages must be equal: the pause lasts one page.
+  pause_until_drained(self, [=](const caf::error& e) mutable {
+    if (e) return rp.deliver(e), resume(self);
+    auto src = self->state.pool;
+    auto tgt = self->state.dual->target;
+    auto pages = std::make_shared<std::vector<scan_page>>(2);
+    auto left = std::make_shared<int>(2);
+    auto failed = std::make_shared<bool>(false);
+    auto one = [=](std::shared_ptr<pool_type> pool, std::size_t side) mutable {
+      scatter<scan_page>(
+          self, pool, readers(*pool), "verify",
+          [=](const worker& w, std::size_t, ms t) {
+            return self->request(w, t, vscan_atom::value, c, after,
+                                 verify_page);
+          },
+          [=](const caf::error& err, std::vector<scan_page>& parts) mutable {
+            if (*failed) return;
+            if (err) {
+              *failed = true;
+              return rp.deliver(err), resume(self);
+            }
+            (*pages)[side] = merge_pages(parts, verify_page);
+            if (--*left > 0) return;
+            auto& a = (*pages)[0];
+            auto& b = (*pages)[1];
+            // Backends may end a scan with an empty page after a full one,
+            // or with no cursor on the full one: only the records count.
+            bool same = a.records.size() == b.records.size() &&
+                        std::equal(a.records.begin(), a.records.end(),
+                                   b.records.begin());
+            bool more = !a.next_cursor.empty() || !b.next_cursor.empty();
+            std::string next =
+                more && !a.records.empty() ? a.records.back().id : "";
+            if (same)
+              rp.deliver(static_cast<std::uint64_t>(a.records.size()), next);
+            else
+              rp.deliver(router_error(
+                  errc::verification_failed,
+                  "collection '" + c + "' differs at: " + differences(a, b),
+                  "verify", tgt->spec.store));
+            resume(self);
+          });
+    };
+    one(src, 0);
+    one(tgt, 1);
+  });
+}
+
+void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp) {
+  pause_until_drained(self, [=](const caf::error& e) mutable {
+    if (e) return rp.deliver(e), resume(self);
+    switch_to_target(self);
+    rp.deliver(true);
+    resume(self);
+  });
+}
+
+void target_create(self_ptr self, caf::typed_response_promise<bool> rp,
+                   const collection_spec& spec) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  // Dropped live since: creating it would resurrect it on the target.
+  if (d->wiped.count(spec.name)) return rp.deliver(false), void();
+  ask_pool<bool>(
+      self, d->target, rp, everyone_or_one(*d->target), "create",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vcreate_atom::value, spec);
+      },
+      first<bool>);
+}
+
+void target_list(self_ptr self, caf::typed_response_promise<specs> rp) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  ask_pool<specs>(
+      self, d->target, rp,
+      {d->target->spec.sharded ? 0u : d->target->least_loaded()}, "list",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vlist_atom::value);
+      },
+      first<specs>);
+}
+
+void target_count(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                  const std::string& c) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  ask_pool<std::uint64_t>(
+      self, d->target, rp, readers(*d->target), "count",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vcount_atom::value, c);
+      },
+      sum);
+}
+
+void target_get(self_ptr self, caf::typed_response_promise<records> rp,
+                const std::string& c, const ids& xs) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  ask_pool<records>(
+      self, d->target, rp, readers(*d->target), "get",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vget_atom::value, c, xs);
+      },
+      [](std::vector<records>& parts) {
+        records out;
+        for (auto& p : parts)
+          for (auto& r : p) out.push_back(std::move(r));
+        return out;
+      });
+}
+
+void target_scan(self_ptr self, caf::typed_response_promise<scan_page> rp,
+                 const std::string& c, const std::string& after,
+                 std::uint32_t limit) {
+  auto d = self->state.dual;
+  if (!d) return rp.deliver(not_migrating(self)), void();
+  ask_pool<scan_page>(
+      self, d->target, rp, readers(*d->target), "scan",
+      [=](const worker& w, std::size_t, ms t) {
+        return self->request(w, t, vscan_atom::value, c, after, limit);
+      },
+      [limit](std::vector<scan_page>& parts) {
+        return merge_pages(parts, limit);
+      });
+}
+
+}  // namespace storage::vector_detail

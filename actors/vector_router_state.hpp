@@ -1,0 +1,73 @@
+// Internal to the vector router: its state and the pieces its two source
+// files share (vector_router.cpp: the store interface; vector_live.cpp: live
+// migration).
+#pragma once
+
+#include "actors/dual_write.hpp"
+#include "actors/vector_router.hpp"
+
+namespace storage::vector_detail {
+
+using pool_type = worker_pool<vector_backend, vector_worker_actor>;
+using worker = vector_worker_actor;
+struct router_state : router_base<vector_backend, vector_worker_actor> {};
+using self_ptr = vector_router_actor::stateful_pointer<router_state>;
+using specs = std::vector<collection_spec>;
+using ms = std::chrono::milliseconds;
+
+// One worker for reads on shared backends; every shard otherwise.
+std::vector<std::uint32_t> readers(pool_type& pool);
+// Where create and drop go: every shard, or one worker.
+std::vector<std::uint32_t> everyone_or_one(pool_type& pool);
+scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit);
+
+std::uint64_t sum(std::vector<std::uint64_t>& parts);
+
+template <class T>
+T first(std::vector<T>& parts) {
+  return std::move(parts.front());
+}
+
+// Dual-write hooks for the write handlers. The *_sent hooks run when the
+// source part is dispatched (they record what it touches and reserve its
+// mirror slot); the *_done hooks when the source answered.
+std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const std::string& c,
+                                         const ids& xs);
+void upsert_done(self_ptr self, const mirror_slot<worker>& slot,
+                 const std::string& c, const records& rs, bool ok);
+void delete_done(self_ptr self, const mirror_slot<worker>& slot,
+                 const std::string& c, const ids& xs, bool ok);
+std::shared_ptr<mirror_entry> delete_where_sent(self_ptr self,
+                                                const std::string& c,
+                                                const filter& where);
+void delete_where_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+                       const std::string& c, const filter& where,
+                       const caf::error* err);
+void create_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+                 const collection_spec& spec, const caf::error* err);
+std::shared_ptr<mirror_entry> drop_sent(self_ptr self, const std::string& c);
+void drop_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
+               const std::string& c, const caf::error* err);
+
+// The live-migration handlers.
+void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
+                const std::string& uri, live_link link);
+void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                   const std::string& c, const records& rs);
+void live_verify(self_ptr self,
+                 caf::typed_response_promise<std::uint64_t, std::string> rp,
+                 const std::string& c, const std::string& after);
+void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp);
+// Reads and creates on the target pool.
+void target_create(self_ptr self, caf::typed_response_promise<bool> rp,
+                   const collection_spec& spec);
+void target_list(self_ptr self, caf::typed_response_promise<specs> rp);
+void target_count(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                  const std::string& c);
+void target_get(self_ptr self, caf::typed_response_promise<records> rp,
+                const std::string& c, const ids& xs);
+void target_scan(self_ptr self, caf::typed_response_promise<scan_page> rp,
+                 const std::string& c, const std::string& after,
+                 std::uint32_t limit);
+
+}  // namespace storage::vector_detail
