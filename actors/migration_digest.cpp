@@ -1,5 +1,8 @@
 #include "actors/migration_digest.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <cstring>
 
 #include "messages/json.hpp"
@@ -40,6 +43,18 @@ std::uint64_t record_digest(const vector_record& r) {
   f.bytes(&has_doc, 1);
   if (r.document) f.field(*r.document);
   return f.h;
+}
+
+bool same_up_to_rounding(const vector_record& a, const vector_record& b) {
+  if (a.id != b.id || a.document != b.document ||
+      normalized(a.metadata) != normalized(b.metadata) ||
+      a.embedding.size() != b.embedding.size())
+    return false;
+  for (std::size_t i = 0; i < a.embedding.size(); ++i) {
+    double x = a.embedding[i], y = b.embedding[i];
+    if (std::fabs(x - y) > 1e-6 * std::max(1.0, std::fabs(x))) return false;
+  }
+  return true;
 }
 
 std::uint64_t entry_digest(const std::string& key, const std::string& value) {

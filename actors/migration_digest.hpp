@@ -16,6 +16,12 @@ namespace storage {
 // of the same id is ~2^-64, far below any other failure.
 std::uint64_t record_digest(const vector_record& r);
 
+// The digests differ, yet the records are the same but for embedding values
+// within 1e-6 (relative; absolute below 1): Chroma 1.0.1 returns embeddings
+// with about 7 decimal digits, so a float32 can come back one ulp away from
+// what was written. Ids, metadata and documents must still match exactly.
+bool same_up_to_rounding(const vector_record& a, const vector_record& b);
+
 // FNV-1a over (key, value); the expiry is compared separately, within a
 // tolerance.
 std::uint64_t entry_digest(const std::string& key, const std::string& value);

@@ -23,7 +23,11 @@ void note(verify_report& r, const std::string& id) {
 struct digest_stream {
   const vector_store_actor* store;
   std::string name;
-  std::deque<std::pair<std::string, std::uint64_t>> buf;
+  struct item {
+    vector_record record;
+    std::uint64_t digest;
+  };
+  std::deque<item> buf;
   std::string cursor;
   bool end = false;
 
@@ -33,7 +37,10 @@ struct digest_stream {
       auto p = blocking_request<scan_page>(self, *store, "verify", name,
                                            vscan_atom::value, collection,
                                            cursor, page);
-      for (auto& r : p.records) buf.emplace_back(r.id, record_digest(r));
+      for (auto& r : p.records) {
+        auto d = record_digest(r);
+        buf.push_back({std::move(r), d});
+      }
       cursor = p.next_cursor;
       end = p.next_cursor.empty();
     }
@@ -85,17 +92,20 @@ verify_report verify_collection(caf::actor_system& sys,
     if (a.buf.empty() && b.buf.empty()) break;
     // Both streams are in id order (bytewise): merge them.
     if (b.buf.empty() ||
-        (!a.buf.empty() && a.buf.front().first < b.buf.front().first)) {
-      note(r, a.buf.front().first);  // missing on the target
+        (!a.buf.empty() && a.buf.front().record.id < b.buf.front().record.id)) {
+      note(r, a.buf.front().record.id);  // missing on the target
       a.buf.pop_front();
       ++r.source_count;
-    } else if (a.buf.empty() || b.buf.front().first < a.buf.front().first) {
-      note(r, b.buf.front().first);  // only on the target
+    } else if (a.buf.empty() ||
+               b.buf.front().record.id < a.buf.front().record.id) {
+      note(r, b.buf.front().record.id);  // only on the target
       b.buf.pop_front();
       ++r.target_count;
     } else {
-      if (a.buf.front().second != b.buf.front().second)
-        note(r, a.buf.front().first);
+      auto& x = a.buf.front();
+      auto& y = b.buf.front();
+      if (x.digest != y.digest && !same_up_to_rounding(x.record, y.record))
+        note(r, x.record.id);
       a.buf.pop_front();
       b.buf.pop_front();
       ++r.source_count;

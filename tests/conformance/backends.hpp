@@ -28,57 +28,17 @@
 #include "messages/records.hpp"
 #include "runtime/runtime.hpp"
 #include "support/servers.hpp"
+#include "support/test_util.hpp"
 
 namespace storage::conformance {
 
-// ---- helpers -----------------------------------------------------------
-
-// A token unique to this process and call: pid, then a counter.
-inline std::string unique_token() {
-  static std::atomic<unsigned> counter{0};
-  return std::to_string(::getpid()) + "_" + std::to_string(counter++);
-}
-
-// A fresh, existing temporary directory.
-inline std::string fresh_dir() {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("storage-conf-" + unique_token());
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-// Appends a query parameter, minding whether the URI already has a '?'.
-inline std::string with_param(const std::string& uri, const std::string& kv) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + kv;
-}
-
-// Every request has a deadline, so no future may hang: give up after a
-// minute and fail instead of blocking the suite forever.
-template <class T>
-T await(std::future<T> f) {
-  if (f.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
-    throw std::runtime_error("request did not complete within 60 s");
-  return f.get();
-}
-
-// Runs `fn` and checks it throws store_error with code `want`.
-template <class F>
-::testing::AssertionResult fails_with(errc want, F&& fn) {
-  try {
-    fn();
-  } catch (const store_error& e) {
-    if (e.code() == want) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure()
-           << "expected " << to_string(want) << ", got " << e.what();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure()
-           << "expected store_error " << to_string(want)
-           << ", got another exception: " << e.what();
-  }
-  return ::testing::AssertionFailure()
-         << "expected store_error " << to_string(want) << ", nothing thrown";
-}
+// The helpers every suite shares (unique names, fresh directories, bounded
+// waits, error-code assertions).
+using test::await;
+using test::fails_with;
+using test::fresh_dir;
+using test::unique_token;
+using test::with_param;
 
 // ---- vector backends ---------------------------------------------------
 
