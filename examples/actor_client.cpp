@@ -23,8 +23,9 @@ caf::behavior client(caf::event_based_actor* self, vector_store_actor vectors,
                 collection_spec{"greetings", 2, metric::l2})
       .then(
           [=](bool) {
-            records batch{{"hello", {1, 0}, {{"lang", std::string("en")}}, "hello"},
-                          {"hola", {0, 1}, {{"lang", std::string("es")}}, "hola"}};
+            records batch{
+                {"hello", {1, 0}, {{"lang", std::string("en")}}, "hello"},
+                {"hola", {0, 1}, {{"lang", std::string("es")}}, "hola"}};
             self->request(vectors, timeout, vupsert_atom::value,
                           std::string("greetings"), batch)
                 .then(

@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   std::string dir = argc > 1 ? argv[1] : "/tmp/storage-quickstart";
   runtime rt;
   auto vectors = rt.open_vector("faiss://" + dir + "/vectors");
-  auto cache = rt.open_cache("sqlite://" + dir + "/cache.db?namespace=quickstart");
+  auto cache =
+      rt.open_cache("sqlite://" + dir + "/cache.db?namespace=quickstart");
 
   // A collection of 5,000 random 64-d vectors, each tagged with a topic and
   // a year, in batches of 500.
@@ -35,9 +36,9 @@ int main(int argc, char** argv) {
     }
     vectors.upsert("articles", std::move(batch)).get();
   }
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            started)
-                  .count();
+  auto secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   std::cout << "upserted " << vectors.count("articles").get()
             << " vectors into faiss://" << dir << "/vectors in " << secs
             << " s\n";

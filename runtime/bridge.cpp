@@ -28,8 +28,8 @@ void bridge::post(bridge_job job) {
   // One calling thread always uses the same lane: messages between two
   // actors keep their order, so a caller's requests reach the router in the
   // order it made them (per-key order starts here).
-  auto i = std::hash<std::thread::id>{}(std::this_thread::get_id()) %
-           lanes_.size();
+  auto i =
+      std::hash<std::thread::id>{}(std::this_thread::get_id()) % lanes_.size();
   caf::anon_send(lanes_[i], std::move(job));
 }
 
