@@ -25,10 +25,8 @@ namespace storage::redis_test {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-inline const std::string repo_root = [] {
-  std::string f = __FILE__;
-  return f.substr(0, f.rfind("tests/adapters/"));
-}();
+// From the build (not __FILE__, which ccache's base_dir makes relative).
+inline const std::string repo_root = std::string(STORAGE_SOURCE_DIR) + "/";
 
 inline store_uri server() {
   return store_uri::parse(test::redis_uri());
