@@ -3,17 +3,6 @@
 
 namespace storage::cache_detail {
 
-std::uint64_t sum(std::vector<std::uint64_t>& parts) {
-  std::uint64_t n = 0;
-  for (auto x : parts) n += x;
-  return n;
-}
-
-std::vector<std::uint32_t> everyone_or_one(pool_type& pool) {
-  if (pool.spec.sharded) return all_workers(pool.size());
-  return {pool.least_loaded()};
-}
-
 cache_scan_page merge_pages(std::vector<cache_scan_page>& parts,
                             std::uint32_t limit) {
   if (parts.size() == 1) return std::move(parts.front());

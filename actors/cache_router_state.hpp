@@ -15,21 +15,12 @@ using self_ptr = cache_router_actor::stateful_pointer<router_state>;
 using ms = std::chrono::milliseconds;
 using values = std::vector<maybe_value>;
 
-// Whole-namespace operations: every shard, or one worker.
-std::vector<std::uint32_t> everyone_or_one(pool_type& pool);
 cache_scan_page merge_pages(std::vector<cache_scan_page>& parts,
                             std::uint32_t limit);
 // mget over any pool: one worker, or each key from its shard.
 void mget_on(self_ptr self, std::shared_ptr<pool_type> pool,
              caf::typed_response_promise<values> rp, const ids& keys,
              bool external);
-
-std::uint64_t sum(std::vector<std::uint64_t>& parts);
-
-template <class T>
-T first(std::vector<T>& parts) {
-  return std::move(parts.front());
-}
 
 // Dual-write hooks (see vector_router_state.hpp for the shape): *_sent when
 // the source part is dispatched, *_done when the source answered.

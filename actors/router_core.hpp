@@ -229,6 +229,26 @@ inline std::vector<std::uint32_t> all_workers(std::uint32_t n) {
   return out;
 }
 
+// Where a request about the whole store goes: one worker when the backend
+// holds the state, every shard when the workers do.
+template <class Pool>
+std::vector<std::uint32_t> everyone_or_one(Pool& pool) {
+  if (pool.spec.sharded) return all_workers(pool.size());
+  return {pool.least_loaded()};
+}
+
+// Merges for fan_out: the counts of all parts, or the only part.
+inline std::uint64_t sum(std::vector<std::uint64_t>& parts) {
+  std::uint64_t n = 0;
+  for (auto x : parts) n += x;
+  return n;
+}
+
+template <class T>
+T first(std::vector<T>& parts) {
+  return std::move(parts.front());
+}
+
 // Spawns a pool from `spec`, monitored by the router so a dead worker is
 // respawned (see on_worker_down).
 template <class Pool, class Self, class SpawnWorker>

@@ -6,19 +6,8 @@
 
 namespace storage::vector_detail {
 
-std::uint64_t sum(std::vector<std::uint64_t>& parts) {
-  std::uint64_t n = 0;
-  for (auto x : parts) n += x;
-  return n;
-}
-
 std::vector<std::uint32_t> readers(pool_type& pool) {
-  if (pool.spec.sharded) return all_workers(pool.size());
-  return {pool.least_loaded()};
-}
-
-std::vector<std::uint32_t> everyone_or_one(pool_type& pool) {
-  return readers(pool);
+  return everyone_or_one(pool);
 }
 
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {

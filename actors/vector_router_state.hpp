@@ -17,16 +17,7 @@ using ms = std::chrono::milliseconds;
 
 // One worker for reads on shared backends; every shard otherwise.
 std::vector<std::uint32_t> readers(pool_type& pool);
-// Where create and drop go: every shard, or one worker.
-std::vector<std::uint32_t> everyone_or_one(pool_type& pool);
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit);
-
-std::uint64_t sum(std::vector<std::uint64_t>& parts);
-
-template <class T>
-T first(std::vector<T>& parts) {
-  return std::move(parts.front());
-}
 
 // Dual-write hooks for the write handlers. The *_sent hooks run when the
 // source part is dispatched (they record what it touches and reserve its

@@ -1,6 +1,8 @@
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include "adapters/factories.hpp"
 #include "adapters/sqlite_cache.hpp"
@@ -11,6 +13,28 @@
 namespace storage {
 
 using namespace sqlite_cache_sql;
+
+namespace {
+
+// Runs `sql`, retrying while the file is busy. Switching to WAL and creating
+// the schema can return SQLITE_BUSY without calling the busy handler (SQLite
+// avoids a lock-upgrade deadlock that way) when several connections open a
+// new file at once; the retries stay within the busy timeout.
+int exec_when_free(sqlite3* db, const char* sql, std::int64_t timeout_ms,
+                   int (*row)(void*, int, char**, char**) = nullptr,
+                   void* out = nullptr) {
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int rc = sqlite3_exec(db, sql, row, out, nullptr);
+    if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
+        std::chrono::steady_clock::now() >= deadline)
+      return rc;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
 
 sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
     : store_(std::move(store)), opts_(std::move(opts)) {
@@ -33,7 +57,8 @@ sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
       if (vals[0]) std::snprintf(static_cast<char*>(out), 16, "%s", vals[0]);
       return 0;
     };
-    rc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", copy_mode, mode, nullptr);
+    rc = exec_when_free(db_, "PRAGMA journal_mode=WAL", opts_.busy_timeout_ms,
+                        copy_mode, mode);
     if (rc != SQLITE_OK) raise_sqlite(db_, rc, store_, "open");
     if (std::string(mode) != "wal")
       throw store_error(errc::backend_unavailable,
@@ -42,10 +67,10 @@ sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
                         "open", store_);
     // NORMAL in WAL mode: an acknowledged write survives a process crash;
     // only a power loss may lose the last transactions.
-    rc = sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr,
-                      nullptr);
+    rc =
+        exec_when_free(db_, "PRAGMA synchronous=NORMAL", opts_.busy_timeout_ms);
     if (rc == SQLITE_OK)
-      rc = sqlite3_exec(db_, schema, nullptr, nullptr, nullptr);
+      rc = exec_when_free(db_, schema, opts_.busy_timeout_ms);
     if (rc != SQLITE_OK) raise_sqlite(db_, rc, store_, "open");
     stmts_.assign(s_count, nullptr);
     for (int i = 0; i < s_count; ++i) {
