@@ -13,21 +13,6 @@ constexpr std::uint32_t verify_page = 200;
 // other (the copy landed a little later): verification lets it pass.
 constexpr std::int64_t expiry_slack_ms = 2000;
 
-caf::error not_migrating(self_ptr self) {
-  return router_error(errc::conflict, "no live migration in progress",
-                      "migrate", self->state.pool->spec.store);
-}
-
-template <class Item, class KeyOf, class Send>
-void to_target_owners(self_ptr self, const std::vector<Item>& items,
-                      KeyOf key_of, Send send) {
-  auto& d = self->state.dual;
-  if (!d) return;
-  auto parts = partition(*d->target, items, key_of);
-  for (std::uint32_t i = 0; i < parts.size(); ++i)
-    if (!parts[i].empty()) send(i, pick(items, parts[i]));
-}
-
 void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
   to_target_owners(
       self, es, [](const cache_entry& e) { return e.key; },

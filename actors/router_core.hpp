@@ -237,6 +237,25 @@ std::vector<std::uint32_t> everyone_or_one(Pool& pool) {
   return {pool.least_loaded()};
 }
 
+// The answer to a live-migration request when no migration runs.
+template <class Self>
+caf::error not_migrating(Self* self) {
+  return router_error(errc::conflict, "no live migration in progress",
+                      "migrate", self->state.pool->spec.store);
+}
+
+// During a live migration: sends each target worker its share of `items`
+// (by key, as live writes are routed there), so per-key order holds.
+template <class Self, class Item, class KeyOf, class Send>
+void to_target_owners(Self* self, const std::vector<Item>& items, KeyOf key_of,
+                      Send send) {
+  auto& d = self->state.dual;
+  if (!d) return;
+  auto parts = partition(*d->target, items, key_of);
+  for (std::uint32_t i = 0; i < parts.size(); ++i)
+    if (!parts[i].empty()) send(i, pick(items, parts[i]));
+}
+
 // Merges for fan_out: the counts of all parts, or the only part.
 inline std::uint64_t sum(std::vector<std::uint64_t>& parts) {
   std::uint64_t n = 0;

@@ -25,21 +25,6 @@ bool unchanged(const caf::error& e) {
   }
 }
 
-caf::error not_migrating(self_ptr self) {
-  return router_error(errc::conflict, "no live migration in progress",
-                      "migrate", self->state.pool->spec.store);
-}
-
-template <class Item, class KeyOf, class Send>
-void to_target_owners(self_ptr self, const std::vector<Item>& items,
-                      KeyOf key_of, Send send) {
-  auto& d = self->state.dual;
-  if (!d) return;
-  auto parts = partition(*d->target, items, key_of);
-  for (std::uint32_t i = 0; i < parts.size(); ++i)
-    if (!parts[i].empty()) send(i, pick(items, parts[i]));
-}
-
 void send_upsert(self_ptr self, const std::string& c, const records& rs) {
   to_target_owners(
       self, rs, [](const vector_record& r) { return r.id; },
