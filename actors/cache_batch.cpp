@@ -2,41 +2,47 @@
 
 #include <caf/all.hpp>
 
+#include "actors/pool/request_exec.hpp"
+
 namespace storage {
 
 cache_batch::~cache_batch() {
-  if (!empty())
-    fail_all(store_error(errc::backend_unavailable,
-                         "the worker stopped before the request ran"));
+  for (auto& rp : replies_)
+    rp.deliver(
+        to_caf_error(store_error(errc::backend_unavailable,
+                                 "the worker stopped before the request ran")));
 }
 
-void cache_batch::fail_all(const store_error& e) {
-  auto ops = std::move(ops_);
-  auto replies = std::move(replies_);
-  ops_.clear();
-  replies_.clear();
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    cache_op_result r;
-    r.error = e.with_context(op_name(ops[i].kind), store_);
-    replies[i](r);
-  }
-}
-
-void cache_batch::run(
-    std::unique_ptr<cache_backend>& backend,
-    const std::function<std::unique_ptr<cache_backend>()>& make) {
+void cache_batch::run(worker_core<cache_backend>& core) {
   if (empty()) return;
-  // Taken out first: a reply is a plain send and cannot re-enter the
-  // worker, but the batch must be empty again whatever happens below.
-  auto ops = std::move(ops_);
-  auto replies = std::move(replies_);
+  // Taken out first: the batch must be empty again whatever happens below.
+  auto all_ops = std::move(ops_);
+  auto all_replies = std::move(replies_);
+  auto tickets = std::move(tickets_);
   ops_.clear();
   replies_.clear();
+  tickets_.clear();
+  // Ops past their deadline are answered now and never sent.
+  std::vector<cache_op> ops;
+  std::vector<caf::response_promise> replies;
+  auto latest = deadline_clock::time_point::min();
+  for (std::size_t i = 0; i < all_ops.size(); ++i) {
+    if (tickets[i].expired()) {
+      all_replies[i].deliver(to_caf_error(store_error(
+          errc::timeout, "the deadline passed before the request ran",
+          op_name(all_ops[i].kind), core.store())));
+      continue;
+    }
+    latest = std::max(latest, tickets[i].deadline);
+    ops.push_back(std::move(all_ops[i]));
+    replies.push_back(std::move(all_replies[i]));
+  }
+  if (ops.empty()) return;
   std::vector<cache_op_result> results;
-  bool keep = true;
   try {
-    if (!backend) backend = make();
-    results = backend->execute(ops);
+    auto& backend = core.backend();
+    backend.set_deadline(latest);
+    results = backend.execute(ops);
     if (results.size() != ops.size())
       throw store_error(errc::internal,
                         "the adapter answered " +
@@ -51,15 +57,11 @@ void cache_batch::run(
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& r = results[i];
-    if (r.error) {
-      auto code = r.error->code();
-      if (code == errc::backend_unavailable || code == errc::internal)
-        keep = false;
-      r.error = r.error->with_context(op_name(ops[i].kind), store_);
-    }
-    replies[i](r);
+    if (r.error)
+      replies[i].deliver(core.failure(*r.error, op_name(ops[i].kind)));
+    else
+      replies[i].deliver(cache_reply(ops[i], r));
   }
-  if (!keep) backend.reset();
 }
 
 }  // namespace storage

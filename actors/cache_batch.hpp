@@ -12,8 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include <caf/typed_response_promise.hpp>
+#include <caf/response_promise.hpp>
 
+#include "actors/pool/job.hpp"
+#include "actors/pool/worker_core.hpp"
 #include "adapters/cache_backend.hpp"
 #include "messages/caf_support.hpp"
 
@@ -32,40 +34,34 @@ class cache_batch {
   // them with backend_unavailable rather than leaving callers to time out.
   ~cache_batch();
 
-  // The store errors name (redacted URI).
-  void set_store(std::string store) { store_ = std::move(store); }
   bool empty() const { return ops_.empty(); }
   std::size_t size() const { return ops_.size(); }
 
-  // Queues `op`; `rp` gets convert(result), or the op's error, once the
-  // batch runs. `rp` must be the request's one promise (CAF 0.17 moves the
-  // sender into the first promise made).
-  template <class T, class Convert>
-  void add(cache_op op, caf::typed_response_promise<T> rp, Convert convert) {
+  // Queues `op`; `rp` gets its reply (cache_reply), or the op's error, once
+  // the batch runs. `rp` must be the request's one promise (CAF 0.17 moves
+  // the sender into the first promise made). The ticket's share of the pool
+  // is held until the batch has run; an op whose deadline passed by then is
+  // answered timeout and not sent.
+  void add(cache_op op, caf::response_promise rp, job_ticket t) {
     ops_.push_back(std::move(op));
-    replies_.push_back([rp, convert](cache_op_result& r) mutable {
-      if (r.error)
-        rp.deliver(to_caf_error(*r.error));
-      else
-        rp.deliver(convert(r));
-    });
+    tickets_.push_back(std::move(t));
+    replies_.push_back(std::move(rp));
   }
 
-  // Runs every queued op in one execute() on `backend` (made by `make` if
-  // null), answers each caller and empties the batch. Errors name their op
-  // and the store. After an error that is not the caller's fault
-  // (backend_unavailable, internal) the adapter is dropped, as the worker
-  // does for a single request, so the next request reconnects.
-  void run(std::unique_ptr<cache_backend>& backend,
-           const std::function<std::unique_ptr<cache_backend>()>& make);
+  // Runs every queued op in one execute() on the core's adapter (the
+  // caller holds the core's lock), answers each caller and empties the
+  // batch. Errors name their op and the store. After a connection-level
+  // error (backend_unavailable) the adapter is dropped, as for a single
+  // request, so the next request reconnects.
+  void run(worker_core<cache_backend>& core);
 
  private:
   // Answers every queued op with `e` and empties the batch.
   void fail_all(const store_error& e);
 
-  std::string store_;
   std::vector<cache_op> ops_;
-  std::vector<std::function<void(cache_op_result&)>> replies_;
+  std::vector<job_ticket> tickets_;
+  std::vector<caf::response_promise> replies_;
 };
 
 }  // namespace storage

@@ -17,8 +17,8 @@ void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
   to_target_owners(
       self, es, [](const cache_entry& e) { return e.key; },
       [=](std::uint32_t i, std::vector<cache_entry> part) {
-        target_send<bool>(self, i, [=](const worker& w, ms t) {
-          return self->request(w, t, cmset_atom::value, part);
+        target_send<bool>(self, i, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cmset_atom::value, part);
         });
       });
 }
@@ -27,8 +27,8 @@ void send_del(self_ptr self, const ids& keys) {
   to_target_owners(
       self, keys, [](const std::string& k) { return k; },
       [=](std::uint32_t i, ids part) {
-        target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
-          return self->request(w, t, cdel_atom::value, part);
+        target_send<std::uint64_t>(self, i, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cdel_atom::value, part);
         });
       });
 }
@@ -141,8 +141,8 @@ void clear_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
     auto& d = self->state.dual;
     if (!d) return;
     for (auto i : everyone_or_one(*d->target))
-      target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
-        return self->request(w, t, cclear_atom::value);
+      target_send<std::uint64_t>(self, i, [=](const worker& w, job_ticket t) {
+        return ask_worker(self, w, std::move(t), cclear_atom::value);
       });
   });
 }
@@ -160,9 +160,9 @@ void live_begin(self_ptr self, caf::typed_response_promise<bool> rp,
   d->target_ready = true;
   scatter<bool>(
       self, src, all_workers(src->size()), "migrate",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, cexists_atom::value,
-                             std::string("live-migration-barrier"));
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), cexists_atom::value,
+                          std::string("live-migration-barrier"));
       },
       [=](const caf::error& e, std::vector<bool>&) mutable {
         if (self->state.dual != d)
@@ -196,9 +196,9 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
     if (parts[i].empty()) continue;
     auto batch = pick(keep, parts[i]);
     target_send<bool>(
-        self, i,
-        [=](const worker& w, ms timeout) {
-          return self->request(w, timeout, cmset_atom::value, batch);
+        self, part_target(*d->target, i),
+        [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cmset_atom::value, batch);
         },
         [=](const caf::error& err, bool*) mutable {
           if (t->failed) return;
@@ -228,8 +228,9 @@ void live_verify(self_ptr self,
     };
     scatter<cache_scan_page>(
         self, a, everyone_or_one(*a), "verify",
-        [=](const worker& w, std::size_t, ms t) {
-          return self->request(w, t, cscan_atom::value, cursor, verify_page);
+        [=](const worker& w, std::size_t, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cscan_atom::value, cursor,
+                            verify_page);
         },
         [=](const caf::error& err,
             std::vector<cache_scan_page>& parts) mutable {
@@ -242,12 +243,12 @@ void live_verify(self_ptr self,
               partition(*b, keys, [](const std::string& k) { return k; });
           auto targets = b->spec.sharded
                              ? all_workers(b->size())
-                             : std::vector<std::uint32_t>{b->least_loaded()};
+                             : std::vector<std::uint32_t>{pool_type::by_caller};
           scatter<values>(
               self, b, targets, "verify",
-              [=](const worker& w, std::size_t part, ms t) {
-                return self->request(
-                    w, t, cmget_atom::value,
+              [=](const worker& w, std::size_t part, job_ticket t) {
+                return ask_worker(
+                    self, w, std::move(t), cmget_atom::value,
                     b->spec.sharded ? pick(keys, positions[part]) : keys);
               },
               [=](const caf::error& err2, std::vector<values>& got) mutable {

@@ -35,18 +35,18 @@ void mget_on(self_ptr self, std::shared_ptr<pool_type> pool,
   };
   if (!pool->spec.sharded)
     return send(
-        {pool->least_loaded()},
-        [=](const worker& w, std::size_t, ms t) {
-          return self->request(w, t, cmget_atom::value, keys);
+        {pool_type::by_caller},
+        [=](const worker& w, std::size_t, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cmget_atom::value, keys);
         },
         first<values>);
   auto positions =
       partition(*pool, keys, [](const std::string& k) { return k; });
   send(
       all_workers(pool->size()),
-      [=](const worker& w, std::size_t part, ms t) {
-        return self->request(w, t, cmget_atom::value,
-                             pick(keys, positions[part]));
+      [=](const worker& w, std::size_t part, job_ticket t) {
+        return ask_worker(self, w, std::move(t), cmget_atom::value,
+                          pick(keys, positions[part]));
       },
       [=](std::vector<values>& parts) {
         // Each answer back at the position of its key.
@@ -75,11 +75,11 @@ bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
 // A read of one key: its shard, or any worker when the backend holds state.
 std::vector<std::uint32_t> reader_of(self_ptr self, const std::string& key) {
   auto& pool = *self->state.pool;
-  return {pool.spec.sharded ? pool.owner(key) : pool.least_loaded()};
+  return {pool.for_key(key)};
 }
 
 std::vector<std::uint32_t> writer_of(self_ptr self, const std::string& key) {
-  return {self->state.pool->owner(key)};
+  return {self->state.pool->for_key(key)};
 }
 
 // Splits keyed items by owning worker; returns the targets and their parts.
@@ -90,7 +90,7 @@ std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> split(
   std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> out;
   for (std::uint32_t i = 0; i < parts.size(); ++i)
     if (!parts[i].empty()) {
-      out.first.push_back(i);
+      out.first.push_back(part_target(*self->state.pool, i));
       out.second.push_back(pick(items, parts[i]));
     }
   return out;
@@ -109,8 +109,8 @@ void stateful(self_ptr self, caf::typed_response_promise<Reply> rp,
               const char* op, const std::string& key, Atom atom, Ts... xs) {
   fan_out<Reply>(
       self, rp, writer_of(self, key), op,
-      [=](const worker& w, std::size_t, ms t) {
-        auto sent = self->request(w, t, atom, xs...);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        auto sent = ask_worker(self, w, std::move(t), atom, xs...);
         mirror_slot<worker> slot{keyed_sent(self, {key}), w};
         if (slot.entry) copy_keys(self, slot, {key});
         return sent;
@@ -128,9 +128,9 @@ void set(self_ptr self, caf::typed_response_promise<bool> rp,
   auto s = make_slots(1);
   fan_out<bool>(
       self, rp, writer_of(self, e.key), "set",
-      [=](const worker& w, std::size_t, ms t) {
+      [=](const worker& w, std::size_t, job_ticket t) {
         (*s)[0] = {keyed_sent(self, {e.key}), w};
-        return self->request(w, t, cset_atom::value, e);
+        return ask_worker(self, w, std::move(t), cset_atom::value, e);
       },
       first<bool>,
       [=](std::size_t, bool* ok, const caf::error*) {
@@ -146,9 +146,9 @@ void del(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
   auto s = make_slots(targets.size());
   fan_out<std::uint64_t>(
       self, rp, targets, "del",
-      [=, parts = parts](const worker& w, std::size_t part, ms t) {
+      [=, parts = parts](const worker& w, std::size_t part, job_ticket t) {
         (*s)[part] = {keyed_sent(self, parts[part]), w};
-        return self->request(w, t, cdel_atom::value, parts[part]);
+        return ask_worker(self, w, std::move(t), cdel_atom::value, parts[part]);
       },
       sum,
       [=, parts = parts](std::size_t part, std::uint64_t* ok,
@@ -172,11 +172,12 @@ void mset(self_ptr self, caf::typed_response_promise<bool> rp,
   auto s = make_slots(targets.size());
   fan_out<bool>(
       self, rp, targets, "mset",
-      [=, parts = parts](const worker& w, std::size_t part, ms t) {
+      [=, parts = parts](const worker& w, std::size_t part, job_ticket t) {
         ids keys;
         for (auto& e : parts[part]) keys.push_back(e.key);
         (*s)[part] = {keyed_sent(self, keys), w};
-        return self->request(w, t, cmset_atom::value, parts[part]);
+        return ask_worker(self, w, std::move(t), cmset_atom::value,
+                          parts[part]);
       },
       [](std::vector<bool>&) { return true; },
       [=, parts = parts](std::size_t part, bool* ok, const caf::error*) {
@@ -191,9 +192,9 @@ void clear(self_ptr self, caf::typed_response_promise<std::uint64_t> rp) {
   auto failure = std::make_shared<caf::error>();
   fan_out<std::uint64_t>(
       self, rp, targets, "clear",
-      [=](const worker& w, std::size_t part, ms t) {
+      [=](const worker& w, std::size_t part, job_ticket t) {
         if (part == 0) *e = clear_sent(self);
-        return self->request(w, t, cclear_atom::value);
+        return ask_worker(self, w, std::move(t), cclear_atom::value);
       },
       sum,
       [=](std::size_t, std::uint64_t*, const caf::error* err) {
@@ -208,22 +209,25 @@ void read_one(self_ptr self, caf::typed_response_promise<Reply> rp,
   if (rejected(self, rp, op, [&] { validate_key(key); })) return;
   fan_out<Reply>(
       self, rp, reader_of(self, key), op,
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, atom, xs...);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), atom, xs...);
       },
       first<Reply>);
 }
 
-cache_router_actor::behavior_type cache_router(self_ptr self,
-                                               pool_factory<cache_backend> make,
-                                               pool_spec<cache_backend> spec) {
+cache_router_actor::behavior_type cache_router(
+    self_ptr self, pool_factory<cache_backend> make,
+    pool_spec<cache_backend> spec, std::shared_ptr<route_table> table) {
+  self->state.table = std::move(table);
   self->state.make_pool = std::move(make);
   self->state.set_pool(
-      start_pool<pool_type>(self, std::move(spec), spawn_cache_worker));
+      start_pool<pool_type>(self, std::move(spec), spawn_cache_worker,
+                            self->state.table->current()->gauge));
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!on_target_down(self, dm)) on_worker_down(self, dm);
   });
   close_workers_on_exit(self, close_atom::value);
+  publish(self);
   // Every request goes through admit: while a live migration pauses the
   // router, requests wait in order instead of overtaking each other.
   return {
@@ -313,8 +317,9 @@ cache_router_actor::behavior_type cache_router(self_ptr self,
             return;
           fan_out<cache_scan_page>(
               self, rp, everyone_or_one(*self->state.pool), "scan",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, cscan_atom::value, cursor, limit);
+              [=](const worker& w, std::size_t, job_ticket t) {
+                return ask_worker(self, w, std::move(t), cscan_atom::value,
+                                  cursor, limit);
               },
               [limit](std::vector<cache_scan_page>& parts) {
                 return merge_pages(parts, limit);
@@ -367,22 +372,22 @@ cache_router_actor::behavior_type cache_router(self_ptr self,
       },
       [=](live_target_atom, cget_atom a, const std::string& k) {
         auto rp = self->make_response_promise<maybe_value>();
-        target_read(self, rp, k, "get", [=](const worker& w, ms t) {
-          return self->request(w, t, a, k);
+        target_read(self, rp, k, "get", [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), a, k);
         });
         return rp;
       },
       [=](live_target_atom, cexists_atom a, const std::string& k) {
         auto rp = self->make_response_promise<bool>();
-        target_read(self, rp, k, "exists", [=](const worker& w, ms t) {
-          return self->request(w, t, a, k);
+        target_read(self, rp, k, "exists", [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), a, k);
         });
         return rp;
       },
       [=](live_target_atom, cttl_atom a, const std::string& k) {
         auto rp = self->make_response_promise<ttl_info>();
-        target_read(self, rp, k, "ttl", [=](const worker& w, ms t) {
-          return self->request(w, t, a, k);
+        target_read(self, rp, k, "ttl", [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), a, k);
         });
         return rp;
       },
@@ -406,8 +411,9 @@ cache_router_actor::behavior_type cache_router(self_ptr self,
         }
         ask_pool<cache_scan_page>(
             self, d->target, rp, everyone_or_one(*d->target), "scan",
-            [=](const worker& w, std::size_t, ms t) {
-              return self->request(w, t, cscan_atom::value, cursor, limit);
+            [=](const worker& w, std::size_t, job_ticket t) {
+              return ask_worker(self, w, std::move(t), cscan_atom::value,
+                                cursor, limit);
             },
             [limit](std::vector<cache_scan_page>& parts) {
               return merge_pages(parts, limit);
@@ -423,12 +429,17 @@ cache_router_actor::behavior_type cache_router(self_ptr self,
 
 namespace storage {
 
-cache_router_actor spawn_cache_router(caf::actor_system& sys,
+cache_store_handles spawn_cache_store(caf::actor_system& sys,
                                       pool_factory<cache_backend> make_pool,
                                       const std::string& uri) {
   auto spec = make_pool(uri);
-  return sys.spawn(cache_detail::cache_router, std::move(make_pool),
-                   std::move(spec));
+  auto table = first_table(spec);
+  auto router = sys.spawn(cache_detail::cache_router, std::move(make_pool),
+                          std::move(spec), table);
+  table->set_router(caf::actor_cast<caf::strong_actor_ptr>(router));
+  auto handle =
+      caf::actor_cast<cache_store_actor>(spawn_dispatcher(sys, table));
+  return {handle, router, table};
 }
 
 }  // namespace storage

@@ -37,8 +37,16 @@ using cache_router_actor = cache_store_actor::extend<
     caf::replies_to<live_target_atom, cscan_atom, std::string,
                     std::uint32_t>::with<cache_scan_page>>;
 
+// A store: the handle callers hold (the dispatcher) and the router behind
+// it, which the runtime asks to swap or migrate the store.
+struct cache_store_handles {
+  cache_store_actor handle;
+  cache_router_actor router;
+  std::shared_ptr<route_table> table;  // the store's current deadline
+};
+
 // Throws store_error if make_pool(uri) does.
-cache_router_actor spawn_cache_router(caf::actor_system& sys,
+cache_store_handles spawn_cache_store(caf::actor_system& sys,
                                       pool_factory<cache_backend> make_pool,
                                       const std::string& uri);
 

@@ -46,7 +46,7 @@ void live_verify(self_ptr self,
                  caf::typed_response_promise<std::uint64_t, std::string> rp,
                  bool from_target, const std::string& cursor);
 void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp);
-// Reads of the target pool; `make_req(worker, timeout)` is the request.
+// Reads of the target pool; `make_req(worker, ticket)` is the request.
 template <class Reply, class MakeReq>
 void target_read(self_ptr self, caf::typed_response_promise<Reply> rp,
                  const std::string& key, const char* op, MakeReq make_req) {
@@ -56,11 +56,11 @@ void target_read(self_ptr self, caf::typed_response_promise<Reply> rp,
                                    "no live migration in progress", op,
                                    self->state.pool->spec.store)),
            void();
-  auto& pool = *d->target;
-  std::uint32_t i = pool.spec.sharded ? pool.owner(key) : pool.least_loaded();
   ask_pool<Reply>(
-      self, d->target, rp, {i}, op,
-      [=](const worker& w, std::size_t, ms t) { return make_req(w, t); },
+      self, d->target, rp, {d->target->for_key(key)}, op,
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return make_req(w, std::move(t));
+      },
       first<Reply>);
 }
 

@@ -115,6 +115,7 @@ void drop_target(Self* self) {
   *self->state.side = nullptr;
   if (!d) return;
   unthrottle(self);
+  publish(self);
   for (auto& w : d->target->workers)
     if (w) self->send(w, close_atom::value);
   if (d->on_drained) {
@@ -166,26 +167,43 @@ void fill(Self* self, const std::shared_ptr<mirror_entry>& e,
   pump(self);
 }
 
-// One request to target worker `i`; a failure fails the migration. `done`
-// hears the outcome (the backfill answers its caller from it).
+// One request to target worker `i` (or by_caller: the mirrors, sent by the
+// router as one caller, stay on one target worker while any is unfinished,
+// so the target applies them in the log's order); a failure fails the
+// migration. `done` hears the outcome (the backfill answers its caller from
+// it).
 template <class Reply, class Self, class MakeReq>
 void target_send(Self* self, std::uint32_t i, MakeReq make_req,
                  std::function<void(const caf::error&, Reply*)> done = {}) {
   auto d = self->state.dual;
   if (!d) return;
   auto pool = d->target;
+  caller_id me = self->id();
+  pool->gauge->admit();
+  auto w = pool->take(i, me);
+  if (w == pool_gauge::no_worker) {
+    pool->gauge->release(pool_gauge::no_worker, 0);
+    auto e = router_error(errc::backend_unavailable,
+                          "a target worker is being restarted", "migrate",
+                          pool->spec.store);
+    fail_migration(self, e);
+    if (done) done(e, nullptr);
+    return;
+  }
+  job_ticket t;
+  t.deadline = deadline_clock::now() + pool->spec.timeout;
+  t.token = load_token(pool->gauge, w,
+                       i == std::decay_t<decltype(*pool)>::by_caller ? me : 0);
+  t.caller = me;
   ++d->target_inflight;
-  ++pool->load[i];
-  make_req(pool->workers[i], pool->spec.timeout)
+  make_req(pool->workers[w], std::move(t))
       .then(
           [=](Reply& r) {
-            --pool->load[i];
             --d->target_inflight;
             if (done) done(caf::error{}, &r);
             check_drained(self);
           },
           [=](caf::error& e) {
-            --pool->load[i];
             --d->target_inflight;
             if (self->state.dual == d) fail_migration(self, e);
             if (done) done(e, nullptr);
@@ -226,6 +244,7 @@ caf::error start_dual(Self* self, const std::string& uri, live_link link,
     d->link = std::move(link);
     st.dual = d;
     *st.side = d->target;
+    publish(self);  // every request through the router from now on
     return {};
   } catch (const store_error& e) {
     return to_caf_error(e.with_context("migrate", redact(uri)));
@@ -258,6 +277,7 @@ void switch_to_target(Self* self) {
   st.set_pool(d->target);
   *st.side = st.retired;
   ++st.generation;
+  publish(self);
 }
 
 // Drops the retained source after cutover.
@@ -271,6 +291,7 @@ caf::result<bool> finalize_migration(Self* self) {
     if (w) self->send(w, close_atom::value);
   st.retired = nullptr;
   *st.side = nullptr;
+  publish(self);
   return true;
 }
 

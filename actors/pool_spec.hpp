@@ -17,6 +17,9 @@ struct pool_spec {
   // The state lives in each worker (memory://, faiss://): workers are shards
   // that own the keys hashing to them, not interchangeable connections.
   bool sharded = false;
+  // The adapter never waits on I/O (memory://): a caller's thread, even one
+  // of CAF's scheduler, may run a request itself while its worker is idle.
+  bool never_blocks = false;
   std::chrono::milliseconds timeout{10000};
   std::size_t max_inflight = 1024;
   // Builds worker `index`'s adapter; called on the worker's own thread and

@@ -1,11 +1,16 @@
-// How a router sends one external request to one or more workers: admission
-// against the in-flight bound, a deadline on each worker request, load
-// accounting, and a single reply merged from all parts.
+// How a router sends one request to one or more workers: the request's
+// deadline and caller carried to each part, each part's share of the pool's
+// gauge, and a single reply merged from all parts. A router handles what
+// the dispatcher (actors/pool/store_dispatcher.hpp) does not send straight
+// to a worker: requests while a store is swapped or migrated, requests that
+// span several in-process shards, and a live migration's own traffic.
 #pragma once
 
 #include <deque>
 #include <functional>
 
+#include "actors/pool/job.hpp"
+#include "actors/pool/store_dispatcher.hpp"
 #include "actors/worker_pool.hpp"
 
 namespace storage {
@@ -19,8 +24,15 @@ struct router_base {
   using pool_type = worker_pool<Backend, Worker>;
   pool_factory<Backend> make_pool;
   std::shared_ptr<pool_type> pool;
-  std::size_t inflight = 0;
   std::uint64_t generation = 0;
+  // Shared with the store's dispatcher: where it sends requests.
+  std::shared_ptr<route_table> table;
+  // The request being dispatched: its caller and its deadline.
+  caller_id caller = 0;
+  deadline_clock::time_point deadline;
+  // Workers of a swapped-out pool still finishing their mailboxes; requests
+  // wait (paused) until they are done, so none overtakes an earlier one.
+  std::vector<caf::actor_addr> draining;
   // The current pool, shared with the router's exit hook: CAF destroys the
   // state before attached functors run.
   std::shared_ptr<std::shared_ptr<pool_type>> live =
@@ -47,15 +59,74 @@ struct router_base {
   }
 };
 
+// Publishes where the dispatcher sends requests: straight to the workers
+// when nothing needs the router (no migration, no swap draining, at most
+// one in-process shard), otherwise to the router. Going direct waits until
+// no request forwarded to the router is still undispatched
+// (route_table::go_direct).
+template <class Self>
+void publish(Self* self) {
+  auto& st = self->state;
+  auto& pool = *st.pool;
+  auto r = std::make_shared<route>();
+  r->direct = !st.dual && !st.retired && st.draining.empty() && !st.paused &&
+              !st.throttled && st.deferred.empty() &&
+              (!pool.spec.sharded || pool.size() == 1);
+  r->sharded = pool.spec.sharded;
+  for (auto& w : pool.workers)
+    r->workers.push_back(caf::actor_cast<caf::strong_actor_ptr>(w));
+  r->runners = pool.runners;
+  r->gauge = pool.gauge;
+  r->timeout = pool.spec.timeout;
+  r->store = pool.spec.store;
+  if (r->direct)
+    st.table->go_direct(std::move(r));
+  else
+    st.table->via_router(std::move(r));
+}
+
+// The table a new store starts with: everything to the router (until it
+// has its workers), already counted against the store's bound.
+template <class Spec>
+std::shared_ptr<route_table> first_table(const Spec& spec) {
+  auto r = std::make_shared<route>();
+  r->sharded = spec.sharded;
+  r->gauge = std::make_shared<pool_gauge>(spec.size, spec.max_inflight);
+  r->timeout = spec.timeout;
+  r->store = spec.store;
+  auto table = std::make_shared<route_table>();
+  table->via_router(std::move(r));
+  return table;
+}
+
 // Runs a request now, or later if the router is paused or throttled (or
-// others already wait: they go first).
+// others already wait: they go first). The request keeps the deadline and
+// caller the dispatcher gave it, and its share of the bound until it has
+// been dispatched to workers (whose parts then hold their own shares).
 template <class Self, class Fn>
 void admit(Self* self, Fn fn) {
   auto& st = self->state;
-  if (st.paused || st.throttled || !st.deferred.empty())
-    st.deferred.emplace_back(std::move(fn));
-  else
+  auto ticket = std::make_shared<job_ticket>();
+  bool forwarded = false;
+  if (auto* e = dynamic_cast<job_element*>(self->current_mailbox_element())) {
+    *ticket = std::move(e->ticket);
+    forwarded = true;
+  }
+  if (ticket->deadline == deadline_clock::time_point::max())
+    ticket->deadline = deadline_clock::now() + st.pool->spec.timeout;
+  auto run = [self, fn = std::move(fn), ticket]() mutable {
+    self->state.caller = ticket->caller;
+    self->state.deadline = ticket->deadline;
     fn();
+    ticket->token.reset();
+  };
+  if (st.paused || st.throttled || !st.deferred.empty())
+    st.deferred.emplace_back(std::move(run));
+  else
+    run();
+  // Only now: a pending switch to direct must not let a later request of
+  // this caller overtake this one.
+  if (forwarded) st.table->taken();
 }
 
 // Runs what waited, in order, until something pauses or throttles again.
@@ -67,6 +138,7 @@ void run_deferred(Self* self) {
     st.deferred.pop_front();
     fn();
   }
+  if (!st.paused && !st.throttled && st.deferred.empty()) publish(self);
 }
 
 // Ends a pause.
@@ -110,24 +182,37 @@ struct no_observer {
   void operator()(std::size_t, Reply*, const caf::error*) const {}
 };
 
-// Sends one request per target worker of `pool` (make_req(worker, part,
-// timeout) returns the response handle of self->request) and calls
-// done(error, parts) once: with every part, or with the first error. `self`
-// only names the actor the replies come back to (make_req captures it).
+// Sends one request per target of `pool` (a worker index, or by_caller) and
+// calls done(error, parts) once: with every part, or with the first error.
+// make_req(worker, part, ticket) returns the response handle of
+// ask_worker(self, worker, std::move(ticket), ...): each part carries the
+// request's deadline and its own share of the pool's gauge, which the worker
+// releases when it is done with the part.
 template <class Reply, class Self, class Pool, class MakeReq, class Done,
           class Observe = no_observer>
-void scatter(Self*, std::shared_ptr<Pool> pool,
-             std::vector<std::uint32_t> targets, const char* op,
-             MakeReq make_req, Done done, Observe observe = {}) {
+void scatter_as(Self*, std::shared_ptr<Pool> pool,
+                std::vector<std::uint32_t> targets, caller_id caller,
+                deadline_clock::time_point deadline, const char* op,
+                MakeReq make_req, Done done, Observe observe = {}) {
   std::vector<Reply> none;
   if (targets.empty()) return done(caf::error{}, none);
-  for (auto i : targets)
-    if (!pool->workers[i])
+  // Every worker is chosen before any part is sent: a request either goes
+  // out whole or fails whole.
+  std::vector<std::uint32_t> chosen;
+  std::vector<load_token> tokens;
+  for (auto t : targets) {
+    pool->gauge->admit();
+    auto i = pool->take(t, caller);
+    if (i == pool_gauge::no_worker) {
+      pool->gauge->release(pool_gauge::no_worker, 0);
       return done(
-          router_error(errc::backend_unavailable,
-                       "worker " + std::to_string(i) + " is being restarted",
+          router_error(errc::backend_unavailable, "a worker is being restarted",
                        op, pool->spec.store),
           none);
+    }
+    chosen.push_back(i);
+    tokens.emplace_back(pool->gauge, i, t == Pool::by_caller ? caller : 0);
+  }
   struct gather {
     std::vector<Reply> parts;
     std::size_t remaining;
@@ -135,13 +220,15 @@ void scatter(Self*, std::shared_ptr<Pool> pool,
   };
   auto g = std::make_shared<gather>(
       gather{std::vector<Reply>(targets.size()), targets.size()});
-  for (std::size_t part = 0; part < targets.size(); ++part) {
-    auto i = targets[part];
-    ++pool->load[i];
-    make_req(pool->workers[i], part, pool->spec.timeout)
+  for (std::size_t part = 0; part < chosen.size(); ++part) {
+    auto i = chosen[part];
+    job_ticket t;
+    t.deadline = deadline;
+    t.token = std::move(tokens[part]);
+    t.caller = caller;
+    make_req(pool->workers[i], part, std::move(t))
         .then(
             [=](Reply& r) mutable {
-              --pool->load[i];
               pool->crashes[i] = 0;
               observe(part, &r, static_cast<const caf::error*>(nullptr));
               if (g->failed) return;
@@ -149,7 +236,6 @@ void scatter(Self*, std::shared_ptr<Pool> pool,
               if (--g->remaining == 0) done(caf::error{}, g->parts);
             },
             [=](caf::error& e) mutable {
-              --pool->load[i];
               observe(part, static_cast<Reply*>(nullptr), &e);
               if (g->failed) return;
               g->failed = true;
@@ -158,9 +244,21 @@ void scatter(Self*, std::shared_ptr<Pool> pool,
   }
 }
 
-// Sends one external request to one or more workers of the current pool and
-// delivers merge(parts) once all replied, or the first error. Requests
-// beyond the pool's in-flight bound fail at once with overloaded.
+// scatter_as for the router's own requests: no caller, a fresh deadline.
+template <class Reply, class Self, class Pool, class MakeReq, class Done,
+          class Observe = no_observer>
+void scatter(Self* self, std::shared_ptr<Pool> pool,
+             std::vector<std::uint32_t> targets, const char* op,
+             MakeReq make_req, Done done, Observe observe = {}) {
+  auto deadline = deadline_clock::now() + pool->spec.timeout;
+  scatter_as<Reply>(self, std::move(pool), std::move(targets), 0, deadline, op,
+                    std::move(make_req), std::move(done), std::move(observe));
+}
+
+// Sends one caller's request (the one admit() is running) to one or more
+// workers of the current pool and delivers merge(parts) once all replied,
+// or the first error. The dispatcher already admitted it against
+// max_inflight.
 //
 // `rp` must be the handler's one promise: in CAF 0.17 making a promise moves
 // the request's sender out of the mailbox element, so a second promise for
@@ -171,21 +269,11 @@ caf::typed_response_promise<Final> fan_out(
     Self* self, caf::typed_response_promise<Final> rp,
     std::vector<std::uint32_t> targets, const char* op, MakeReq make_req,
     Merge merge, Observe observe = {}) {
-  auto pool = self->state.pool;
-  if (self->state.inflight >= pool->spec.max_inflight) {
-    rp.deliver(router_error(errc::overloaded,
-                            "more than " +
-                                std::to_string(pool->spec.max_inflight) +
-                                " requests in flight",
-                            op, pool->spec.store));
-    return rp;
-  }
-  ++self->state.inflight;
-  scatter<Reply>(
-      self, pool, std::move(targets), op, std::move(make_req),
-      [self, rp, merge](const caf::error& e,
-                        std::vector<Reply>& parts) mutable {
-        --self->state.inflight;
+  auto& st = self->state;
+  scatter_as<Reply>(
+      self, st.pool, std::move(targets), st.caller, st.deadline, op,
+      std::move(make_req),
+      [rp, merge](const caf::error& e, std::vector<Reply>& parts) mutable {
         if (e)
           rp.deliver(e);
         else
@@ -196,7 +284,7 @@ caf::typed_response_promise<Final> fan_out(
 }
 
 // Like fan_out, for the router's own requests (a migration's reads of
-// either pool): no admission bound, any pool.
+// either pool): any pool, no caller, a fresh deadline.
 template <class Reply, class Final, class Self, class Pool, class MakeReq,
           class Merge>
 void ask_pool(Self* self, std::shared_ptr<Pool> pool,
@@ -229,12 +317,13 @@ inline std::vector<std::uint32_t> all_workers(std::uint32_t n) {
   return out;
 }
 
-// Where a request about the whole store goes: one worker when the backend
-// holds the state, every shard when the workers do.
+// Where a request about the whole store goes: the caller's worker when the
+// backend holds the state (so it comes after the caller's earlier requests
+// and before its later ones), every shard when the workers do.
 template <class Pool>
 std::vector<std::uint32_t> everyone_or_one(Pool& pool) {
   if (pool.spec.sharded) return all_workers(pool.size());
-  return {pool.least_loaded()};
+  return {Pool::by_caller};
 }
 
 // The answer to a live-migration request when no migration runs.
@@ -253,7 +342,8 @@ void to_target_owners(Self* self, const std::vector<Item>& items, KeyOf key_of,
   if (!d) return;
   auto parts = partition(*d->target, items, key_of);
   for (std::uint32_t i = 0; i < parts.size(); ++i)
-    if (!parts[i].empty()) send(i, pick(items, parts[i]));
+    if (!parts[i].empty())
+      send(part_target(*d->target, i), pick(items, parts[i]));
 }
 
 // Merges for fan_out: the counts of all parts, or the only part.
@@ -272,15 +362,21 @@ T first(std::vector<T>& parts) {
 // respawned (see on_worker_down).
 template <class Pool, class Self, class SpawnWorker>
 std::shared_ptr<Pool> start_pool(Self* self, typename Pool::spec_type spec,
-                                 SpawnWorker spawn_worker) {
+                                 SpawnWorker spawn_worker,
+                                 std::shared_ptr<pool_gauge> gauge = nullptr) {
   auto pool = std::make_shared<Pool>();
   pool->spec = std::move(spec);
   for (std::uint32_t i = 0; i < pool->spec.size; ++i) {
-    pool->workers.push_back(spawn_worker(self->system(), pool->spec, i));
+    auto w = spawn_worker(self->system(), pool->spec, i);
+    pool->workers.push_back(w.actor);
+    pool->runners.push_back(w.runner);
     self->monitor(pool->workers.back());
   }
-  pool->load.assign(pool->spec.size, 0);
+  pool->gauge = gauge ? std::move(gauge)
+                      : std::make_shared<pool_gauge>(pool->spec.size,
+                                                     pool->spec.max_inflight);
   pool->crashes.assign(pool->spec.size, 0);
+  pool->born.assign(pool->spec.size, std::chrono::steady_clock::now());
   return pool;
 }
 
@@ -297,14 +393,24 @@ using respawn_atom = caf::atom_constant<caf::atom("respawn")>;
 // each death in a row. Workers of a replaced pool are ignored.
 template <class Self>
 void on_worker_down(Self* self, const caf::down_msg& dm) {
-  auto& pool = *self->state.pool;
+  auto& st = self->state;
+  auto& d = st.draining;
+  if (auto it = std::find(d.begin(), d.end(), dm.source); it != d.end()) {
+    d.erase(it);
+    if (d.empty()) resume(self);  // the swapped-out pool is done
+    return;
+  }
+  auto& pool = *st.pool;
   for (std::uint32_t i = 0; i < pool.size(); ++i) {
     if (!pool.workers[i] || pool.workers[i].address() != dm.source) continue;
     pool.workers[i] = std::decay_t<decltype(pool.workers[i])>{};
+    if (std::chrono::steady_clock::now() - pool.born[i] >
+        std::chrono::seconds(5))
+      pool.crashes[i] = 0;
     auto n = std::min(++pool.crashes[i], 8u);
     auto delay = std::chrono::milliseconds(std::min(10 << (n - 1), 2000));
-    self->delayed_send(self, delay, respawn_atom::value, self->state.generation,
-                       i);
+    self->delayed_send(self, delay, respawn_atom::value, st.generation, i);
+    publish(self);
   }
 }
 
@@ -313,12 +419,17 @@ void respawn_worker(Self* self, std::uint64_t generation, std::uint32_t i,
                     SpawnWorker spawn_worker) {
   auto& pool = *self->state.pool;
   if (generation != self->state.generation || pool.workers[i]) return;
-  pool.workers[i] = spawn_worker(self->system(), pool.spec, i);
+  auto w = spawn_worker(self->system(), pool.spec, i);
+  pool.workers[i] = w.actor;
+  pool.runners[i] = w.runner;
+  pool.born[i] = std::chrono::steady_clock::now();
   self->monitor(pool.workers[i]);
+  publish(self);
 }
 
 // Replaces the pool with one for `uri`. Old workers finish what is already
-// in their mailboxes, then quit.
+// in their mailboxes, then quit; until they have, later requests wait in the
+// router, so none overtakes an earlier request of its caller.
 template <class Pool, class Self, class SpawnWorker, class Close>
 caf::result<bool> swap_pool(Self* self, const std::string& uri,
                             SpawnWorker spawn_worker, Close close) {
@@ -334,7 +445,12 @@ caf::result<bool> swap_pool(Self* self, const std::string& uri,
     self->state.set_pool(next);
     ++self->state.generation;
     for (auto& w : old->workers)
-      if (w) self->send(w, close);
+      if (w) {
+        self->state.draining.push_back(w.address());
+        self->send(w, close);
+      }
+    if (!self->state.draining.empty()) self->state.paused = true;
+    publish(self);
     return true;
   } catch (const store_error& e) {
     return to_caf_error(e.with_context("swap", redact(uri)));

@@ -3,37 +3,13 @@
 #include <caf/all.hpp>
 
 #include "actors/cache_batch.hpp"
+#include "actors/pool/job.hpp"
+#include "actors/pool/request_exec.hpp"
 #include "messages/caf_support.hpp"
 
 namespace storage {
 
 namespace {
-
-// The worker's adapter, created on first use and dropped after an error that
-// is not the caller's fault, so the next request reconnects.
-template <class Backend>
-struct worker_state {
-  std::function<std::unique_ptr<Backend>()> make;
-  std::unique_ptr<Backend> backend;
-  std::string store;
-
-  // Runs `fn` on the adapter; any failure becomes a caf::error naming the
-  // operation and the store.
-  template <class Fn>
-  auto run(const char* op, Fn&& fn) -> caf::result<decltype(fn(*backend))> {
-    try {
-      if (!backend) backend = make();
-      return fn(*backend);
-    } catch (const store_error& e) {
-      if (e.code() == errc::backend_unavailable || e.code() == errc::internal)
-        backend.reset();
-      return to_caf_error(e.with_context(op, store));
-    } catch (const std::exception& e) {
-      backend.reset();
-      return to_caf_error(store_error(errc::internal, e.what(), op, store));
-    }
-  }
-};
 
 template <class Backend>
 std::function<std::unique_ptr<Backend>()> bind_factory(
@@ -42,58 +18,36 @@ std::function<std::unique_ptr<Backend>()> bind_factory(
   return [make, index] { return make(index); };
 }
 
-vector_worker_actor::behavior_type vector_worker(
-    vector_worker_actor::stateful_pointer<worker_state<vector_backend>> self,
-    std::function<std::unique_ptr<vector_backend>()> make, std::string store) {
-  auto& st = self->state;
-  st.make = std::move(make);
-  st.store = std::move(store);
-  using db = vector_backend;
-  return {
-      [=](vcreate_atom, const collection_spec& spec) {
-        return self->state.run(
-            "create", [&](db& b) { return b.create_collection(spec); });
-      },
-      [=](vdrop_atom, const std::string& name) {
-        return self->state.run("drop",
-                               [&](db& b) { return b.drop_collection(name); });
-      },
-      [=](vlist_atom) {
-        return self->state.run("list",
-                               [&](db& b) { return b.list_collections(); });
-      },
-      [=](vupsert_atom, const std::string& c, const records& rs) {
-        return self->state.run("upsert",
-                               [&](db& b) { return b.upsert(c, rs); });
-      },
-      [=](vget_atom, const std::string& c, const ids& xs) {
-        return self->state.run("get", [&](db& b) { return b.get(c, xs); });
-      },
-      [=](vdelete_atom, const std::string& c, const ids& xs) {
-        return self->state.run("delete",
-                               [&](db& b) { return b.remove(c, xs); });
-      },
-      [=](vdelete_atom, const std::string& c, const filter& w) {
-        return self->state.run("delete",
-                               [&](db& b) { return b.remove_where(c, w); });
-      },
-      [=](vcount_atom, const std::string& c) {
-        return self->state.run("count", [&](db& b) { return b.count(c); });
-      },
-      [=](vsearch_atom, const std::string& c, const search_request& r) {
-        return self->state.run("search", [&](db& b) { return b.search(c, r); });
-      },
-      [=](vscan_atom, const std::string& c, const std::string& after,
-          std::uint32_t limit) {
-        return self->state.run("scan",
-                               [&](db& b) { return b.scan(c, after, limit); });
-      },
-      [=](close_atom) { self->quit(); },
-  };
+// A reply as a handler's result: an error travels as CAF's error reply.
+caf::result<caf::message> as_result(caf::message reply) {
+  if (reply.match_elements<caf::error>()) return reply.get_as<caf::error>(0);
+  return reply;
 }
 
-maybe_value to_maybe(const std::optional<std::string>& v) {
-  return v ? maybe_value{true, *v} : maybe_value{};
+template <class Backend>
+struct worker_state {
+  std::shared_ptr<worker_core<Backend>> core;
+};
+
+using vector_core = worker_core<vector_backend>;
+using cache_core = worker_core<cache_backend>;
+
+caf::behavior vector_worker(
+    caf::stateful_actor<worker_state<vector_backend>>* self,
+    std::shared_ptr<vector_core> core) {
+  self->state.core = core;
+  // Every store operation: run it on the adapter, under the core's lock (a
+  // caller may be running one inline).
+  self->set_default_handler(
+      [core](caf::scheduled_actor* me,
+             caf::message_view& x) -> caf::result<caf::message> {
+        auto ticket = take_ticket(me);
+        std::lock_guard<std::mutex> guard(core->mutex());
+        return as_result(core->execute(x.content(), ticket.deadline));
+      });
+  return {
+      [=](close_atom) { self->quit(); },
+  };
 }
 
 struct cache_worker_state : worker_state<cache_backend> {
@@ -102,34 +56,57 @@ struct cache_worker_state : worker_state<cache_backend> {
   std::uint64_t requests = 0;  // single-key requests received
   std::uint64_t calls = 0;     // adapter calls made for them
 
+  // Runs the pending batch; call with the core's lock held.
   void flush() {
     if (batch.empty()) return;
     ++calls;
-    batch.run(backend, make);
+    batch.run(*core);
+  }
+
+  void flush_now() {
+    std::lock_guard<std::mutex> guard(core->mutex());
+    flush();
   }
 };
 
-using cache_self = cache_worker_actor::stateful_pointer<cache_worker_state>;
-using db = cache_backend;
+using cache_self = caf::stateful_actor<cache_worker_state>*;
 
-// A single-key request. Alone in the mailbox (or on an adapter that cannot
-// batch) it runs at once, exactly as an unbatched worker would, so one
-// caller waits no longer than before. With more requests waiting it joins
-// the batch, which runs when the mailbox has drained, when it is full, or
-// at the latest when the cflush sent now comes up: the mailbox is FIFO, so
-// every request that was waiting is in the batch by then. Requests never
-// overtake each other: only an empty batch lets one run at once.
-template <class T, class Fn, class Convert>
-caf::result<T> submit(cache_self self, cache_op op, Fn&& now, Convert convert) {
+// One cache request. A single-key request alone in the mailbox (or on an
+// adapter that cannot batch) runs at once, exactly as an unbatched worker
+// would, so one caller waits no longer than before. With more requests
+// waiting it joins the batch, which runs when the mailbox has drained,
+// when it is full, or at the latest when the cflush sent now comes up: the
+// mailbox is FIFO, so every request that was waiting is in the batch by
+// then. Requests never overtake each other: only an empty batch lets one
+// run at once, and clear and scan run the batch first.
+caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
   auto& st = self->state;
-  ++st.requests;
-  if (st.batch.empty() && (self->mailbox().empty() || !st.backend ||
-                           !st.backend->capabilities().batching)) {
-    ++st.calls;
-    return st.run(op_name(op.kind), now);
+  auto& core = *st.core;
+  auto& req = x.content();
+  auto ticket = take_ticket(self);
+  std::lock_guard<std::mutex> guard(core.mutex());
+  std::optional<cache_op> op;
+  try {
+    op = decode_cache_op(req);
+  } catch (const store_error& e) {
+    return core.failure(e, cache_op_name(req));
   }
-  auto rp = self->make_response_promise<T>();
-  st.batch.add(std::move(op), rp, convert);
+  if (!op) {  // clear, scan: whatever arrived before them runs first
+    st.flush();
+    return as_result(core.execute(req, ticket.deadline));
+  }
+  ++st.requests;
+  bool batching = core.connected() && core.backend().capabilities().batching;
+  if (st.batch.empty() && (self->mailbox().empty() || !batching)) {
+    ++st.calls;
+    return as_result(core.execute(req, ticket.deadline));
+  }
+  if (ticket.expired())
+    return to_caf_error(store_error(
+        errc::timeout, "the deadline passed before the request started",
+        op_name(op->kind), core.store()));
+  auto rp = self->make_response_promise();
+  st.batch.add(std::move(*op), rp, std::move(ticket));
   if (st.batch.size() >= cache_batch::max_size || self->mailbox().empty()) {
     st.flush();
   } else if (!st.flush_pending) {
@@ -139,139 +116,22 @@ caf::result<T> submit(cache_self self, cache_op op, Fn&& now, Convert convert) {
   return rp;
 }
 
-cache_op op_on(cache_op_kind kind, const std::string& key) {
-  cache_op op;
-  op.kind = kind;
-  op.key = key;
-  return op;
-}
-
-cache_op op_on(cache_op_kind kind, const cache_entry& e) {
-  auto op = op_on(kind, e.key);
-  op.value = e.value;
-  op.ttl = e.ttl;
-  return op;
-}
-
-cache_op op_on(cache_op_kind kind, const std::string& key, std::int64_t n) {
-  auto op = op_on(kind, key);
-  op.number = n;
-  return op;
-}
-
-cache_op op_on(cache_op_kind kind, const ids& keys) {
-  cache_op op;
-  op.kind = kind;
-  op.keys = keys;
-  return op;
-}
-
-std::vector<maybe_value> to_maybes(
-    const std::vector<std::optional<std::string>>& vs) {
-  std::vector<maybe_value> out;
-  out.reserve(vs.size());
-  for (auto& v : vs) out.push_back(to_maybe(v));
-  return out;
-}
-
-bool flag_of(cache_op_result& r) {
-  return r.flag;
-}
-
-cache_worker_actor::behavior_type cache_worker(
-    cache_self self, std::function<std::unique_ptr<cache_backend>()> make,
-    std::string store) {
-  auto& st = self->state;
-  st.make = std::move(make);
-  st.store = std::move(store);
-  st.batch.set_store(st.store);
-  using kind = cache_op_kind;
+caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
+  self->state.core = std::move(core);
+  self->set_default_handler(
+      [self](caf::scheduled_actor*, caf::message_view& x) {
+        return cache_request(self, x);
+      });
   return {
-      [=](cget_atom, const std::string& k) {
-        return submit<maybe_value>(
-            self, op_on(kind::get, k),
-            [&](db& b) { return to_maybe(b.get(k)); },
-            [](cache_op_result& r) { return to_maybe(r.value); });
-      },
-      [=](cset_atom, const cache_entry& e) {
-        return submit<bool>(
-            self, op_on(kind::set, e),
-            [&](db& b) {
-              b.set(e.key, e.value, e.ttl);
-              return true;
-            },
-            flag_of);
-      },
-      [=](cadd_atom, const cache_entry& e) {
-        return submit<bool>(
-            self, op_on(kind::add, e),
-            [&](db& b) { return b.add(e.key, e.value, e.ttl); }, flag_of);
-      },
-      [=](cdel_atom, const ids& keys) {
-        return submit<std::uint64_t>(
-            self, op_on(kind::del, keys), [&](db& b) { return b.del(keys); },
-            [](cache_op_result& r) { return r.count; });
-      },
-      [=](cexists_atom, const std::string& k) {
-        return submit<bool>(
-            self, op_on(kind::exists, k), [&](db& b) { return b.exists(k); },
-            flag_of);
-      },
-      [=](cmget_atom, const ids& keys) {
-        return submit<std::vector<maybe_value>>(
-            self, op_on(kind::mget, keys),
-            [&](db& b) { return to_maybes(b.mget(keys)); },
-            [](cache_op_result& r) { return to_maybes(r.values); });
-      },
-      [=](cmset_atom, const std::vector<cache_entry>& es) {
-        cache_op op;
-        op.kind = kind::mset;
-        op.entries = es;
-        return submit<bool>(
-            self, std::move(op),
-            [&](db& b) {
-              b.mset(es);
-              return true;
-            },
-            flag_of);
-      },
-      [=](cincr_atom, const std::string& k, std::int64_t by) {
-        return submit<std::int64_t>(
-            self, op_on(kind::incr, k, by),
-            [&](db& b) { return b.incr(k, by); },
-            [](cache_op_result& r) { return r.number; });
-      },
-      [=](cexpire_atom, const std::string& k, std::int64_t ms) {
-        return submit<bool>(
-            self, op_on(kind::expire, k, ms),
-            [&](db& b) { return b.expire(k, ms); }, flag_of);
-      },
-      [=](cttl_atom, const std::string& k) {
-        return submit<ttl_info>(
-            self, op_on(kind::ttl, k), [&](db& b) { return b.ttl(k); },
-            [](cache_op_result& r) { return r.ttl; });
-      },
-      // Whole-namespace requests are not batched; whatever arrived before
-      // them runs first, so they see every earlier write.
-      [=](cclear_atom) {
-        self->state.flush();
-        return self->state.run("clear", [&](db& b) { return b.clear(); });
-      },
-      [=](cscan_atom, const std::string& cursor, std::uint32_t limit) {
-        self->state.flush();
-        return self->state.run("scan",
-                               [&](db& b) { return b.scan(cursor, limit); });
-      },
       [=](cflush_atom) {
         self->state.flush_pending = false;
-        self->state.flush();
+        self->state.flush_now();
       },
       [=](wstats_atom) {
-        return caf::result<std::uint64_t, std::uint64_t>(self->state.requests,
-                                                         self->state.calls);
+        return caf::make_message(self->state.requests, self->state.calls);
       },
       [=](close_atom) {
-        self->state.flush();
+        self->state.flush_now();
         self->quit();
       },
   };
@@ -279,18 +139,24 @@ cache_worker_actor::behavior_type cache_worker(
 
 }  // namespace
 
-vector_worker_actor spawn_vector_worker(caf::actor_system& sys,
-                                        const pool_spec<vector_backend>& spec,
-                                        std::uint32_t index) {
-  return sys.spawn<caf::detached>(vector_worker, bind_factory(spec, index),
-                                  spec.store);
+spawned_worker<vector_worker_actor> spawn_vector_worker(
+    caf::actor_system& sys, const pool_spec<vector_backend>& spec,
+    std::uint32_t index) {
+  auto core = std::make_shared<vector_core>(bind_factory(spec, index),
+                                            spec.store, spec.never_blocks,
+                                            run_vector_request, vector_op_name);
+  auto w = sys.spawn<caf::detached>(vector_worker, core);
+  return {caf::actor_cast<vector_worker_actor>(w), core};
 }
 
-cache_worker_actor spawn_cache_worker(caf::actor_system& sys,
-                                      const pool_spec<cache_backend>& spec,
-                                      std::uint32_t index) {
-  return sys.spawn<caf::detached>(cache_worker, bind_factory(spec, index),
-                                  spec.store);
+spawned_worker<cache_worker_actor> spawn_cache_worker(
+    caf::actor_system& sys, const pool_spec<cache_backend>& spec,
+    std::uint32_t index) {
+  auto core = std::make_shared<cache_core>(bind_factory(spec, index),
+                                           spec.store, spec.never_blocks,
+                                           run_cache_request, cache_op_name);
+  auto w = sys.spawn<caf::detached>(cache_worker, core);
+  return {caf::actor_cast<cache_worker_actor>(w), core};
 }
 
 }  // namespace storage

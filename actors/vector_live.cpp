@@ -29,8 +29,9 @@ void send_upsert(self_ptr self, const std::string& c, const records& rs) {
   to_target_owners(
       self, rs, [](const vector_record& r) { return r.id; },
       [=](std::uint32_t i, records part) {
-        target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
-          return self->request(w, t, vupsert_atom::value, c, part);
+        target_send<std::uint64_t>(self, i, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
+                            part);
         });
       });
 }
@@ -39,8 +40,9 @@ void send_delete(self_ptr self, const std::string& c, const ids& xs) {
   to_target_owners(
       self, xs, [](const std::string& id) { return id; },
       [=](std::uint32_t i, ids part) {
-        target_send<std::uint64_t>(self, i, [=](const worker& w, ms t) {
-          return self->request(w, t, vdelete_atom::value, c, part);
+        target_send<std::uint64_t>(self, i, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vdelete_atom::value, c,
+                            part);
         });
       });
 }
@@ -138,8 +140,8 @@ void delete_where_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
   bool gone = err && err->category() == error_category &&
               static_cast<errc>(err->code()) == errc::collection_not_found;
   whole_done(self, e, err, gone, [=] {
-    send_everyone<std::uint64_t>(self, [=](const worker& w, ms t) {
-      return self->request(w, t, vdelete_atom::value, c, where);
+    send_everyone<std::uint64_t>(self, [=](const worker& w, job_ticket t) {
+      return ask_worker(self, w, std::move(t), vdelete_atom::value, c, where);
     });
   });
 }
@@ -147,8 +149,8 @@ void delete_where_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
 void create_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
                  const collection_spec& spec, const caf::error* err) {
   whole_done(self, e, err, true, [=] {
-    send_everyone<bool>(self, [=](const worker& w, ms t) {
-      return self->request(w, t, vcreate_atom::value, spec);
+    send_everyone<bool>(self, [=](const worker& w, job_ticket t) {
+      return ask_worker(self, w, std::move(t), vcreate_atom::value, spec);
     });
   });
 }
@@ -164,8 +166,8 @@ std::shared_ptr<mirror_entry> drop_sent(self_ptr self, const std::string& c) {
 void drop_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
                const std::string& c, const caf::error* err) {
   whole_done(self, e, err, false, [=] {
-    send_everyone<bool>(self, [=](const worker& w, ms t) {
-      return self->request(w, t, vdrop_atom::value, c);
+    send_everyone<bool>(self, [=](const worker& w, job_ticket t) {
+      return ask_worker(self, w, std::move(t), vdrop_atom::value, c);
     });
   });
 }
@@ -185,8 +187,8 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
   // dispatched before dual-writing began, so the backfill reads them.
   scatter<specs>(
       self, src, all_workers(src->size()), "migrate",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vlist_atom::value);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vlist_atom::value);
       },
       [=](const caf::error& e, std::vector<specs>& parts) mutable {
         if (e || self->state.dual != d) return ended(e);
@@ -206,8 +208,9 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
         for (auto& [i, spec] : creates)
           target_send<bool>(
               self, i,
-              [=, spec = spec](const worker& w, ms t) {
-                return self->request(w, t, vcreate_atom::value, spec);
+              [=, spec = spec](const worker& w, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vcreate_atom::value,
+                                  spec);
               },
               [=](const caf::error& err, bool*) mutable {
                 if (*left == 0) return;
@@ -241,9 +244,10 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
     if (parts[i].empty()) continue;
     auto batch = pick(keep, parts[i]);
     target_send<std::uint64_t>(
-        self, i,
-        [=](const worker& w, ms timeout) {
-          return self->request(w, timeout, vupsert_atom::value, c, batch);
+        self, part_target(*d->target, i),
+        [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
+                            batch);
         },
         [=](const caf::error& err, std::uint64_t* n) mutable {
           if (t->failed) return;
@@ -295,9 +299,9 @@ void live_verify(self_ptr self,
     auto one = [=](std::shared_ptr<pool_type> pool, std::size_t side) mutable {
       scatter<scan_page>(
           self, pool, readers(*pool), "verify",
-          [=](const worker& w, std::size_t, ms t) {
-            return self->request(w, t, vscan_atom::value, c, after,
-                                 verify_page);
+          [=](const worker& w, std::size_t, job_ticket t) {
+            return ask_worker(self, w, std::move(t), vscan_atom::value, c,
+                              after, verify_page);
           },
           [=](const caf::error& err, std::vector<scan_page>& parts) mutable {
             if (*failed) return;
@@ -349,8 +353,8 @@ void target_create(self_ptr self, caf::typed_response_promise<bool> rp,
   if (d->wiped.count(spec.name)) return rp.deliver(false), void();
   ask_pool<bool>(
       self, d->target, rp, everyone_or_one(*d->target), "create",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vcreate_atom::value, spec);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vcreate_atom::value, spec);
       },
       first<bool>);
 }
@@ -360,9 +364,9 @@ void target_list(self_ptr self, caf::typed_response_promise<specs> rp) {
   if (!d) return rp.deliver(not_migrating(self)), void();
   ask_pool<specs>(
       self, d->target, rp,
-      {d->target->spec.sharded ? 0u : d->target->least_loaded()}, "list",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vlist_atom::value);
+      {d->target->spec.sharded ? 0u : pool_type::by_caller}, "list",
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vlist_atom::value);
       },
       first<specs>);
 }
@@ -373,8 +377,8 @@ void target_count(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
   if (!d) return rp.deliver(not_migrating(self)), void();
   ask_pool<std::uint64_t>(
       self, d->target, rp, readers(*d->target), "count",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vcount_atom::value, c);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vcount_atom::value, c);
       },
       sum);
 }
@@ -385,8 +389,8 @@ void target_get(self_ptr self, caf::typed_response_promise<records> rp,
   if (!d) return rp.deliver(not_migrating(self)), void();
   ask_pool<records>(
       self, d->target, rp, readers(*d->target), "get",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vget_atom::value, c, xs);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vget_atom::value, c, xs);
       },
       [](std::vector<records>& parts) {
         records out;
@@ -403,8 +407,9 @@ void target_scan(self_ptr self, caf::typed_response_promise<scan_page> rp,
   if (!d) return rp.deliver(not_migrating(self)), void();
   ask_pool<scan_page>(
       self, d->target, rp, readers(*d->target), "scan",
-      [=](const worker& w, std::size_t, ms t) {
-        return self->request(w, t, vscan_atom::value, c, after, limit);
+      [=](const worker& w, std::size_t, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vscan_atom::value, c, after,
+                          limit);
       },
       [limit](std::vector<scan_page>& parts) {
         return merge_pages(parts, limit);

@@ -62,7 +62,7 @@ std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> split(
   std::pair<std::vector<std::uint32_t>, std::vector<std::vector<Item>>> out;
   for (std::uint32_t i = 0; i < parts.size(); ++i)
     if (!parts[i].empty()) {
-      out.first.push_back(i);
+      out.first.push_back(part_target(*self->state.pool, i));
       out.second.push_back(pick(items, parts[i]));
     }
   return out;
@@ -88,9 +88,10 @@ void upsert(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
       std::make_shared<std::vector<mirror_slot<worker>>>(targets.size());
   fan_out<std::uint64_t>(
       self, rp, targets, "upsert",
-      [=, batches = batches](const worker& w, std::size_t part, ms t) {
+      [=, batches = batches](const worker& w, std::size_t part, job_ticket t) {
         (*slots)[part] = {keyed_sent(self, c, ids_of(batches[part])), w};
-        return self->request(w, t, vupsert_atom::value, c, batches[part]);
+        return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
+                          batches[part]);
       },
       sum,
       [=, batches = batches](std::size_t part, std::uint64_t* ok,
@@ -112,9 +113,10 @@ void remove(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
       std::make_shared<std::vector<mirror_slot<worker>>>(targets.size());
   fan_out<std::uint64_t>(
       self, rp, targets, "delete",
-      [=, batches = batches](const worker& w, std::size_t part, ms t) {
+      [=, batches = batches](const worker& w, std::size_t part, job_ticket t) {
         (*slots)[part] = {keyed_sent(self, c, batches[part]), w};
-        return self->request(w, t, vdelete_atom::value, c, batches[part]);
+        return ask_worker(self, w, std::move(t), vdelete_atom::value, c,
+                          batches[part]);
       },
       sum,
       [=, batches = batches](std::size_t part, std::uint64_t* ok,
@@ -133,9 +135,9 @@ void remove_where(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
   auto failure = std::make_shared<caf::error>();
   fan_out<std::uint64_t>(
       self, rp, parts, "delete",
-      [=](const worker& w, std::size_t part, ms t) {
+      [=](const worker& w, std::size_t part, job_ticket t) {
         if (part == 0) *e = delete_where_sent(self, c, where);
-        return self->request(w, t, vdelete_atom::value, c, where);
+        return ask_worker(self, w, std::move(t), vdelete_atom::value, c, where);
       },
       sum,
       [=](std::size_t, std::uint64_t*, const caf::error* err) {
@@ -155,9 +157,9 @@ void create(self_ptr self, caf::typed_response_promise<bool> rp,
   auto failure = std::make_shared<caf::error>();
   fan_out<bool>(
       self, rp, parts, "create",
-      [=](const worker& w, std::size_t part, ms t) {
+      [=](const worker& w, std::size_t part, job_ticket t) {
         if (part == 0) *e = reserve(self);
-        return self->request(w, t, vcreate_atom::value, spec);
+        return ask_worker(self, w, std::move(t), vcreate_atom::value, spec);
       },
       first<bool>,
       [=](std::size_t, bool*, const caf::error* err) {
@@ -177,9 +179,9 @@ void drop(self_ptr self, caf::typed_response_promise<bool> rp,
   auto failure = std::make_shared<caf::error>();
   fan_out<bool>(
       self, rp, parts, "drop",
-      [=](const worker& w, std::size_t part, ms t) {
+      [=](const worker& w, std::size_t part, job_ticket t) {
         if (part == 0) *e = drop_sent(self, name);
-        return self->request(w, t, vdrop_atom::value, name);
+        return ask_worker(self, w, std::move(t), vdrop_atom::value, name);
       },
       first<bool>,
       [=](std::size_t, bool*, const caf::error* err) {
@@ -200,8 +202,8 @@ void get(self_ptr self, caf::typed_response_promise<records> rp,
   if (!pool.spec.sharded) {
     fan_out<records>(
         self, rp, readers(pool), "get",
-        [=](const worker& w, std::size_t, ms t) {
-          return self->request(w, t, vget_atom::value, c, xs);
+        [=](const worker& w, std::size_t, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vget_atom::value, c, xs);
         },
         first<records>);
     return;
@@ -209,8 +211,9 @@ void get(self_ptr self, caf::typed_response_promise<records> rp,
   auto parts = partition(pool, xs, [](const std::string& id) { return id; });
   fan_out<records>(
       self, rp, all_workers(pool.size()), "get",
-      [=](const worker& w, std::size_t part, ms t) {
-        return self->request(w, t, vget_atom::value, c, pick(xs, parts[part]));
+      [=](const worker& w, std::size_t part, job_ticket t) {
+        return ask_worker(self, w, std::move(t), vget_atom::value, c,
+                          pick(xs, parts[part]));
       },
       [xs](std::vector<records>& found) {
         // Back into the order the caller asked for.
@@ -229,14 +232,17 @@ void get(self_ptr self, caf::typed_response_promise<records> rp,
 
 vector_router_actor::behavior_type vector_router(
     self_ptr self, pool_factory<vector_backend> make_pool,
-    pool_spec<vector_backend> spec) {
+    pool_spec<vector_backend> spec, std::shared_ptr<route_table> table) {
+  self->state.table = std::move(table);
   self->state.make_pool = std::move(make_pool);
   self->state.set_pool(
-      start_pool<pool_type>(self, std::move(spec), spawn_vector_worker));
+      start_pool<pool_type>(self, std::move(spec), spawn_vector_worker,
+                            self->state.table->current()->gauge));
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!on_target_down(self, dm)) on_worker_down(self, dm);
   });
   close_workers_on_exit(self, close_atom::value);
+  publish(self);
   // Every request goes through admit: while a live migration pauses the
   // router, requests wait in order instead of overtaking each other.
   return {
@@ -255,9 +261,9 @@ vector_router_actor::behavior_type vector_router(
         admit(self, [=] {
           auto& pool = *self->state.pool;
           fan_out<specs>(
-              self, rp, {pool.spec.sharded ? 0u : pool.least_loaded()}, "list",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, vlist_atom::value);
+              self, rp, {pool.spec.sharded ? 0u : pool_type::by_caller}, "list",
+              [=](const worker& w, std::size_t, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vlist_atom::value);
               },
               first<specs>);
         });
@@ -290,8 +296,8 @@ vector_router_actor::behavior_type vector_router(
             return;
           fan_out<std::uint64_t>(
               self, rp, readers(*self->state.pool), "count",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, vcount_atom::value, c);
+              [=](const worker& w, std::size_t, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vcount_atom::value, c);
               },
               sum);
         });
@@ -309,8 +315,9 @@ vector_router_actor::behavior_type vector_router(
           auto k = req.k;
           fan_out<hits>(
               self, rp, readers(*self->state.pool), "search",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, vsearch_atom::value, c, req);
+              [=](const worker& w, std::size_t, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vsearch_atom::value, c,
+                                  req);
               },
               [k](std::vector<hits>& parts) { return merge_hits(parts, k); });
         });
@@ -329,8 +336,9 @@ vector_router_actor::behavior_type vector_router(
             return;
           fan_out<scan_page>(
               self, rp, readers(*self->state.pool), "scan",
-              [=](const worker& w, std::size_t, ms t) {
-                return self->request(w, t, vscan_atom::value, c, after, limit);
+              [=](const worker& w, std::size_t, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vscan_atom::value, c,
+                                  after, limit);
               },
               [limit](std::vector<scan_page>& parts) {
                 return merge_pages(parts, limit);
@@ -420,12 +428,17 @@ vector_router_actor::behavior_type vector_router(
 
 namespace storage {
 
-vector_router_actor spawn_vector_router(caf::actor_system& sys,
+vector_store_handles spawn_vector_store(caf::actor_system& sys,
                                         pool_factory<vector_backend> make_pool,
                                         const std::string& uri) {
   auto spec = make_pool(uri);
-  return sys.spawn(vector_detail::vector_router, std::move(make_pool),
-                   std::move(spec));
+  auto table = first_table(spec);
+  auto router = sys.spawn(vector_detail::vector_router, std::move(make_pool),
+                          std::move(spec), table);
+  table->set_router(caf::actor_cast<caf::strong_actor_ptr>(router));
+  auto handle =
+      caf::actor_cast<vector_store_actor>(spawn_dispatcher(sys, table));
+  return {handle, router, table};
 }
 
 }  // namespace storage

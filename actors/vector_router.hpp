@@ -39,8 +39,16 @@ using vector_router_actor = vector_store_actor::extend<
     caf::replies_to<live_target_atom, vscan_atom, std::string, std::string,
                     std::uint32_t>::with<scan_page>>;
 
+// A store: the handle callers hold (the dispatcher) and the router behind
+// it, which the runtime asks to swap or migrate the store.
+struct vector_store_handles {
+  vector_store_actor handle;
+  vector_router_actor router;
+  std::shared_ptr<route_table> table;  // the store's current deadline
+};
+
 // Throws store_error if make_pool(uri) does.
-vector_router_actor spawn_vector_router(caf::actor_system& sys,
+vector_store_handles spawn_vector_store(caf::actor_system& sys,
                                         pool_factory<vector_backend> make_pool,
                                         const std::string& uri);
 

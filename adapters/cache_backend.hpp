@@ -4,6 +4,7 @@
 // never returned.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -90,6 +91,12 @@ class cache_backend {
 
   virtual cache_capabilities capabilities() const = 0;
 
+  // The deadline of the request about to run: the adapter's own waits (a
+  // socket read, a busy SQLite lock, an HTTP exchange) end by then with
+  // timeout. Called before every request; an adapter that never waits
+  // ignores it.
+  virtual void set_deadline(std::chrono::steady_clock::time_point) {}
+
   virtual std::optional<std::string> get(const std::string& key) = 0;
   // Replaces value and TTL; no ttl clears an earlier expiry.
   virtual void set(const std::string& key, const std::string& value,
@@ -140,7 +147,7 @@ class cache_backend {
     return out;
   }
 
- protected:
+ public:
   // One op through the single-op methods; throws as they do.
   void run_op(const cache_op& op, cache_op_result& r) {
     switch (op.kind) {

@@ -9,7 +9,8 @@
 //   defaults answer collections of a few thousand records exactly.
 // - Each collection also carries "dimension" in its metadata, since Chroma
 //   itself learns the dimension only from the first insert.
-// - Requests wait at most timeout_ms (default 30000), connects 2000 ms.
+// - Requests wait at most timeout_ms (default 10000, the store's deadline,
+//   and never past a request's deadline), connects 2000 ms.
 //
 // Where Chroma differs from the contract, this adapter makes up for it:
 // upsert sends null for every old metadata key the new record lacks (Chroma
@@ -44,7 +45,7 @@ struct chroma_options {
   std::int64_t m = 32;
   std::int64_t ef_construction = 200;
   std::int64_t ef_search = 200;
-  long timeout_ms = 30000;
+  long timeout_ms = 10000;
   std::string store;  // the URI, redacted, for error messages
 };
 
@@ -53,6 +54,9 @@ class chroma_store final : public vector_backend {
   explicit chroma_store(chroma_options opts);
 
   vector_capabilities capabilities() const override;
+  void set_deadline(std::chrono::steady_clock::time_point deadline) override {
+    http_.set_deadline(deadline);
+  }
   bool create_collection(const collection_spec& spec) override;
   bool drop_collection(const std::string& name) override;
   std::vector<collection_spec> list_collections() override;
@@ -85,8 +89,9 @@ class chroma_store final : public vector_backend {
   collection_info parse_collection(const nlohmann::json& c) const;
   collection_info lookup(const std::string& name);
   // Runs fn(info, records_path). A cached id may be stale when another
-  // connection dropped and recreated the collection: on collection_not_found
-  // the lookup is refreshed and fn runs once more.
+  // connection dropped and recreated the collection (maybe with another
+  // dimension): on collection_not_found or dimension_mismatch the lookup is
+  // refreshed and fn runs once more.
   template <class F>
   auto with_collection(const std::string& name, F fn) {
     for (int attempt = 0;; ++attempt) {
@@ -95,7 +100,9 @@ class chroma_store final : public vector_backend {
       try {
         return fn(info, collections_path() + "/" + info.id);
       } catch (const store_error& e) {
-        if (e.code() != errc::collection_not_found) throw;
+        if (e.code() != errc::collection_not_found &&
+            e.code() != errc::dimension_mismatch)
+          throw;
         cache_.erase(name);
         if (!cached || attempt > 0) throw;
       }

@@ -1,5 +1,7 @@
 #include "adapters/chroma_store_http.hpp"
 
+#include <algorithm>
+
 #include <curl/curl.h>
 
 #include <mutex>
@@ -49,7 +51,10 @@ errc chroma_error_code(long status, const std::string& message) {
 }
 
 chroma_http::chroma_http(std::string host, std::uint16_t port, long timeout_ms)
-    : curl_(nullptr), headers_(nullptr), timeout_ms_(timeout_ms) {
+    : curl_(nullptr),
+      headers_(nullptr),
+      timeout_ms_(timeout_ms),
+      request_timeout_ms_(timeout_ms) {
   global_init();
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   endpoint_ = h + ":" + std::to_string(port);
@@ -78,6 +83,14 @@ std::string chroma_http::escape(const std::string& segment) const {
   return out;
 }
 
+void chroma_http::set_deadline(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  request_timeout_ms_ =
+      std::clamp<long>(static_cast<long>(left), 1, timeout_ms_);
+}
+
 chroma_response chroma_http::send(const char* method, const std::string& path,
                                   const nlohmann::json* body) {
   CURL* c = handle(curl_);
@@ -86,7 +99,7 @@ chroma_response chroma_http::send(const char* method, const std::string& path,
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(headers_));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms_);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, request_timeout_ms_);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &received);
@@ -112,9 +125,10 @@ chroma_response chroma_http::send(const char* method, const std::string& path,
     // A timeout after the connection stood is a slow server, not a
     // missing one.
     if (rc == CURLE_OPERATION_TIMEDOUT && connect_time > 0)
-      throw store_error(errc::timeout,
-                        "Chroma at " + endpoint_ + " did not answer within " +
-                            std::to_string(timeout_ms_) + " ms (" + what + ")");
+      throw store_error(errc::timeout, "Chroma at " + endpoint_ +
+                                           " did not answer within " +
+                                           std::to_string(request_timeout_ms_) +
+                                           " ms (" + what + ")");
     throw store_error(
         errc::backend_unavailable,
         "Chroma at " + endpoint_ + " is unreachable (" + what + ")");

@@ -2,6 +2,7 @@
 // handle kept open between calls (keep-alive), JSON in and out.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -38,6 +39,8 @@ class chroma_http {
   std::string escape(const std::string& segment) const;
 
   const std::string& endpoint() const { return endpoint_; }
+  // Later requests give up at `deadline` (at most timeout_ms).
+  void set_deadline(std::chrono::steady_clock::time_point deadline);
 
  private:
   void* curl_;            // CURL*, kept out of this header
@@ -45,6 +48,7 @@ class chroma_http {
   std::string endpoint_;  // host:port, for messages
   std::string base_url_;
   long timeout_ms_;
+  long request_timeout_ms_;  // this request's share of timeout_ms_
 };
 
 }  // namespace storage

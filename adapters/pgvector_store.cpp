@@ -53,7 +53,7 @@ pgvector_store::options parse_options(const store_uri& uri) {
   o.ef_search = static_cast<int>(uri.int_param("ef_search", 200, 1, 1000));
   o.exact_below = uri.int_param("exact_below", 10000, 0, 1'000'000'000);
   o.timeout_ms =
-      static_cast<int>(uri.int_param("timeout_ms", 30000, 1, 3'600'000));
+      static_cast<int>(uri.int_param("timeout_ms", 10000, 1, 3'600'000));
   return o;
 }
 
@@ -81,6 +81,10 @@ pgvector_store::~pgvector_store() = default;
 
 vector_capabilities pgvector_store::capabilities() const {
   return {false, opt_.hnsw};
+}
+
+void pgvector_store::set_deadline(std::chrono::steady_clock::time_point d) {
+  if (conn_) conn_->set_deadline(d);
 }
 
 void pgvector_store::connect() {

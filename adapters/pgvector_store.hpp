@@ -11,7 +11,7 @@
 //   exact_below=10000   collections estimated below this many rows are
 //                       searched exactly (sequential scan), so small
 //                       collections never get approximate answers
-//   timeout_ms=30000    statement_timeout on the server; the client gives up
+//   timeout_ms=10000    statement_timeout on the server; the client gives up
 //                       2 s later and drops the connection
 //
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
@@ -42,7 +42,7 @@ class pgvector_store final : public vector_backend {
     int ef_construction = 64;
     int ef_search = 200;
     std::int64_t exact_below = 10000;
-    int timeout_ms = 30000;
+    int timeout_ms = 10000;
   };
 
   // Parses the URI and tries to connect: a login the server rejects throws
@@ -51,6 +51,7 @@ class pgvector_store final : public vector_backend {
   ~pgvector_store() override;
 
   vector_capabilities capabilities() const override;
+  void set_deadline(std::chrono::steady_clock::time_point deadline) override;
   bool create_collection(const collection_spec& spec) override;
   bool drop_collection(const std::string& name) override;
   std::vector<collection_spec> list_collections() override;
@@ -76,7 +77,8 @@ class pgvector_store final : public vector_backend {
 
   // Connects if needed and runs fn; retries once on a fresh connection when
   // an established one was lost, and once after refreshing the catalogue
-  // cache when a collection's table vanished under it.
+  // cache when a collection's table vanished under it or its cached
+  // dimension disagrees (another connection re-created it).
   template <class F>
   auto run(const char* op, F&& fn) -> decltype(fn());
 

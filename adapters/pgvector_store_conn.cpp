@@ -97,6 +97,18 @@ connection::~connection() {
   close();
 }
 
+void connection::set_deadline(std::chrono::steady_clock::time_point d) {
+  request_deadline_ =
+      now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(
+                     d - std::chrono::steady_clock::now())
+                     .count();
+}
+
+std::int64_t connection::deadline() const {
+  auto own = now_ms() + deadline_ms_;
+  return request_deadline_ > 0 ? std::min(own, request_deadline_) : own;
+}
+
 void connection::close() {
   if (conn_) PQfinish(conn_);
   conn_ = nullptr;
@@ -175,9 +187,8 @@ void connection::wait_socket(bool for_write, std::int64_t deadline_ms) {
       close();
       lost_ = false;
       throw store_error(errc::timeout, "PostgreSQL at " + endpoint_ +
-                                           " did not answer within " +
-                                           std::to_string(deadline_ms_) +
-                                           " ms");
+                                           " did not answer before the "
+                                           "request's deadline");
     }
     pollfd p{PQsocket(conn_),
              static_cast<short>(POLLIN | (for_write ? POLLOUT : 0)), 0};
@@ -197,7 +208,7 @@ result connection::exec(const std::string& sql, const params& p) {
   if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(vals.size()),
                          types.data(), vals.data(), nullptr, nullptr, 0))
     fail_connection("sending a statement");
-  auto deadline = now_ms() + deadline_ms_;
+  auto deadline = this->deadline();
   flush(deadline);
   return finish(nullptr, deadline);
 }
@@ -207,7 +218,7 @@ result connection::copy_in(const std::string& sql, const std::string& data) {
   if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr,
                          nullptr, 0))
     fail_connection("sending a statement");
-  auto deadline = now_ms() + deadline_ms_;
+  auto deadline = this->deadline();
   flush(deadline);
   PGresult* r = next_result(deadline);
   if (!r) fail_connection("starting COPY");

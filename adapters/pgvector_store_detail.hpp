@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -63,6 +64,8 @@ class connection {
   // Connects when not connected (or the connection went bad). Throws
   // backend_unavailable (unreachable) or invalid_argument (login refused).
   void ensure();
+  // Statements give up at `deadline` (and after timeout_ms + 2 s at most).
+  void set_deadline(std::chrono::steady_clock::time_point deadline);
   // Runs one statement within the deadline; throws store_error mapped from
   // the SQLSTATE. A lost connection or a missed deadline closes it.
   result exec(const std::string& sql, const params& p = {});
@@ -92,6 +95,9 @@ class connection {
   std::vector<std::string> keys_, vals_;
   std::string password_, endpoint_, login_;
   int deadline_ms_;
+  // The current request's deadline on now_ms()'s clock; 0: none.
+  std::int64_t request_deadline_ = 0;
+  std::int64_t deadline() const;
   std::uint64_t generation_ = 0;
   bool lost_ = false;
 };
@@ -142,8 +148,11 @@ auto pgvector_store::run(const char* op, F&& fn) -> decltype(fn()) {
         retried_connection = true;
         continue;
       }
-      if (e.code() == errc::collection_not_found && !retried_catalogue &&
-          !catalogue_.empty()) {
+      // Another connection may have dropped and re-created the collection
+      // (a new table, maybe another dimension): refresh and try once more.
+      if ((e.code() == errc::collection_not_found ||
+           e.code() == errc::dimension_mismatch) &&
+          !retried_catalogue && !catalogue_.empty()) {
         retried_catalogue = true;
         catalogue_.clear();
         continue;

@@ -61,6 +61,10 @@ cache_capabilities redis_cache::capabilities() const {
   return caps;
 }
 
+void redis_cache::set_deadline(std::chrono::steady_clock::time_point deadline) {
+  conn_.set_deadline(deadline);
+}
+
 void redis_cache::unexpected(const char* op) const {
   throw store_error(errc::internal,
                     "unexpected reply from redis at " + conn_.endpoint(), op,
@@ -295,7 +299,7 @@ std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
   if (!opts.user.empty() && opts.password.empty())
     throw bad("redis user '" + opts.user + "' given without a password");
   opts.command_timeout_ms =
-      static_cast<int>(uri.int_param("timeout_ms", 5000, 1, 86'400'000));
+      static_cast<int>(uri.int_param("timeout_ms", 10000, 1, 86'400'000));
   opts.pipelining = uri.int_param("pipeline", 1, 0, 1) == 1;
   auto ns = uri.param_or("namespace", "default");
   if (ns.empty()) throw bad("namespace must not be empty");

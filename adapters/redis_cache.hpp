@@ -11,9 +11,9 @@
 //
 // The connection is opened on construction (2 s connect timeout) and
 // reopened by the first call after it broke; each command waits at most
-// timeout_ms (default 5000). A server that cannot be reached is
-// backend_unavailable naming host:port; rejected credentials and a database
-// that does not exist are invalid_argument.
+// timeout_ms (default 10000, the store's deadline). A server that cannot be
+// reached is backend_unavailable naming host:port; rejected credentials and a
+// database that does not exist are invalid_argument.
 #pragma once
 
 #include <string>
@@ -28,6 +28,8 @@ class redis_cache final : public cache_backend {
   redis_cache(redis_options opts, const std::string& ns);
 
   cache_capabilities capabilities() const override;
+  // Socket timeouts: until the deadline, at most timeout_ms.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) override;
   std::optional<std::string> get(const std::string& key) override;
   void set(const std::string& key, const std::string& value,
            ttl_ms ttl) override;

@@ -1,5 +1,8 @@
 #include "adapters/redis_cache_conn.hpp"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
@@ -94,6 +97,21 @@ redis_connection::~redis_connection() {
   drop();
 }
 
+void redis_connection::set_deadline(
+    std::chrono::steady_clock::time_point deadline) {
+  if (!ctx_) return;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  std::int64_t ms = std::clamp<std::int64_t>(left, 1, opts_.command_timeout_ms);
+  // Two setsockopt calls per change: skip changes too small to matter.
+  if (std::abs(ms - timeout_set_ms_) <= std::max<std::int64_t>(5, ms / 10))
+    return;
+  timeout_set_ms_ = ms;
+  if (redisSetTimeout(ctx_, to_timeval(static_cast<int>(ms))) != REDIS_OK)
+    io_failure(errno, "request");
+}
+
 void redis_connection::drop() {
   if (ctx_) redisFree(ctx_);
   ctx_ = nullptr;
@@ -109,7 +127,7 @@ void redis_connection::io_failure(int saved_errno, const char* op) {
   if (timed_out)
     throw store_error(errc::timeout,
                       "redis at " + endpoint_ + " did not answer within " +
-                          std::to_string(opts_.command_timeout_ms) + " ms",
+                          std::to_string(timeout_set_ms_) + " ms",
                       op, opts_.store);
   throw store_error(errc::backend_unavailable,
                     "redis at " + endpoint_ + " unavailable: " + why, op,
@@ -128,6 +146,7 @@ void redis_connection::ensure(const char* op) {
                       opts_.store);
   }
   ctx_ = c;
+  timeout_set_ms_ = opts_.command_timeout_ms;
   if (redisSetTimeout(ctx_, to_timeval(opts_.command_timeout_ms)) != REDIS_OK)
     io_failure(errno, op);
   // Detects a peer that vanished without closing (host down, cable cut).

@@ -2,6 +2,7 @@
 // part of the Redis cache that knows about sockets. Private to the adapter.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,7 +25,7 @@ struct redis_options {
   std::string password;  // empty: no AUTH
   std::int64_t db = 0;
   int connect_timeout_ms = 2000;
-  int command_timeout_ms = 5000;
+  int command_timeout_ms = 10000;
   std::string store;  // the redacted URI, for error messages
   // Whether pool workers may batch requests into one pipeline (URI
   // pipeline=0 turns it off, e.g. to measure what it gains).
@@ -58,6 +59,8 @@ class redis_connection {
   // Connects (and authenticates, selects the database) unless connected.
   void ensure(const char* op);
   const std::string& endpoint() const { return endpoint_; }
+  // Later exchanges give up at `deadline` (at most command_timeout_ms).
+  void set_deadline(std::chrono::steady_clock::time_point deadline);
   const std::string& store() const { return opts_.store; }
   // Exchanges with the server so far (one write of commands, then reading
   // their replies), connection setup included: what pipelining saves.
@@ -71,6 +74,7 @@ class redis_connection {
   std::string endpoint_;  // host:port, named in every error
   redisContext* ctx_ = nullptr;
   std::uint64_t round_trips_ = 0;
+  std::int64_t timeout_set_ms_ = -1;  // the socket timeout in force
 };
 
 }  // namespace storage

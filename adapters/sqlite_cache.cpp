@@ -1,4 +1,5 @@
 #include "adapters/sqlite_cache.hpp"
+#include <algorithm>
 
 #include <sqlite3.h>
 
@@ -29,6 +30,17 @@ std::int64_t now_ms() {
 
 cache_capabilities sqlite_cache::capabilities() const {
   return {};
+}
+
+void sqlite_cache::set_deadline(
+    std::chrono::steady_clock::time_point deadline) {
+  if (!db_) return;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  auto ms = std::clamp<std::int64_t>(left, 1, opts_.busy_timeout_ms);
+  if (ms != busy_ms_)
+    sqlite3_busy_timeout(db_, static_cast<int>(busy_ms_ = ms));
 }
 
 void sqlite_cache::check_key(const std::string& key, const char* op) const {

@@ -32,6 +32,8 @@ class sqlite_cache final : public cache_backend {
   sqlite_cache& operator=(const sqlite_cache&) = delete;
 
   cache_capabilities capabilities() const override;
+  // The busy timeout: until the deadline, at most busy_timeout_ms.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) override;
   std::optional<std::string> get(const std::string& key) override;
   void set(const std::string& key, const std::string& value,
            ttl_ms ttl) override;
@@ -69,6 +71,7 @@ class sqlite_cache final : public cache_backend {
   // Prepared once, kept for the connection's life; indexed by stmt_id.
   std::vector<sqlite3_stmt*> stmts_;
   std::uint32_t writes_since_sweep_ = 0;
+  std::int64_t busy_ms_ = -1;  // the busy timeout last set
   std::mutex mutex_;
 };
 

@@ -4,6 +4,7 @@
 // backend_unavailable and reconnects on a later call by itself.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,6 +27,12 @@ class vector_backend {
   virtual ~vector_backend() = default;
 
   virtual vector_capabilities capabilities() const = 0;
+
+  // The deadline of the request about to run: the adapter's own waits (a
+  // socket read, a busy SQLite lock, an HTTP exchange) end by then with
+  // timeout. Called before every request; an adapter that never waits
+  // ignores it.
+  virtual void set_deadline(std::chrono::steady_clock::time_point) {}
 
   // True if created, false if it already existed with the same spec; throws
   // conflict if it exists with another dimension or metric.

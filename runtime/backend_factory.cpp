@@ -59,6 +59,8 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   spec.store = u.redacted();
   spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
   spec.sharded = e.in_process;
+  // memory:// answers from process memory and never waits on I/O.
+  spec.never_blocks = u.scheme() == "memory";
   spec.timeout = std::chrono::milliseconds(
       u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
   spec.max_inflight =

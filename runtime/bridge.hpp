@@ -1,14 +1,22 @@
-// Carries requests from plain C++ threads into the actor world and their
-// answers back as futures. Long-lived actors send the requests with
-// request(...).then, so a call costs an actor hop instead of the ~70 us of a
-// scoped_actor per call (PLATFORM-NOTES.md).
+// Carries requests from plain C++ threads to a store and the answers back as
+// futures, with two thread hand-offs and no actor in between: the calling
+// thread enqueues the request itself (the store's dispatcher picks a worker
+// right there), and the worker's reply completes the future on the worker's
+// own thread. Each calling thread has its own reply sink, a tiny actor with
+// no mailbox, so a store sees each thread as one caller and keeps that
+// thread's order (see actors/pool/store_dispatcher.hpp).
+//
+// A watchdog completes a future whose reply has not come by the store's
+// deadline with timeout, so no call outlives its deadline even if a worker
+// is stuck in a call that ignores it.
 #pragma once
 
-#include <atomic>
-#include <functional>
+#include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -17,58 +25,83 @@
 
 namespace storage {
 
-struct bridge_job {
-  std::function<void(caf::event_based_actor*)> run;
+class route_table;
+
+// What a facade call goes to: the store's handle, its name as errors name
+// it, and where its current deadline can be read (null for a store of
+// another node).
+struct call_target {
+  caf::strong_actor_ptr handle;
+  std::string name;
+  std::shared_ptr<route_table> table;
+  std::chrono::milliseconds timeout{10000};  // without a table
+
+  std::chrono::milliseconds current_timeout() const;
 };
 
-}  // namespace storage
-
-// Local only: a job never crosses a node.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(storage::bridge_job)
-
-namespace storage {
+// One thread's reply sink (see bridge.cpp).
+class reply_sink;
 
 class bridge {
  public:
-  // `lanes` actors share the traffic, so one busy lane does not serialize
-  // every caller; each calling thread sticks to one lane.
-  bridge(caf::actor_system& sys, std::size_t lanes);
+  explicit bridge(caf::actor_system& sys);
   ~bridge();
+  bridge(const bridge&) = delete;
+  bridge& operator=(const bridge&) = delete;
 
-  void post(bridge_job job);
-
-  // Sends (xs...) to `dest` and returns a future of convert(reply). An error
-  // reply becomes a store_error naming `op` and `store`.
-  template <class Reply, class Result, class Handle, class Convert, class... Ts>
-  std::future<Result> ask(const Handle& dest, const char* op,
-                          const std::string& store, Convert convert, Ts... xs) {
+  // Sends (xs...) to the target and returns a future of convert(reply). An
+  // error reply becomes a store_error naming `op` and the store.
+  template <class Reply, class Result, class Convert, class... Ts>
+  std::future<Result> ask(const call_target& dest, const char* op,
+                          Convert convert, Ts&&... xs) {
     auto p = std::make_shared<std::promise<Result>>();
     auto fut = p->get_future();
-    post({[=](caf::event_based_actor* self) {
-      self->request(dest, backstop, xs...)
-          .then(
-              [p, convert](Reply& r) {
-                if constexpr (std::is_void_v<Result>) {
-                  convert(r);
-                  p->set_value();
-                } else {
-                  p->set_value(convert(r));
-                }
-              },
-              [p, op, store](caf::error& e) {
-                p->set_exception(
-                    std::make_exception_ptr(from_caf_error(e, op, store)));
-              });
-    }});
+    auto done = [p, convert, op, store = dest.name](
+                    caf::type_erased_tuple* reply,
+                    const store_error* failure) mutable {
+      try {
+        if (failure) throw failure->with_context(op, store);
+        if (reply->match_elements<caf::error>())
+          throw from_caf_error(reply->get_as<caf::error>(0), op, store);
+        if (!reply->match_elements<Reply>())
+          throw store_error(errc::internal, "unexpected reply", op, store);
+        auto& r = *static_cast<Reply*>(reply->get_mutable(0));
+        if constexpr (std::is_void_v<Result>) {
+          convert(r);
+          p->set_value();
+        } else {
+          p->set_value(convert(r));
+        }
+      } catch (const store_error& e) {
+        p->set_exception(std::make_exception_ptr(e));
+      }
+    };
+    auto [sender, mid] = prepare(dest, std::move(done));
+    dest.handle->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
+                                                   std::forward<Ts>(xs)...),
+                         nullptr);
     return fut;
   }
 
- private:
-  // Routers answer within their own deadline; this only guards against a
-  // router that vanished without a reply.
-  static constexpr std::chrono::minutes backstop{5};
+  // Called with the reply, or with the failure that replaced it.
+  using completion =
+      std::function<void(caf::type_erased_tuple*, const store_error*)>;
 
-  std::vector<caf::actor> lanes_;
+ private:
+  // Registers `done` with this thread's sink; returns the sender and the
+  // request id to send with.
+  std::pair<caf::strong_actor_ptr, caf::message_id> prepare(
+      const call_target& dest, completion done);
+  reply_sink& mine();
+  void watch();
+
+  caf::actor_system& sys_;
+  const std::uint64_t id_;  // tells this bridge's sinks from another's
+  std::mutex mtx_;
+  std::vector<caf::strong_actor_ptr> sinks_;
+  bool stopping_ = false;
+  std::condition_variable stop_;
+  std::thread watchdog_;
 };
 
 // The identity conversion for ask().

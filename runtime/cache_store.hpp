@@ -14,11 +14,12 @@
 namespace storage {
 
 class bridge;
+struct call_target;
 
 class cache_store {
  public:
-  cache_store(cache_store_actor router, std::shared_ptr<bridge> via,
-              std::string name);
+  cache_store(cache_store_actor handle, std::shared_ptr<bridge> via,
+              std::shared_ptr<const call_target> target);
 
   std::future<std::optional<std::string>> get(std::string key);
   std::future<void> set(std::string key, std::string value, ttl_ms ttl = {});
@@ -40,13 +41,13 @@ class cache_store {
   // Start with cursor ""; an empty next_cursor ends the scan.
   std::future<cache_scan_page> scan(std::string cursor, std::uint32_t limit);
 
-  const cache_store_actor& actor() const { return router_; }
-  const std::string& name() const { return name_; }
+  const cache_store_actor& actor() const { return handle_; }
+  const std::string& name() const;
 
  private:
-  cache_store_actor router_;
+  cache_store_actor handle_;
   std::shared_ptr<bridge> bridge_;
-  std::string name_;
+  std::shared_ptr<const call_target> target_;
 };
 
 }  // namespace storage

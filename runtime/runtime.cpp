@@ -10,6 +10,7 @@
 #include "runtime/bridge.hpp"
 #include "runtime/config_file.hpp"
 #include "runtime/live_coordinator.hpp"
+#include "runtime/store_identity.hpp"
 
 namespace storage {
 
@@ -46,19 +47,23 @@ struct runtime_config : caf::actor_system_config {
 
 struct runtime::impl {
   explicit impl(const runtime_options& opts)
-      : cfg(opts),
-        sys(cfg),
-        via(std::make_shared<bridge>(sys, thread_count(opts))) {
+      : cfg(opts), sys(cfg), via(std::make_shared<bridge>(sys)) {
     if (!opts.config_file.empty()) names = read_store_names(opts.config_file);
   }
 
   ~impl() {
     // Live migrations first: they talk to the routers.
     for (auto& m : migrations) m.shutdown();
-    for (auto& [k, r] : vectors)
-      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
-    for (auto& [k, r] : caches)
-      caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+    for (auto& [k, s] : vectors) {
+      caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
+    }
+    for (auto& [k, s] : caches) {
+      caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
+    }
+    // Calls still waiting end with backend_unavailable, not a hang.
+    via.reset();
   }
 
   runtime_config cfg;
@@ -66,8 +71,17 @@ struct runtime::impl {
   std::shared_ptr<bridge> via;
   std::map<std::string, std::string> names;
   std::mutex mtx;
-  std::map<std::string, vector_router_actor> vectors;
-  std::map<std::string, cache_router_actor> caches;
+  // Open stores by identity (store_identity.hpp): one router each,
+  // however they were named.
+  std::map<std::string, vector_store_handles> vectors;
+  std::map<std::string, cache_store_handles> caches;
+
+  // The open store `uri_or_name` names, or nullptr.
+  template <class Map>
+  auto find(Map& m, const std::string& uri) -> decltype(&m.begin()->second) {
+    auto it = m.find(store_identity(uri));
+    return it == m.end() ? nullptr : &it->second;
+  }
   std::vector<live_migration> migrations;
 };
 
@@ -95,36 +109,44 @@ std::string display_name(const std::string& key, const std::string& uri) {
 
 }  // namespace
 
+namespace {
+
+template <class Handles>
+std::shared_ptr<const call_target> target_of(const Handles& h,
+                                             std::string name) {
+  auto t = std::make_shared<call_target>();
+  t->handle = caf::actor_cast<caf::strong_actor_ptr>(h.handle);
+  t->name = std::move(name);
+  t->table = h.table;
+  return t;
+}
+
+}  // namespace
+
 vector_store runtime::open_vector(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
+  auto id = store_identity(uri);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto& slot = impl_->vectors[uri_or_name];
-  if (!slot) {
-    try {
-      slot = spawn_vector_router(impl_->sys, vector_pool_for, uri);
-    } catch (...) {
-      impl_->vectors.erase(uri_or_name);
-      throw;
-    }
-  }
-  return vector_store(caf::actor_cast<vector_store_actor>(slot), impl_->via,
-                      display_name(uri_or_name, uri));
+  auto it = impl_->vectors.find(id);
+  if (it == impl_->vectors.end())
+    it = impl_->vectors
+             .emplace(id, spawn_vector_store(impl_->sys, vector_pool_for, uri))
+             .first;
+  auto target = target_of(it->second, display_name(uri_or_name, uri));
+  return vector_store(it->second.handle, impl_->via, target);
 }
 
 cache_store runtime::open_cache(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
+  auto id = store_identity(uri);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto& slot = impl_->caches[uri_or_name];
-  if (!slot) {
-    try {
-      slot = spawn_cache_router(impl_->sys, cache_pool_for, uri);
-    } catch (...) {
-      impl_->caches.erase(uri_or_name);
-      throw;
-    }
-  }
-  return cache_store(caf::actor_cast<cache_store_actor>(slot), impl_->via,
-                     display_name(uri_or_name, uri));
+  auto it = impl_->caches.find(id);
+  if (it == impl_->caches.end())
+    it = impl_->caches
+             .emplace(id, spawn_cache_store(impl_->sys, cache_pool_for, uri))
+             .first;
+  auto target = target_of(it->second, display_name(uri_or_name, uri));
+  return cache_store(it->second.handle, impl_->via, target);
 }
 
 void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
@@ -133,14 +155,14 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
   caf::error failure;
   auto ok = [](bool) {};
   auto fail = [&](caf::error& e) { failure = std::move(e); };
-  if (auto v = impl_->vectors.find(uri_or_name); v != impl_->vectors.end()) {
-    auto router = v->second;
+  auto uri = resolve(uri_or_name);
+  if (auto v = impl_->find(impl_->vectors, uri)) {
+    auto router = v->router;
     guard.unlock();
     self->request(router, caf::infinite, swap_atom::value, new_uri)
         .receive(ok, fail);
-  } else if (auto c = impl_->caches.find(uri_or_name);
-             c != impl_->caches.end()) {
-    auto router = c->second;
+  } else if (auto c = impl_->find(impl_->caches, uri)) {
+    auto router = c->router;
     guard.unlock();
     self->request(router, caf::infinite, swap_atom::value, new_uri)
         .receive(ok, fail);
@@ -165,15 +187,14 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                            " like the store it should receive",
                        "migrate", name);
   };
-  if (auto v = impl_->vectors.find(uri_or_name); v != impl_->vectors.end()) {
+  if (auto v = impl_->find(impl_->vectors, uri)) {
     if (target_kind != store_kind::vector) throw wrong_kind("vector store");
     impl_->migrations.push_back(start_live_migration(
-        impl_->sys, v->second, name, resolve(target_uri), opts));
-  } else if (auto c = impl_->caches.find(uri_or_name);
-             c != impl_->caches.end()) {
+        impl_->sys, v->router, name, resolve(target_uri), opts));
+  } else if (auto c = impl_->find(impl_->caches, uri)) {
     if (target_kind != store_kind::cache) throw wrong_kind("cache");
     impl_->migrations.push_back(start_live_migration(
-        impl_->sys, c->second, name, resolve(target_uri), opts));
+        impl_->sys, c->router, name, resolve(target_uri), opts));
   } else {
     throw store_error(errc::invalid_argument,
                       "no open store named '" + redact(uri_or_name) + "'",

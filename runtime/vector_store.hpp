@@ -13,11 +13,12 @@
 namespace storage {
 
 class bridge;
+struct call_target;
 
 class vector_store {
  public:
-  vector_store(vector_store_actor router, std::shared_ptr<bridge> via,
-               std::string name);
+  vector_store(vector_store_actor handle, std::shared_ptr<bridge> via,
+               std::shared_ptr<const call_target> target);
 
   // true: created; false: already there with the same spec (conflict if not).
   std::future<bool> create_collection(collection_spec spec);
@@ -40,14 +41,14 @@ class vector_store {
                               std::uint32_t limit);
 
   // The typed handle, for actor code (request(...).then).
-  const vector_store_actor& actor() const { return router_; }
+  const vector_store_actor& actor() const { return handle_; }
   // The store's name or redacted URI, as errors name it.
-  const std::string& name() const { return name_; }
+  const std::string& name() const;
 
  private:
-  vector_store_actor router_;
+  vector_store_actor handle_;
   std::shared_ptr<bridge> bridge_;
-  std::string name_;
+  std::shared_ptr<const call_target> target_;
 };
 
 }  // namespace storage

@@ -65,6 +65,20 @@ inline std::vector<vector_backend_desc> vector_backends() {
       {"pgvector", [](const std::string&) { return test::pgvector_uri(); },
        true},
       {"chroma", [](const std::string&) { return test::chroma_uri(); }, true},
+      // The same suite at pool=4: shards on faiss, four interchangeable
+      // connections on the servers.
+      {"faiss_pool4",
+       [](const std::string& d) { return "faiss://" + d + "?pool=4"; }, false},
+      {"pgvector_pool4",
+       [](const std::string&) {
+         return with_param(test::pgvector_uri(), "pool=4");
+       },
+       true},
+      {"chroma_pool4",
+       [](const std::string&) {
+         return with_param(test::chroma_uri(), "pool=4");
+       },
+       true},
   };
 }
 
@@ -186,6 +200,16 @@ inline std::vector<cache_backend_desc> cache_backends() {
       {"redis",
        [](const std::string&, const std::string& ns) {
          return with_param(test::redis_uri(), "namespace=" + ns);
+       },
+       true},
+      {"sqlite_pool4",
+       [](const std::string& d, const std::string& ns) {
+         return "sqlite://" + d + "/c.db?pool=4&namespace=" + ns;
+       },
+       true},
+      {"redis_pool4",
+       [](const std::string&, const std::string& ns) {
+         return with_param(test::redis_uri(), "pool=4&namespace=" + ns);
        },
        true},
   };

@@ -1,0 +1,70 @@
+// A request on its way to a worker carries a ticket: its deadline and its
+// share of the pool's gauge. The ticket travels inside the mailbox element
+// (job_element wraps the caller's element without copying its content), so
+// the worker's handlers see the caller's message unchanged and the reply
+// goes straight back to the caller.
+#pragma once
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/pool/pool_gauge.hpp"
+
+namespace storage {
+
+using deadline_clock = std::chrono::steady_clock;
+
+struct job_ticket {
+  deadline_clock::time_point deadline = deadline_clock::time_point::max();
+  load_token token;
+  caller_id caller = 0;  // who sent it, for the router's routing
+
+  bool expired() const { return deadline_clock::now() >= deadline; }
+};
+
+class job_element final : public caf::mailbox_element {
+ public:
+  job_element(caf::mailbox_element_ptr inner, job_ticket t);
+
+  caf::type_erased_tuple& content() override;
+  const caf::type_erased_tuple& content() const override;
+  caf::message move_content_to_message() override;
+  caf::message copy_content_to_message() const override;
+
+  job_ticket ticket;
+
+ private:
+  caf::mailbox_element_ptr inner_;
+};
+
+// `what` with `t` attached; same sender, id and content.
+caf::mailbox_element_ptr make_job(caf::mailbox_element_ptr what, job_ticket t);
+
+// Moves the ticket out of the message `self` is handling. A message that
+// came without one (a test talking to a worker directly) gets no deadline
+// and no share.
+job_ticket take_ticket(caf::local_actor* self);
+
+// Time left until `deadline`, at least 1 ms, as a CAF request timeout.
+caf::duration time_left(deadline_clock::time_point deadline);
+
+// self->request(worker, ..., xs...) with a ticket attached and the ticket's
+// deadline as the request's timeout; the reply handle takes .then(...) as
+// usual.
+template <class Self, class Handle, class... Ts>
+caf::response_handle<Self, caf::message, false> ask_worker(Self* self,
+                                                           const Handle& worker,
+                                                           job_ticket t,
+                                                           Ts&&... xs) {
+  auto timeout = time_left(t.deadline);
+  auto mid = self->new_request_id(caf::message_priority::normal);
+  auto inner =
+      caf::make_mailbox_element(self->ctrl(), mid, {}, std::forward<Ts>(xs)...);
+  auto dest = caf::actor_cast<caf::abstract_actor*>(worker);
+  dest->enqueue(make_job(std::move(inner), std::move(t)), self->context());
+  self->request_response_timeout(timeout, mid);
+  return {mid.response_id(), self};
+}
+
+}  // namespace storage

@@ -1,0 +1,179 @@
+#include "actors/pool/store_dispatcher.hpp"
+
+#include "messages/caf_support.hpp"
+#include "messages/interfaces.hpp"
+
+namespace storage {
+
+namespace {
+
+// The operations of the two store interfaces; anything else (a router's
+// own messages: swap, workers, ...) goes to the router as it is.
+bool is_store_op(const caf::type_erased_tuple& content) {
+  if (content.empty() || !content.match_element<caf::atom_value>(0))
+    return false;
+  static const caf::atom_value ops[] = {
+      vcreate_atom::value, vdrop_atom::value,   vlist_atom::value,
+      vupsert_atom::value, vget_atom::value,    vdelete_atom::value,
+      vcount_atom::value,  vsearch_atom::value, vscan_atom::value,
+      cget_atom::value,    cset_atom::value,    cadd_atom::value,
+      cdel_atom::value,    cexists_atom::value, cmget_atom::value,
+      cmset_atom::value,   cincr_atom::value,   cexpire_atom::value,
+      cttl_atom::value,    cclear_atom::value,  cscan_atom::value};
+  auto a = content.get_as<caf::atom_value>(0);
+  for (auto op : ops)
+    if (op == a) return true;
+  return false;
+}
+
+class dispatcher final : public caf::monitorable_actor {
+ public:
+  dispatcher(caf::actor_config& cfg, std::shared_ptr<route_table> table)
+      : caf::monitorable_actor(cfg), table_(std::move(table)) {}
+
+  void enqueue(caf::mailbox_element_ptr what,
+               caf::execution_unit* eu) override {
+    auto& content = what->content();
+    if (content.match_elements<caf::exit_msg>()) {
+      // The runtime closes the router itself; the handle only goes away.
+      cleanup(std::move(content.get_mutable_as<caf::exit_msg>(0).reason), eu);
+      return;
+    }
+    if (getf(is_terminated_flag)) {
+      reply_error(*what, caf::make_error(caf::sec::request_receiver_down),
+                  caf::actor_cast<caf::strong_actor_ptr>(this), eu);
+      return;
+    }
+    if (!is_store_op(content)) {
+      table_->to_router(std::move(what), eu);
+      return;
+    }
+    table_->dispatch(std::move(what), eu,
+                     caf::actor_cast<caf::strong_actor_ptr>(this));
+  }
+
+  const char* name() const override { return "store_dispatcher"; }
+
+ private:
+  std::shared_ptr<route_table> table_;
+};
+
+caf::error store_failure(errc code, std::string msg, const route& r) {
+  return to_caf_error(store_error(code, std::move(msg), "request", r.store));
+}
+
+}  // namespace
+
+void reply_error(caf::mailbox_element& what, caf::error err,
+                 const caf::strong_actor_ptr& self, caf::execution_unit* eu) {
+  if (!what.sender || !what.mid.is_request()) return;
+  what.sender->enqueue(caf::make_mailbox_element(self, what.mid.response_id(),
+                                                 {}, std::move(err)),
+                       eu);
+}
+
+std::shared_ptr<const route> route_table::current() const {
+  std::shared_lock<std::shared_mutex> guard(mtx_);
+  return route_;
+}
+
+void route_table::via_router(std::shared_ptr<const route> r) {
+  std::unique_lock<std::shared_mutex> guard(mtx_);
+  route_ = std::move(r);
+  pending_ = nullptr;
+  has_pending_ = false;
+}
+
+void route_table::go_direct(std::shared_ptr<const route> r) {
+  std::unique_lock<std::shared_mutex> guard(mtx_);
+  if (forwarded_ == 0) {
+    route_ = std::move(r);
+    pending_ = nullptr;
+    has_pending_ = false;
+  } else {
+    pending_ = std::move(r);
+    has_pending_ = true;
+  }
+}
+
+void route_table::taken() {
+  if (--forwarded_ == 0 && has_pending_) try_switch();
+}
+
+void route_table::try_switch() {
+  std::unique_lock<std::shared_mutex> guard(mtx_);
+  if (!pending_ || forwarded_ != 0) return;
+  route_ = std::move(pending_);
+  pending_ = nullptr;
+  has_pending_ = false;
+}
+
+void route_table::to_router(caf::mailbox_element_ptr what,
+                            caf::execution_unit* eu) {
+  router_->enqueue(std::move(what), eu);
+}
+
+void route_table::dispatch(caf::mailbox_element_ptr what,
+                           caf::execution_unit* eu,
+                           const caf::strong_actor_ptr& self) {
+  if (has_pending_ && forwarded_ == 0) try_switch();
+  // Held while the request is handed on, so the route cannot switch to
+  // direct between counting a forwarded request and its enqueue.
+  std::shared_lock<std::shared_mutex> guard(mtx_);
+  auto& r = *route_;
+  job_ticket t;
+  t.deadline = deadline_clock::now() + r.timeout;
+  t.caller = what->sender ? what->sender->id() : 0;
+  if (!r.gauge->try_admit()) {
+    reply_error(
+        *what,
+        store_failure(errc::overloaded,
+                      "more than " + std::to_string(r.gauge->max_inflight()) +
+                          " requests in flight",
+                      r),
+        self, eu);
+    return;
+  }
+  if (!r.direct) {
+    t.token = load_token(r.gauge, pool_gauge::no_worker, 0);
+    ++forwarded_;
+    router_->enqueue(make_job(std::move(what), std::move(t)), eu);
+    return;
+  }
+  std::uint32_t w = 0;
+  caller_id caller = 0;  // shards are chosen by key: no claim
+  if (r.sharded) {
+    // Direct only with one shard; more go through the router.
+    if (!r.workers[0])
+      w = pool_gauge::no_worker;
+    else
+      r.gauge->assign(0);
+  } else {
+    caller = t.caller;
+    w = r.gauge->place(
+        caller, [&](std::uint32_t i) { return r.workers[i] != nullptr; });
+  }
+  if (w == pool_gauge::no_worker) {
+    r.gauge->release(pool_gauge::no_worker, 0);
+    reply_error(*what,
+                store_failure(errc::backend_unavailable,
+                              "every worker is being restarted", r),
+                self, eu);
+    return;
+  }
+  t.token = load_token(r.gauge, w, caller);
+  // Alone on an idle worker: run it here (the token goes when t does).
+  if (r.gauge->load(w) == 1 && r.runners[w] &&
+      r.runners[w]->run_inline(*what, t, eu, r.workers[w]))
+    return;
+  r.workers[w]->enqueue(make_job(std::move(what), std::move(t)), eu);
+}
+
+caf::actor spawn_dispatcher(caf::actor_system& sys,
+                            std::shared_ptr<route_table> table) {
+  caf::actor_config cfg;
+  return caf::make_actor<dispatcher, caf::actor>(
+      sys.next_actor_id(), sys.node(), &sys, cfg, std::move(table));
+}
+
+}  // namespace storage

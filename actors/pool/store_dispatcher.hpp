@@ -1,0 +1,101 @@
+// The handle callers hold for a store. It is not an actor with a mailbox:
+// like CAF's actor_pool, it decides in the caller's own thread, during
+// enqueue, where a request goes, and hands the caller's message on without
+// copying it. In the common case that is a worker, which answers the caller
+// directly: two thread hand-offs per request and no actor every request of
+// the store must pass in turn. While the store is being swapped or migrated
+// (or is an in-process store split into several shards), requests go to the
+// router actor instead, which routes them the same way.
+//
+// Where requests go, and why order holds:
+// - in-process shards (memory://, faiss://): the shard owning the key;
+// - interchangeable workers (SQLite, Redis, PostgreSQL, Chroma): the worker
+//   that still holds an unfinished request of the same caller, otherwise the
+//   least loaded. A caller's requests are therefore never on two workers at
+//   once, and a worker's mailbox is FIFO: they take effect in the order the
+//   caller issued them, whole-store operations included.
+// Every request gets the store's deadline (timeout_ms) and a share of the
+// pool's gauge (max_inflight); beyond the bound it fails at once with
+// overloaded.
+//
+// On a backend that never blocks (memory://), when the chosen worker holds
+// nothing else and its adapter is free, the caller runs the request itself,
+// on its own thread, and the reply is sent as if from the worker: no
+// hand-off at all. Order holds the same way: the worker held nothing of the
+// caller's, and the adapter's lock keeps the worker out until the request
+// is done.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/pool/job.hpp"
+#include "actors/pool/worker_core.hpp"
+
+namespace storage {
+
+// Where the dispatcher sends requests; published by the router.
+struct route {
+  // false: everything goes to the router.
+  bool direct = false;
+  bool sharded = false;
+  std::vector<caf::strong_actor_ptr> workers;           // null: being respawned
+  std::vector<std::shared_ptr<inline_runner>> runners;  // one per worker
+  std::shared_ptr<pool_gauge> gauge;
+  std::chrono::milliseconds timeout{10000};
+  std::string store;  // redacted, as errors name it
+};
+
+// Shared by a store's dispatcher and its router.
+class route_table {
+ public:
+  // Before any request is dispatched: the router, once spawned.
+  void set_router(caf::strong_actor_ptr router) { router_ = std::move(router); }
+
+  std::shared_ptr<const route> current() const;
+
+  // Every later request goes to the router.
+  void via_router(std::shared_ptr<const route> r);
+  // Requests go straight to r's workers from now on -- once no request
+  // forwarded to the router is still undispatched (it would be overtaken).
+  // Until then they keep going to the router; the switch happens when the
+  // last such request has been taken (see taken()).
+  void go_direct(std::shared_ptr<const route> r);
+  // The router dispatched (or queued) a forwarded request.
+  void taken();
+
+  // A message that is not a store operation: to the router, as it is.
+  void to_router(caf::mailbox_element_ptr what, caf::execution_unit* eu);
+
+  // Sends one request where the current route says (see above). Called by
+  // the dispatcher on the caller's thread.
+  void dispatch(caf::mailbox_element_ptr what, caf::execution_unit* eu,
+                const caf::strong_actor_ptr& self);
+
+ private:
+  mutable std::shared_mutex mtx_;
+  // Completes a pending go_direct if nothing forwarded is outstanding.
+  void try_switch();
+
+  std::shared_ptr<const route> route_;
+  std::shared_ptr<const route> pending_;  // a go_direct waiting to happen
+  std::atomic<bool> has_pending_{false};
+  caf::strong_actor_ptr router_;
+  std::atomic<std::size_t> forwarded_{0};
+};
+
+// Spawns the handle for a store whose router shares `table`.
+caf::actor spawn_dispatcher(caf::actor_system& sys,
+                            std::shared_ptr<route_table> table);
+
+// Answers a request with `err` at once, from `self`, without a mailbox.
+void reply_error(caf::mailbox_element& what, caf::error err,
+                 const caf::strong_actor_ptr& self, caf::execution_unit* eu);
+
+}  // namespace storage

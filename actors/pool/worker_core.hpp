@@ -1,0 +1,119 @@
+// What a pool worker owns, apart from its mailbox: one adapter (one
+// connection), made on first use, behind a lock. The worker actor runs its
+// mailbox's requests on it; on a backend that never blocks, a caller may run
+// a request on its own thread instead, while the worker is idle
+// (run_inline), which saves both thread hand-offs. The lock keeps the two
+// from ever using the adapter at once.
+//
+// Only a connection-level failure (backend_unavailable) drops the adapter,
+// so the next request reconnects; a bad request gets its error and the
+// adapter keeps its state (a FAISS index is never rebuilt because one
+// request was wrong).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/pool/job.hpp"
+#include "messages/caf_support.hpp"
+
+namespace storage {
+
+// A worker seen from the dispatcher: may the caller run this request itself?
+class inline_runner {
+ public:
+  virtual ~inline_runner() = default;
+
+  // Runs `what` on the caller's thread and sends the reply from `worker`,
+  // if the backend never blocks (memory://) and the adapter is free. False:
+  // nothing happened, enqueue it. A backend that waits on I/O never runs on
+  // the caller's thread: a future-returning call must not block its caller,
+  // and a CAF scheduler thread must not wait on a socket.
+  virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
+                          caf::execution_unit* eu,
+                          const caf::strong_actor_ptr& worker) = 0;
+};
+
+template <class Backend>
+class worker_core final : public inline_runner {
+ public:
+  using runner = caf::message (*)(Backend&, const caf::type_erased_tuple&);
+  using namer = const char* (*)(const caf::type_erased_tuple&);
+
+  worker_core(std::function<std::unique_ptr<Backend>()> make, std::string store,
+              bool never_blocks, runner run, namer name)
+      : make_(std::move(make)),
+        store_(std::move(store)),
+        never_blocks_(never_blocks),
+        run_(run),
+        name_(name) {}
+
+  const std::string& store() const { return store_; }
+  std::mutex& mutex() { return mtx_; }
+
+  // The adapter, made if needed. Call with the lock held.
+  Backend& backend() {
+    if (!backend_) backend_ = make_();
+    return *backend_;
+  }
+  bool connected() const { return backend_ != nullptr; }
+
+  // `e` as the reply's error; drops the adapter if the connection is gone.
+  // Call with the lock held.
+  caf::error failure(const store_error& e, const char* op) {
+    if (e.code() == errc::backend_unavailable) backend_.reset();
+    return to_caf_error(e.with_context(op, store_));
+  }
+
+  // Runs one request with deadline `deadline` and returns its reply: the
+  // values, or a caf::error (timeout, without running it, if the deadline
+  // passed while it waited). Call with the lock held.
+  caf::message execute(const caf::type_erased_tuple& req,
+                       deadline_clock::time_point deadline) {
+    const char* op = name_(req);
+    try {
+      if (deadline_clock::now() >= deadline)
+        throw store_error(errc::timeout,
+                          "the deadline passed before the request started");
+      auto& b = backend();
+      b.set_deadline(deadline);
+      return run_(b, req);
+    } catch (const store_error& e) {
+      return caf::make_message(failure(e, op));
+    } catch (const std::exception& e) {
+      return caf::make_message(
+          to_caf_error(store_error(errc::internal, e.what(), op, store_)));
+    }
+  }
+
+  bool run_inline(caf::mailbox_element& what, const job_ticket& t,
+                  caf::execution_unit* eu,
+                  const caf::strong_actor_ptr& worker) override {
+    if (!never_blocks_) return false;
+    std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
+    if (!guard.owns_lock()) return false;
+    auto reply = execute(what.content(), t.deadline);
+    guard.unlock();
+    if (what.sender && what.mid.is_request())
+      what.sender->enqueue(
+          caf::make_mailbox_element(worker, what.mid.response_id(), {},
+                                    std::move(reply)),
+          eu);
+    return true;
+  }
+
+ private:
+  std::mutex mtx_;
+  std::function<std::unique_ptr<Backend>()> make_;
+  std::unique_ptr<Backend> backend_;
+  std::string store_;
+  bool never_blocks_;
+  runner run_;
+  namer name_;
+};
+
+}  // namespace storage

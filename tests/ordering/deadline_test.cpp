@@ -1,0 +1,98 @@
+// Deadlines and bounds on a blocked backend: a SQLite file locked by another
+// connection. The caller hears `timeout` by its deadline, a request that
+// timed out never writes afterwards, max_inflight holds while the backend is
+// stuck, and traffic recovers when the lock goes.
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "runtime/runtime.hpp"
+#include "support/test_util.hpp"
+
+namespace storage::test {
+namespace {
+
+using clock = std::chrono::steady_clock;
+using ms = std::chrono::milliseconds;
+
+// Another process's write lock on the file, held until release().
+class file_lock {
+ public:
+  explicit file_lock(const std::string& path) {
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  void release() {
+    if (!db_) return;
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+  ~file_lock() { release(); }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+long elapsed_ms(clock::time_point since) {
+  return static_cast<long>(
+      std::chrono::duration_cast<ms>(clock::now() - since).count());
+}
+
+TEST(deadlines, a_timed_out_write_never_happens_later) {
+  runtime rt;
+  auto path = fresh_dir() + "/locked.db";
+  auto cache = rt.open_cache("sqlite://" + path + "?timeout_ms=400");
+  await(cache.set("before", "1"));  // the file and schema exist
+  file_lock lock(path);
+  auto start = clock::now();
+  // The first waits on the lock until its deadline; the others wait behind
+  // it in the worker's queue and must not start after theirs.
+  std::vector<std::future<void>> writes;
+  for (int i = 0; i < 4; ++i)
+    writes.push_back(cache.set("k" + std::to_string(i), "late"));
+  for (auto& w : writes)
+    EXPECT_TRUE(fails_with(errc::timeout, [&] { await(std::move(w)); }));
+  // Each answer came by its deadline (400 ms), give or take scheduling.
+  EXPECT_LT(elapsed_ms(start), 400 + 1000);
+  lock.release();
+  std::this_thread::sleep_for(ms(300));
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(await(cache.get("k" + std::to_string(i))), std::nullopt) << i;
+  await(cache.set("after", "2"));
+  EXPECT_EQ(await(cache.get("after")), "2");
+}
+
+TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
+  runtime rt;
+  auto path = fresh_dir() + "/stuck.db";
+  auto cache =
+      rt.open_cache("sqlite://" + path + "?timeout_ms=800&max_inflight=4");
+  await(cache.set("before", "1"));
+  file_lock lock(path);
+  std::vector<std::future<void>> writes;
+  for (int i = 0; i < 12; ++i)
+    writes.push_back(cache.set("k" + std::to_string(i), "v"));
+  int overloaded = 0, timed_out = 0;
+  for (auto& w : writes) {
+    try {
+      await(std::move(w));
+    } catch (const store_error& e) {
+      if (e.code() == errc::overloaded) ++overloaded;
+      if (e.code() == errc::timeout) ++timed_out;
+    }
+  }
+  // The four admitted wait for the lock and time out; the rest were refused
+  // at once, while the first ones still held their places.
+  EXPECT_EQ(timed_out, 4);
+  EXPECT_EQ(overloaded, 8);
+  lock.release();
+  await(cache.set("after", "2"));
+  EXPECT_EQ(await(cache.get("after")), "2");
+}
+
+}  // namespace
+}  // namespace storage::test
