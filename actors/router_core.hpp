@@ -60,8 +60,8 @@ struct router_base {
 };
 
 // Publishes where the dispatcher sends requests: straight to the workers
-// when nothing needs the router (no migration, no swap draining, at most
-// one in-process shard), otherwise to the router. Going direct waits until
+// when nothing needs the router (no migration, no swap draining), otherwise
+// to the router. Going direct waits until
 // no request forwarded to the router is still undispatched
 // (route_table::go_direct).
 template <class Self>
@@ -70,8 +70,7 @@ void publish(Self* self) {
   auto& pool = *st.pool;
   auto r = std::make_shared<route>();
   r->direct = !st.dual && !st.retired && st.draining.empty() && !st.paused &&
-              !st.throttled && st.deferred.empty() &&
-              (!pool.spec.sharded || pool.size() == 1);
+              !st.throttled && st.deferred.empty();
   r->sharded = pool.spec.sharded;
   for (auto& w : pool.workers)
     r->workers.push_back(caf::actor_cast<caf::strong_actor_ptr>(w));
@@ -126,7 +125,7 @@ void admit(Self* self, Fn fn) {
     run();
   // Only now: a pending switch to direct must not let a later request of
   // this caller overtake this one.
-  if (forwarded) st.table->taken();
+  if (forwarded) st.table->taken(ticket->caller);
 }
 
 // Runs what waited, in order, until something pauses or throttles again.

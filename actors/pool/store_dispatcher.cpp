@@ -1,5 +1,6 @@
 #include "actors/pool/store_dispatcher.hpp"
 
+#include "actors/pool_spec.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/interfaces.hpp"
 
@@ -58,6 +59,36 @@ class dispatcher final : public caf::monitorable_actor {
   std::shared_ptr<route_table> table_;
 };
 
+// The one key (cache) or id (vector) a request is about, if it is about
+// exactly one; otherwise (several, a whole collection or store) nullopt.
+std::optional<std::string> single_key(const caf::type_erased_tuple& x) {
+  using std::string;
+  if (x.size() < 2 || !x.match_element<caf::atom_value>(0)) return std::nullopt;
+  auto a = x.get_as<caf::atom_value>(0);
+  if (a == cget_atom::value || a == cexists_atom::value ||
+      a == cttl_atom::value || a == cincr_atom::value ||
+      a == cexpire_atom::value) {
+    if (x.match_element<string>(1)) return x.get_as<string>(1);
+  } else if (a == cset_atom::value || a == cadd_atom::value) {
+    if (x.match_element<cache_entry>(1)) return x.get_as<cache_entry>(1).key;
+  } else if (a == cdel_atom::value || a == cmget_atom::value) {
+    if (x.match_element<ids>(1) && x.get_as<ids>(1).size() == 1)
+      return x.get_as<ids>(1)[0];
+  } else if (a == cmset_atom::value) {
+    if (x.match_element<std::vector<cache_entry>>(1) &&
+        x.get_as<std::vector<cache_entry>>(1).size() == 1)
+      return x.get_as<std::vector<cache_entry>>(1)[0].key;
+  } else if (a == vupsert_atom::value && x.size() == 3) {
+    if (x.match_element<records>(2) && x.get_as<records>(2).size() == 1)
+      return x.get_as<records>(2)[0].id;
+  } else if ((a == vget_atom::value || a == vdelete_atom::value) &&
+             x.size() == 3) {
+    if (x.match_element<ids>(2) && x.get_as<ids>(2).size() == 1)
+      return x.get_as<ids>(2)[0];
+  }
+  return std::nullopt;
+}
+
 caf::error store_failure(errc code, std::string msg, const route& r) {
   return to_caf_error(store_error(code, std::move(msg), "request", r.store));
 }
@@ -96,8 +127,19 @@ void route_table::go_direct(std::shared_ptr<const route> r) {
   }
 }
 
-void route_table::taken() {
+void route_table::taken(caller_id caller) {
+  {
+    std::lock_guard<std::mutex> g(routed_mtx_);
+    if (auto it = routed_.find(caller);
+        it != routed_.end() && --it->second == 0)
+      routed_.erase(it);
+  }
   if (--forwarded_ == 0 && has_pending_) try_switch();
+}
+
+bool route_table::routed_to_router(caller_id caller) {
+  std::lock_guard<std::mutex> g(routed_mtx_);
+  return routed_.count(caller) > 0;
 }
 
 void route_table::try_switch() {
@@ -134,20 +176,32 @@ void route_table::dispatch(caf::mailbox_element_ptr what,
         self, eu);
     return;
   }
-  if (!r.direct) {
+  auto forward = [&] {
     t.token = load_token(r.gauge, pool_gauge::no_worker, 0);
     ++forwarded_;
+    {
+      std::lock_guard<std::mutex> g(routed_mtx_);
+      ++routed_[t.caller];
+    }
     router_->enqueue(make_job(std::move(what), std::move(t)), eu);
-    return;
-  }
+  };
+  if (!r.direct) return forward();
   std::uint32_t w = 0;
   caller_id caller = 0;  // shards are chosen by key: no claim
   if (r.sharded) {
-    // Direct only with one shard; more go through the router.
-    if (!r.workers[0])
+    auto n = static_cast<std::uint32_t>(r.workers.size());
+    if (n > 1) {
+      // One key: its shard. Several shards, or a caller whose earlier
+      // request the router still holds: the router, which splits the
+      // request and keeps the caller's order.
+      auto key = single_key(what->content());
+      if (!key || routed_to_router(t.caller)) return forward();
+      w = static_cast<std::uint32_t>(key_hash(*key) % n);
+    }
+    if (!r.workers[w])
       w = pool_gauge::no_worker;
     else
-      r.gauge->assign(0);
+      r.gauge->assign(w);
   } else {
     caller = t.caller;
     w = r.gauge->place(

@@ -3,12 +3,15 @@
 // enqueue, where a request goes, and hands the caller's message on without
 // copying it. In the common case that is a worker, which answers the caller
 // directly: two thread hand-offs per request and no actor every request of
-// the store must pass in turn. While the store is being swapped or migrated
-// (or is an in-process store split into several shards), requests go to the
-// router actor instead, which routes them the same way.
+// the store must pass in turn. While the store is being swapped or
+// migrated, and for a request that spans several in-process shards,
+// requests go to the router actor instead, which routes them the same way.
 //
 // Where requests go, and why order holds:
-// - in-process shards (memory://, faiss://): the shard owning the key;
+// - in-process shards (memory://, faiss://): the shard owning the key; a
+//   request about several keys (or a whole collection or store) goes to the
+//   router, which splits it across the shards -- and so do the caller's
+//   later requests until the router has dispatched it, so none overtakes;
 // - interchangeable workers (SQLite, Redis, PostgreSQL, Chroma): the worker
 //   that still holds an unfinished request of the same caller, otherwise the
 //   least loaded. A caller's requests are therefore never on two workers at
@@ -29,8 +32,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -67,8 +72,8 @@ class route_table {
   // Until then they keep going to the router; the switch happens when the
   // last such request has been taken (see taken()).
   void go_direct(std::shared_ptr<const route> r);
-  // The router dispatched (or queued) a forwarded request.
-  void taken();
+  // The router dispatched (or queued) a request `caller` forwarded.
+  void taken(caller_id caller);
 
   // A message that is not a store operation: to the router, as it is.
   void to_router(caf::mailbox_element_ptr what, caf::execution_unit* eu);
@@ -82,12 +87,18 @@ class route_table {
   mutable std::shared_mutex mtx_;
   // Completes a pending go_direct if nothing forwarded is outstanding.
   void try_switch();
+  // Whether the router still holds an undispatched request of `caller`.
+  bool routed_to_router(caller_id caller);
 
   std::shared_ptr<const route> route_;
   std::shared_ptr<const route> pending_;  // a go_direct waiting to happen
   std::atomic<bool> has_pending_{false};
   caf::strong_actor_ptr router_;
   std::atomic<std::size_t> forwarded_{0};
+  // Per caller, the forwarded requests the router has not dispatched yet:
+  // while there are any, that caller's requests all go to the router.
+  std::mutex routed_mtx_;
+  std::unordered_map<caller_id, std::uint32_t> routed_;
 };
 
 // Spawns the handle for a store whose router shares `table`.
