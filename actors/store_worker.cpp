@@ -11,31 +11,17 @@ namespace storage {
 
 namespace {
 
-template <class Backend>
-std::function<std::unique_ptr<Backend>()> bind_factory(
-    const pool_spec<Backend>& spec, std::uint32_t index) {
-  auto make = spec.make_backend;
-  return [make, index] { return make(index); };
-}
-
 // A reply as a handler's result: an error travels as CAF's error reply.
 caf::result<caf::message> as_result(caf::message reply) {
   if (reply.match_elements<caf::error>()) return reply.get_as<caf::error>(0);
   return reply;
 }
 
-template <class Backend>
-struct worker_state {
-  std::shared_ptr<worker_core<Backend>> core;
-};
-
 using vector_core = worker_core<vector_backend>;
 using cache_core = worker_core<cache_backend>;
 
-caf::behavior vector_worker(
-    caf::stateful_actor<worker_state<vector_backend>>* self,
-    std::shared_ptr<vector_core> core) {
-  self->state.core = core;
+caf::behavior vector_worker(caf::event_based_actor* self,
+                            std::shared_ptr<vector_core> core) {
   // Every store operation: run it on the adapter, under the core's lock (a
   // caller may be running one inline).
   self->set_default_handler(
@@ -50,7 +36,8 @@ caf::behavior vector_worker(
   };
 }
 
-struct cache_worker_state : worker_state<cache_backend> {
+struct cache_worker_state {
+  std::shared_ptr<cache_core> core;
   cache_batch batch;
   bool flush_pending = false;  // a cflush is on its way through the mailbox
   std::uint64_t requests = 0;  // single-key requests received
@@ -137,26 +124,35 @@ caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
   };
 }
 
+// A detached worker running `behavior` over a new core for shard/connection
+// `index` of `spec`.
+template <class Worker, class Backend, class Behavior, class Run, class Name>
+spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
+                                       const pool_spec<Backend>& spec,
+                                       std::uint32_t index, Behavior behavior,
+                                       Run run, Name name) {
+  auto make = spec.make_backend;
+  auto core = std::make_shared<worker_core<Backend>>(
+      [make, index] { return make(index); }, spec.store, spec.never_blocks, run,
+      name);
+  auto w = sys.spawn<caf::detached>(behavior, core);
+  return {caf::actor_cast<Worker>(w), core};
+}
+
 }  // namespace
 
 spawned_worker<vector_worker_actor> spawn_vector_worker(
     caf::actor_system& sys, const pool_spec<vector_backend>& spec,
     std::uint32_t index) {
-  auto core = std::make_shared<vector_core>(bind_factory(spec, index),
-                                            spec.store, spec.never_blocks,
-                                            run_vector_request, vector_op_name);
-  auto w = sys.spawn<caf::detached>(vector_worker, core);
-  return {caf::actor_cast<vector_worker_actor>(w), core};
+  return spawn_with_core<vector_worker_actor>(
+      sys, spec, index, vector_worker, run_vector_request, vector_op_name);
 }
 
 spawned_worker<cache_worker_actor> spawn_cache_worker(
     caf::actor_system& sys, const pool_spec<cache_backend>& spec,
     std::uint32_t index) {
-  auto core = std::make_shared<cache_core>(bind_factory(spec, index),
-                                           spec.store, spec.never_blocks,
-                                           run_cache_request, cache_op_name);
-  auto w = sys.spawn<caf::detached>(cache_worker, core);
-  return {caf::actor_cast<cache_worker_actor>(w), core};
+  return spawn_with_core<cache_worker_actor>(sys, spec, index, cache_worker,
+                                             run_cache_request, cache_op_name);
 }
 
 }  // namespace storage

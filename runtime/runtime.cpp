@@ -123,30 +123,33 @@ std::shared_ptr<const call_target> target_of(const Handles& h,
 
 }  // namespace
 
+// The open store `uri` names in `stores` (spawned if it is not open yet)
+// and a call target naming it as the caller did. Call with the lock held.
+template <class Map, class Spawn, class PoolFor>
+std::pair<typename Map::mapped_type, std::shared_ptr<const call_target>>
+open_in(Map& stores, caf::actor_system& sys, Spawn spawn, PoolFor pool_for,
+        const std::string& uri_or_name, const std::string& uri) {
+  auto id = store_identity(uri);
+  auto it = stores.find(id);
+  if (it == stores.end())
+    it = stores.emplace(id, spawn(sys, pool_for, uri)).first;
+  return {it->second, target_of(it->second, display_name(uri_or_name, uri))};
+}
+
 vector_store runtime::open_vector(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
-  auto id = store_identity(uri);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto it = impl_->vectors.find(id);
-  if (it == impl_->vectors.end())
-    it = impl_->vectors
-             .emplace(id, spawn_vector_store(impl_->sys, vector_pool_for, uri))
-             .first;
-  auto target = target_of(it->second, display_name(uri_or_name, uri));
-  return vector_store(it->second.handle, impl_->via, target);
+  auto [h, target] = open_in(impl_->vectors, impl_->sys, spawn_vector_store,
+                             vector_pool_for, uri_or_name, uri);
+  return vector_store(h.handle, impl_->via, target);
 }
 
 cache_store runtime::open_cache(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
-  auto id = store_identity(uri);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto it = impl_->caches.find(id);
-  if (it == impl_->caches.end())
-    it = impl_->caches
-             .emplace(id, spawn_cache_store(impl_->sys, cache_pool_for, uri))
-             .first;
-  auto target = target_of(it->second, display_name(uri_or_name, uri));
-  return cache_store(it->second.handle, impl_->via, target);
+  auto [h, target] = open_in(impl_->caches, impl_->sys, spawn_cache_store,
+                             cache_pool_for, uri_or_name, uri);
+  return cache_store(h.handle, impl_->via, target);
 }
 
 void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
