@@ -108,6 +108,7 @@ std::optional<checkpoint_entry> checkpoint_file::get(
     out.cursor = from_hex(path_, e.value("cursor_hex", std::string()));
     out.copied = e.value("copied", std::uint64_t{0});
     out.completed = e.value("completed", false);
+    out.copied_all = e.value("copied_all", out.completed) || out.completed;
     return out;
   }
   return std::nullopt;
@@ -120,6 +121,7 @@ void checkpoint_file::put(const std::optional<std::string>& collection,
                         {"cursor", entry.cursor},
                         {"cursor_hex", to_hex(entry.cursor)},
                         {"copied", entry.copied},
+                        {"copied_all", entry.copied_all || entry.completed},
                         {"completed", entry.completed}};
   bool found = false;
   for (auto& e : doc_["entries"])

@@ -3,11 +3,16 @@
 //
 //   {"format":1,"source":"<redacted URI>","target":"<redacted URI>",
 //    "entries":[{"collection":"docs"|null,"cursor":"..","copied":N,
-//                "completed":false}]}
+//                "copied_all":false,"completed":false}]}
 //
-// `collection` is null for a cache. Every save replaces the file atomically
-// (temporary file, fsync, rename, fsync of the directory), so a SIGKILL or a
-// power cut leaves either the old state or the new one, never a torn file.
+// `collection` is null for a cache. `copied_all`: the copy reached the end of
+// the source, so a rerun copies nothing more. `completed`: and verification
+// passed afterwards (migration.hpp). Files written before `copied_all`
+// existed only hold `completed`, which they set when the copy ended: such an
+// entry reads as copied_all and completed, as it did then. Every save replaces
+// the file atomically (temporary file, fsync, rename, fsync of the directory),
+// so a SIGKILL or a power cut leaves either the old state or the new one, never
+// a torn file.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +26,8 @@ namespace storage {
 struct checkpoint_entry {
   std::string cursor;        // resume point after the last acknowledged batch
   std::uint64_t copied = 0;  // records acknowledged by the target, all runs
-  bool completed = false;
+  bool copied_all = false;   // the source was copied to its end
+  bool completed = false;    // and verified afterwards
 };
 
 class checkpoint_file {

@@ -44,6 +44,10 @@ vector_store_actor::behavior_type vector_backfill(
           const search_request&) -> caf::result<std::vector<search_hit>> {
         return unsupported("search");
       },
+      [=](vsearchb_atom, const std::string&, const batch_search_request&)
+          -> caf::result<std::vector<std::vector<search_hit>>> {
+        return unsupported("search");
+      },
       [=](vscan_atom a, const std::string& c, const std::string& after,
           std::uint32_t limit) {
         return self->delegate(router, target, a, c, after, limit);

@@ -1,11 +1,12 @@
 // The blocking entry points: prepare the target, resume from the checkpoint,
-// run the supervised pipeline, verify.
+// run the supervised pipeline, verify, repair on a rerun, record completion.
 #include "actors/migration.hpp"
 
 #include <caf/all.hpp>
 
 #include "actors/checkpoint_file.hpp"
 #include "actors/migration_pipeline.hpp"
+#include "actors/migration_repair.hpp"
 #include "actors/migration_verifier.hpp"
 #include "messages/validation.hpp"
 
@@ -19,28 +20,62 @@ double since(clock_type::time_point t) {
   return std::chrono::duration<double>(clock_type::now() - t).count();
 }
 
-std::optional<checkpoint_file> open_checkpoint(const migration_options& opts) {
-  if (opts.checkpoint_file.empty()) return std::nullopt;
-  return checkpoint_file::open(opts.checkpoint_file, opts.source_name,
-                               opts.target_name);
-}
+// This run's view of the checkpoint file: the entry as it was before the
+// run, and how to record completion (or take it back) afterwards.
+class run_checkpoint {
+ public:
+  run_checkpoint(const migration_options& opts, const pipeline_ends& ends)
+      : opts_(opts) {
+    if (!ends.cache) key_ = ends.collection;
+    if (opts.checkpoint_file.empty()) return;
+    file_ = open();
+    before_ = file_->get(key_);
+  }
 
-// Copies from where the checkpoint stands, or from the beginning. A
-// completed entry copies nothing: the run only verifies.
+  bool enabled() const { return file_.has_value(); }
+  const std::optional<checkpoint_entry>& before() const { return before_; }
+
+  // Written before any data: an unwritable checkpoint path fails now.
+  void touch() {
+    if (file_) file_->put(key_, before_.value_or(checkpoint_entry{}));
+  }
+
+  // The writer saved the copy's progress through its own handle: reread.
+  void set_completed(bool completed) {
+    if (!file_) return;
+    auto f = open();
+    auto e = f.get(key_).value_or(checkpoint_entry{});
+    if (e.completed == completed) return;
+    e.completed = completed;
+    if (completed) e.copied_all = true;
+    f.put(key_, e);
+  }
+
+ private:
+  checkpoint_file open() const {
+    return checkpoint_file::open(opts_.checkpoint_file, opts_.source_name,
+                                 opts_.target_name);
+  }
+
+  const migration_options& opts_;
+  std::optional<std::string> key_;
+  std::optional<checkpoint_file> file_;
+  std::optional<checkpoint_entry> before_;
+};
+
+// Copies from where the checkpoint stands, or from the beginning. An entry
+// that copied everything copies nothing: the run only verifies.
 std::uint64_t copy(caf::actor_system& sys, const pipeline_ends& ends,
-                   const migration_options& opts, std::uint64_t total) {
-  auto cp = open_checkpoint(opts);
-  std::optional<std::string> key;
-  if (!ends.cache) key = ends.collection;
-  auto entry = cp ? cp->get(key) : std::nullopt;
-  if (entry && entry->completed) {
+                   const migration_options& opts, run_checkpoint& cp,
+                   std::uint64_t total) {
+  auto& entry = cp.before();
+  if (entry && entry->copied_all) {
     if (opts.on_progress)
       opts.on_progress(
           {ends.collection, entry->copied, std::max(total, entry->copied), 0});
     return 0;
   }
-  // Written before any data: an unwritable checkpoint path fails now.
-  if (cp) cp->put(key, entry.value_or(checkpoint_entry{}));
+  cp.touch();
   pipeline_start start;
   if (entry) {
     start.cursor = entry->cursor;
@@ -50,8 +85,34 @@ std::uint64_t copy(caf::actor_system& sys, const pipeline_ends& ends,
   return run_migration_pipeline(sys, ends, opts, start).copied;
 }
 
+// Verifies; a rerun repairs what differs and verifies again. Throws
+// verification_failed if the last verification still differs, and only then
+// leaves the checkpoint not completed. The repair's own comparison is a
+// verification: when it found nothing, it is the answer, so a rerun costs
+// one comparison when nothing differs and two when something did.
+template <class Verify, class Repair>
+verify_report verify_and_repair(run_checkpoint& cp, bool rerun,
+                                const std::string& what, migration_result& r,
+                                Verify verify, Repair repair) {
+  verify_report v;
+  if (rerun) {
+    auto fixed = repair();
+    r.repaired = fixed.written + fixed.removed;
+    v = fixed.found.passed() ? std::move(fixed.found) : verify();
+  } else {
+    v = verify();
+  }
+  if (!v.passed()) {
+    cp.set_completed(false);
+    require_verified(v, what);
+  }
+  cp.set_completed(true);
+  return v;
+}
+
 std::uint64_t count_keys(caf::actor_system& sys, const cache_store_actor& c,
-                         const std::string& name, std::uint32_t page) {
+                         const std::string& name, std::uint32_t page,
+                         bool stop_at_first = false) {
   caf::scoped_actor self{sys};
   std::uint64_t n = 0;
   std::string cursor;
@@ -60,7 +121,7 @@ std::uint64_t count_keys(caf::actor_system& sys, const cache_store_actor& c,
                                                cscan_atom::value, cursor, page);
     n += p.entries.size();
     cursor = p.next_cursor;
-  } while (!cursor.empty());
+  } while (!cursor.empty() && !(stop_at_first && n > 0));
   return n;
 }
 
@@ -89,8 +150,8 @@ migration_result migrate_collection(caf::actor_system& sys,
         "migrate", opts.source_name);
   // conflict here, before anything is written, when the target holds the
   // collection with another dimension or metric.
-  blocking_request<bool>(self, target, "create", opts.target_name,
-                         vcreate_atom::value, *it);
+  auto created = blocking_request<bool>(
+      self, target, "create", opts.target_name, vcreate_atom::value, *it);
   migration_result r;
   r.collection = collection;
   r.source_count = blocking_request<std::uint64_t>(
@@ -101,12 +162,26 @@ migration_result migrate_collection(caf::actor_system& sys,
   ends.collection = collection;
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
-  r.copied = copy(sys, ends, opts, r.source_count);
+  run_checkpoint cp(opts, ends);
+  // Counted only when a repair could follow: a live migration's backfill
+  // target runs without verification.
+  bool rerun = cp.enabled() ? cp.before().has_value()
+                            : opts.verify && !created &&
+                                  blocking_request<std::uint64_t>(
+                                      self, target, "count", opts.target_name,
+                                      vcount_atom::value, collection) > 0;
+  r.copied = copy(sys, ends, opts, cp, r.source_count);
   if (opts.verify) {
-    auto v = verify_collection(sys, source, target, collection,
-                               std::max<std::uint32_t>(1, opts.batch),
-                               opts.source_name, opts.target_name);
-    require_verified(v, "collection '" + collection + "'");
+    auto page = std::max<std::uint32_t>(1, opts.batch);
+    auto v = verify_and_repair(
+        cp, rerun, "collection '" + collection + "'", r,
+        [&] {
+          return verify_collection(sys, source, target, collection, page,
+                                   opts.source_name, opts.target_name);
+        },
+        [&] {
+          return repair_collection(sys, source, target, collection, opts);
+        });
     r.source_count = v.source_count;
     r.target_count = v.target_count;
     r.verified = true;
@@ -135,11 +210,20 @@ migration_result migrate_cache(caf::actor_system& sys,
   ends.ctarget = target;
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
-  r.copied = copy(sys, ends, opts, total);
+  run_checkpoint cp(opts, ends);
+  bool rerun = cp.enabled()
+                   ? cp.before().has_value()
+                   : opts.verify && count_keys(sys, target, opts.target_name,
+                                               page, true) > 0;
+  r.copied = copy(sys, ends, opts, cp, total);
   if (opts.verify) {
-    auto v = verify_cache(sys, source, target, page, opts.expiry_tolerance,
-                          opts.source_name, opts.target_name);
-    require_verified(v, "the cache");
+    auto v = verify_and_repair(
+        cp, rerun, "the cache", r,
+        [&] {
+          return verify_cache(sys, source, target, page, opts.expiry_tolerance,
+                              opts.source_name, opts.target_name);
+        },
+        [&] { return repair_cache(sys, source, target, opts); });
     r.source_count = v.source_count;
     r.target_count = v.target_count;
     r.verified = true;

@@ -3,6 +3,25 @@
 // `in_flight` batches are between reader and writer), checkpoints after each
 // acknowledged batch, and verification by streamed per-record digests.
 //
+// Completion. The checkpoint records `copied_all` when the copy reaches the
+// source's end and `completed` only once verification passed afterwards, so a
+// run whose verification failed is not taken for done: its rerun repairs.
+// Under `verify = false` the entry stays copied_all and not completed:
+// completion promises that the target equals the source, which a run that
+// compared nothing cannot (a scan that ended early would be vouched for).
+// It costs nothing: a copied_all entry copies nothing more either, so the
+// next verifying run only verifies (repairing if need be) and then records
+// completion. A later run whose verification fails takes completion back.
+//
+// Repair. A rerun makes the target equal to the source where they differ:
+// copies missing and mismatched records (keys) again and removes extras from
+// the target (migration_repair.hpp), then verifies once more and fails only if
+// that still differs. A run is a rerun when its checkpoint file already holds
+// the collection's entry, or, without a checkpoint, when the target already
+// held data before the copy (nothing else tells a rerun from a first run
+// then). A first run with a checkpoint onto a target holding other data only
+// reports: it fails with verification_failed, and its rerun repairs.
+//
 // The pipeline talks to stores only through their typed actor handles, so the
 // same code copies between any two backends, and live migration reuses it
 // with a writer whose target is the migrating router's backfill path.
@@ -35,6 +54,8 @@ struct migration_result {
   std::uint64_t source_count = 0;
   std::uint64_t target_count = 0;
   bool verified = false;  // false when verification was not asked for
+  // Written or removed on the target by a rerun's repair.
+  std::uint64_t repaired = 0;
   double seconds = 0;
 };
 
@@ -62,8 +83,9 @@ struct migration_options {
 // dimension and metric (conflict, before anything is written, if it exists
 // there with another spec). Blocks until done; throws store_error. A failed
 // run with a checkpoint file resumes from the last acknowledged batch when
-// called again with the same file; a completed one copies nothing and only
-// verifies. verification_failed names up to ten differing ids.
+// called again with the same file; one that copied everything copies nothing
+// and only verifies (and repairs, see above). verification_failed names the
+// counts of missing, extra and mismatched ids and up to ten of each.
 migration_result migrate_collection(caf::actor_system& sys,
                                     const vector_store_actor& source,
                                     const vector_store_actor& target,

@@ -49,9 +49,12 @@ void acknowledged(self_ptr self, std::uint64_t written) {
   auto batch = std::move(st.queue.front());
   st.queue.pop_front();
   st.done += written;
+  // The last batch records that the copy reached the source's end, not that
+  // the migration completed: that waits for verification (migration.cpp).
   if (st.checkpoint)
-    st.checkpoint->put(checkpoint_key(st.ends),
-                       checkpoint_entry{batch.cursor, st.done, batch.last});
+    st.checkpoint->put(
+        checkpoint_key(st.ends),
+        checkpoint_entry{batch.cursor, st.done, batch.last, false});
   self->send(st.supervisor, macked_atom::value, st.generation, written,
              batch.cursor);
   st.writing = false;

@@ -1,7 +1,6 @@
 #include <unordered_map>
 
 #include "actors/vector_router_state.hpp"
-#include "messages/distance.hpp"
 #include "messages/validation.hpp"
 
 namespace storage::vector_detail {
@@ -28,31 +27,6 @@ scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
 }
 
 namespace {
-
-// Fails the promise with the validation error, if any, and says so.
-template <class T, class Fn>
-bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
-              Fn&& check) {
-  try {
-    check();
-    return false;
-  } catch (const store_error& e) {
-    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
-    return true;
-  }
-}
-
-std::vector<search_hit> merge_hits(std::vector<std::vector<search_hit>>& parts,
-                                   std::uint32_t k) {
-  std::vector<search_hit> all;
-  for (auto& p : parts)
-    for (auto& h : p) all.push_back(std::move(h));
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return closer(a.distance, a.id, b.distance, b.id);
-  });
-  if (all.size() > k) all.resize(k);
-  return all;
-}
 
 // Splits keyed items by the worker that owns each id.
 template <class Item, class KeyOf>
@@ -304,23 +278,14 @@ vector_router_actor::behavior_type vector_router(
         return rp;
       },
       [=](vsearch_atom, const std::string& c, const search_request& req) {
-        using hits = std::vector<search_hit>;
         auto rp = self->make_response_promise<hits>();
-        admit(self, [=] {
-          if (rejected(self, rp, "search", [&] {
-                validate_collection_name(c);
-                validate_search(req);
-              }))
-            return;
-          auto k = req.k;
-          fan_out<hits>(
-              self, rp, readers(*self->state.pool), "search",
-              [=](const worker& w, std::size_t, job_ticket t) {
-                return ask_worker(self, w, std::move(t), vsearch_atom::value, c,
-                                  req);
-              },
-              [k](std::vector<hits>& parts) { return merge_hits(parts, k); });
-        });
+        admit(self, [=] { search(self, rp, c, req); });
+        return rp;
+      },
+      [=](vsearchb_atom, const std::string& c,
+          const batch_search_request& req) {
+        auto rp = self->make_response_promise<batch_hits>();
+        admit(self, [=] { search_batch(self, rp, c, req); });
         return rp;
       },
       [=](vscan_atom, const std::string& c, const std::string& after,

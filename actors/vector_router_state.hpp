@@ -1,6 +1,6 @@
-// Internal to the vector router: its state and the pieces its two source
-// files share (vector_router.cpp: the store interface; vector_live.cpp: live
-// migration).
+// Internal to the vector router: its state and the pieces its source files
+// share (vector_router.cpp: the store interface; vector_router_search.cpp:
+// searches; vector_live.cpp: live migration).
 #pragma once
 
 #include "actors/dual_write.hpp"
@@ -18,6 +18,27 @@ using ms = std::chrono::milliseconds;
 // One worker for reads on shared backends; every shard otherwise.
 std::vector<std::uint32_t> readers(pool_type& pool);
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit);
+
+// Fails the promise with the validation error, if any, and says so.
+template <class T, class Fn>
+bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
+              Fn&& check) {
+  try {
+    check();
+    return false;
+  } catch (const store_error& e) {
+    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
+    return true;
+  }
+}
+
+// Searches (vector_router_search.cpp): on the readers, merged per query.
+using hits = std::vector<search_hit>;
+using batch_hits = std::vector<std::vector<search_hit>>;
+void search(self_ptr self, caf::typed_response_promise<hits> rp,
+            const std::string& c, const search_request& req);
+void search_batch(self_ptr self, caf::typed_response_promise<batch_hits> rp,
+                  const std::string& c, const batch_search_request& req);
 
 // Dual-write hooks for the write handlers. The *_sent hooks run when the
 // source part is dispatched (they record what it touches and reserve its

@@ -71,6 +71,9 @@ class chroma_store final : public vector_backend {
   std::uint64_t count(const std::string& collection) override;
   std::vector<search_hit> search(const std::string& collection,
                                  const search_request& req) override;
+  // One /query for the whole batch.
+  std::vector<std::vector<search_hit>> search_batch(
+      const std::string& collection, const batch_search_request& req) override;
   scan_page scan(const std::string& collection, const std::string& after,
                  std::uint32_t limit) override;
 
@@ -128,6 +131,13 @@ class chroma_store final : public vector_backend {
                                    const nlohmann::json* where);
   std::vector<vector_record> fetch(const std::string& path,
                                    const nlohmann::json& request);
+  // The top k of each query: one /query for all, then each answer checked
+  // as the header says (ties, filter, short answers redone exactly over
+  // the matching records, which are fetched once for all queries).
+  std::vector<std::vector<search_hit>> query_many(
+      const collection_info& info, const std::string& path,
+      const std::vector<std::vector<float>>& queries, std::uint32_t k,
+      const std::optional<filter>& where, const include_fields& include);
 
   chroma_options opts_;
   chroma_http http_;

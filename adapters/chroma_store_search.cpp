@@ -1,4 +1,6 @@
 // search and scan: the parts where Chroma's answer is only a starting point.
+// A batch search is one /query for every query; each answer then gets the
+// same checks a single search's does.
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
@@ -60,69 +62,112 @@ std::vector<std::string> chroma_store::all_ids(const std::string& path,
   }
 }
 
+namespace {
+
+void check_length(const std::vector<float>& query, std::uint32_t dimension,
+                  const std::string& collection, const std::string& which) {
+  if (dimension && query.size() != dimension)
+    throw store_error(errc::dimension_mismatch,
+                      which + "has " + std::to_string(query.size()) +
+                          " values, collection '" + collection +
+                          "' has dimension " + std::to_string(dimension));
+}
+
+}  // namespace
+
 std::vector<search_hit> chroma_store::search(const std::string& collection,
                                              const search_request& req) {
   return guarded("search", [&] {
     validate_search(req);
+    return with_collection(
+        collection, [&](const collection_info& info, const std::string& path) {
+          check_length(req.query, info.dimension, collection, "query ");
+          auto lists = query_many(info, path, {req.query}, req.k, req.where,
+                                  req.include);
+          return std::move(lists.front());
+        });
+  });
+}
+
+std::vector<std::vector<search_hit>> chroma_store::search_batch(
+    const std::string& collection, const batch_search_request& req) {
+  return guarded("search", [&] {
+    validate_batch_search(req);
     return with_collection(collection, [&](const collection_info& info,
                                            const std::string& path) {
-      if (info.dimension && req.query.size() != info.dimension)
-        throw store_error(errc::dimension_mismatch,
-                          "query has " + std::to_string(req.query.size()) +
-                              " values, collection '" + collection +
-                              "' has dimension " +
-                              std::to_string(info.dimension));
-      std::optional<json> where;
-      if (req.where) where = chroma_where(*req.where);
-      const std::size_t k = req.k, n = k + tie_margin;
-      auto include = json::array({"embeddings", "metadatas", "documents"});
-      json body{{"query_embeddings", json::array({req.query})},
-                {"n_results", n},
-                {"include", include}};
-      if (where) body["where"] = *where;
-      json r = call("POST", path + "/query", &body);
-      json cols = json::object();
-      for (const char* col : {"ids", "embeddings", "metadatas", "documents"})
-        if (r.contains(col) && r[col].is_array() && !r[col].empty())
-          cols[col] = r[col][0];
-      std::size_t raw = cols.contains("ids") ? cols["ids"].size() : 0;
-      double farthest = 0;
-      std::vector<scored> cand;
-      for (std::size_t i = 0; i < raw; ++i) {
-        auto rec = chroma_record(cols, i);
-        double d = distance(info.metric, rec.embedding, req.query);
-        farthest = std::max(farthest, d);
-        if (req.where && !req.where->matches(rec.metadata)) continue;
-        cand.push_back({d, std::move(rec)});
-      }
-      order(cand);
-      bool complete;
-      if (raw < n) {
-        // Fewer than asked: either that is every match, or the index
-        // pruned some. Only a count tells which.
-        std::uint64_t matches =
-            where ? all_ids(path, &*where).size()
-                  : call("GET", path + "/count").get<std::uint64_t>();
-        complete = matches <= raw;
-      } else {
-        // A record not fetched is at least as far as the farthest fetched;
-        // the k-th must be strictly closer for the top k to be settled.
-        complete = cand.size() >= k && cand[k - 1].distance < farthest;
-      }
-      if (!complete) {
-        json q{{"include", include}};
-        if (where) q["where"] = *where;
-        cand.clear();
-        for (auto& rec : fetch(path, q)) {
-          if (req.where && !req.where->matches(rec.metadata)) continue;
-          double d = distance(info.metric, rec.embedding, req.query);
-          cand.push_back({d, std::move(rec)});
-        }
-        order(cand);
-      }
-      return hits(cand, k, req.include);
+      // One length for all (validated): query 0 speaks for every query.
+      check_length(req.queries.front(), info.dimension, collection,
+                   "query 0: query ");
+      return query_many(info, path, req.queries, req.k, req.where, req.include);
     });
   });
+}
+
+std::vector<std::vector<search_hit>> chroma_store::query_many(
+    const collection_info& info, const std::string& path,
+    const std::vector<std::vector<float>>& queries, std::uint32_t top_k,
+    const std::optional<filter>& where, const include_fields& inc) {
+  std::optional<json> chroma_filter;
+  if (where) chroma_filter = chroma_where(*where);
+  const std::size_t k = top_k, n = k + tie_margin;
+  auto include = json::array({"embeddings", "metadatas", "documents"});
+  json body{
+      {"query_embeddings", queries}, {"n_results", n}, {"include", include}};
+  if (chroma_filter) body["where"] = *chroma_filter;
+  json r = call("POST", path + "/query", &body);
+  // What a short answer needs is the same for every query: asked once.
+  std::optional<std::uint64_t> matches;
+  std::optional<std::vector<vector_record>> everything;
+  std::vector<std::vector<search_hit>> out;
+  out.reserve(queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    const auto& query = queries[q];
+    json cols = json::object();
+    for (const char* col : {"ids", "embeddings", "metadatas", "documents"})
+      if (r.contains(col) && r[col].is_array() && r[col].size() > q)
+        cols[col] = std::move(r[col][q]);
+    std::size_t raw = cols.contains("ids") ? cols["ids"].size() : 0;
+    double farthest = 0;
+    std::vector<scored> cand;
+    for (std::size_t i = 0; i < raw; ++i) {
+      auto rec = chroma_record(cols, i);
+      double d = distance(info.metric, rec.embedding, query);
+      farthest = std::max(farthest, d);
+      if (where && !where->matches(rec.metadata)) continue;
+      cand.push_back({d, std::move(rec)});
+    }
+    order(cand);
+    bool complete;
+    if (raw < n) {
+      // Fewer than asked: either that is every match, or the index
+      // pruned some. Only a count tells which.
+      if (!matches)
+        matches = chroma_filter
+                      ? all_ids(path, &*chroma_filter).size()
+                      : call("GET", path + "/count").get<std::uint64_t>();
+      complete = *matches <= raw;
+    } else {
+      // A record not fetched is at least as far as the farthest fetched;
+      // the k-th must be strictly closer for the top k to be settled.
+      complete = cand.size() >= k && cand[k - 1].distance < farthest;
+    }
+    if (!complete) {
+      if (!everything) {
+        json all{{"include", include}};
+        if (chroma_filter) all["where"] = *chroma_filter;
+        everything = fetch(path, all);
+      }
+      cand.clear();
+      for (auto& rec : *everything) {
+        if (where && !where->matches(rec.metadata)) continue;
+        double d = distance(info.metric, rec.embedding, query);
+        cand.push_back({d, rec});
+      }
+      order(cand);
+    }
+    out.push_back(hits(cand, k, inc));
+  }
+  return out;
 }
 
 scan_page chroma_store::scan(const std::string& collection,

@@ -7,6 +7,7 @@
 #include "adapters/factories.hpp"
 #include "adapters/faiss_store_db.hpp"
 #include "adapters/faiss_store_index.hpp"
+#include "adapters/faiss_store_math.hpp"
 #include "messages/errors.hpp"
 #include "messages/validation.hpp"
 
@@ -21,10 +22,41 @@ namespace {
   throw store_error(errc::invalid_argument, what, "open", uri);
 }
 
+// The hits as the caller asked for them, documents and embeddings as
+// written coming from SQLite.
+std::vector<search_hit> to_hits(database& db, const std::string& collection,
+                                const collection_state& state,
+                                const std::vector<collection_state::hit>& found,
+                                const include_fields& include) {
+  std::vector<search_hit> hits;
+  hits.reserve(found.size());
+  for (auto& f : found) {
+    search_hit h;
+    h.id = state.id(f.slot);
+    h.distance = f.distance;
+    if (include.metadata) h.metadata = state.meta(f.slot);
+    hits.push_back(std::move(h));
+  }
+  // The index keeps cosine vectors normalized: embeddings as written come
+  // from SQLite, as documents do.
+  for (auto& h : hits) {
+    if (include.embedding) {
+      auto r = db.get(collection, h.id);
+      if (!r) continue;
+      h.embedding = std::move(r->embedding);
+      if (include.document) h.document = std::move(r->document);
+    } else if (include.document) {
+      h.document = db.document(collection, h.id);
+    }
+  }
+  return hits;
+}
+
 }  // namespace
 
 template <class F>
 auto faiss_store::guarded(const char* op, F&& fn) -> decltype(fn()) {
+  std::lock_guard<std::mutex> lock(mu_);
   try {
     return fn();
   } catch (const store_error& e) {
@@ -47,7 +79,8 @@ faiss_store::faiss_store(const store_uri& uri, std::uint32_t shard,
   if (uri.scheme() != "faiss")
     invalid(uri_, "expected a faiss:// URI, got scheme '" + uri.scheme() + "'");
   uri.check_params({STORAGE_RUNTIME_PARAMS, "index", "m", "ef_construction",
-                    "ef_search", "exact_below", "sync"});
+                    "ef_search", "exact_below", "sync", "snapshot",
+                    "snapshot_after"});
   if (shards == 0 || shard >= shards)
     invalid(uri_, "shard " + std::to_string(shard) + " of " +
                       std::to_string(shards) + " does not exist");
@@ -66,14 +99,29 @@ faiss_store::faiss_store(const store_uri& uri, std::uint32_t shard,
   if (sync != "normal" && sync != "full")
     invalid(uri_, "sync must be normal or full, got '" + sync + "'");
   full_sync_ = sync == "full";
+  auto snapshot = uri.param_or("snapshot", "on");
+  if (snapshot != "on" && snapshot != "off")
+    invalid(uri_, "snapshot must be on or off, got '" + snapshot + "'");
+  snapshots_ = snapshot == "on";
+  snapshot_after_ = static_cast<std::uint64_t>(uri.int_param(
+      "snapshot_after", opts_->hnsw ? 10000 : 100000, 1, 1000000000));
   dir_ = uri.host() + uri.path();
   if (dir_.empty()) invalid(uri_, "no directory in the URI");
   if (shards > 1)
     dir_ += "/shard-" + std::to_string(shard) + "-of-" + std::to_string(shards);
+  faiss_detail::use_one_blas_thread();
   guarded("open", [this] { db(); });
 }
 
-faiss_store::~faiss_store() = default;
+faiss_store::~faiss_store() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  snapshot_wanted_.notify_all();
+  if (snapshotter_.joinable()) snapshotter_.join();
+  close_snapshots();
+}
 
 faiss_detail::database& faiss_store::db() {
   if (!db_) {
@@ -83,17 +131,24 @@ faiss_detail::database& faiss_store::db() {
       throw store_error(
           errc::backend_unavailable,
           "cannot create directory " + dir_ + ": " + ec.message());
-    auto fresh = std::make_unique<database>(dir_ + "/store.db", full_sync_);
-    std::map<std::string, collection_spec> catalogue;
-    for (auto& spec : fresh->collections()) catalogue[spec.name] = spec;
+    // Without snapshots the removal log is not kept, so any snapshot left
+    // from earlier runs would go stale: it goes first.
+    if (!snapshots_) std::filesystem::remove_all(dir_ + "/snapshots", ec);
+    auto fresh =
+        std::make_unique<database>(dir_ + "/store.db", full_sync_, snapshots_);
+    std::map<std::string, collection_entry> catalogue;
+    for (auto& c : fresh->collections())
+      catalogue[c.spec.name] = {c.spec, c.incarnation};
     db_ = std::move(fresh);
     catalogue_ = std::move(catalogue);
     states_.clear();
+    if (snapshots_) remove_orphan_snapshots();
   }
   return *db_;
 }
 
-const collection_spec& faiss_store::spec_of(const std::string& name) {
+const faiss_store::collection_entry& faiss_store::entry_of(
+    const std::string& name) {
   db();
   auto it = catalogue_.find(name);
   if (it == catalogue_.end())
@@ -102,19 +157,36 @@ const collection_spec& faiss_store::spec_of(const std::string& name) {
   return it->second;
 }
 
-collection_state& faiss_store::state_of(const std::string& name) {
-  auto& spec = spec_of(name);
-  if (auto it = states_.find(name); it != states_.end()) return *it->second;
-  auto state = std::make_unique<collection_state>(spec, *opts_);
-  db_->load(name, [&](vector_record&& r) {
-    if (r.embedding.size() != spec.dimension)
-      throw store_error(errc::internal, "stored record '" + r.id + "' has " +
-                                            std::to_string(r.embedding.size()) +
-                                            " dimensions, the collection has " +
-                                            std::to_string(spec.dimension));
-    state->put(r.id, r.embedding, std::move(r.metadata));
-  });
-  return *states_.emplace(name, std::move(state)).first->second;
+faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
+  entry_of(name);
+  if (auto it = states_.find(name); it != states_.end()) return it->second;
+  loaded_collection fresh;
+  fresh.state = load_state(name, fresh.how);
+  fresh.unsaved = fresh.how.replayed;
+  auto& out = states_.emplace(name, std::move(fresh)).first->second;
+  wrote(name, 0);
+  return out;
+}
+
+std::optional<faiss_store::load_report> faiss_store::last_load(
+    const std::string& collection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = states_.find(collection);
+  if (it == states_.end()) return std::nullopt;
+  return it->second.how;
+}
+
+void faiss_store::wrote(const std::string& name, std::uint64_t n) {
+  auto it = states_.find(name);
+  if (it == states_.end()) return;
+  auto& c = it->second;
+  c.unsaved += n;
+  if (!snapshots_ || c.queued || c.unsaved < snapshot_after_) return;
+  c.queued = true;
+  snapshot_queue_.push_back(name);
+  if (!snapshotter_.joinable())
+    snapshotter_ = std::thread([this] { snapshot_loop(); });
+  snapshot_wanted_.notify_one();
 }
 
 vector_capabilities faiss_store::capabilities() const {
@@ -129,7 +201,7 @@ bool faiss_store::create_collection(const collection_spec& spec) {
     validate_collection_spec(spec);
     db();
     if (auto it = catalogue_.find(spec.name); it != catalogue_.end()) {
-      auto& have = it->second;
+      auto& have = it->second.spec;
       if (have == spec) return false;
       throw store_error(errc::conflict,
                         "collection '" + spec.name +
@@ -139,8 +211,8 @@ bool faiss_store::create_collection(const collection_spec& spec) {
                             std::to_string(spec.dimension) + " and metric " +
                             to_string(spec.metric));
     }
-    db_->add_collection(spec);
-    catalogue_[spec.name] = spec;
+    auto incarnation = db_->add_collection(spec);
+    catalogue_[spec.name] = {spec, incarnation};
     return true;
   });
 }
@@ -148,10 +220,13 @@ bool faiss_store::create_collection(const collection_spec& spec) {
 bool faiss_store::drop_collection(const std::string& name) {
   return guarded("drop_collection", [&] {
     db();
-    if (!catalogue_.count(name)) return false;
+    auto it = catalogue_.find(name);
+    if (it == catalogue_.end()) return false;
     db_->drop_collection(name);
-    catalogue_.erase(name);
+    auto incarnation = it->second.incarnation;
+    catalogue_.erase(it);
     states_.erase(name);
+    drop_snapshot(incarnation);
     return true;
   });
 }
@@ -160,7 +235,7 @@ std::vector<collection_spec> faiss_store::list_collections() {
   return guarded("list_collections", [&] {
     db();
     std::vector<collection_spec> out;
-    for (auto& [name, spec] : catalogue_) out.push_back(spec);
+    for (auto& [name, c] : catalogue_) out.push_back(c.spec);
     return out;
   });
 }
@@ -172,18 +247,17 @@ std::uint64_t faiss_store::upsert(const std::string& collection,
     validate_batch(records);
     validate_dimension(records, spec.dimension);
     if (records.empty()) return 0;
-    db_->upsert(collection, records);
-    // A collection not loaded yet picks the batch up from SQLite when it is.
-    auto it = states_.find(collection);
-    if (it != states_.end()) {
-      try {
-        for (auto& r : records) it->second->put(r.id, r.embedding, r.metadata);
-      } catch (...) {
-        // The batch is durable; a half-applied index is rebuilt on next use.
-        states_.erase(it);
-        throw;
-      }
+    auto& state = *loaded(collection).state;
+    auto seq = db_->upsert(collection, records);
+    try {
+      state.put(records);
+      state.set_seq(seq);
+    } catch (...) {
+      // The batch is durable; a half-applied state is reloaded on next use.
+      states_.erase(collection);
+      throw;
     }
+    wrote(collection, records.size());
     return records.size();
   });
 }
@@ -204,22 +278,26 @@ std::uint64_t faiss_store::remove(const std::string& collection,
   return guarded("remove", [&]() -> std::uint64_t {
     spec_of(collection);
     if (ids.empty()) return 0;
-    auto removed = db_->remove(collection, ids);
-    if (auto it = states_.find(collection); it != states_.end())
-      for (auto& id : ids) it->second->erase(id);
-    return removed;
+    auto& state = *loaded(collection).state;
+    auto done = db_->remove(collection, ids);
+    for (auto& id : ids) state.erase(id);
+    state.set_seq(done.seq);
+    wrote(collection, done.removed);
+    return done.removed;
   });
 }
 
 std::uint64_t faiss_store::remove_where(const std::string& collection,
                                         const filter& where) {
   return guarded("remove_where", [&]() -> std::uint64_t {
-    auto& state = state_of(collection);
+    auto& state = *loaded(collection).state;
     auto ids = state.matching(where);
     if (ids.empty()) return 0;
-    auto removed = db_->remove(collection, ids);
+    auto done = db_->remove(collection, ids);
     for (auto& id : ids) state.erase(id);
-    return removed;
+    state.set_seq(done.seq);
+    wrote(collection, done.removed);
+    return done.removed;
   });
 }
 
@@ -227,7 +305,7 @@ std::uint64_t faiss_store::count(const std::string& collection) {
   return guarded("count", [&]() -> std::uint64_t {
     spec_of(collection);
     if (auto it = states_.find(collection); it != states_.end())
-      return it->second->size();
+      return it->second.state->size();
     return db_->count(collection);
   });
 }
@@ -242,22 +320,33 @@ std::vector<search_hit> faiss_store::search(const std::string& collection,
                         "query has " + std::to_string(req.query.size()) +
                             " dimensions, collection '" + collection +
                             "' has " + std::to_string(spec.dimension));
-    auto& state = state_of(collection);
+    auto& state = *loaded(collection).state;
     auto found =
         state.search(req.query, req.k, req.where ? &*req.where : nullptr);
-    std::vector<search_hit> hits;
-    hits.reserve(found.size());
-    for (auto& f : found) {
-      search_hit h;
-      h.id = state.id(f.slot);
-      h.distance = f.distance;
-      if (req.include.metadata) h.metadata = state.meta(f.slot);
-      if (req.include.embedding) h.embedding = state.embedding(f.slot);
-      hits.push_back(std::move(h));
-    }
-    if (req.include.document)
-      for (auto& h : hits) h.document = db_->document(collection, h.id);
-    return hits;
+    return to_hits(*db_, collection, state, found, req.include);
+  });
+}
+
+std::vector<std::vector<search_hit>> faiss_store::search_batch(
+    const std::string& collection, const batch_search_request& req) {
+  return guarded("search", [&] {
+    auto& spec = spec_of(collection);
+    validate_batch_search(req);
+    for (std::size_t i = 0; i < req.queries.size(); ++i)
+      if (req.queries[i].size() != spec.dimension)
+        throw store_error(errc::dimension_mismatch,
+                          "query " + std::to_string(i) + ": has " +
+                              std::to_string(req.queries[i].size()) +
+                              " dimensions, collection '" + collection +
+                              "' has " + std::to_string(spec.dimension));
+    auto& state = *loaded(collection).state;
+    auto found = state.search_batch(req.queries, req.k,
+                                    req.where ? &*req.where : nullptr);
+    std::vector<std::vector<search_hit>> out;
+    out.reserve(found.size());
+    for (auto& f : found)
+      out.push_back(to_hits(*db_, collection, state, f, req.include));
+    return out;
   });
 }
 

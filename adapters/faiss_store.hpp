@@ -2,6 +2,7 @@
 //
 //   faiss:///path/dir?index=flat|hnsw&m=32&ef_construction=64&ef_search=256
 //                    &exact_below=10000&sync=normal|full
+//                    &snapshot=on|off&snapshot_after=N
 //
 // - dir: created if missing. With shards > 1, shard i lives in
 //   dir/shard-<i>-of-<n>, so reopening with another pool size never mixes
@@ -10,11 +11,14 @@
 // - index: flat (default, exact) or hnsw (faiss::IndexHNSWFlat, approximate).
 // - m, ef_construction, ef_search: HNSW graph degree, build and search beam
 //   width (ef_search is raised to the number of candidates asked for).
-//   Measured on uniform random 128-d unit vectors (the worst case), 20k
-//   records, m=32, ef_construction=64: recall@10 is 0.86 at ef_search=128,
-//   0.96 at 256, 0.996 at 512; clustered data does far better. Building
-//   that graph runs at ~400 vectors/s on this machine kind, so the first
-//   search of a large hnsw collection after opening is slow.
+//   Recall@10 against the exact answer, 128-d, m=32, ef_construction=64
+//   (BENCHMARKS.md, faiss_scale/hnsw_search):
+//     clustered 100k: 0.97 at ef_search=32, 0.997 at 128
+//     clustered 1M:   0.91 at 256 (default), 0.947 at 512, 0.962 at 1024
+//     uniform 100k:   0.79 at 256, 0.91 at 512, 0.97 at 1024 — the worst
+//                     case, where a flat scan is faster than that graph.
+//   The graph builds at ~1k-7k records/s on clustered and a few hundred on
+//   uniform random data (2 cores).
 // - exact_below: a search over at most this many candidate records (the live
 //   records, or those a `where` filter matches) is an exact brute-force scan
 //   in double precision, so collections of a few thousand records get exact
@@ -24,18 +28,41 @@
 // - sync: SQLite runs in WAL mode; `normal` (default) makes an acknowledged
 //   batch survive a crash or SIGKILL of the process but not a power loss,
 //   `full` syncs the WAL on every commit and survives power loss too.
+// - snapshot, snapshot_after: see below; snapshot_after defaults to 10000
+//   writes on hnsw (whose replay costs graph insertions) and 100000 on flat.
 //
-// The SQLite file (dir/store.db) is the truth. Each collection's index is
-// built in memory from it on first use and kept in step with every write;
-// another process writing the same directory is not seen until reopen.
+// The SQLite file (dir/store.db) is the truth. A collection is loaded into
+// memory on its first write, search or remove_where and kept in step with
+// every write; an hnsw write inserts into the graph at once. Each loaded
+// collection is saved as a snapshot (faiss_store_snapshot.hpp) in the
+// background once snapshot_after records were written or removed since the
+// last one, and when the store closes once min(snapshot_after, 1000) were.
+// Opening loads the snapshot and replays only the writes made after it; a
+// missing, stale, torn or corrupt snapshot is rebuilt from SQLite (with a
+// warning in the log), so a crash or SIGKILL at any moment loses nothing
+// acknowledged and brings no removed record back. Writing a snapshot holds
+// the store only while the state is copied into the page cache; syncing
+// and renaming the file happen outside. snapshot=off neither reads nor
+// writes snapshots, and deletes any it finds (it keeps no removal log, so
+// they would go stale). Another process writing the same directory is not
+// seen until reopen.
+//
+// Memory: one copy of each vector (in the FAISS index's storage) plus ~50
+// bytes per record, metadata maps aside; hnsw adds ~8·m bytes per record
+// for its graph (collection_state in faiss_store_index.hpp).
 // OpenMP: a search runs on the calling thread only (a per-query OpenMP team
 // was 15x slower on a busy 2-core box); bulk index builds keep the default.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "adapters/vector_backend.hpp"
 #include "messages/store_uri.hpp"
@@ -69,31 +96,79 @@ class faiss_store : public vector_backend {
   std::uint64_t count(const std::string& collection) override;
   std::vector<search_hit> search(const std::string& collection,
                                  const search_request& req) override;
+  // One FAISS call for the whole batch (BLAS on flat from 20 queries on).
+  std::vector<std::vector<search_hit>> search_batch(
+      const std::string& collection, const batch_search_request& req) override;
   scan_page scan(const std::string& collection, const std::string& after,
                  std::uint32_t limit) override;
 
   // The directory this shard keeps its files in.
   const std::string& directory() const { return dir_; }
 
+  // How a collection came into memory: from its snapshot and the writes
+  // after it, or rebuilt from SQLite. Empty if it is not loaded.
+  struct load_report {
+    bool from_snapshot = false;
+    std::uint64_t replayed = 0;  // records put or removed after loading
+  };
+  std::optional<load_report> last_load(const std::string& collection);
+
  private:
+  struct collection_entry {
+    collection_spec spec;
+    std::uint64_t incarnation = 0;
+  };
+  struct loaded_collection {
+    std::unique_ptr<faiss_detail::collection_state> state;
+    load_report how;
+    std::uint64_t unsaved = 0;  // records written or removed since a snapshot
+    bool queued = false;        // waiting for the snapshot thread
+  };
+
   // Opens the database if it is not open (again after an I/O failure).
   faiss_detail::database& db();
-  const collection_spec& spec_of(const std::string& name);
-  // The in-memory state of a collection, loaded from SQLite on first use.
-  faiss_detail::collection_state& state_of(const std::string& name);
-  // Runs `fn`, turning any failure into a store_error naming `op` and the
-  // store; an I/O failure closes the database so a later call reopens it.
+  const collection_entry& entry_of(const std::string& name);
+  const collection_spec& spec_of(const std::string& name) {
+    return entry_of(name).spec;
+  }
+  // The in-memory state of a collection, loaded on first use.
+  loaded_collection& loaded(const std::string& name);
+  // Counts writes towards the next snapshot, queueing one when due.
+  void wrote(const std::string& name, std::uint64_t n);
+
+  // faiss_store_persist.cpp: loading and saving snapshots.
+  std::unique_ptr<faiss_detail::collection_state> load_state(
+      const std::string& name, load_report& how);
+  // Saves a loaded collection's snapshot; `lock` holds mu_ and is released
+  // while the file is synced.
+  void save_snapshot(const std::string& name,
+                     std::unique_lock<std::mutex>& lock);
+  void snapshot_loop();
+  void remove_orphan_snapshots();
+  void drop_snapshot(std::uint64_t incarnation);
+  void close_snapshots();
+
+  // Runs `fn` under the store's lock, turning any failure into a store_error
+  // naming `op` and the store; an I/O failure closes the database so a later
+  // call reopens it.
   template <class F>
   auto guarded(const char* op, F&& fn) -> decltype(fn());
 
   std::string uri_;  // redacted
   std::string dir_;
   bool full_sync_ = false;
+  bool snapshots_ = true;
+  std::uint64_t snapshot_after_ = 0;
   std::unique_ptr<faiss_detail::index_options> opts_;
   std::unique_ptr<faiss_detail::database> db_;
-  std::map<std::string, collection_spec> catalogue_;
-  std::map<std::string, std::unique_ptr<faiss_detail::collection_state>>
-      states_;
+  std::map<std::string, collection_entry> catalogue_;
+  std::map<std::string, loaded_collection> states_;
+
+  std::mutex mu_;  // every call, and the snapshot thread's access to state
+  std::condition_variable snapshot_wanted_;
+  std::deque<std::string> snapshot_queue_;
+  bool stopping_ = false;
+  std::thread snapshotter_;  // started on the first snapshot due
 };
 
 }  // namespace storage

@@ -2,83 +2,12 @@
 
 #include <sqlite3.h>
 
-#include <cstring>
-#include <nlohmann/json.hpp>
-
+#include "adapters/faiss_store_db_use.hpp"
 #include "messages/errors.hpp"
-#include "messages/json.hpp"
 
 namespace storage::faiss_detail {
 
 namespace {
-
-// A statement in use: reset and unbound when the scope ends, so a throw
-// never leaves it holding a read lock or stale bindings.
-class use {
- public:
-  explicit use(statement& st) : s_(st.get()) {}
-  ~use() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  use(const use&) = delete;
-  use& operator=(const use&) = delete;
-
-  use& text(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()),
-                      SQLITE_STATIC);
-    return *this;
-  }
-  use& integer(int i, std::int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  use& blob(int i, const void* p, std::size_t n) {
-    sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_STATIC);
-    return *this;
-  }
-  use& null(int i) {
-    sqlite3_bind_null(s_, i);
-    return *this;
-  }
-  int step() { return sqlite3_step(s_); }
-
-  std::string column_text(int i) const {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
-    return p ? std::string(
-                   p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
-             : std::string();
-  }
-  bool column_null(int i) const {
-    return sqlite3_column_type(s_, i) == SQLITE_NULL;
-  }
-  std::int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
-  std::vector<float> column_floats(int i) const {
-    auto* p = sqlite3_column_blob(s_, i);
-    auto n = static_cast<std::size_t>(sqlite3_column_bytes(s_, i));
-    std::vector<float> out(n / sizeof(float));
-    if (p && !out.empty()) std::memcpy(out.data(), p, out.size() * 4);
-    return out;
-  }
-
- private:
-  sqlite3_stmt* s_;
-};
-
-metadata parse_metadata(const std::string& text) {
-  if (text.empty()) return {};
-  return metadata_from_json(nlohmann::json::parse(text));
-}
-
-// Columns: id, embedding, metadata[, document].
-vector_record read_record(const use& u, bool with_document) {
-  vector_record r;
-  r.id = u.column_text(0);
-  r.embedding = u.column_floats(1);
-  r.metadata = parse_metadata(u.column_text(2));
-  if (with_document && !u.column_null(3)) r.document = u.column_text(3);
-  return r;
-}
 
 bool is_io_failure(int rc) {
   switch (rc & 0xff) {
@@ -113,7 +42,8 @@ statement& statement::operator=(statement&& other) noexcept {
   return *this;
 }
 
-database::database(const std::string& path, bool full_sync) : path_(path) {
+database::database(const std::string& path, bool full_sync, bool log_removals)
+    : path_(path), log_removals_(log_removals) {
   int rc = sqlite3_open_v2(
       path.c_str(), &db_,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -132,25 +62,45 @@ database::database(const std::string& path, bool full_sync) : path_(path) {
     exec(full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec(
         "CREATE TABLE IF NOT EXISTS collections(name TEXT PRIMARY KEY, "
-        "dimension INTEGER NOT NULL, metric TEXT NOT NULL) WITHOUT ROWID");
+        "dimension INTEGER NOT NULL, metric TEXT NOT NULL, "
+        "incarnation INTEGER NOT NULL DEFAULT 0, "
+        "seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
     // BINARY collation compares TEXT with memcmp: id order is bytewise.
     exec(
         "CREATE TABLE IF NOT EXISTS records(collection TEXT NOT NULL, "
         "id TEXT NOT NULL, embedding BLOB NOT NULL, metadata TEXT NOT NULL, "
-        "document TEXT, PRIMARY KEY(collection, id)) WITHOUT ROWID");
-    list_collections_ = statement(
-        db_, "SELECT name, dimension, metric FROM collections ORDER BY name");
-    insert_collection_ = statement(
-        db_, "INSERT INTO collections(name, dimension, metric) VALUES(?,?,?)");
+        "document TEXT, seq INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY(collection, id)) WITHOUT ROWID");
+    exec(
+        "CREATE TABLE IF NOT EXISTS removed(collection TEXT NOT NULL, "
+        "id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(collection, id)) "
+        "WITHOUT ROWID");
+    upgrade_schema();
+    if (!log_removals_) exec("DELETE FROM removed");
+    exec(
+        "CREATE INDEX IF NOT EXISTS records_by_seq ON records(collection, "
+        "seq)");
+    list_collections_ = statement(db_,
+                                  "SELECT name, dimension, metric, "
+                                  "incarnation FROM collections ORDER BY name");
+    insert_collection_ = statement(db_,
+                                   "INSERT INTO collections(name, dimension, "
+                                   "metric, incarnation) VALUES(?,?,?,?)");
     delete_collection_ =
         statement(db_, "DELETE FROM collections WHERE name = ?");
     delete_records_ =
         statement(db_, "DELETE FROM records WHERE collection = ?");
+    delete_removed_ =
+        statement(db_, "DELETE FROM removed WHERE collection = ?");
     upsert_ = statement(db_,
                         "INSERT OR REPLACE INTO records(collection, id, "
-                        "embedding, metadata, document) VALUES(?,?,?,?,?)");
+                        "embedding, metadata, document, seq) "
+                        "VALUES(?,?,?,?,?,?)");
     remove_ =
         statement(db_, "DELETE FROM records WHERE collection = ? AND id = ?");
+    log_removal_ = statement(db_,
+                             "INSERT OR REPLACE INTO removed(collection, id, "
+                             "seq) VALUES(?,?,?)");
     get_ = statement(db_,
                      "SELECT id, embedding, metadata, document FROM records "
                      "WHERE collection = ? AND id = ?");
@@ -161,9 +111,20 @@ database::database(const std::string& path, bool full_sync) : path_(path) {
     scan_ = statement(db_,
                       "SELECT id, embedding, metadata, document FROM records "
                       "WHERE collection = ? AND id > ? ORDER BY id LIMIT ?");
-    load_ = statement(db_,
-                      "SELECT id, embedding, metadata FROM records "
-                      "WHERE collection = ? ORDER BY id");
+    load_all_ = statement(db_,
+                          "SELECT id, embedding, metadata FROM records "
+                          "WHERE collection = ?");
+    load_since_ = statement(db_,
+                            "SELECT id, embedding, metadata FROM records "
+                            "WHERE collection = ? AND seq > ?");
+    removed_since_ = statement(
+        db_, "SELECT id FROM removed WHERE collection = ? AND seq > ?");
+    forget_removals_ =
+        statement(db_, "DELETE FROM removed WHERE collection = ? AND seq <= ?");
+    next_seq_ = statement(db_,
+                          "UPDATE collections SET seq = seq + 1 "
+                          "WHERE name = ? RETURNING seq");
+    last_seq_ = statement(db_, "SELECT seq FROM collections WHERE name = ?");
   } catch (const store_error& e) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -202,6 +163,31 @@ void database::exec(const char* sql) {
   }
 }
 
+void database::upgrade_schema() {
+  auto has_column = [this](const char* table, const char* column) {
+    statement st(db_,
+                 (std::string("PRAGMA table_info(") + table + ")").c_str());
+    use u(st);
+    int rc;
+    while ((rc = u.step()) == SQLITE_ROW)
+      if (u.column_text(1) == column) return true;
+    if (rc != SQLITE_DONE)
+      fail(rc, std::string("reading the schema of ") + table);
+    return false;
+  };
+  if (!has_column("records", "seq"))
+    exec("ALTER TABLE records ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+  if (!has_column("collections", "seq"))
+    exec("ALTER TABLE collections ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+  if (!has_column("collections", "incarnation"))
+    exec(
+        "ALTER TABLE collections ADD COLUMN incarnation INTEGER NOT NULL "
+        "DEFAULT 0");
+  exec(
+      "UPDATE collections SET incarnation = (random() & 9223372036854775807) "
+      "| 1 WHERE incarnation = 0");
+}
+
 void database::step_done(statement& st, const std::string& what) {
   int rc = sqlite3_step(st.get());
   if (rc != SQLITE_DONE) fail(rc, what);
@@ -216,130 +202,6 @@ void database::transaction(const std::function<void()>& fn) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
-}
-
-std::vector<collection_spec> database::collections() {
-  std::vector<collection_spec> out;
-  use u(list_collections_);
-  int rc;
-  while ((rc = u.step()) == SQLITE_ROW) {
-    collection_spec spec;
-    spec.name = u.column_text(0);
-    spec.dimension = static_cast<std::uint32_t>(u.column_int(1));
-    spec.metric = parse_metric(u.column_text(2));
-    out.push_back(std::move(spec));
-  }
-  if (rc != SQLITE_DONE) fail(rc, "listing collections");
-  return out;
-}
-
-void database::add_collection(const collection_spec& spec) {
-  std::string m = to_string(spec.metric);
-  use u(insert_collection_);
-  u.text(1, spec.name).integer(2, spec.dimension).text(3, m);
-  if (int rc = u.step(); rc != SQLITE_DONE)
-    fail(rc, "creating collection '" + spec.name + "'");
-}
-
-void database::drop_collection(const std::string& name) {
-  transaction([&] {
-    {
-      use u(delete_records_);
-      u.text(1, name);
-      if (int rc = u.step(); rc != SQLITE_DONE)
-        fail(rc, "dropping the records of '" + name + "'");
-    }
-    use u(delete_collection_);
-    u.text(1, name);
-    if (int rc = u.step(); rc != SQLITE_DONE)
-      fail(rc, "dropping collection '" + name + "'");
-  });
-}
-
-void database::upsert(const std::string& collection,
-                      const std::vector<vector_record>& records) {
-  transaction([&] {
-    for (auto& r : records) {
-      std::string meta = metadata_to_json(normalized(r.metadata)).dump();
-      use u(upsert_);
-      u.text(1, collection)
-          .text(2, r.id)
-          .blob(3, r.embedding.data(), r.embedding.size() * sizeof(float))
-          .text(4, meta);
-      if (r.document)
-        u.text(5, *r.document);
-      else
-        u.null(5);
-      if (int rc = u.step(); rc != SQLITE_DONE)
-        fail(rc, "writing record '" + r.id + "'");
-    }
-  });
-}
-
-std::uint64_t database::remove(const std::string& collection,
-                               const std::vector<std::string>& ids) {
-  std::uint64_t removed = 0;
-  transaction([&] {
-    for (auto& id : ids) {
-      use u(remove_);
-      u.text(1, collection).text(2, id);
-      if (int rc = u.step(); rc != SQLITE_DONE)
-        fail(rc, "deleting record '" + id + "'");
-      removed += static_cast<std::uint64_t>(sqlite3_changes(db_));
-    }
-  });
-  return removed;
-}
-
-std::optional<vector_record> database::get(const std::string& collection,
-                                           const std::string& id) {
-  use u(get_);
-  u.text(1, collection).text(2, id);
-  int rc = u.step();
-  if (rc == SQLITE_ROW) return read_record(u, true);
-  if (rc != SQLITE_DONE) fail(rc, "reading record '" + id + "'");
-  return std::nullopt;
-}
-
-std::optional<std::string> database::document(const std::string& collection,
-                                              const std::string& id) {
-  use u(document_);
-  u.text(1, collection).text(2, id);
-  int rc = u.step();
-  if (rc == SQLITE_ROW)
-    return u.column_null(0) ? std::nullopt
-                            : std::optional<std::string>(u.column_text(0));
-  if (rc != SQLITE_DONE) fail(rc, "reading the document of '" + id + "'");
-  return std::nullopt;
-}
-
-std::uint64_t database::count(const std::string& collection) {
-  use u(count_);
-  u.text(1, collection);
-  int rc = u.step();
-  if (rc != SQLITE_ROW) fail(rc, "counting '" + collection + "'");
-  return static_cast<std::uint64_t>(u.column_int(0));
-}
-
-std::vector<vector_record> database::scan(const std::string& collection,
-                                          const std::string& after,
-                                          std::int64_t limit) {
-  std::vector<vector_record> out;
-  use u(scan_);
-  u.text(1, collection).text(2, after).integer(3, limit);
-  int rc;
-  while ((rc = u.step()) == SQLITE_ROW) out.push_back(read_record(u, true));
-  if (rc != SQLITE_DONE) fail(rc, "scanning '" + collection + "'");
-  return out;
-}
-
-void database::load(const std::string& collection,
-                    const std::function<void(vector_record&&)>& sink) {
-  use u(load_);
-  u.text(1, collection);
-  int rc;
-  while ((rc = u.step()) == SQLITE_ROW) sink(read_record(u, false));
-  if (rc != SQLITE_DONE) fail(rc, "loading '" + collection + "'");
 }
 
 }  // namespace storage::faiss_detail

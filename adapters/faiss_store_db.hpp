@@ -1,5 +1,12 @@
 // The durable half of faiss_store: one SQLite connection in WAL mode with its
 // statements prepared once. Private to the faiss_store library.
+//
+// Every write transaction takes the collection's next sequence number and
+// stamps it on the rows it writes; removals are logged with theirs in
+// `removed`. A snapshot of the in-memory index records the sequence it
+// reflects, so reopening replays only what came after it. A collection's
+// incarnation, random at creation, tells a snapshot of a dropped and
+// re-created collection from one of the current collection.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +43,9 @@ class statement {
 class database {
  public:
   // Throws backend_unavailable naming `path` when it cannot be opened.
-  database(const std::string& path, bool full_sync);
+  // Without `log_removals` (no snapshots kept) the removal log is emptied
+  // and stays empty.
+  database(const std::string& path, bool full_sync, bool log_removals);
   ~database();
   database(const database&) = delete;
   database& operator=(const database&) = delete;
@@ -44,17 +53,28 @@ class database {
   // True after an I/O-class failure: the connection should be reopened.
   bool broken() const { return broken_; }
 
-  std::vector<collection_spec> collections();
-  void add_collection(const collection_spec& spec);
+  struct stored_collection {
+    collection_spec spec;
+    std::uint64_t incarnation = 0;
+  };
+  std::vector<stored_collection> collections();
+  // Returns the new collection's incarnation.
+  std::uint64_t add_collection(const collection_spec& spec);
   // Removes the collection and its records in one transaction.
   void drop_collection(const std::string& name);
 
-  // One transaction for the whole batch.
-  void upsert(const std::string& collection,
-              const std::vector<vector_record>& records);
-  // One transaction; returns how many of `ids` existed.
-  std::uint64_t remove(const std::string& collection,
-                       const std::vector<std::string>& ids);
+  // One transaction for the whole batch; returns its sequence number.
+  std::uint64_t upsert(const std::string& collection,
+                       const std::vector<vector_record>& records);
+  struct removal {
+    std::uint64_t removed = 0;  // how many of the ids existed
+    std::uint64_t seq = 0;
+  };
+  // One transaction.
+  removal remove(const std::string& collection,
+                 const std::vector<std::string>& ids);
+  // The sequence number of the collection's last write.
+  std::uint64_t last_seq(const std::string& collection);
   std::optional<vector_record> get(const std::string& collection,
                                    const std::string& id);
   std::optional<std::string> document(const std::string& collection,
@@ -63,9 +83,15 @@ class database {
   // Up to `limit` records with id > after, in bytewise id order.
   std::vector<vector_record> scan(const std::string& collection,
                                   const std::string& after, std::int64_t limit);
-  // Every record of a collection without its document, in id order.
-  void load(const std::string& collection,
+  // Every record written after `seq` (all of them for 0), without its
+  // document.
+  void load(const std::string& collection, std::uint64_t after_seq,
             const std::function<void(vector_record&&)>& sink);
+  // The ids removed after `seq` (and not necessarily absent now).
+  std::vector<std::string> removed_since(const std::string& collection,
+                                         std::uint64_t seq);
+  // Forgets removals a snapshot at `seq` already reflects.
+  void forget_removals(const std::string& collection, std::uint64_t seq);
 
  private:
   [[noreturn]] void fail(int rc, const std::string& what);
@@ -73,12 +99,19 @@ class database {
   void step_done(statement& st, const std::string& what);
   // Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, rolling back on failure.
   void transaction(const std::function<void()>& fn);
+  // Takes the next sequence number; inside a transaction.
+  std::uint64_t next_seq(const std::string& collection);
+  // Adds the columns and tables of the sequenced schema to an older file.
+  void upgrade_schema();
 
   std::string path_;
+  bool log_removals_ = true;
   sqlite3* db_ = nullptr;
   bool broken_ = false;
   statement list_collections_, insert_collection_, delete_collection_,
-      delete_records_, upsert_, remove_, get_, document_, count_, scan_, load_;
+      delete_records_, delete_removed_, upsert_, remove_, log_removal_, get_,
+      document_, count_, scan_, load_all_, load_since_, removed_since_,
+      forget_removals_, next_seq_, last_seq_;
 };
 
 }  // namespace storage::faiss_detail

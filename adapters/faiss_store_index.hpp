@@ -5,15 +5,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "adapters/faiss_store_ids.hpp"
+#include "adapters/faiss_store_meta.hpp"
 #include "messages/records.hpp"
 
 namespace faiss {
 struct Index;
-}
+struct IndexFlat;
+struct IOReader;
+struct IOWriter;
+}  // namespace faiss
 
 namespace storage::faiss_detail {
 
@@ -25,11 +30,18 @@ struct index_options {
   std::size_t exact_below = 10000;
 };
 
-// Records live in slots; a slot's number is its FAISS label. Replacing or
+// Records live in slots; a slot's number is its FAISS label. The vectors are
+// kept once, in the FAISS index's own storage (normalized for cosine, with
+// the original norms beside them), and serve exact scans too. Replacing or
 // deleting a record leaves a dead slot (HNSW cannot remove), which searches
-// skip; when dead slots pass a fifth of all, the slots are compacted and the
-// index is rebuilt. The index itself catches up with new slots lazily, at the
-// next search that needs it.
+// skip; when dead slots pass a fifth of all (half on hnsw, whose graph must
+// then be rebuilt), the slots are compacted. Writes reach the index at once,
+// so an hnsw upsert pays for its graph insertions.
+//
+// Memory per record beyond the raw 4·d bytes: ~75 bytes (norm, id of up to
+// 15 bytes kept inline, id table, metadata pointer, live flag) plus its
+// metadata map when no other record has an equal one (metadata_pool); hnsw
+// adds its graph, ~8·m bytes at level 0 (m=32: ~260 bytes).
 class collection_state {
  public:
   struct hit {
@@ -42,51 +54,100 @@ class collection_state {
   collection_state(const collection_state&) = delete;
   collection_state& operator=(const collection_state&) = delete;
 
-  // Adds the record, replacing any record with its id.
-  void put(const std::string& id, const std::vector<float>& embedding,
-           metadata meta);
+  // Adds the records, replacing any with the same id; their ids are
+  // distinct. Documents are not kept.
+  void put(const std::vector<vector_record>& records);
   // True if the id was present.
   bool erase(const std::string& id);
+  // Room for `n` records without reallocating the vectors.
+  void reserve(std::size_t n);
   std::size_t size() const { return live_; }
 
   std::vector<std::string> matching(const filter& where) const;
   // min(k, matching) hits, closest first, ties by id; distances computed in
-  // double exactly as storage::distance does.
+  // double from the stored vectors as storage::distance does.
   std::vector<hit> search(const std::vector<float>& query, std::uint32_t k,
                           const filter* where);
+  // One hit list per query, each exactly what search() gives for it, from
+  // one FAISS call (BLAS for a flat index from 20 queries on).
+  std::vector<std::vector<hit>> search_batch(
+      const std::vector<std::vector<float>>& queries, std::uint32_t k,
+      const filter* where);
 
   const std::string& id(std::size_t slot) const { return ids_[slot]; }
-  const metadata& meta(std::size_t slot) const { return metas_[slot]; }
-  std::vector<float> embedding(std::size_t slot) const;
+  const metadata& meta(std::size_t slot) const;
+
+  // The write sequence number this state reflects (see faiss_store_db.hpp).
+  std::uint64_t seq() const { return seq_; }
+  void set_seq(std::uint64_t seq) { seq_ = seq; }
+
+  // Snapshot image (faiss_store_snapshot.cpp): everything but the spec and
+  // options, which the reader is given and checks against the image.
+  void save(faiss::IOWriter& out) const;
+  static std::unique_ptr<collection_state> load(faiss::IOReader& in,
+                                                const collection_spec& spec,
+                                                const index_options& opts);
 
  private:
-  const float* vec(std::size_t slot) const { return &vecs_[slot * dim_]; }
+  // faiss_store_search.cpp
+  struct search_plan {
+    bool filtered = false;               // by a `where`
+    std::vector<std::uint8_t> matching;  // the slots `where` matches
+    std::size_t candidates = 0;          // slots the search may return
+    std::size_t want = 0;                // hits to return
+    bool scan = false;                   // exact scan rather than the index
+    std::size_t first_fetch = 0;
+  };
+  search_plan plan(std::uint32_t k, const filter* where) const;
+  const std::vector<std::uint8_t>& mask(const search_plan& p) const {
+    return p.filtered ? p.matching : alive_;
+  }
+  std::vector<hit> search_planned(const std::vector<float>& query,
+                                  const search_plan& p);
+  // Runs `n` row-major queries (already normalized for cosine) through
+  // FAISS, `fetch` results each, on the calling thread.
+  void run_index(std::size_t n, const float* queries, std::size_t fetch,
+                 const search_plan& p, float* dist, std::int64_t* labels);
+  enum class verdict {
+    done,        // `out` holds the want best
+    fetch_more,  // records left out may tie or beat them within float error
+    too_few,     // fewer than want qualifying hits: scan instead
+  };
+  // One query's FAISS results, rescored exactly into `out`.
+  verdict rescore(const float* query, double qnorm, const float* dist,
+                  const std::int64_t* labels, std::size_t fetch,
+                  const search_plan& p, double slack,
+                  std::vector<hit>& out) const;
+  double float_slack(double qnorm, bool blas) const;
+
+  faiss::IndexFlat& vectors() const;  // the index itself, or hnsw's storage
+  const float* vec(std::size_t slot) const;
   double exact(const float* q, double qnorm, std::size_t slot) const;
   std::vector<hit> brute_force(const std::vector<float>& query,
-                               std::size_t want,
-                               const std::vector<std::uint8_t>& mask) const;
+                               const search_plan& p) const;
   // Empty when the index could not guarantee `want` hits: the caller then
   // falls back to brute force.
   std::vector<hit> index_search(const std::vector<float>& query,
-                                std::size_t want, std::size_t candidates,
-                                const std::vector<std::uint8_t>& mask);
+                                const search_plan& p);
   void sort_hits(std::vector<hit>& hits, std::size_t want) const;
-  void sync_index();
+  void make_index();
+  void add_to_index(std::size_t n, const float* rows);
+  void kill(std::size_t slot);
   void maybe_compact();
 
   collection_spec spec_;
   index_options opts_;
   std::size_t dim_;
-  std::vector<float> vecs_;
-  std::vector<double> norms_;  // squared, in double, per slot
-  std::vector<std::string> ids_;
-  std::vector<metadata> metas_;
+  std::unique_ptr<faiss::Index> index_;
+  std::vector<double> norms_;     // squared, in double, of the vector as given
+  std::vector<std::string> ids_;  // empty for a dead slot
+  metadata_pool meta_pool_;
+  std::vector<std::shared_ptr<const metadata>> metas_;  // null when empty
   std::vector<std::uint8_t> alive_;
-  std::unordered_map<std::string, std::size_t> slot_of_;
+  slot_table slot_of_{ids_};
   std::size_t live_ = 0;
   double max_norm_ = 0;  // largest vector norm ever added; bounds float error
-  std::unique_ptr<faiss::Index> index_;
-  std::size_t indexed_ = 0;  // slots already added to index_
+  std::uint64_t seq_ = 0;
 };
 
 }  // namespace storage::faiss_detail

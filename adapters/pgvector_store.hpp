@@ -66,6 +66,12 @@ class pgvector_store final : public vector_backend {
   std::uint64_t count(const std::string& collection) override;
   std::vector<search_hit> search(const std::string& collection,
                                  const search_request& req) override;
+  // Each query gets the rows search() would get for it, in two or three
+  // round trips for the whole batch: the size estimate, then one pipeline
+  // holding each index search and one exact scan for all other queries,
+  // then one exact scan for every query the index answered short.
+  std::vector<std::vector<search_hit>> search_batch(
+      const std::string& collection, const batch_search_request& req) override;
   scan_page scan(const std::string& collection, const std::string& after,
                  std::uint32_t limit) override;
 
@@ -87,6 +93,13 @@ class pgvector_store final : public vector_backend {
   collection_info lookup(const std::string& name);
   std::vector<search_hit> search_rows(const collection_info& c,
                                       const search_request& req);
+  std::vector<std::vector<search_hit>> search_rows_batch(
+      const collection_info& c, const batch_search_request& req);
+  // A cheap size estimate (no row count): small collections are searched
+  // exactly, so they never get approximate answers.
+  bool small_collection(const collection_info& c);
+  // The hnsw.ef_search a search fetching `fetch` rows runs with.
+  int ef_for(std::uint64_t fetch) const;
 
   store_uri uri_;
   options opt_;

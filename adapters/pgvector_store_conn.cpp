@@ -198,16 +198,20 @@ void connection::wait_socket(bool for_write, std::int64_t deadline_ms) {
   }
 }
 
-result connection::exec(const std::string& sql, const params& p) {
-  // Never reconnects here: statements of a transaction must not silently
-  // continue on a new session. run() reconnects before a whole operation.
-  if (!conn_) fail_connection("running a statement");
+void connection::send(const std::string& sql, const params& p) {
   std::vector<const char*> vals;
   for (auto& v : p.values()) vals.push_back(v ? v->c_str() : nullptr);
   std::vector<Oid> types(vals.size(), 25);  // text
   if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(vals.size()),
                          types.data(), vals.data(), nullptr, nullptr, 0))
     fail_connection("sending a statement");
+}
+
+result connection::exec(const std::string& sql, const params& p) {
+  // Never reconnects here: statements of a transaction must not silently
+  // continue on a new session. run() reconnects before a whole operation.
+  if (!conn_) fail_connection("running a statement");
+  send(sql, p);
   auto deadline = this->deadline();
   flush(deadline);
   return finish(nullptr, deadline);
@@ -267,12 +271,15 @@ result connection::finish(PGresult* first, std::int64_t deadline) {
   if (!last.get()) fail_connection("reading an answer");
   auto status = PQresultStatus(last.get());
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return last;
+  fail_statement(last);
+}
+
+void connection::fail_statement(const result& r) {
   if (PQstatus(conn_) == CONNECTION_BAD) fail_connection("running a statement");
-  const char* state = PQresultErrorField(last.get(), PG_DIAG_SQLSTATE);
-  const char* primary = PQresultErrorField(last.get(), PG_DIAG_MESSAGE_PRIMARY);
+  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+  const char* primary = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
   std::string sqlstate = state ? state : "";
-  std::string msg =
-      sanitize(primary ? primary : PQresultErrorMessage(last.get()));
+  std::string msg = sanitize(primary ? primary : PQresultErrorMessage(r.get()));
   throw store_error(
       code_for_sqlstate(sqlstate),
       "PostgreSQL: " + msg +

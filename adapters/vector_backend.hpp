@@ -60,6 +60,10 @@ class vector_backend {
   // messages/distance.hpp.
   virtual std::vector<search_hit> search(const std::string& collection,
                                          const search_request& req) = 0;
+  // One hit list per query, in query order; each list is exactly what
+  // search() returns for that query alone. The default runs them one by one.
+  virtual std::vector<std::vector<search_hit>> search_batch(
+      const std::string& collection, const batch_search_request& req);
   // Up to `limit` records with id > after (bytewise), in id order. An empty
   // next_cursor marks the last page.
   virtual scan_page scan(const std::string& collection,

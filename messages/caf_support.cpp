@@ -40,9 +40,12 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<records>("std::vector<storage::vector_record>");
   cfg.add_message_type<filter>("storage::filter");
   cfg.add_message_type<search_request>("storage::search_request");
+  cfg.add_message_type<batch_search_request>("storage::batch_search_request");
   cfg.add_message_type<search_hit>("storage::search_hit");
   cfg.add_message_type<std::vector<search_hit>>(
       "std::vector<storage::search_hit>");
+  cfg.add_message_type<std::vector<std::vector<search_hit>>>(
+      "std::vector<std::vector<storage::search_hit>>");
   cfg.add_message_type<scan_page>("storage::scan_page");
   cfg.add_message_type<maybe_value>("storage::maybe_value");
   cfg.add_message_type<std::vector<maybe_value>>(

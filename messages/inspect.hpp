@@ -176,6 +176,13 @@ typename I::result_type inspect(I& f, search_request& x) {
 }
 
 template <class I>
+typename I::result_type inspect(I& f, batch_search_request& x) {
+  detail::optional_field<filter> where{x.where};
+  return f(caf::meta::type_name("batch_search_request"), x.queries, x.k, where,
+           x.include);
+}
+
+template <class I>
 typename I::result_type inspect(I& f, search_hit& x) {
   detail::metadata_field meta{x.metadata};
   detail::optional_field<std::string> doc{x.document};

@@ -22,6 +22,7 @@ using vdelete_atom = caf::atom_constant<caf::atom("vdelete")>;
 using vcount_atom = caf::atom_constant<caf::atom("vcount")>;
 using vsearch_atom = caf::atom_constant<caf::atom("vsearch")>;
 using vscan_atom = caf::atom_constant<caf::atom("vscan")>;
+using vsearchb_atom = caf::atom_constant<caf::atom("vsearchb")>;
 
 using cget_atom = caf::atom_constant<caf::atom("cget")>;
 using cset_atom = caf::atom_constant<caf::atom("cset")>;
@@ -65,6 +66,9 @@ using vector_store_actor = caf::typed_actor<
     caf::replies_to<vcount_atom, std::string>::with<std::uint64_t>,
     caf::replies_to<vsearch_atom, std::string,
                     search_request>::with<std::vector<search_hit>>,
+    // One hit list per query, in query order.
+    caf::replies_to<vsearchb_atom, std::string, batch_search_request>::with<
+        std::vector<std::vector<search_hit>>>,
     // (collection, after id, limit) -> page in id order.
     caf::replies_to<vscan_atom, std::string, std::string,
                     std::uint32_t>::with<scan_page>>;

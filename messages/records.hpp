@@ -51,6 +51,15 @@ struct search_request {
   include_fields include;
 };
 
+// Many queries sharing one k, where and include; answered as one hit list
+// per query, in query order.
+struct batch_search_request {
+  std::vector<std::vector<float>> queries;
+  std::uint32_t k = 10;
+  std::optional<filter> where;
+  include_fields include;
+};
+
 struct search_hit {
   std::string id;
   double distance = 0;

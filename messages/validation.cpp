@@ -79,6 +79,34 @@ void validate_search(const search_request& req) {
   validate_embedding(req.query, "query");
 }
 
+void validate_batch_search(const batch_search_request& req) {
+  if (req.queries.empty()) invalid("a batch search needs at least one query");
+  if (req.queries.size() > max_batch_queries)
+    invalid("a batch search takes at most " +
+            std::to_string(max_batch_queries) + " queries, got " +
+            std::to_string(req.queries.size()));
+  if (req.k == 0) invalid("k must be positive");
+  const auto dim = req.queries.front().size();
+  for (std::size_t i = 0; i < req.queries.size(); ++i) {
+    auto& q = req.queries[i];
+    auto what = "query " + std::to_string(i);
+    validate_embedding(q, what);
+    if (q.size() != dim)
+      throw store_error(errc::dimension_mismatch,
+                        what + ": has " + std::to_string(q.size()) +
+                            " dimensions, query 0 has " + std::to_string(dim));
+  }
+}
+
+store_error for_query(std::size_t index, const store_error& e) {
+  if (e.code() != errc::invalid_argument &&
+      e.code() != errc::dimension_mismatch)
+    return e;
+  return store_error(e.code(),
+                     "query " + std::to_string(index) + ": " + e.message(),
+                     e.operation(), e.store());
+}
+
 void validate_key(const std::string& key) {
   if (key.empty()) invalid("empty key");
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/errors.hpp"
 #include "messages/records.hpp"
 
 namespace storage {
@@ -23,6 +24,14 @@ void validate_dimension(const std::vector<vector_record>& records,
 
 void validate_ids(const std::vector<std::string>& ids);
 void validate_search(const search_request& req);
+// What validate_search checks, for every query (errors name the query's
+// index: "query 3: ..."), plus 1 to max_batch_queries queries, all of one
+// length (dimension_mismatch otherwise).
+constexpr std::size_t max_batch_queries = 10000;
+void validate_batch_search(const batch_search_request& req);
+// `e`, raised for query `index` of a batch, naming that query when the
+// error is about the query itself (invalid_argument, dimension_mismatch).
+store_error for_query(std::size_t index, const store_error& e);
 
 void validate_key(const std::string& key);
 void validate_keys(const std::vector<std::string>& keys);

@@ -1,6 +1,8 @@
 #include "runtime/migrate.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
@@ -41,47 +43,174 @@ store_kind common_kind(const std::string& from_uri, const std::string& to_uri) {
   return store_kind::vector;
 }
 
+// The two stores of a migration or a verification, resolved and checked.
+struct store_pair {
+  store_kind kind;
+  std::vector<std::string> names;  // as given, each once, validated
+};
+
+store_pair check_pair(runtime& rt, const std::string& from,
+                      const std::string& to,
+                      const std::vector<std::string>& collections,
+                      migration_options& opts, const char* op) {
+  auto from_uri = rt.resolve(from);
+  auto to_uri = rt.resolve(to);
+  store_pair p;
+  p.kind = common_kind(from_uri, to_uri);
+  if (from_uri == to_uri)
+    invalid("--from and --to are the same store '" + redact(from_uri) + "'");
+  opts.source_name = redact(from_uri);
+  opts.target_name = redact(to_uri);
+  if (p.kind == store_kind::cache) {
+    if (!collections.empty())
+      invalid("--collection applies to vector stores; '" + redact(from_uri) +
+              "' is a cache");
+    return p;
+  }
+  for (auto& c : collections) {
+    try {
+      validate_collection_name(c);
+    } catch (const store_error& e) {
+      throw e.with_context(op, opts.source_name);
+    }
+  }
+  // Named twice is handled once.
+  for (auto& c : collections)
+    if (std::find(p.names.begin(), p.names.end(), c) == p.names.end())
+      p.names.push_back(c);
+  return p;
+}
+
+using spec_map = std::map<std::string, collection_spec>;
+
+spec_map specs_of(vector_store& vs) {
+  spec_map out;
+  for (auto& s : vs.list_collections().get()) out.emplace(s.name, s);
+  return out;
+}
+
+std::string what_of(const std::string& collection) {
+  return "collection '" + collection + "'";
+}
+
+// Compares one collection, wherever it is; the report says when it is on one
+// side only or differs in dimension or metric.
+verification_result verify_one(runtime& rt, vector_store& src,
+                               vector_store& dst, const std::string& name,
+                               const spec_map& on_src, const spec_map& on_dst,
+                               const migration_options& opts) {
+  auto began = std::chrono::steady_clock::now();
+  auto a = on_src.find(name);
+  auto b = on_dst.find(name);
+  collection_sides sides{a != on_src.end(), b != on_dst.end()};
+  verification_result out;
+  out.collection = name;
+  out.report =
+      compare_collection(rt.system(), src.actor(), dst.actor(), name,
+                         std::max<std::uint32_t>(1, opts.batch),
+                         opts.source_name, opts.target_name, {}, sides);
+  if (sides.on_source && sides.on_target && !(a->second == b->second))
+    out.report.collection_problem =
+        "has dimension " + std::to_string(a->second.dimension) +
+        " and metric " + to_string(a->second.metric) +
+        " on the source but dimension " + std::to_string(b->second.dimension) +
+        " and metric " + to_string(b->second.metric) + " on the target";
+  out.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began)
+          .count();
+  return out;
+}
+
+[[noreturn]] void fail_verification(const std::vector<std::string>& what) {
+  std::string message;
+  for (auto& w : what) message += (message.empty() ? "" : "; ") + w;
+  throw store_error(errc::verification_failed, message, "verify");
+}
+
 }  // namespace
 
 void migrate_stores(
     runtime& rt, const std::string& from, const std::string& to,
     const std::vector<std::string>& collections, migration_options opts,
     const std::function<void(const migration_result&)>& on_result) {
-  auto from_uri = rt.resolve(from);
-  auto to_uri = rt.resolve(to);
-  auto kind = common_kind(from_uri, to_uri);
-  if (from_uri == to_uri)
-    invalid("--from and --to are the same store '" + redact(from_uri) + "'");
-  opts.source_name = redact(from_uri);
-  opts.target_name = redact(to_uri);
-  if (kind == store_kind::cache) {
-    if (!collections.empty())
-      invalid("--collection applies to vector stores; '" + redact(from_uri) +
-              "' is a cache");
+  auto pair = check_pair(rt, from, to, collections, opts, "migrate");
+  if (pair.kind == store_kind::cache) {
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);
     on_result(migrate_cache(rt.system(), src.actor(), dst.actor(), opts));
     return;
   }
-  for (auto& c : collections) {
-    try {
-      validate_collection_name(c);
-    } catch (const store_error& e) {
-      throw e.with_context("migrate", opts.source_name);
-    }
-  }
   auto src = rt.open_vector(from);
   auto dst = rt.open_vector(to);
-  // Named twice is copied once.
-  std::vector<std::string> names;
-  for (auto& c : collections)
-    if (std::find(names.begin(), names.end(), c) == names.end())
-      names.push_back(c);
-  if (names.empty())
+  auto names = pair.names;
+  bool whole_store = names.empty();
+  if (whole_store)
     for (auto& spec : src.list_collections().get()) names.push_back(spec.name);
   for (auto& c : names)
     on_result(
         migrate_collection(rt.system(), src.actor(), dst.actor(), c, opts));
+  if (!whole_store || !opts.verify) return;
+  // Each collection copied verified; the lists as they are now may still
+  // differ: a collection only the target has, or one created on the source
+  // during the copy.
+  auto on_src = specs_of(src);
+  auto on_dst = specs_of(dst);
+  std::vector<std::string> problems;
+  for (auto* side : {&on_src, &on_dst})
+    for (auto& [name, spec] : *side) {
+      if (on_src.count(name) && on_dst.count(name)) continue;
+      auto v = verify_one(rt, src, dst, name, on_src, on_dst, opts);
+      problems.push_back(describe(v.report, what_of(name)));
+    }
+  if (!problems.empty()) fail_verification(problems);
+}
+
+void verify_stores(
+    runtime& rt, const std::string& from, const std::string& to,
+    const std::vector<std::string>& collections, migration_options opts,
+    const std::function<void(const verification_result&)>& on_result) {
+  auto pair = check_pair(rt, from, to, collections, opts, "verify");
+  std::vector<std::string> problems;
+  if (pair.kind == store_kind::cache) {
+    auto began = std::chrono::steady_clock::now();
+    auto src = rt.open_cache(from);
+    auto dst = rt.open_cache(to);
+    verification_result v;
+    v.report = compare_cache(rt.system(), src.actor(), dst.actor(),
+                             std::max<std::uint32_t>(1, opts.batch),
+                             opts.expiry_tolerance, opts.source_name,
+                             opts.target_name);
+    v.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began)
+            .count();
+    on_result(v);
+    if (!v.report.passed())
+      fail_verification({describe(v.report, "the cache")});
+    return;
+  }
+  auto src = rt.open_vector(from);
+  auto dst = rt.open_vector(to);
+  auto on_src = specs_of(src);
+  auto on_dst = specs_of(dst);
+  auto names = pair.names;
+  for (auto& c : names)
+    if (!on_src.count(c) && !on_dst.count(c))
+      throw store_error(errc::collection_not_found,
+                        "collection '" + c +
+                            "' exists neither on the source nor on the target",
+                        "verify", opts.source_name);
+  if (names.empty()) {
+    // Both lists, in name order: std::map iterates sorted.
+    spec_map all = on_src;
+    all.insert(on_dst.begin(), on_dst.end());
+    for (auto& [name, spec] : all) names.push_back(name);
+  }
+  for (auto& c : names) {
+    auto v = verify_one(rt, src, dst, c, on_src, on_dst, opts);
+    on_result(v);
+    if (!v.report.passed()) problems.push_back(describe(v.report, what_of(c)));
+  }
+  if (!problems.empty()) fail_verification(problems);
 }
 
 }  // namespace storage

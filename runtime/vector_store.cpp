@@ -72,6 +72,14 @@ std::future<std::vector<search_hit>> vector_store::search(
                                   std::move(req));
 }
 
+std::future<std::vector<std::vector<search_hit>>> vector_store::search_batch(
+    std::string collection, batch_search_request req) {
+  using lists = std::vector<std::vector<search_hit>>;
+  return bridge_->ask<lists, lists>(*target_, "search", as_is{},
+                                    vsearchb_atom::value, std::move(collection),
+                                    std::move(req));
+}
+
 std::future<scan_page> vector_store::scan(std::string collection,
                                           std::string after,
                                           std::uint32_t limit) {

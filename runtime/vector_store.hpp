@@ -37,6 +37,10 @@ class vector_store {
   std::future<std::uint64_t> count(std::string collection);
   std::future<std::vector<search_hit>> search(std::string collection,
                                               search_request req);
+  // One hit list per query, in query order, each what search() would return
+  // for that query; one request for the whole batch.
+  std::future<std::vector<std::vector<search_hit>>> search_batch(
+      std::string collection, batch_search_request req);
   std::future<scan_page> scan(std::string collection, std::string after,
                               std::uint32_t limit);
 

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   storectl::add_vector_commands(app, selected);
   storectl::add_cache_commands(app, selected);
   storectl::add_migrate_command(app, selected);
+  storectl::add_verify_command(app, selected);
 
   try {
     app.parse(argc, argv);

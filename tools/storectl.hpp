@@ -50,12 +50,17 @@ std::int64_t require_positive(std::int64_t value, const std::string& what);
 std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
                                      const std::vector<std::string>& single);
 
+// --where's JSON as a filter; invalid_argument naming --where otherwise.
+storage::filter parse_where(const std::string& text);
+
 // Prints the one error line and returns the exit code for a failed command.
 int report_error(const std::exception& e);
 
 void add_vector_commands(CLI::App& app, action& selected);
 void add_upsert_command(CLI::App& vector, action& selected);
+void add_search_command(CLI::App& vector, action& selected);
 void add_cache_commands(CLI::App& app, action& selected);
 void add_migrate_command(CLI::App& app, action& selected);
+void add_verify_command(CLI::App& app, action& selected);
 
 }  // namespace storectl

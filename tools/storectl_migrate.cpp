@@ -12,8 +12,40 @@
 #include "runtime/migrate.hpp"
 #include "runtime/migrate_progress.hpp"
 #include "tools/storectl.hpp"
+#include "tools/storectl_migrate.hpp"
 
 namespace storectl {
+
+namespace {
+
+bool is_uri(const std::string& s) {
+  return s.find("://") != std::string::npos;
+}
+
+}  // namespace
+
+storage::runtime_options migration_runtime_options(const std::string& from,
+                                                   const std::string& to,
+                                                   const std::string& config) {
+  if (!config.empty() && !std::ifstream(config))
+    invalid("cannot read config file '" + config + "'");
+  for (auto* s : {&from, &to})
+    if (config.empty() && !is_uri(*s))
+      invalid("store '" + *s +
+              "' is not a URI; a store name needs --config FILE");
+  storage::runtime_options ro;
+  ro.config_file = config;
+  return ro;
+}
+
+nlohmann::ordered_json collection_field(const std::string& collection) {
+  return collection.empty() ? nlohmann::ordered_json(nullptr)
+                            : nlohmann::ordered_json(collection);
+}
+
+double summary_seconds(double seconds) {
+  return std::round(seconds * 1000) / 1000;
+}
 
 namespace {
 
@@ -27,31 +59,15 @@ struct migrate_args {
   bool no_verify = false;
 };
 
-bool is_uri(const std::string& s) {
-  return s.find("://") != std::string::npos;
-}
-
-storage::runtime_options runtime_options_for(const migrate_args& a) {
-  if (!a.config.empty() && !std::ifstream(a.config))
-    invalid("cannot read config file '" + a.config + "'");
-  for (auto* s : {&a.from, &a.to})
-    if (a.config.empty() && !is_uri(*s))
-      invalid("store '" + *s +
-              "' is not a URI; a store name needs --config FILE");
-  storage::runtime_options ro;
-  ro.config_file = a.config;
-  return ro;
-}
-
+// CLI.md's fields, then "repaired" (what a rerun's repair wrote or removed).
 nlohmann::ordered_json summary(const storage::migration_result& r) {
-  return {{"collection", r.collection.empty()
-                             ? nlohmann::ordered_json(nullptr)
-                             : nlohmann::ordered_json(r.collection)},
+  return {{"collection", collection_field(r.collection)},
           {"copied", r.copied},
           {"source_count", r.source_count},
           {"target_count", r.target_count},
           {"verified", r.verified},
-          {"seconds", std::round(r.seconds * 1000) / 1000}};
+          {"repaired", r.repaired},
+          {"seconds", summary_seconds(r.seconds)}};
 }
 
 void run(const migrate_args& a) {
@@ -67,7 +83,7 @@ void run(const migrate_args& a) {
   opts.on_progress = [progress](const storage::migration_progress& p) {
     (*progress)(p);
   };
-  storage::runtime rt(runtime_options_for(a));
+  storage::runtime rt(migration_runtime_options(a.from, a.to, a.config));
   try {
     storage::migrate_stores(rt, a.from, a.to, a.collections, opts,
                             [&](const storage::migration_result& r) {

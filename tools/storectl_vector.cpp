@@ -1,5 +1,5 @@
-// `storectl vector ...`: collections, reads, deletes and search. Upsert, which
-// reads its records from a file, lives in storectl_upsert.cpp.
+// `storectl vector ...`: collections, reads and deletes. Upsert and search,
+// which read files, live in storectl_upsert.cpp and storectl_search.cpp.
 #include <limits>
 #include <map>
 #include <memory>
@@ -27,8 +27,6 @@ struct vector_args {
   std::vector<std::string> id_lists;
   std::vector<std::string> ids;
   std::string where;
-  std::string query;
-  std::int64_t k = 10;
   CLI::Option* ids_opt = nullptr;
   CLI::Option* id_opt = nullptr;
   CLI::Option* where_opt = nullptr;
@@ -65,33 +63,6 @@ void add_id_options(CLI::App& cmd, vector_args& args) {
                                 "comma-separated ids (repeatable)");
   args.id_opt = cmd.add_option(
       "--id", args.ids, "one id, which may contain a comma (repeatable)");
-}
-
-storage::filter parse_where(const std::string& text) {
-  try {
-    return storage::filter::parse(text);
-  } catch (const storage::store_error& e) {
-    invalid("--where: " + e.message());
-  }
-}
-
-std::string excerpt(const std::string& text) {
-  return text.size() <= 60 ? text : text.substr(0, 57) + "...";
-}
-
-std::vector<float> parse_query(const std::string& text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_array() || j.empty())
-    invalid("--vector must be a non-empty JSON array of numbers, got '" +
-            excerpt(text) + "'");
-  std::vector<float> v;
-  v.reserve(j.size());
-  for (const auto& x : j) {
-    if (!x.is_number())
-      invalid("--vector must hold numbers only, got " + x.dump());
-    v.push_back(x.get<float>());
-  }
-  return v;
 }
 
 json optional_document(const std::optional<std::string>& d) {
@@ -132,30 +103,10 @@ void run_delete(vector_args& a, storage::vector_store& vs) {
   print({{"deleted", n}});
 }
 
-void run_search(vector_args& a, storage::vector_store& vs) {
-  storage::search_request req;
-  req.query = parse_query(a.query);
-  req.k = static_cast<std::uint32_t>(a.k);
-  if (a.where_opt->count() > 0) req.where = parse_where(a.where);
-  for (const auto& hit : vs.search(a.collection, std::move(req)).get())
-    print({{"id", hit.id},
-           {"distance", hit.distance},
-           {"metadata", json(storage::metadata_to_json(hit.metadata))},
-           {"document", optional_document(hit.document)}});
-}
-
 void check_create(const vector_args& a) {
   if (a.dim <= 0 || a.dim > std::numeric_limits<std::uint16_t>::max())
     invalid("--dim must be between 1 and 65535, got " + std::to_string(a.dim));
   storage::parse_metric(a.metric);
-}
-
-void check_search(const vector_args& a) {
-  require_positive(a.k, "-k");
-  if (a.k > std::numeric_limits<std::uint32_t>::max())
-    invalid("-k is too large: " + std::to_string(a.k));
-  parse_query(a.query);
-  if (a.where_opt->count() > 0) parse_where(a.where);
 }
 
 void check_ids(const vector_args& a) {
@@ -181,6 +132,14 @@ void need_ids_or_where(const vector_args& a) {
 }
 
 }  // namespace
+
+storage::filter parse_where(const std::string& text) {
+  try {
+    return storage::filter::parse(text);
+  } catch (const storage::store_error& e) {
+    invalid("--where: " + e.message());
+  }
+}
 
 void add_vector_commands(CLI::App& app, action& selected) {
   auto* vector = app.add_subcommand("vector", "vector store commands");
@@ -230,14 +189,7 @@ void add_vector_commands(CLI::App& app, action& selected) {
                      ->excludes(a->ids_opt)
                      ->excludes(a->id_opt);
 
-  a = std::make_shared<vector_args>();
-  a->contract = check_search;
-  cmd = command(*vector, selected, a, "search",
-                "nearest records, closest first", true, run_search);
-  cmd->add_option("--vector", a->query, "query as a JSON array of numbers")
-      ->required();
-  cmd->add_option("-k", a->k, "number of hits (default 10)");
-  a->where_opt = cmd->add_option("--where", a->where, "JSON where filter");
+  add_search_command(*vector, selected);
 
   command(*vector, selected, std::make_shared<vector_args>(), "count",
           "number of records in a collection", true,

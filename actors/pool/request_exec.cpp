@@ -39,7 +39,7 @@ const char* vector_op_name(const caf::type_erased_tuple& req) {
       {vlist_atom::value, "list"},     {vupsert_atom::value, "upsert"},
       {vget_atom::value, "get"},       {vdelete_atom::value, "delete"},
       {vcount_atom::value, "count"},   {vsearch_atom::value, "search"},
-      {vscan_atom::value, "scan"}};
+      {vscan_atom::value, "scan"},     {vsearchb_atom::value, "search"}};
   auto a = atom_of(req);
   for (auto& [atom, name] : names)
     if (atom == a) return name;
@@ -97,6 +97,13 @@ caf::message run_vector_request(vector_backend& b,
     validate_collection_name(c);
     validate_search(r);
     return caf::make_message(b.search(c, r));
+  }
+  if (is<vsearchb_atom, string, batch_search_request>(req)) {
+    auto& c = arg<string>(req, 1);
+    auto& r = arg<batch_search_request>(req, 2);
+    validate_collection_name(c);
+    validate_batch_search(r);
+    return caf::make_message(b.search_batch(c, r));
   }
   if (is<vscan_atom, string, string, std::uint32_t>(req)) {
     auto& c = arg<string>(req, 1);

@@ -14,13 +14,14 @@ bool is_store_op(const caf::type_erased_tuple& content) {
   if (content.empty() || !content.match_element<caf::atom_value>(0))
     return false;
   static const caf::atom_value ops[] = {
-      vcreate_atom::value, vdrop_atom::value,   vlist_atom::value,
-      vupsert_atom::value, vget_atom::value,    vdelete_atom::value,
-      vcount_atom::value,  vsearch_atom::value, vscan_atom::value,
-      cget_atom::value,    cset_atom::value,    cadd_atom::value,
-      cdel_atom::value,    cexists_atom::value, cmget_atom::value,
-      cmset_atom::value,   cincr_atom::value,   cexpire_atom::value,
-      cttl_atom::value,    cclear_atom::value,  cscan_atom::value};
+      vcreate_atom::value,  vdrop_atom::value,   vlist_atom::value,
+      vupsert_atom::value,  vget_atom::value,    vdelete_atom::value,
+      vcount_atom::value,   vsearch_atom::value, vscan_atom::value,
+      vsearchb_atom::value, cget_atom::value,    cset_atom::value,
+      cadd_atom::value,     cdel_atom::value,    cexists_atom::value,
+      cmget_atom::value,    cmset_atom::value,   cincr_atom::value,
+      cexpire_atom::value,  cttl_atom::value,    cclear_atom::value,
+      cscan_atom::value};
   auto a = content.get_as<caf::atom_value>(0);
   for (auto op : ops)
     if (op == a) return true;

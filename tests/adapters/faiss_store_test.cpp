@@ -2,81 +2,16 @@
 #include "adapters/faiss_store.hpp"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <fstream>
-#include <functional>
-#include <random>
 #include <set>
 
-#include "adapters/factories.hpp"
-#include "messages/distance.hpp"
-#include "messages/errors.hpp"
+#include "adapters/faiss_store_fixture.hpp"
 
 namespace storage {
 namespace {
 
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/faiss_store_test.XXXXXX";
-  char* dir = mkdtemp(tmpl);
-  if (!dir) throw std::runtime_error("mkdtemp failed");
-  return dir;
-}
-
-vector_record rec(std::string id, std::vector<float> v, metadata m = {},
-                  std::optional<std::string> doc = std::nullopt) {
-  return vector_record{std::move(id), std::move(v), std::move(m),
-                       std::move(doc)};
-}
-
-std::vector<float> random_vector(std::mt19937& rng, std::size_t dim) {
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::vector<float> v(dim);
-  for (auto& x : v) x = u(rng);
-  return v;
-}
-
-errc code_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const store_error& e) {
-    return e.code();
-  }
-  return errc::ok;
-}
-
-// The contract's answer, computed the slow and obvious way.
-std::vector<std::pair<double, std::string>> reference(
-    const std::vector<vector_record>& records, metric m,
-    const std::vector<float>& q, std::size_t k, const filter* where) {
-  std::vector<std::pair<double, std::string>> all;
-  for (auto& r : records)
-    if (!where || where->matches(r.metadata))
-      all.emplace_back(distance(m, q, r.embedding), r.id);
-  std::sort(all.begin(), all.end());
-  if (all.size() > k) all.resize(k);
-  return all;
-}
-
-class faiss_store_test : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override { dir_ = make_temp_dir(); }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string uri(const std::string& extra = "") const {
-    return "faiss://" + dir_ + "?index=" + GetParam() + extra;
-  }
-  std::unique_ptr<vector_backend> open(const std::string& extra = "") const {
-    return make_faiss_store(store_uri::parse(uri(extra)), 0, 1);
-  }
-
-  std::string dir_;
-};
+using namespace faiss_testing;
 
 TEST_P(faiss_store_test, collection_lifecycle) {
   auto s = open();
@@ -181,144 +116,6 @@ TEST_P(faiss_store_test, delete_reports_existing_only) {
   EXPECT_EQ(s->remove("col", {"a", "x"}), 1u);
   EXPECT_EQ(s->count("col"), 1u);
   EXPECT_TRUE(s->get("col", {"a"}).empty());
-}
-
-TEST_P(faiss_store_test, exact_distances_per_metric) {
-  auto s = open();
-  struct expectation {
-    metric m;
-    double base, opposite, orthogonal;
-  };
-  for (auto e :
-       {expectation{metric::l2, 0, 4, 2}, expectation{metric::cosine, 0, 2, 1},
-        expectation{metric::ip, 0, 2, 1}}) {
-    std::string name = std::string("m_") + to_string(e.m);
-    s->create_collection({name, 2, e.m});
-    s->upsert(name, {rec("base", {1, 0}), rec("opposite", {-1, 0}),
-                     rec("orthogonal", {0, 1})});
-    search_request req;
-    req.query = {1, 0};
-    auto hits = s->search(name, req);
-    ASSERT_EQ(hits.size(), 3u) << name;
-    EXPECT_EQ(hits[0].id, "base") << name;
-    EXPECT_EQ(hits[0].distance, e.base) << name;
-    EXPECT_EQ(hits[1].id, "orthogonal") << name;
-    EXPECT_EQ(hits[1].distance, e.orthogonal) << name;
-    EXPECT_EQ(hits[2].id, "opposite") << name;
-    EXPECT_EQ(hits[2].distance, e.opposite) << name;
-  }
-}
-
-TEST_P(faiss_store_test, distances_match_contract_bit_for_bit) {
-  auto s = open("&exact_below=0");
-  std::mt19937 rng(7);
-  for (auto m : {metric::l2, metric::cosine, metric::ip}) {
-    std::string name = std::string("m_") + to_string(m);
-    s->create_collection({name, 16, m});
-    std::vector<vector_record> records;
-    for (int i = 0; i < 500; ++i)
-      records.push_back(rec("r" + std::to_string(i), random_vector(rng, 16)));
-    s->upsert(name, records);
-    search_request req;
-    req.query = random_vector(rng, 16);
-    req.k = 10;
-    auto hits = s->search(name, req);
-    auto want = reference(records, m, req.query, 10, nullptr);
-    ASSERT_EQ(hits.size(), 10u);
-    for (auto& h : hits) {
-      for (auto& r : records) {
-        if (r.id == h.id) {
-          EXPECT_EQ(h.distance, distance(m, req.query, r.embedding));
-        }
-      }
-    }
-    if (GetParam() == "flat") {
-      for (std::size_t i = 0; i < want.size(); ++i) {
-        EXPECT_EQ(hits[i].id, want[i].second) << to_string(m);
-      }
-    }
-  }
-}
-
-TEST_P(faiss_store_test, ties_order_by_id) {
-  // Enough tied records that the index returns an arbitrary subset of them
-  // first; the adapter must widen until the tie is settled by id.
-  std::vector<vector_record> batch;
-  std::mt19937 rng(5);
-  for (int i = 0; i < 300; ++i)
-    batch.push_back(rec("t" + std::to_string(1000 - i), {1, 1}));
-  for (int i = 0; i < 500; ++i) {
-    auto v = random_vector(rng, 2);
-    batch.push_back(rec("far" + std::to_string(i), {v[0] + 5, v[1] + 5}));
-  }
-  batch.push_back(rec("a", {1, 1}));
-  for (auto extra : {"", "&exact_below=0"}) {
-    auto s = open(extra);
-    s->drop_collection("ties");
-    s->create_collection({"ties", 2, metric::l2});
-    search_request req;
-    req.query = {1, 1};
-    req.k = 3;
-    // Searching first loads the collection, so the index then holds the
-    // batch in insertion order rather than in id order.
-    EXPECT_TRUE(s->search("ties", req).empty());
-    s->upsert("ties", batch);
-    auto hits = s->search("ties", req);
-    ASSERT_EQ(hits.size(), 3u) << extra;
-    EXPECT_EQ(hits[0].id, "a") << extra;
-    EXPECT_EQ(hits[1].id, "t1000") << extra;
-    EXPECT_EQ(hits[2].id, "t701") << extra;
-    EXPECT_EQ(hits[2].distance, 0.0) << extra;
-  }
-}
-
-TEST_P(faiss_store_test, filtered_search_returns_min_k_matching) {
-  std::mt19937 rng(42);
-  std::vector<vector_record> records;
-  for (int i = 0; i < 3000; ++i)
-    records.push_back(rec("id" + std::to_string(i), random_vector(rng, 32),
-                          {{"bucket", std::int64_t{i % 100}}}));
-  for (auto extra : {"", "&exact_below=0"}) {
-    auto s = open(extra);
-    s->drop_collection("fil");
-    s->create_collection({"fil", 32, metric::cosine});
-    for (std::size_t i = 0; i < records.size(); i += 500)
-      s->upsert("fil", std::vector<vector_record>(records.begin() + i,
-                                                  records.begin() + i + 500));
-    auto where = filter::eq("bucket", std::int64_t{7});  // 1%: 30 records
-    for (std::uint32_t k : {10u, 30u, 50u}) {
-      search_request req;
-      req.query = random_vector(rng, 32);
-      req.k = k;
-      req.where = where;
-      auto hits = s->search("fil", req);
-      auto want = reference(records, metric::cosine, req.query, k, &where);
-      ASSERT_EQ(hits.size(), std::min<std::size_t>(k, 30)) << extra;
-      for (std::size_t i = 0; i < hits.size(); ++i) {
-        EXPECT_EQ(hits[i].id, want[i].second) << extra;
-        EXPECT_EQ(hits[i].distance, want[i].first) << extra;
-      }
-    }
-    // A broad filter goes through the index with a selector when allowed.
-    auto broad = filter::ne("bucket", std::int64_t{7});
-    search_request req;
-    req.query = random_vector(rng, 32);
-    req.k = 20;
-    req.where = broad;
-    auto hits = s->search("fil", req);
-    auto want = reference(records, metric::cosine, req.query, 20, &broad);
-    ASSERT_EQ(hits.size(), 20u) << extra;
-    std::size_t found = 0;
-    for (auto& h : hits) {
-      EXPECT_NE(h.metadata.at("bucket"), metadata_value(std::int64_t{7}));
-      for (auto& w : want) found += w.second == h.id;
-    }
-    if (GetParam() == "flat") {
-      EXPECT_EQ(found, 20u) << extra;
-    } else {
-      EXPECT_GE(found, 18u) << extra;
-    }
-  }
 }
 
 TEST_P(faiss_store_test, search_includes_only_what_is_asked) {
@@ -426,64 +223,6 @@ TEST_P(faiss_store_test, delete_and_reupsert_after_compaction) {
   EXPECT_EQ(s->count("col"), 201u);
 }
 
-TEST_P(faiss_store_test, reopen_finds_everything) {
-  std::vector<vector_record> batch;
-  for (int i = 0; i < 100; ++i)
-    batch.push_back(rec("r" + std::to_string(i), {float(i), 1, 2},
-                        {{"i", std::int64_t{i}}}, "doc" + std::to_string(i)));
-  {
-    auto s = open();
-    s->create_collection({"col", 3, metric::l2});
-    s->upsert("col", batch);
-    s->remove("col", {"r0"});
-  }
-  auto s = open();
-  EXPECT_EQ(s->list_collections().at(0),
-            (collection_spec{"col", 3, metric::l2}));
-  EXPECT_EQ(s->count("col"), 99u);
-  EXPECT_EQ(s->get("col", {"r42"}).at(0), batch[42]);
-  search_request req;
-  req.query = {42, 1, 2};
-  EXPECT_EQ(s->search("col", req).at(0).id, "r42");
-}
-
-TEST_P(faiss_store_test, acknowledged_upserts_survive_sigkill) {
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(fds[0]);
-    try {
-      auto s = open();
-      s->create_collection({"col", 2, metric::l2});
-      for (int b = 0;; ++b) {
-        std::vector<vector_record> batch;
-        for (int i = 0; i < 10; ++i)
-          batch.push_back(
-              rec("b" + std::to_string(b) + "-" + std::to_string(i), {1, 2}));
-        s->upsert("col", batch);
-        if (write(fds[1], &b, sizeof b) != sizeof b) _exit(2);
-      }
-    } catch (...) {
-      _exit(1);
-    }
-  }
-  close(fds[1]);
-  int last = -1, b = 0;
-  while (last < 20 && read(fds[0], &b, sizeof b) == sizeof b) last = b;
-  kill(pid, SIGKILL);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(fds[0]);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  ASSERT_GE(last, 20);
-  auto s = open();
-  EXPECT_GE(s->count("col"), std::uint64_t(last + 1) * 10);
-  for (int i = 0; i <= last; ++i)
-    EXPECT_EQ(s->get("col", {"b" + std::to_string(i) + "-9"}).size(), 1u) << i;
-}
-
 TEST_P(faiss_store_test, uri_parameters_are_checked) {
   EXPECT_EQ(code_of([&] { open("&bogus=1"); }), errc::invalid_argument);
   EXPECT_EQ(code_of([&] { open("&m=x"); }), errc::invalid_argument);
@@ -492,7 +231,14 @@ TEST_P(faiss_store_test, uri_parameters_are_checked) {
                   store_uri::parse("faiss://" + dir_ + "?index=ivf"), 0, 1);
             }),
             errc::invalid_argument);
-  EXPECT_EQ(code_of([&] { open("&pool=2&timeout_ms=100&sync=full"); }),
+  EXPECT_EQ(code_of([&] { open("&snapshot=maybe"); }), errc::invalid_argument);
+  EXPECT_EQ(code_of([&] { open("&snapshot_after=0"); }),
+            errc::invalid_argument);
+  EXPECT_EQ(code_of([&] {
+              open(
+                  "&pool=2&timeout_ms=100&sync=full&snapshot=off&"
+                  "snapshot_after=5");
+            }),
             errc::ok);
 }
 

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "adapters/factories.hpp"
+#include "adapters/pgvector_store_detail.hpp"
 #include "adapters/pgvector_store_fixture.hpp"
 #include "messages/distance.hpp"
 #include "messages/errors.hpp"
@@ -417,6 +418,8 @@ TEST_F(pgvector, reconnects_after_the_session_is_killed) {
   EXPECT_EQ(store->count(name), 1u);
   EXPECT_EQ(store->get(name, {"a"}).size(), 1u);
 }
+
+#include "pgvector_store_pipeline_tests.hpp"
 
 }  // namespace
 }  // namespace storage

@@ -49,6 +49,9 @@ vector_store_actor::behavior_type synthetic_store(
       [=](vsearch_atom, const std::string&, const search_request&) {
         return std::vector<search_hit>{};
       },
+      [=](vsearchb_atom, const std::string&, const batch_search_request&) {
+        return std::vector<std::vector<search_hit>>{};
+      },
       [=](vscan_atom, const std::string&, const std::string& after,
           std::uint32_t limit) {
         std::uint64_t first = after.empty() ? 0 : std::stoull(after) + 1;

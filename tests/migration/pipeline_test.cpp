@@ -143,14 +143,20 @@ TEST_F(pipeline, verification_names_differing_ids) {
   fill(*dst_, "docs", 4, metric::l2, 0);
   auto extra = make_record(5000, 4);
   await(dst_->upsert("docs", {extra}));
+  // A first run (its checkpoint has no entry yet) reports, never repairs.
+  auto o = options();
+  o.checkpoint_file = cp_;
   try {
-    migrate("docs", options());
+    migrate("docs", o);
     ADD_FAILURE() << "expected verification_failed";
   } catch (const store_error& e) {
     EXPECT_EQ(e.code(), errc::verification_failed);
-    EXPECT_NE(std::string(e.what()).find("rec-0005000"), std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("collection 'docs': 1 extra (rec-0005000)"),
+        std::string::npos)
         << e.what();
   }
+  EXPECT_EQ(await(dst_->count("docs")), 101u);
 }
 
 TEST_F(pipeline, a_missing_collection_is_collection_not_found) {
@@ -190,6 +196,73 @@ TEST_F(pipeline, every_collection_when_none_is_named) {
   // One file, one entry per collection.
   EXPECT_EQ(checkpoint_entry_of(cp_, "alpha")["completed"], true);
   EXPECT_EQ(checkpoint_entry_of(cp_, "beta")["copied"], 700);
+}
+
+TEST_F(pipeline, a_whole_store_fails_on_a_collection_only_the_target_has) {
+  fill(*src_, "alpha", 4, metric::l2, 30);
+  fill(*dst_, "gamma", 4, metric::l2, 2);
+  std::vector<migration_result> results;
+  try {
+    migrate_stores(*rt_, from_, to_, {}, options(),
+                   [&](const migration_result& r) { results.push_back(r); });
+    ADD_FAILURE() << "expected verification_failed";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::verification_failed);
+    EXPECT_NE(std::string(e.what()).find(
+                  "collection 'gamma' does not exist on the source: 2 extra "
+                  "(rec-0000000, rec-0000001)"),
+              std::string::npos)
+        << e.what();
+  }
+  // alpha was copied and verified; gamma is reported, never dropped.
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].verified);
+  EXPECT_EQ(await(dst_->count("gamma")), 2u);
+  // Named collections are compared alone.
+  results.clear();
+  migrate_stores(*rt_, from_, to_, {"alpha"}, options(),
+                 [&](const migration_result& r) { results.push_back(r); });
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].copied, 30u);
+}
+
+TEST_F(pipeline, without_verification_completion_waits_for_a_verifying_run) {
+  fill(*src_, "docs", 4, metric::l2, 500);
+  auto o = options();
+  o.checkpoint_file = cp_;
+  o.verify = false;
+  auto first = migrate("docs", o);
+  EXPECT_EQ(first.copied, 500u);
+  auto entry = checkpoint_entry_of(cp_, "docs");
+  EXPECT_EQ(entry["copied_all"], true);
+  EXPECT_EQ(entry["completed"], false);
+  o.verify = true;
+  auto second = migrate("docs", o);
+  EXPECT_EQ(second.copied, 0u);
+  EXPECT_TRUE(second.verified);
+  EXPECT_EQ(checkpoint_entry_of(cp_, "docs")["completed"], true);
+}
+
+TEST_F(pipeline, an_old_checkpoint_marked_completed_copies_nothing) {
+  fill(*src_, "docs", 4, metric::l2, 40);
+  migrate("docs", options());
+  // As files were written before "copied_all" existed.
+  std::ofstream(cp_) << nlohmann::json{{"format", 1},
+                                       {"source", from_},
+                                       {"target", to_},
+                                       {"entries",
+                                        {{{"collection", "docs"},
+                                          {"cursor", ""},
+                                          {"cursor_hex", ""},
+                                          {"copied", 40},
+                                          {"completed", true}}}}}
+                            .dump();
+  auto o = options();
+  o.checkpoint_file = cp_;
+  auto r = migrate("docs", o);
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_TRUE(r.verified);
+  EXPECT_EQ(checkpoint_entry_of(cp_, "docs")["completed"], true);
 }
 
 TEST_F(pipeline, progress_reports_reach_the_total) {

@@ -128,6 +128,43 @@ TEST_F(storectl_migrate, a_cache_summary_has_a_null_collection) {
   await(rt.open_cache(to).clear());
 }
 
+// The reproduction: a target holding one extra record. The first
+// run fails and is not completed; the rerun repairs, passes and completes.
+TEST_F(storectl_migrate, a_failed_verification_is_repaired_by_the_rerun) {
+  auto from = "faiss://" + dir_ + "/src";
+  auto to = "faiss://" + dir_ + "/dst";
+  {
+    runtime rt;
+    auto src = rt.open_vector(from);
+    fill(src, "docs", 4, metric::l2, 100);
+    auto dst = rt.open_vector(to);
+    fill(dst, "docs", 4, metric::l2, 0);
+    await(dst.upsert("docs", {make_record(4242, 4)}));
+  }
+  auto cp = dir_ + "/cp.json";
+  std::vector<std::string> args{"migrate", "--from",       from, "--to",
+                                to,        "--checkpoint", cp};
+  std::string out, err;
+  ASSERT_EQ(run(args, out, err), 1);
+  EXPECT_NE(err.find("storectl: error: verification_failed: collection "
+                     "'docs': 1 extra (rec-0004242)"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(checkpoint_entry_of(cp, "docs")["completed"], false);
+  ASSERT_EQ(run(args, out, err), 0) << err;
+  auto second = json_lines(out).at(0);
+  EXPECT_EQ(second["copied"], 0);
+  EXPECT_EQ(second["repaired"], 1);
+  EXPECT_EQ(second["verified"], true);
+  EXPECT_EQ(second["target_count"], 100);
+  EXPECT_EQ(checkpoint_entry_of(cp, "docs")["completed"], true);
+  ASSERT_EQ(run(args, out, err), 0) << err;
+  auto third = json_lines(out).at(0);
+  EXPECT_EQ(third["copied"], 0);
+  EXPECT_EQ(third["repaired"], 0);
+  EXPECT_EQ(third["verified"], true);
+}
+
 // 50,000 records faiss -> pgvector, killed once the checkpoint shows
 // progress, then run again with the same arguments.
 TEST_F(storectl_migrate, a_killed_run_resumes_from_its_checkpoint) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,69 @@ TEST(Validation, IdsKeysTtlsAndSearch) {
   req.k = 5;
   req.query = {std::numeric_limits<float>::quiet_NaN()};
   EXPECT_EQ(code_of([&] { validate_search(req); }), errc::invalid_argument);
+}
+
+// The error `fn` throws, or nullopt.
+template <class F>
+std::optional<store_error> error_of(F&& fn) {
+  try {
+    fn();
+  } catch (const store_error& e) {
+    return e;
+  }
+  return std::nullopt;
+}
+
+TEST(Validation, BatchSearchNamesTheQuery) {
+  batch_search_request req;
+  EXPECT_EQ(code_of([&] { validate_batch_search(req); }),
+            errc::invalid_argument)
+      << "no query at all";
+  req.queries = {{1, 0}, {0, 1}, {0.5f, 0.5f}};
+  EXPECT_EQ(code_of([&] { validate_batch_search(req); }), errc::ok);
+  req.k = 0;
+  EXPECT_EQ(code_of([&] { validate_batch_search(req); }),
+            errc::invalid_argument);
+  req.k = 3;
+
+  auto bad = req;
+  bad.queries[2] = {1, std::numeric_limits<float>::infinity()};
+  auto e = error_of([&] { validate_batch_search(bad); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), errc::invalid_argument);
+  EXPECT_EQ(e->message().rfind("query 2: ", 0), 0u) << e->message();
+
+  bad = req;
+  bad.queries[1] = {};
+  e = error_of([&] { validate_batch_search(bad); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), errc::invalid_argument);
+  EXPECT_EQ(e->message().rfind("query 1: ", 0), 0u) << e->message();
+
+  bad = req;
+  bad.queries[2] = {1, 0, 0};
+  e = error_of([&] { validate_batch_search(bad); });
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code(), errc::dimension_mismatch);
+  EXPECT_EQ(e->message().rfind("query 2: ", 0), 0u) << e->message();
+
+  bad = req;
+  bad.queries.assign(max_batch_queries, {1, 0});
+  EXPECT_EQ(code_of([&] { validate_batch_search(bad); }), errc::ok);
+  bad.queries.push_back({1, 0});
+  EXPECT_EQ(code_of([&] { validate_batch_search(bad); }),
+            errc::invalid_argument);
+}
+
+TEST(Validation, ForQueryNamesOnlyTheQuerysOwnErrors) {
+  store_error dim(errc::dimension_mismatch, "too short", "search", "faiss://x");
+  auto named = for_query(4, dim);
+  EXPECT_EQ(named.code(), errc::dimension_mismatch);
+  EXPECT_EQ(named.message(), "query 4: too short");
+  EXPECT_EQ(named.operation(), "search");
+  EXPECT_EQ(named.store(), "faiss://x");
+  store_error missing(errc::collection_not_found, "no such collection");
+  EXPECT_EQ(for_query(4, missing).message(), "no such collection");
 }
 
 TEST(Records, EqualityIgnoresNullMetadata) {

@@ -37,6 +37,10 @@ bool eq(const search_request& a, const search_request& b) {
   return a.query == b.query && a.k == b.k && a.where == b.where &&
          eq(a.include, b.include);
 }
+bool eq(const batch_search_request& a, const batch_search_request& b) {
+  return a.queries == b.queries && a.k == b.k && a.where == b.where &&
+         eq(a.include, b.include);
+}
 bool eq(const search_hit& a, const search_hit& b) {
   return a.id == b.id && a.distance == b.distance && a.metadata == b.metadata &&
          a.document == b.document && a.embedding == b.embedding;
@@ -108,6 +112,15 @@ search_request request_without_where() {
   search_request r;
   r.query = {1.f};
   r.k = 3;
+  return r;
+}
+
+batch_search_request batch_with_where() {
+  batch_search_request r;
+  r.queries = {{0.1f, 0.2f}, {-1.f, 3.5f}, {0.f, 0.f}};
+  r.k = 9;
+  r.where = nested_filter();
+  r.include = {true, false, true};
   return r;
 }
 
@@ -186,6 +199,10 @@ TEST_F(Serialization, VectorSideTypes) {
   check(full_hit(), "search_hit with document and embedding");
   check(bare_hit(), "search_hit bare");
   check(std::vector<search_hit>{full_hit(), bare_hit()}, "vector<search_hit>");
+  check(batch_with_where(), "batch_search_request with where");
+  check(batch_search_request{}, "empty batch_search_request");
+  check(std::vector<std::vector<search_hit>>{{full_hit(), bare_hit()}, {}},
+        "vector<vector<search_hit>>");
   check(scan_page{{full_record(), bare_record()}, "id-2"}, "scan_page");
   check(scan_page{{}, ""}, "last scan_page");
 }
@@ -232,6 +249,12 @@ TEST_F(Serialization, RequestMessagesKeepEveryElement) {
   ASSERT_TRUE((scan.match_elements<vscan_atom, std::string, std::string,
                                    std::uint32_t>()));
   EXPECT_EQ(scan.get_as<std::uint32_t>(3), 50u);
+
+  auto batch = through_bytes(caf::make_message(
+      vsearchb_atom::value, std::string("c"), batch_with_where()));
+  ASSERT_TRUE((batch.match_elements<vsearchb_atom, std::string,
+                                    batch_search_request>()));
+  EXPECT_TRUE(eq(batch.get_as<batch_search_request>(2), batch_with_where()));
 
   auto incr = through_bytes(
       caf::make_message(cincr_atom::value, std::string("k"), std::int64_t{-3}));
