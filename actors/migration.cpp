@@ -150,8 +150,8 @@ migration_result migrate_collection(caf::actor_system& sys,
         "migrate", opts.source_name);
   // conflict here, before anything is written, when the target holds the
   // collection with another dimension or metric.
-  auto created = blocking_request<bool>(
-      self, target, "create", opts.target_name, vcreate_atom::value, *it);
+  blocking_request<bool>(self, target, "create", opts.target_name,
+                         vcreate_atom::value, *it);
   migration_result r;
   r.collection = collection;
   r.source_count = blocking_request<std::uint64_t>(
@@ -163,13 +163,9 @@ migration_result migrate_collection(caf::actor_system& sys,
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
-  // Counted only when a repair could follow: a live migration's backfill
-  // target runs without verification.
-  bool rerun = cp.enabled() ? cp.before().has_value()
-                            : opts.verify && !created &&
-                                  blocking_request<std::uint64_t>(
-                                      self, target, "count", opts.target_name,
-                                      vcount_atom::value, collection) > 0;
+  // Only a run the checkpoint knows of is a rerun: without one, data on the
+  // target may be the user's own (a merge), and repairing would delete it.
+  bool rerun = cp.enabled() && cp.before().has_value();
   r.copied = copy(sys, ends, opts, cp, r.source_count);
   if (opts.verify) {
     auto page = std::max<std::uint32_t>(1, opts.batch);
@@ -211,10 +207,7 @@ migration_result migrate_cache(caf::actor_system& sys,
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
-  bool rerun = cp.enabled()
-                   ? cp.before().has_value()
-                   : opts.verify && count_keys(sys, target, opts.target_name,
-                                               page, true) > 0;
+  bool rerun = cp.enabled() && cp.before().has_value();  // as above
   r.copied = copy(sys, ends, opts, cp, total);
   if (opts.verify) {
     auto v = verify_and_repair(

@@ -16,11 +16,12 @@
 // Repair. A rerun makes the target equal to the source where they differ:
 // copies missing and mismatched records (keys) again and removes extras from
 // the target (migration_repair.hpp), then verifies once more and fails only if
-// that still differs. A run is a rerun when its checkpoint file already holds
-// the collection's entry, or, without a checkpoint, when the target already
-// held data before the copy (nothing else tells a rerun from a first run
-// then). A first run with a checkpoint onto a target holding other data only
-// reports: it fails with verification_failed, and its rerun repairs.
+// that still differs. A run is a rerun only when its checkpoint file already
+// holds the collection's entry: without a checkpoint, data on the target may
+// be the user's own (a merge), so nothing is removed and a difference fails
+// verification. A first run with a checkpoint onto a target holding other
+// data only reports: it fails with verification_failed, and its rerun
+// repairs.
 //
 // The pipeline talks to stores only through their typed actor handles, so the
 // same code copies between any two backends, and live migration reuses it

@@ -69,22 +69,26 @@ TEST_P(concurrency, per_key_order_holds_for_pipelined_writes) {
 
 TEST_P(concurrency, beyond_the_bound_requests_fail_fast_with_overloaded) {
   auto cache = rt.open_cache(with_param(uri(), "max_inflight=4"));
-  std::vector<std::future<void>> fs;
-  for (int i = 0; i < 500; ++i)
-    fs.push_back(cache.set("key" + std::to_string(i % 50), "value"));
+  // memory:// answers so fast that one burst may never find four requests
+  // in flight: bursts repeat until one is turned away (each is checked).
   int ok = 0, overloaded = 0;
-  for (auto& f : fs) {
-    try {
-      await(std::move(f));
-      ++ok;
-    } catch (const store_error& e) {
-      EXPECT_EQ(e.code(), errc::overloaded) << e.what();
-      ++overloaded;
+  for (int burst = 0; burst < 20 && overloaded == 0; ++burst) {
+    std::vector<std::future<void>> fs;
+    for (int i = 0; i < 500; ++i)
+      fs.push_back(cache.set("key" + std::to_string(i % 50), "value"));
+    for (auto& f : fs) {
+      try {
+        await(std::move(f));
+        ++ok;
+      } catch (const store_error& e) {
+        EXPECT_EQ(e.code(), errc::overloaded) << e.what();
+        ++overloaded;
+      }
     }
   }
   EXPECT_GT(ok, 0);
   EXPECT_GT(overloaded, 0);
-  EXPECT_EQ(ok + overloaded, 500);
+  EXPECT_EQ((ok + overloaded) % 500, 0);
   // The store still serves once the burst is over.
   await(cache.set("after", "burst"));
   EXPECT_EQ(await(cache.get("after")), "burst");
