@@ -444,12 +444,14 @@ caf::result<bool> swap_pool(Self* self, const std::string& uri,
     self->state.set_pool(next);
     ++self->state.generation;
     for (auto& w : old->workers)
-      if (w) {
-        self->state.draining.push_back(w.address());
-        self->send(w, close);
-      }
+      if (w) self->state.draining.push_back(w.address());
     if (!self->state.draining.empty()) self->state.paused = true;
+    // Routed through the router first: once publish returns, no caller can
+    // still be handing a request to an old worker directly, so nothing lands
+    // in its mailbox behind the close and bounces as "receiver down".
     publish(self);
+    for (auto& w : old->workers)
+      if (w) self->send(w, close);
     return true;
   } catch (const store_error& e) {
     return to_caf_error(e.with_context("swap", redact(uri)));

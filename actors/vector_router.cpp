@@ -12,7 +12,13 @@ std::vector<std::uint32_t> readers(pool_type& pool) {
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
   scan_page out;
   bool more = false;
+  // A backend may return an empty page that is not the last (Chroma, when
+  // the ids it listed were removed before it fetched them): the scan goes on
+  // after the smallest cursor a shard gave.
+  std::string lowest;
   for (auto& p : parts) {
+    if (!p.next_cursor.empty() && (!more || p.next_cursor < lowest))
+      lowest = p.next_cursor;
     more = more || !p.next_cursor.empty();
     for (auto& r : p.records) out.records.push_back(std::move(r));
   }
@@ -22,7 +28,8 @@ scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
     out.records.resize(limit);
     more = true;
   }
-  if (more && !out.records.empty()) out.next_cursor = out.records.back().id;
+  if (more)
+    out.next_cursor = out.records.empty() ? lowest : out.records.back().id;
   return out;
 }
 

@@ -4,6 +4,8 @@
 // from this runtime.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -128,9 +130,12 @@ TEST(Pools, RedisKeepsPerKeyOrderLosesNothingAndUsesAtMost8Connections) {
     EXPECT_EQ(test::await(c.get("k" + std::to_string(id) + ":n")),
               std::to_string(rounds * depth));
   EXPECT_GE(own.samples(), 1);
-  // The pool really works in parallel, on at most 8 connections.
-  EXPECT_GE(own.max(), 2);
+  // The pool really works in parallel, on at most 8 connections. A fast run
+  // may end between two samples: the connections it opened are still held.
+  auto held = static_cast<int>(own_connections(port).size());
+  EXPECT_GE(std::max(own.max(), held), 2);
   EXPECT_LE(own.max(), 8);
+  EXPECT_LE(held, 8);
   EXPECT_LE(seen.max(), 8);
   // Idle now, the workers keep their connections, and the server lists them.
   auto after = server_seen();
@@ -200,9 +205,12 @@ void vector_pool(const std::string& uri, std::function<int()> server_count,
       ids.push_back("c" + std::to_string(id) + "-" + std::to_string(seq));
     EXPECT_EQ(test::await(vs.get(coll, ids)).size(), ids.size()) << id;
   }
-  // The pool really works in parallel, on at most 8 connections.
-  EXPECT_GE(own.max(), 2);
+  // The pool really works in parallel, on at most 8 connections (held
+  // still, should the run have ended between two samples).
+  auto held = static_cast<int>(own_connections(port).size());
+  EXPECT_GE(std::max(own.max(), held), 2);
   EXPECT_LE(own.max(), 8);
+  EXPECT_LE(held, 8);
   EXPECT_LE(seen.max(), 8);
   // Idle now, the workers keep their connections, and the server sees them.
   auto after = server_count();
