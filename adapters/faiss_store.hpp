@@ -32,8 +32,8 @@
 //   writes on hnsw (whose replay costs graph insertions) and 100000 on flat.
 //
 // The SQLite file (dir/store.db) is the truth. A collection is loaded into
-// memory on its first write, search or remove_where and kept in step with
-// every write; an hnsw write inserts into the graph at once. Each loaded
+// memory on its first upsert, remove, remove_where or search (get, scan and
+// count read SQLite) and kept in step with every write; an hnsw write inserts into the graph at once. Each loaded
 // collection is saved as a snapshot (faiss_store_snapshot.hpp) in the
 // background once snapshot_after records were written or removed since the
 // last one, and when the store closes once min(snapshot_after, 1000) were.
@@ -47,9 +47,15 @@
 // they would go stale). Another process writing the same directory is not
 // seen until reopen.
 //
-// Memory: one copy of each vector (in the FAISS index's storage) plus ~50
-// bytes per record, metadata maps aside; hnsw adds ~8·m bytes per record
-// for its graph (collection_state in faiss_store_index.hpp).
+// Memory: one copy of each vector (in the FAISS index's storage) plus ~75
+// bytes per record, distinct metadata maps aside; hnsw adds ~8·m bytes per
+// record for its graph (collection_state in faiss_store_index.hpp). Measured
+// at 1M × 128-d: peak RSS 1.16× the raw vectors on flat, 1.69× on hnsw.
+// Cosine vectors are kept normalized, so cosine distances are exact to the
+// float precision of the unit vector (~1e-7), l2 and ip bit for bit.
+// Searches may carry many queries (search_batch): one FAISS call, BLAS on
+// flat from 20 queries; OpenBLAS is set to one thread (see
+// faiss_store_math.hpp).
 // OpenMP: a search runs on the calling thread only (a per-query OpenMP team
 // was 15x slower on a busy 2-core box); bulk index builds keep the default.
 #pragma once
