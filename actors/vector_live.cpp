@@ -1,5 +1,6 @@
 // The vector router's live migration: mirroring each write to the target,
 // the backfill path, paged verification and cutover (see dual_write.hpp).
+#include <map>
 #include <unordered_set>
 
 #include "actors/vector_router_state.hpp"
@@ -192,7 +193,14 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
       },
       [=](const caf::error& e, std::vector<specs>& parts) mutable {
         if (e || self->state.dual != d) return ended(e);
-        auto cols = parts.front();
+        // Every worker's list, not one: each answered after its own earlier
+        // writes, so a collection another worker created just before dual
+        // writing began is in that worker's list only.
+        std::map<std::string, collection_spec> by_name;
+        for (auto& part : parts)
+          for (auto& spec : part) by_name.emplace(spec.name, spec);
+        specs cols;
+        for (auto& named : by_name) cols.push_back(named.second);
         // Mirrors wait until the target holds every collection.
         std::vector<std::pair<std::uint32_t, collection_spec>> creates;
         for (auto& spec : cols)
