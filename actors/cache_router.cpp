@@ -5,22 +5,9 @@ namespace storage::cache_detail {
 
 cache_scan_page merge_pages(std::vector<cache_scan_page>& parts,
                             std::uint32_t limit) {
-  if (parts.size() == 1) return std::move(parts.front());
-  // Shards page by key order, so the merged cursor is the last key returned.
-  cache_scan_page out;
-  bool more = false;
-  for (auto& p : parts) {
-    more = more || !p.next_cursor.empty();
-    for (auto& e : p.entries) out.entries.push_back(std::move(e));
-  }
-  std::sort(out.entries.begin(), out.entries.end(),
-            [](const auto& a, const auto& b) { return a.key < b.key; });
-  if (out.entries.size() > limit) {
-    out.entries.resize(limit);
-    more = true;
-  }
-  if (more && !out.entries.empty()) out.next_cursor = out.entries.back().key;
-  return out;
+  return merge_scan_pages(
+      parts, limit, &cache_scan_page::entries,
+      [](const auto& e) -> const std::string& { return e.key; });
 }
 
 void mget_on(self_ptr self, std::shared_ptr<pool_type> pool,
@@ -59,18 +46,6 @@ void mget_on(self_ptr self, std::shared_ptr<pool_type> pool,
 }
 
 namespace {
-
-template <class T, class Fn>
-bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
-              Fn&& check) {
-  try {
-    check();
-    return false;
-  } catch (const store_error& e) {
-    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
-    return true;
-  }
-}
 
 // A read of one key: its shard, or any worker when the backend holds state.
 std::vector<std::uint32_t> reader_of(self_ptr self, const std::string& key) {

@@ -11,6 +11,7 @@
 
 #include "actors/pool/job.hpp"
 #include "actors/pool/store_dispatcher.hpp"
+#include "actors/scan_merge.hpp"
 #include "actors/worker_pool.hpp"
 
 namespace storage {
@@ -159,6 +160,20 @@ void close_workers_on_exit(Self* self, Close close) {
         for (auto& w : (*p)->workers)
           if (w) caf::anon_send(w, close);
   });
+}
+
+// Fails the promise with the validation error `check` throws, if any, and
+// says so.
+template <class Self, class T, class Fn>
+bool rejected(Self* self, caf::typed_response_promise<T> rp, const char* op,
+              Fn&& check) {
+  try {
+    check();
+    return false;
+  } catch (const store_error& e) {
+    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
+    return true;
+  }
 }
 
 inline caf::error router_error(errc code, const std::string& msg,

@@ -330,13 +330,10 @@ void live_verify(self_ptr self,
             // Equal and empty but not the end (an empty page a backend may
             // return mid-scan): go on after the smaller cursor.
             std::string next;
-            if (more && !a.records.empty())
-              next = a.records.back().id;
-            else if (more)
-              next = a.next_cursor.empty() ? b.next_cursor
-                     : b.next_cursor.empty()
-                         ? a.next_cursor
-                         : std::min(a.next_cursor, b.next_cursor);
+            if (more)
+              next = a.records.empty()
+                         ? lowest_cursor({&a.next_cursor, &b.next_cursor})
+                         : a.records.back().id;
             if (same)
               rp.deliver(static_cast<std::uint64_t>(a.records.size()), next);
             else

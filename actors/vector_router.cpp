@@ -10,27 +10,9 @@ std::vector<std::uint32_t> readers(pool_type& pool) {
 }
 
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit) {
-  scan_page out;
-  bool more = false;
-  // A backend may return an empty page that is not the last (Chroma, when
-  // the ids it listed were removed before it fetched them): the scan goes on
-  // after the smallest cursor a shard gave.
-  std::string lowest;
-  for (auto& p : parts) {
-    if (!p.next_cursor.empty() && (!more || p.next_cursor < lowest))
-      lowest = p.next_cursor;
-    more = more || !p.next_cursor.empty();
-    for (auto& r : p.records) out.records.push_back(std::move(r));
-  }
-  std::sort(out.records.begin(), out.records.end(),
-            [](const auto& a, const auto& b) { return a.id < b.id; });
-  if (out.records.size() > limit) {
-    out.records.resize(limit);
-    more = true;
-  }
-  if (more)
-    out.next_cursor = out.records.empty() ? lowest : out.records.back().id;
-  return out;
+  return merge_scan_pages(
+      parts, limit, &scan_page::records,
+      [](const vector_record& r) -> const std::string& { return r.id; });
 }
 
 namespace {
@@ -64,7 +46,8 @@ void upsert(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
     return;
   // Split by id hash so two writes to one id always meet in order.
   auto [targets, batches] =
-      split(self, rs, [](const vector_record& r) { return r.id; });
+      split(self, rs,
+            [](const vector_record& r) -> const std::string& { return r.id; });
   auto slots =
       std::make_shared<std::vector<mirror_slot<worker>>>(targets.size());
   fan_out<std::uint64_t>(

@@ -19,19 +19,6 @@ using ms = std::chrono::milliseconds;
 std::vector<std::uint32_t> readers(pool_type& pool);
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit);
 
-// Fails the promise with the validation error, if any, and says so.
-template <class T, class Fn>
-bool rejected(self_ptr self, caf::typed_response_promise<T> rp, const char* op,
-              Fn&& check) {
-  try {
-    check();
-    return false;
-  } catch (const store_error& e) {
-    rp.deliver(to_caf_error(e.with_context(op, self->state.pool->spec.store)));
-    return true;
-  }
-}
-
 // Searches (vector_router_search.cpp): on the readers, merged per query.
 using hits = std::vector<search_hit>;
 using batch_hits = std::vector<std::vector<search_hit>>;

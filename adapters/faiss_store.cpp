@@ -22,6 +22,17 @@ namespace {
   throw store_error(errc::invalid_argument, what, "open", uri);
 }
 
+// `what` names the query: "query", or "query 3:" in a batch.
+void check_query_dimension(const std::string& what,
+                           const std::vector<float>& query,
+                           const collection_spec& spec) {
+  if (query.size() != spec.dimension)
+    throw store_error(errc::dimension_mismatch,
+                      what + " has " + std::to_string(query.size()) +
+                          " dimensions, collection '" + spec.name + "' has " +
+                          std::to_string(spec.dimension));
+}
+
 // The hits as the caller asked for them, documents and embeddings as
 // written coming from SQLite.
 std::vector<search_hit> to_hits(database& db, const std::string& collection,
@@ -315,11 +326,7 @@ std::vector<search_hit> faiss_store::search(const std::string& collection,
   return guarded("search", [&] {
     auto& spec = spec_of(collection);
     validate_search(req);
-    if (req.query.size() != spec.dimension)
-      throw store_error(errc::dimension_mismatch,
-                        "query has " + std::to_string(req.query.size()) +
-                            " dimensions, collection '" + collection +
-                            "' has " + std::to_string(spec.dimension));
+    check_query_dimension("query", req.query, spec);
     auto& state = *loaded(collection).state;
     auto found =
         state.search(req.query, req.k, req.where ? &*req.where : nullptr);
@@ -333,12 +340,8 @@ std::vector<std::vector<search_hit>> faiss_store::search_batch(
     auto& spec = spec_of(collection);
     validate_batch_search(req);
     for (std::size_t i = 0; i < req.queries.size(); ++i)
-      if (req.queries[i].size() != spec.dimension)
-        throw store_error(errc::dimension_mismatch,
-                          "query " + std::to_string(i) + ": has " +
-                              std::to_string(req.queries[i].size()) +
-                              " dimensions, collection '" + collection +
-                              "' has " + std::to_string(spec.dimension));
+      check_query_dimension("query " + std::to_string(i) + ":", req.queries[i],
+                            spec);
     auto& state = *loaded(collection).state;
     auto found = state.search_batch(req.queries, req.k,
                                     req.where ? &*req.where : nullptr);

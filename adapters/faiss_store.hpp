@@ -33,19 +33,19 @@
 //
 // The SQLite file (dir/store.db) is the truth. A collection is loaded into
 // memory on its first upsert, remove, remove_where or search (get, scan and
-// count read SQLite) and kept in step with every write; an hnsw write inserts into the graph at once. Each loaded
-// collection is saved as a snapshot (faiss_store_snapshot.hpp) in the
-// background once snapshot_after records were written or removed since the
-// last one, and when the store closes once min(snapshot_after, 1000) were.
-// Opening loads the snapshot and replays only the writes made after it; a
-// missing, stale, torn or corrupt snapshot is rebuilt from SQLite (with a
-// warning in the log), so a crash or SIGKILL at any moment loses nothing
-// acknowledged and brings no removed record back. Writing a snapshot holds
-// the store only while the state is copied into the page cache; syncing
-// and renaming the file happen outside. snapshot=off neither reads nor
-// writes snapshots, and deletes any it finds (it keeps no removal log, so
-// they would go stale). Another process writing the same directory is not
-// seen until reopen.
+// count read SQLite) and kept in step with every write; an hnsw write inserts
+// into the graph at once. Each loaded collection is saved as a snapshot
+// (faiss_store_snapshot.hpp) in the background once snapshot_after records were
+// written or removed since the last one, and when the store closes once
+// min(snapshot_after, 1000) were. Opening loads the snapshot and replays only
+// the writes made after it; a missing, stale, torn or corrupt snapshot is
+// rebuilt from SQLite (with a warning in the log), so a crash or SIGKILL at any
+// moment loses nothing acknowledged and brings no removed record back. Writing
+// a snapshot holds the store only while the state is copied into the page
+// cache; syncing and renaming the file happen outside. snapshot=off neither
+// reads nor writes snapshots, and deletes any it finds (it keeps no removal
+// log, so they would go stale). Another process writing the same directory is
+// not seen until reopen.
 //
 // Memory: one copy of each vector (in the FAISS index's storage) plus ~75
 // bytes per record, distinct metadata maps aside; hnsw adds ~8·m bytes per

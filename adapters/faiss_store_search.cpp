@@ -49,28 +49,19 @@ double collection_state::exact(const float* q, double qnorm,
                                std::size_t slot) const {
   const float* v = vec(slot);
   double acc = 0;
-  switch (spec_.metric) {
-    case metric::l2:
-      for (std::size_t i = 0; i < dim_; ++i) {
-        double x = q[i], y = v[i];
-        acc += (x - y) * (x - y);
-      }
-      return acc;
-    case metric::ip:
-      for (std::size_t i = 0; i < dim_; ++i) {
-        double x = q[i], y = v[i];
-        acc += x * y;
-      }
-      return 1.0 - acc;
-    case metric::cosine:
-    default:
-      for (std::size_t i = 0; i < dim_; ++i) {
-        double x = q[i], y = v[i];
-        acc += x * y;
-      }
-      return qnorm == 0 || norms_[slot] == 0 ? 1.0
-                                             : 1.0 - acc / std::sqrt(qnorm);
+  if (spec_.metric == metric::l2) {
+    for (std::size_t i = 0; i < dim_; ++i) {
+      double x = q[i], y = v[i];
+      acc += (x - y) * (x - y);
+    }
+    return acc;
   }
+  for (std::size_t i = 0; i < dim_; ++i) {
+    double x = q[i], y = v[i];
+    acc += x * y;
+  }
+  if (spec_.metric == metric::ip) return 1.0 - acc;
+  return qnorm == 0 || norms_[slot] == 0 ? 1.0 : 1.0 - acc / std::sqrt(qnorm);
 }
 
 void collection_state::sort_hits(std::vector<hit>& hits,

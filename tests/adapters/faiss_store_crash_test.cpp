@@ -73,14 +73,7 @@ TEST_P(faiss_snapshot_test, sigkill_at_any_moment_loses_nothing) {
 
 TEST_P(faiss_snapshot_test, corrupt_or_torn_snapshots_are_rebuilt_with_a_log) {
   std::mt19937 rng(4);
-  auto records = batch("r", 1500, 16, rng);
-  model m;
-  for (auto& r : records) m[r.id] = r;
-  {
-    auto s = open_store();
-    s->create_collection({"col", 16, metric::ip});
-    s->upsert("col", records);
-  }
+  auto m = seed(metric::ip, 16, rng);
   auto path = the_snapshot();
   auto size = fs::file_size(path);
   auto reopen_expecting = [&](const std::string& why) {
@@ -131,12 +124,7 @@ TEST_P(faiss_snapshot_test, corrupt_or_torn_snapshots_are_rebuilt_with_a_log) {
 TEST_P(faiss_snapshot_test, a_snapshot_newer_than_the_database_is_not_used) {
   // After a power loss SQLite (sync=normal) may lack commits a snapshot saw.
   std::mt19937 rng(6);
-  auto first = batch("a", 1500, 8, rng);
-  {
-    auto s = open_store();
-    s->create_collection({"col", 8, metric::l2});
-    s->upsert("col", first);
-  }
+  auto m = seed(metric::l2, 8, rng, "a");
   ASSERT_FALSE(fs::exists(dir_ + "/store.db-wal"));
   fs::copy_file(dir_ + "/store.db", dir_ + "/old.db");
   {
@@ -147,8 +135,6 @@ TEST_P(faiss_snapshot_test, a_snapshot_newer_than_the_database_is_not_used) {
                 fs::copy_options::overwrite_existing);
   log_capture log;
   auto s = open_store("&exact_below=0");
-  model m;
-  for (auto& r : first) m[r.id] = r;
   expect_index_matches(*s, "col", m, metric::l2);
   EXPECT_EQ(contents(*s, "col"), m);
   EXPECT_FALSE(s->last_load("col")->from_snapshot);

@@ -126,6 +126,19 @@ class faiss_snapshot_test : public faiss_store_test {
                         "doc" + std::to_string(i)));
     return out;
   }
+
+  // Creates "col" with `n` records named prefix0.. and closes the store,
+  // which writes its snapshot; returns the records by id.
+  model seed(metric mt, std::size_t dim, std::mt19937& rng,
+             const std::string& prefix = "r", int n = 1500) {
+    model m;
+    auto records = batch(prefix, n, dim, rng);
+    for (auto& r : records) m[r.id] = r;
+    auto s = open_store();
+    s->create_collection({"col", static_cast<std::uint32_t>(dim), mt});
+    s->upsert("col", records);
+    return m;
+  }
 };
 
 // Captures what the adapter logs, beside the "storage" logger's own sink.

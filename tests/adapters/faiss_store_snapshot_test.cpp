@@ -48,14 +48,7 @@ TEST_P(faiss_snapshot_test, close_writes_a_snapshot_and_reopen_loads_it) {
 
 TEST_P(faiss_snapshot_test, reopen_replays_only_the_writes_after_the_snapshot) {
   std::mt19937 rng(2);
-  auto records = batch("r", 1500, 12, rng);
-  model m;
-  for (auto& r : records) m[r.id] = r;
-  {
-    auto s = open_store();
-    s->create_collection({"col", 12, metric::cosine});
-    s->upsert("col", records);
-  }
+  auto m = seed(metric::cosine, 12, rng);
   ASSERT_EQ(snapshot_files().size(), 1u);
   auto fresh = batch("n", 10, 12, rng);
   auto again = rec("r0", random_vector(rng, 12), {{"i", std::int64_t{42}}});
@@ -111,11 +104,7 @@ TEST_P(faiss_snapshot_test, background_snapshot_after_enough_writes) {
 TEST_P(faiss_snapshot_test,
        a_recreated_collection_never_uses_the_old_snapshot) {
   std::mt19937 rng(5);
-  {
-    auto s = open_store();
-    s->create_collection({"col", 8, metric::l2});
-    s->upsert("col", batch("old", 1500, 8, rng));
-  }
+  seed(metric::l2, 8, rng, "old");
   auto old_file = the_snapshot();
   fs::copy_file(old_file, dir_ + "/saved.idx");
   auto fresh = batch("new", 200, 8, rng);

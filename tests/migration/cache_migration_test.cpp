@@ -4,52 +4,19 @@
 #include <filesystem>
 
 #include "actors/migration.hpp"
+#include "migration/cache_pair.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"
 
 namespace storage::mig {
 namespace {
 
-struct direction {
-  std::string from;
-  std::string to;
-};
-
-std::string cache_uri(const std::string& backend, const std::string& dir,
-                      const std::string& ns) {
-  if (backend == "memory") return "memory://?namespace=" + ns;
-  if (backend == "sqlite") return "sqlite://" + dir + "/c.db?namespace=" + ns;
-  return test::with_param(test::redis_uri(), "namespace=" + ns);
-}
-
 constexpr int plain_keys = 1500;
 constexpr int ttl_keys = 300;
 constexpr std::int64_t long_ttl = 60000;
 
-class cache_migration : public ::testing::TestWithParam<direction> {
+class cache_migration : public cache_pair {
  protected:
-  void SetUp() override {
-    dir_ = test::fresh_dir();
-    auto token = test::unique_token();
-    from_ = cache_uri(GetParam().from, dir_, "msrc" + token + "n");
-    to_ = cache_uri(GetParam().to, dir_, "mdst" + token + "n");
-    rt_ = std::make_unique<runtime>();
-    src_.emplace(rt_->open_cache(from_));
-    dst_.emplace(rt_->open_cache(to_));
-  }
-  void TearDown() override {
-    for (auto* s : {&src_, &dst_}) try {
-        await((*s)->clear());
-      } catch (const std::exception&) {
-        // Best effort: the test already reported any failure.
-      }
-    src_.reset();
-    dst_.reset();
-    rt_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   void fill_source() {
     std::vector<cache_entry> batch;
     for (int i = 0; i < plain_keys; ++i)
@@ -64,10 +31,6 @@ class cache_migration : public ::testing::TestWithParam<direction> {
     await(src_->mset(batch));
     std::this_thread::sleep_for(50ms);
   }
-
-  std::string dir_, from_, to_;
-  std::unique_ptr<runtime> rt_;
-  std::optional<cache_store> src_, dst_;
 };
 
 TEST_P(cache_migration, copies_live_keys_with_their_expiry) {

@@ -6,51 +6,19 @@
 
 #include "actors/migration.hpp"
 #include "actors/migration_verifier.hpp"
+#include "migration/cache_pair.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"
 
 namespace storage::mig {
 namespace {
 
-struct direction {
-  std::string from;
-  std::string to;
-};
-
-std::string cache_uri(const std::string& backend, const std::string& dir,
-                      const std::string& ns) {
-  if (backend == "memory") return "memory://?namespace=" + ns;
-  if (backend == "sqlite") return "sqlite://" + dir + "/c.db?namespace=" + ns;
-  return test::with_param(test::redis_uri(), "namespace=" + ns);
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-class cache_verification : public ::testing::TestWithParam<direction> {
+class cache_verification : public cache_pair {
  protected:
-  void SetUp() override {
-    dir_ = test::fresh_dir();
-    auto token = test::unique_token();
-    from_ = cache_uri(GetParam().from, dir_, "vsrc" + token + "n");
-    to_ = cache_uri(GetParam().to, dir_, "vdst" + token + "n");
-    rt_ = std::make_unique<runtime>();
-    src_.emplace(rt_->open_cache(from_));
-    dst_.emplace(rt_->open_cache(to_));
-  }
-  void TearDown() override {
-    for (auto* s : {&src_, &dst_}) try {
-        await((*s)->clear());
-      } catch (const std::exception&) {
-        // Best effort: the test already reported any failure.
-      }
-    src_.reset();
-    dst_.reset();
-    rt_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   migration_options options() {
     migration_options o;
     o.batch = 50;
@@ -72,10 +40,6 @@ class cache_verification : public ::testing::TestWithParam<direction> {
   migration_result migrate(const migration_options& o) {
     return migrate_cache(rt_->system(), src_->actor(), dst_->actor(), o);
   }
-
-  std::string dir_, from_, to_;
-  std::unique_ptr<runtime> rt_;
-  std::optional<cache_store> src_, dst_;
 };
 
 TEST_P(cache_verification, each_difference_is_reported_by_kind) {

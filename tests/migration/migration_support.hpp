@@ -66,6 +66,20 @@ inline void fill(vector_store& vs, const std::string& collection,
   }
 }
 
+// Each line of `text` as JSON (storectl's stdout); a line that is not JSON
+// fails the test.
+inline std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    out.push_back(j);
+  }
+  return out;
+}
+
 inline std::string unique_collection(const std::string& base) {
   return base + "_" + test::unique_token();
 }

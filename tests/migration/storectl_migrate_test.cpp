@@ -8,18 +8,6 @@
 namespace storage::mig {
 namespace {
 
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
-    out.push_back(j);
-  }
-  return out;
-}
-
 class storectl_migrate : public ::testing::Test {
  protected:
   void SetUp() override { dir_ = test::fresh_dir(); }
