@@ -1,5 +1,6 @@
-// The cache router's live migration: mirroring each write to the target,
-// the backfill path, paged verification and cutover (see dual_write.hpp).
+// The cache router's live migration: mirroring each write to the target
+// and the backfill path (see dual_write.hpp; verification is in
+// cache_live_verify.cpp).
 #include <map>
 
 #include "actors/cache_router_state.hpp"
@@ -7,11 +8,6 @@
 namespace storage::cache_detail {
 
 namespace {
-
-constexpr std::uint32_t verify_page = 200;
-// A key this close to expiry may be gone on one side and not yet on the
-// other (the copy landed a little later): verification lets it pass.
-constexpr std::int64_t expiry_slack_ms = 2000;
 
 void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
   to_target_owners(
@@ -38,8 +34,14 @@ void send_del(self_ptr self, const ids& keys) {
 std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const ids& keys) {
   auto& d = self->state.dual;
   if (!d) return nullptr;
-  auto& touched = d->touched[""];
-  for (auto& k : keys) touched.insert(k);
+  if (!d->reversed) {
+    auto& touched = d->touched[""];
+    auto& recheck = d->recheck[""];
+    for (auto& k : keys) {
+      touched.insert(k);
+      recheck.insert(k);
+    }
+  }
   return reserve(self);
 }
 
@@ -126,7 +128,7 @@ std::shared_ptr<mirror_entry> clear_sent(self_ptr self) {
   auto& d = self->state.dual;
   if (!d) return nullptr;
   // Whatever the backfill read before this clear is gone now.
-  d->wiped.insert("");
+  if (!d->reversed) d->wiped.insert("");
   return reserve(self);
 }
 
@@ -175,10 +177,11 @@ void live_begin(self_ptr self, caf::typed_response_promise<bool> rp,
       });
 }
 
-void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
-                   const std::vector<cache_entry>& es) {
+void backfill_entries(
+    self_ptr self, const std::vector<cache_entry>& es,
+    std::function<void(const caf::error&, std::uint64_t)> done) {
   auto d = self->state.dual;
-  if (!d) return rp.deliver(not_migrating(self)), void();
+  if (!d) return done(not_migrating(self), 0);
   std::vector<cache_entry> keep;
   for (auto& e : es)
     if (!d->stale("", e.key, nullptr)) keep.push_back(e);
@@ -191,7 +194,7 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
   };
   auto t = std::make_shared<tally>();
   for (auto& p : parts) t->left += p.empty() ? 0 : 1;
-  if (t->left == 0) return rp.deliver(std::uint64_t{0}), void();
+  if (t->left == 0) return done(caf::error{}, 0);
   for (std::uint32_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
     auto batch = pick(keep, parts[i]);
@@ -204,92 +207,32 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
           if (t->failed) return;
           if (err) {
             t->failed = true;
-            return rp.deliver(err), void();
+            return done(err, 0);
           }
           t->written += batch.size();
-          if (--t->left == 0) rp.deliver(t->written);
+          if (--t->left == 0) done(caf::error{}, t->written);
         });
   }
 }
 
-void live_verify(self_ptr self,
-                 caf::typed_response_promise<std::uint64_t, std::string> rp,
-                 bool from_target, const std::string& cursor) {
-  // Writes wait while one page of one side is read and looked up on the
-  // other after every mirror landed: the pause lasts one page.
-  pause_until_drained(self, [=](const caf::error& e) mutable {
-    if (e) return rp.deliver(e), resume(self);
-    auto a = from_target ? self->state.dual->target : self->state.pool;
-    auto b = from_target ? self->state.pool : self->state.dual->target;
-    auto store = self->state.dual->target->spec.store;
-    auto finish = [=](const caf::error& err) mutable {
-      rp.deliver(err);
-      resume(self);
-    };
-    scatter<cache_scan_page>(
-        self, a, everyone_or_one(*a), "verify",
-        [=](const worker& w, std::size_t, job_ticket t) {
-          return ask_worker(self, w, std::move(t), cscan_atom::value, cursor,
-                            verify_page);
-        },
-        [=](const caf::error& err,
-            std::vector<cache_scan_page>& parts) mutable {
-          if (err) return finish(err);
-          auto page = merge_pages(parts, verify_page);
-          ids keys;
-          for (auto& x : page.entries) keys.push_back(x.key);
-          auto n = static_cast<std::uint64_t>(keys.size());
-          auto positions =
-              partition(*b, keys, [](const std::string& k) { return k; });
-          auto targets = b->spec.sharded
-                             ? all_workers(b->size())
-                             : std::vector<std::uint32_t>{pool_type::by_caller};
-          scatter<values>(
-              self, b, targets, "verify",
-              [=](const worker& w, std::size_t part, job_ticket t) {
-                return ask_worker(
-                    self, w, std::move(t), cmget_atom::value,
-                    b->spec.sharded ? pick(keys, positions[part]) : keys);
-              },
-              [=](const caf::error& err2, std::vector<values>& got) mutable {
-                if (err2) return finish(err2);
-                values found(keys.size());
-                if (b->spec.sharded) {
-                  for (std::size_t s = 0; s < got.size(); ++s)
-                    for (std::size_t j = 0; j < got[s].size(); ++j)
-                      found[positions[s][j]] = std::move(got[s][j]);
-                } else {
-                  found = std::move(got.front());
-                }
-                std::string bad;
-                int count = 0;
-                for (std::size_t i = 0; i < keys.size(); ++i) {
-                  auto& x = page.entries[i];
-                  if (found[i].found && found[i].value == x.value) continue;
-                  if (x.ttl && *x.ttl <= expiry_slack_ms) continue;
-                  if (count++ < 10) bad += (bad.empty() ? "" : ", ") + x.key;
-                }
-                if (!bad.empty())
-                  return finish(router_error(
-                      errc::verification_failed,
-                      std::string(from_target ? "target" : "source") +
-                          " keys missing or different on the other side: " +
-                          bad,
-                      "verify", store));
-                rp.deliver(n, page.next_cursor);
-                resume(self);
-              });
-        });
-  });
+void unfill_keys(self_ptr self, const ids& keys) {
+  auto d = self->state.dual;
+  if (!d) return;
+  ids keep;
+  for (auto& k : keys)
+    if (!d->stale("", k, nullptr)) keep.push_back(k);
+  if (!keep.empty()) send_del(self, keep);
 }
 
-void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp) {
-  pause_until_drained(self, [=](const caf::error& e) mutable {
-    if (e) return rp.deliver(e), resume(self);
-    switch_to_target(self);
-    rp.deliver(true);
-    resume(self);
-  });
+void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                   const std::vector<cache_entry>& es) {
+  backfill_entries(self, es,
+                   [rp](const caf::error& e, std::uint64_t n) mutable {
+                     if (e)
+                       rp.deliver(e);
+                     else
+                       rp.deliver(n);
+                   });
 }
 
 }  // namespace storage::cache_detail

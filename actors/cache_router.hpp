@@ -20,10 +20,16 @@ using cache_router_actor = cache_store_actor::extend<
     // Backfill: writes to the target the keys not written live since.
     caf::replies_to<live_fill_atom,
                     std::vector<cache_entry>>::with<std::uint64_t>,
-    // (from the target's side?, cursor) -> keys compared, next cursor.
-    caf::replies_to<live_verify_atom, bool, std::string>::with<std::uint64_t,
-                                                               std::string>,
-    caf::replies_to<live_cut_atom>::with<bool>,
+    // (from the target's side?, cursor, repair) -> keys compared on the
+    // source and on the target, next cursor ("" = done), and the keys
+    // missing on the target, extra there, and different (repaired when
+    // `repair`).
+    caf::replies_to<live_verify_atom, bool, std::string, bool>::with<
+        std::uint64_t, std::uint64_t, std::string, ids, ids, ids>,
+    // -> keys rechecked, keys left to recheck.
+    caf::replies_to<live_recheck_atom>::with<std::uint64_t, std::uint64_t>,
+    // (verify) -> true once the target serves.
+    caf::replies_to<live_cut_atom, bool>::with<bool>,
     // Aborts the migration `link` belongs to, not another one.
     caf::replies_to<live_abort_atom, live_link>::with<bool>,
     caf::replies_to<live_final_atom>::with<bool>,

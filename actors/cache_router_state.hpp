@@ -42,10 +42,21 @@ void live_begin(self_ptr self, caf::typed_response_promise<bool> rp,
                 const std::string& uri, live_link link);
 void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
                    const std::vector<cache_entry>& es);
-void live_verify(self_ptr self,
-                 caf::typed_response_promise<std::uint64_t, std::string> rp,
-                 bool from_target, const std::string& cursor);
-void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp);
+// The backfill path: writes to the target the entries no live write
+// touched since the start; unfill deletes such keys from it (a repair).
+void backfill_entries(
+    self_ptr self, const std::vector<cache_entry>& es,
+    std::function<void(const caf::error&, std::uint64_t)> done);
+void unfill_keys(self_ptr self, const ids& keys);
+
+// Verification (cache_live_verify.cpp), see dual_write.hpp's recheck.
+using verify_reply = caf::typed_response_promise<std::uint64_t, std::uint64_t,
+                                                 std::string, ids, ids, ids>;
+void live_verify(self_ptr self, verify_reply rp, bool from_target,
+                 const std::string& cursor, bool repair);
+void live_recheck(self_ptr self,
+                  caf::typed_response_promise<std::uint64_t, std::uint64_t> rp);
+void final_check(self_ptr self, std::function<void(const caf::error&)> then);
 // Reads of the target pool; `make_req(worker, ticket)` is the request.
 template <class Reply, class MakeReq>
 void target_read(self_ptr self, caf::typed_response_promise<Reply> rp,

@@ -1,7 +1,9 @@
 // The router's side of a live migration, shared by both routers: a second
 // pool for the target, the ids written since the start (so the backfill never
-// overwrites a newer write or undoes a delete), and an ordered log of mirror
-// writes.
+// overwrites a newer write or undoes a delete, and verification knows what to
+// compare again), and an ordered log of mirror writes. After cutover the two
+// pools trade places and the same machinery mirrors every write back to the
+// source (reverse replication) until finalize or abort.
 //
 // Why a log: a write is mirrored to the target only once the source has
 // answered it (the target gets the source's outcome, and for incr/add/expire
@@ -52,10 +54,19 @@ struct dual_write {
   live_link link;
   // False until the target holds the source's collections: mirrors wait.
   bool target_ready = false;
+  // After cutover: `target` is the old source, receiving the mirrors of
+  // what the new primary (the old target) answered.
+  bool reversed = false;
   // Scope: the collection (vector) or "" (cache).
   std::unordered_map<std::string, std::unordered_set<std::string>> touched;
   std::unordered_map<std::string, std::vector<filter>> deleted_where;
   std::unordered_set<std::string> wiped;  // dropped collections, cleared cache
+  // Ids to compare again before cutover, by scope: every id written since
+  // the start and every difference verification met on a touched id. The
+  // pages of the first comparison cannot judge them (a mirror may still be
+  // on its way); the final check, with writes paused and mirrors drained,
+  // can.
+  std::unordered_map<std::string, std::unordered_set<std::string>> recheck;
   std::deque<std::shared_ptr<mirror_entry>> log;
   std::size_t target_inflight = 0;
   // Set while paused: called once the log and the target are idle, or with
@@ -106,8 +117,9 @@ void check_drained(Self* self) {
   }
 }
 
-// Ends dual-writing: the target pool's workers quit, the source stays
-// authoritative, and nothing more is mirrored.
+// Ends mirroring: the mirror side's workers quit (the target before
+// cutover, the source after it), the serving pool stays, and nothing more
+// is mirrored.
 template <class Self>
 void drop_target(Self* self) {
   auto d = std::move(self->state.dual);
@@ -233,7 +245,7 @@ template <class Pool, class Self, class SpawnWorker>
 caf::error start_dual(Self* self, const std::string& uri, live_link link,
                       SpawnWorker spawn_worker) {
   auto& st = self->state;
-  if (st.dual || st.retired)
+  if (st.dual)
     return router_error(errc::conflict,
                         "a live migration of this store is in progress",
                         "migrate", st.pool->spec.store);
@@ -251,8 +263,9 @@ caf::error start_dual(Self* self, const std::string& uri, live_link link,
   }
 }
 
-// A target worker died: the migration fails (the target is not supervised
-// while it is not yet authoritative). True if `dm` was about one.
+// A worker of the mirror side died: the migration fails before cutover
+// (the target is not supervised while it is not authoritative), reverse
+// replication ends after it. True if `dm` was about one.
 template <class Self>
 bool on_target_down(Self* self, const caf::down_msg& dm) {
   auto d = self->state.dual;
@@ -267,48 +280,113 @@ bool on_target_down(Self* self, const caf::down_msg& dm) {
   return false;
 }
 
-// Switches the router to the target, keeping the source read-only.
+// Records `step` through the migration's journal hook; the error to answer
+// with when it could not be recorded.
 template <class Self>
-void switch_to_target(Self* self) {
-  auto& st = self->state;
-  auto d = std::move(st.dual);
-  st.dual = nullptr;
-  st.retired = st.pool;
-  st.set_pool(d->target);
-  *st.side = st.retired;
-  ++st.generation;
-  publish(self);
+caf::error record_step(Self* self, live_step step) {
+  auto d = self->state.dual;
+  if (!d || !d->link.record) return {};
+  try {
+    d->link.record(step);
+    return {};
+  } catch (const store_error& e) {
+    return to_caf_error(
+        e.with_context("migrate", self->state.pool->spec.store));
+  }
 }
 
-// Drops the retained source after cutover.
-template <class Self>
-caf::result<bool> finalize_migration(Self* self) {
-  auto& st = self->state;
-  if (!st.retired)
-    return router_error(errc::conflict, "no cut-over migration to finalize",
-                        "finalize", st.pool->spec.store);
-  for (auto& w : st.retired->workers)
-    if (w) self->send(w, close_atom::value);
-  st.retired = nullptr;
-  *st.side = nullptr;
-  publish(self);
-  return true;
+// Once every mirror landed, and (with `verify`) final_check(self, then)
+// found what was left to recheck equal on both sides, records the cutover;
+// then the pools trade places: the target serves and the source receives
+// the mirrors (reverse replication) until finalize or abort. Recording
+// first means a crash right after the switch restarts on the target, and a
+// crash before it on the source, which then still holds every acknowledged
+// write. Writes wait only for this (drain, final check, record, switch).
+template <class Self, class Check>
+void cut_over(Self* self, caf::typed_response_promise<bool> rp, bool verify,
+              Check final_check) {
+  pause_until_drained(self, [=](const caf::error& e) mutable {
+    if (e) return rp.deliver(e), resume(self);
+    auto d = self->state.dual;
+    auto go = [=](const caf::error& err) mutable {
+      if (err) return rp.deliver(err), resume(self);
+      if (self->state.dual != d)
+        return rp.deliver(router_error(errc::backend_unavailable,
+                                       "the live migration ended", "migrate",
+                                       d->target->spec.store)),
+               resume(self);
+      if (auto failed = record_step(self, live_step::cut_over))
+        return rp.deliver(failed), resume(self);
+      auto& st = self->state;
+      auto source = st.pool;
+      st.set_pool(d->target);
+      d->target = source;
+      d->reversed = true;
+      // Only the backfill and verification needed these; reverse
+      // replication would grow them for as long as it runs.
+      d->touched.clear();
+      d->deleted_where.clear();
+      d->wiped.clear();
+      d->recheck.clear();
+      *st.side = source;
+      ++st.generation;
+      publish(self);
+      rp.deliver(true);
+      resume(self);
+    };
+    if (verify)
+      final_check(self, go);
+    else
+      go(caf::error{});
+  });
 }
 
-// Before cutover: stop dual-writing, the source stays authoritative. After
-// cutover an abort is refused: writes since then exist only on the target.
+// Ends reverse replication after cutover: the source gets no more writes
+// and its pool closes. Its data is kept as it was at this moment (see
+// runtime/live_migration.hpp for why).
 template <class Self>
-caf::result<bool> abort_migration(Self* self, const live_link& link) {
+void finalize_migration(Self* self, caf::typed_response_promise<bool> rp) {
   auto& st = self->state;
-  if (st.dual && st.dual->link.status != link.status) return false;
-  if (st.retired)
-    return router_error(errc::conflict,
-                        "the store already cut over to the target; writes "
-                        "made since exist only there",
-                        "abort", st.pool->spec.store);
-  if (!st.dual) return false;
+  if (!st.dual || !st.dual->reversed)
+    return rp.deliver(router_error(errc::conflict,
+                                   "no cut-over migration to finalize",
+                                   "finalize", st.pool->spec.store)),
+           void();
+  if (auto err = record_step(self, live_step::finalized))
+    return rp.deliver(err), void();
   drop_target(self);
-  return true;
+  rp.deliver(true);
+}
+
+// Stops the migration `link` belongs to (false: it is not running here).
+// Before cutover the target is dropped and the source stays authoritative.
+// After cutover the router waits until every write reached the source,
+// records the abort, and the pools trade places back: the source serves
+// with every acknowledged write, and the target pool closes.
+template <class Self>
+void abort_migration(Self* self, caf::typed_response_promise<bool> rp,
+                     const live_link& link) {
+  auto& st = self->state;
+  auto d = st.dual;
+  if (!d || d->link.status != link.status) return rp.deliver(false), void();
+  if (!d->reversed) {
+    drop_target(self);
+    return rp.deliver(true), void();
+  }
+  pause_until_drained(self, [=](const caf::error& e) mutable {
+    // The mirror to the source failed while draining: it missed writes.
+    if (e) return rp.deliver(e), resume(self);
+    if (auto err = record_step(self, live_step::aborted))
+      return rp.deliver(err), resume(self);
+    auto& st = self->state;
+    auto target = st.pool;
+    st.set_pool(d->target);
+    d->target = target;
+    ++st.generation;
+    drop_target(self);
+    rp.deliver(true);
+    resume(self);
+  });
 }
 
 }  // namespace storage

@@ -2,6 +2,8 @@
 // run the supervised pipeline, verify, repair on a rerun, record completion.
 #include "actors/migration.hpp"
 
+#include <thread>
+
 #include <caf/all.hpp>
 
 #include "actors/checkpoint_file.hpp"
@@ -65,15 +67,15 @@ class run_checkpoint {
 
 // Copies from where the checkpoint stands, or from the beginning. An entry
 // that copied everything copies nothing: the run only verifies.
-std::uint64_t copy(caf::actor_system& sys, const pipeline_ends& ends,
-                   const migration_options& opts, run_checkpoint& cp,
-                   std::uint64_t total) {
+pipeline_outcome copy(caf::actor_system& sys, const pipeline_ends& ends,
+                      const migration_options& opts, run_checkpoint& cp,
+                      std::uint64_t total) {
   auto& entry = cp.before();
   if (entry && entry->copied_all) {
     if (opts.on_progress)
       opts.on_progress(
           {ends.collection, entry->copied, std::max(total, entry->copied), 0});
-    return 0;
+    return {0, entry->copied};
   }
   cp.touch();
   pipeline_start start;
@@ -82,7 +84,48 @@ std::uint64_t copy(caf::actor_system& sys, const pipeline_ends& ends,
     start.done = entry->copied;
   }
   start.total = total;
-  return run_migration_pipeline(sys, ends, opts, start).copied;
+  return run_migration_pipeline(sys, ends, opts, start);
+}
+
+// A request that may run for long: the store's own deadline (timeout_ms)
+// bounds it, this only guards against a store that vanished.
+constexpr std::chrono::seconds index_request_timeout{24 * 3600};
+
+// Builds the target's approximate index if it lacks one: deferred by this
+// run's create, or left unbuilt by an earlier run that stopped after the
+// copy. Costs one catalogue query where the index exists. Returns seconds.
+// An unreachable target is retried as the pipeline's stages are (up to
+// opts.max_attempts restarts, the backoff doubling); the build itself is
+// idempotent.
+double build_index(caf::scoped_actor& self, const vector_store_actor& target,
+                   collection_spec spec, const migration_options& opts) {
+  auto began = clock_type::now();
+  spec.defer_index = false;
+  for (unsigned attempt = 1;; ++attempt) {
+    caf::error failure;
+    self->request(target, index_request_timeout, vcreate_atom::value, spec)
+        .receive([](bool) {}, [&](caf::error& e) { failure = std::move(e); });
+    if (!failure) return since(began);
+    auto e = from_caf_error(failure, "create", opts.target_name);
+    bool retry = e.code() == errc::backend_unavailable;
+    if (retry && attempt <= opts.max_attempts) {
+      auto shift = std::min(attempt - 1, 8u);
+      std::this_thread::sleep_for(opts.backoff * (1u << shift));
+      continue;
+    }
+    std::string hint =
+        e.code() == errc::timeout
+            ? " (the build must end within the target's timeout_ms: raise "
+              "it; a rerun builds the index)"
+            : "";
+    std::string tries =
+        retry ? " failed after " + std::to_string(attempt) + " attempts" : "";
+    throw store_error(e.code(),
+                      "building the index of collection '" + spec.name +
+                          "' after the copy" + tries + ": " + e.message() +
+                          hint,
+                      e.operation(), e.store());
+  }
 }
 
 // Verifies; a rerun repairs what differs and verifies again. Throws
@@ -149,9 +192,13 @@ migration_result migrate_collection(caf::actor_system& sys,
         "collection '" + collection + "' does not exist on the source",
         "migrate", opts.source_name);
   // conflict here, before anything is written, when the target holds the
-  // collection with another dimension or metric.
+  // collection with another dimension or metric. Created now, the
+  // collection gets its approximate index after the copy: loading rows into
+  // pgvector's HNSW graph one by one is the slow part of a migration.
+  auto spec = *it;
+  spec.defer_index = true;
   blocking_request<bool>(self, target, "create", opts.target_name,
-                         vcreate_atom::value, *it);
+                         vcreate_atom::value, spec);
   migration_result r;
   r.collection = collection;
   r.source_count = blocking_request<std::uint64_t>(
@@ -166,7 +213,10 @@ migration_result migrate_collection(caf::actor_system& sys,
   // Only a run the checkpoint knows of is a rerun: without one, data on the
   // target may be the user's own (a merge), and repairing would delete it.
   bool rerun = cp.enabled() && cp.before().has_value();
-  r.copied = copy(sys, ends, opts, cp, r.source_count);
+  r.copied = copy(sys, ends, opts, cp, r.source_count).copied;
+  // Before verification: a failed verification (or a rerun's repair of a
+  // few records) still leaves a collection with its index.
+  r.index_seconds = build_index(self, target, spec, opts);
   if (opts.verify) {
     auto page = std::max<std::uint32_t>(1, opts.batch);
     auto v = verify_and_repair(
@@ -208,7 +258,8 @@ migration_result migrate_cache(caf::actor_system& sys,
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
   bool rerun = cp.enabled() && cp.before().has_value();  // as above
-  r.copied = copy(sys, ends, opts, cp, total);
+  auto copied = copy(sys, ends, opts, cp, total);
+  r.copied = copied.copied;
   if (opts.verify) {
     auto v = verify_and_repair(
         cp, rerun, "the cache", r,
@@ -221,8 +272,9 @@ migration_result migrate_cache(caf::actor_system& sys,
     r.target_count = v.target_count;
     r.verified = true;
   } else {
-    r.source_count = count_keys(sys, source, opts.source_name, page);
-    r.target_count = count_keys(sys, target, opts.target_name, page);
+    // Counting would read both caches whole, which is verification's work
+    // (migration.hpp): the copy's own count stands for both.
+    r.source_count = r.target_count = copied.done;
   }
   r.seconds = since(began);
   return r;

@@ -52,18 +52,28 @@ struct migration_progress {
 struct migration_result {
   std::string collection;    // empty for a cache
   std::uint64_t copied = 0;  // written by this run
+  // Records (keys) on each side, as verification counted them. Without
+  // verification a vector store's are counted, but a cache has no count:
+  // counting one reads it whole (on Redis about as long as the copy
+  // takes), so there both are what the copy found live and wrote, over this
+  // run and the runs it resumed.
   std::uint64_t source_count = 0;
   std::uint64_t target_count = 0;
   bool verified = false;  // false when verification was not asked for
   // Written or removed on the target by a rerun's repair.
   std::uint64_t repaired = 0;
-  double seconds = 0;
+  double seconds = 0;  // all of it, index build included
+  // Building the target's approximate index after the copy (pgvector's
+  // HNSW; ~0 where the index grows with the writes).
+  double index_seconds = 0;
 };
 
 struct migration_options {
-  std::uint32_t batch = 500;               // records per batch, at most
-  std::size_t batch_bytes = 8 << 20;       // and about this many bytes
-  std::uint32_t in_flight = 4;             // batches between reader and writer
+  std::uint32_t batch = 500;          // records per batch, at most
+  std::size_t batch_bytes = 8 << 20;  // and about this many bytes
+  // Batches between reader and writer; the writer has up to half of them
+  // (at least one) written at once.
+  std::uint32_t in_flight = 4;
   unsigned max_attempts = 5;               // restarts of a failed stage
   std::chrono::milliseconds backoff{200};  // doubled after each restart
   std::string checkpoint_file;             // empty: no checkpoint
@@ -82,7 +92,10 @@ struct migration_options {
 
 // Copies one collection, creating it on the target with the source's
 // dimension and metric (conflict, before anything is written, if it exists
-// there with another spec). Blocks until done; throws store_error. A failed
+// there with another spec). A collection it creates gets its approximate
+// index only after the copy (collection_spec::defer_index), built before
+// verification; the same step on a rerun builds an index an interrupted
+// run left unbuilt. Blocks until done; throws store_error. A failed
 // run with a checkpoint file resumes from the last acknowledged batch when
 // called again with the same file; one that copied everything copies nothing
 // and only verifies (and repairs, see above). verification_failed names the

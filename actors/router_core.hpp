@@ -49,10 +49,9 @@ struct router_base {
   // requests wait the same way, so callers slow to what both stores take.
   bool throttled = false;
   std::deque<std::function<void()>> deferred;
-  // A live migration before cutover (see dual_write.hpp), and after cutover
-  // the old pool, kept read-only until finalize.
+  // A live migration, from its start until finalize or abort (see
+  // dual_write.hpp).
   std::shared_ptr<dual_write<pool_type>> dual;
-  std::shared_ptr<pool_type> retired;
 
   void set_pool(std::shared_ptr<pool_type> p) {
     pool = p;
@@ -70,8 +69,8 @@ void publish(Self* self) {
   auto& st = self->state;
   auto& pool = *st.pool;
   auto r = std::make_shared<route>();
-  r->direct = !st.dual && !st.retired && st.draining.empty() && !st.paused &&
-              !st.throttled && st.deferred.empty();
+  r->direct = !st.dual && st.draining.empty() && !st.paused && !st.throttled &&
+              st.deferred.empty();
   r->sharded = pool.spec.sharded;
   for (auto& w : pool.workers)
     r->workers.push_back(caf::actor_cast<caf::strong_actor_ptr>(w));
@@ -447,7 +446,7 @@ void respawn_worker(Self* self, std::uint64_t generation, std::uint32_t i,
 template <class Pool, class Self, class SpawnWorker, class Close>
 caf::result<bool> swap_pool(Self* self, const std::string& uri,
                             SpawnWorker spawn_worker, Close close) {
-  if (self->state.dual || self->state.retired)
+  if (self->state.dual)
     return router_error(errc::conflict,
                         "a live migration is in progress; finalize or abort "
                         "it first",

@@ -1,5 +1,6 @@
 // The vector router's live migration: mirroring each write to the target,
-// the backfill path, paged verification and cutover (see dual_write.hpp).
+// the backfill path and the target's reads (see dual_write.hpp; verification
+// is in vector_live_verify.cpp).
 #include <map>
 #include <unordered_set>
 
@@ -8,8 +9,6 @@
 namespace storage::vector_detail {
 
 namespace {
-
-constexpr std::uint32_t verify_page = 500;
 
 // Errors after which the source certainly changed nothing.
 bool unchanged(const caf::error& e) {
@@ -104,8 +103,14 @@ std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const std::string& c,
                                          const ids& xs) {
   auto& d = self->state.dual;
   if (!d) return nullptr;
-  auto& touched = d->touched[c];
-  for (auto& id : xs) touched.insert(id);
+  if (!d->reversed) {
+    auto& touched = d->touched[c];
+    auto& recheck = d->recheck[c];
+    for (auto& id : xs) {
+      touched.insert(id);
+      recheck.insert(id);
+    }
+  }
   return reserve(self);
 }
 
@@ -131,7 +136,7 @@ std::shared_ptr<mirror_entry> delete_where_sent(self_ptr self,
   auto& d = self->state.dual;
   if (!d) return nullptr;
   // The backfill may hold records read before this delete: drop matches.
-  d->deleted_where[c].push_back(where);
+  if (!d->reversed) d->deleted_where[c].push_back(where);
   return reserve(self);
 }
 
@@ -160,7 +165,7 @@ std::shared_ptr<mirror_entry> drop_sent(self_ptr self, const std::string& c) {
   auto& d = self->state.dual;
   if (!d) return nullptr;
   // Whatever the backfill read of this collection is gone now.
-  d->wiped.insert(c);
+  if (!d->reversed) d->wiped.insert(c);
   return reserve(self);
 }
 
@@ -231,10 +236,11 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
       });
 }
 
-void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
-                   const std::string& c, const records& rs) {
+void backfill_records(
+    self_ptr self, const std::string& c, const records& rs,
+    std::function<void(const caf::error&, std::uint64_t)> done) {
   auto d = self->state.dual;
-  if (!d) return rp.deliver(not_migrating(self)), void();
+  if (!d) return done(not_migrating(self), 0);
   records keep;
   for (auto& r : rs)
     if (!d->stale(c, r.id, &r.metadata)) keep.push_back(r);
@@ -247,7 +253,7 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
   };
   auto t = std::make_shared<tally>();
   for (auto& p : parts) t->left += p.empty() ? 0 : 1;
-  if (t->left == 0) return rp.deliver(std::uint64_t{0}), void();
+  if (t->left == 0) return done(caf::error{}, 0);
   for (std::uint32_t i = 0; i < parts.size(); ++i) {
     if (parts[i].empty()) continue;
     auto batch = pick(keep, parts[i]);
@@ -261,101 +267,32 @@ void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
           if (t->failed) return;
           if (err) {
             t->failed = true;
-            return rp.deliver(err), void();
+            return done(err, 0);
           }
           t->written += *n;
-          if (--t->left == 0) rp.deliver(t->written);
+          if (--t->left == 0) done(caf::error{}, t->written);
         });
   }
 }
 
-namespace {
-
-// Names up to ten ids whose records differ between the two pages.
-std::string differences(const scan_page& a, const scan_page& b) {
-  std::map<std::string, const vector_record*> left, right;
-  for (auto& r : a.records) left[r.id] = &r;
-  for (auto& r : b.records) right[r.id] = &r;
-  std::string out;
-  int n = 0;
-  auto note = [&](const std::string& id) {
-    if (n++ < 10) out += (out.empty() ? "" : ", ") + id;
-  };
-  for (auto& [id, r] : left)
-    if (auto it = right.find(id); it == right.end() || !(*it->second == *r))
-      note(id);
-  for (auto& [id, r] : right)
-    if (!left.count(id)) note(id);
-  if (out.empty()) out = "page ends differ";
-  return out;
+void unfill_records(self_ptr self, const std::string& c, const ids& xs) {
+  auto d = self->state.dual;
+  if (!d) return;
+  ids keep;
+  for (auto& id : xs)
+    if (!d->stale(c, id, nullptr)) keep.push_back(id);
+  if (!keep.empty()) send_delete(self, c, keep);
 }
 
-}  // namespace
-
-void live_verify(self_ptr self,
-                 caf::typed_response_promise<std::uint64_t, std::string> rp,
-                 const std::string& c, const std::string& after) {
-  // Writes wait while one page of each side is read after every mirror
-  // landed, so the two pages must be equal: the pause lasts one page.
-  pause_until_drained(self, [=](const caf::error& e) mutable {
-    if (e) return rp.deliver(e), resume(self);
-    auto src = self->state.pool;
-    auto tgt = self->state.dual->target;
-    auto pages = std::make_shared<std::vector<scan_page>>(2);
-    auto left = std::make_shared<int>(2);
-    auto failed = std::make_shared<bool>(false);
-    auto one = [=](std::shared_ptr<pool_type> pool, std::size_t side) mutable {
-      scatter<scan_page>(
-          self, pool, readers(*pool), "verify",
-          [=](const worker& w, std::size_t, job_ticket t) {
-            return ask_worker(self, w, std::move(t), vscan_atom::value, c,
-                              after, verify_page);
-          },
-          [=](const caf::error& err, std::vector<scan_page>& parts) mutable {
-            if (*failed) return;
-            if (err) {
-              *failed = true;
-              return rp.deliver(err), resume(self);
-            }
-            (*pages)[side] = merge_pages(parts, verify_page);
-            if (--*left > 0) return;
-            auto& a = (*pages)[0];
-            auto& b = (*pages)[1];
-            // Backends may end a scan with an empty page after a full one,
-            // or with no cursor on the full one: only the records count.
-            bool same = a.records.size() == b.records.size() &&
-                        std::equal(a.records.begin(), a.records.end(),
-                                   b.records.begin());
-            bool more = !a.next_cursor.empty() || !b.next_cursor.empty();
-            // Equal and empty but not the end (an empty page a backend may
-            // return mid-scan): go on after the smaller cursor.
-            std::string next;
-            if (more)
-              next = a.records.empty()
-                         ? lowest_cursor({&a.next_cursor, &b.next_cursor})
-                         : a.records.back().id;
-            if (same)
-              rp.deliver(static_cast<std::uint64_t>(a.records.size()), next);
-            else
-              rp.deliver(router_error(
-                  errc::verification_failed,
-                  "collection '" + c + "' differs at: " + differences(a, b),
-                  "verify", tgt->spec.store));
-            resume(self);
-          });
-    };
-    one(src, 0);
-    one(tgt, 1);
-  });
-}
-
-void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp) {
-  pause_until_drained(self, [=](const caf::error& e) mutable {
-    if (e) return rp.deliver(e), resume(self);
-    switch_to_target(self);
-    rp.deliver(true);
-    resume(self);
-  });
+void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
+                   const std::string& c, const records& rs) {
+  backfill_records(self, c, rs,
+                   [rp](const caf::error& e, std::uint64_t n) mutable {
+                     if (e)
+                       rp.deliver(e);
+                     else
+                       rp.deliver(n);
+                   });
 }
 
 void target_create(self_ptr self, caf::typed_response_promise<bool> rp,

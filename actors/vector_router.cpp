@@ -327,25 +327,36 @@ vector_router_actor::behavior_type vector_router(
         admit(self, [=] { live_backfill(self, rp, c, rs); });
         return rp;
       },
-      [=](live_verify_atom, const std::string& c, const std::string& after) {
-        auto rp = self->make_response_promise<std::uint64_t, std::string>();
-        admit(self, [=] { live_verify(self, rp, c, after); });
+      [=](live_verify_atom, const std::string& c, const std::string& after,
+          bool repair) {
+        auto rp = self->make_response_promise<std::uint64_t, std::uint64_t,
+                                              std::string, ids, ids, ids>();
+        admit(self, [=] { live_verify(self, rp, c, after, repair); });
         return rp;
       },
-      [=](live_cut_atom) {
+      [=](live_recheck_atom) {
+        auto rp = self->make_response_promise<std::uint64_t, std::uint64_t>();
+        admit(self, [=] { live_recheck(self, rp); });
+        return rp;
+      },
+      [=](live_verify_atom, vlist_atom) {
+        auto rp = self->make_response_promise<ids>();
+        admit(self, [=] { live_dropped(self, rp); });
+        return rp;
+      },
+      [=](live_cut_atom, bool verify) {
         auto rp = self->make_response_promise<bool>();
-        admit(self, [=] { live_cutover(self, rp); });
+        admit(self, [=] { cut_over(self, rp, verify, final_check); });
         return rp;
       },
       [=](live_abort_atom, const live_link& link) {
         auto rp = self->make_response_promise<bool>();
-        admit(self,
-              [=]() mutable { deliver(rp, abort_migration(self, link)); });
+        admit(self, [=] { abort_migration(self, rp, link); });
         return rp;
       },
       [=](live_final_atom) {
         auto rp = self->make_response_promise<bool>();
-        admit(self, [=]() mutable { deliver(rp, finalize_migration(self)); });
+        admit(self, [=] { finalize_migration(self, rp); });
         return rp;
       },
       [=](live_target_atom, vcreate_atom, const collection_spec& spec) {

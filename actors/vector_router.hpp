@@ -20,10 +20,17 @@ using vector_router_actor = vector_store_actor::extend<
                     live_link>::with<std::vector<collection_spec>>,
     // Backfill: writes to the target the records not written live since.
     caf::replies_to<live_fill_atom, std::string, records>::with<std::uint64_t>,
-    // (collection, after) -> records compared, next cursor ("" = done).
-    caf::replies_to<live_verify_atom, std::string,
-                    std::string>::with<std::uint64_t, std::string>,
-    caf::replies_to<live_cut_atom>::with<bool>,
+    // (collection, after, repair) -> records compared on the source and on
+    // the target, next cursor ("" = done), and the ids missing on the
+    // target, extra there, and different (repaired when `repair`).
+    caf::replies_to<live_verify_atom, std::string, std::string, bool>::with<
+        std::uint64_t, std::uint64_t, std::string, ids, ids, ids>,
+    // -> ids rechecked, ids left to recheck.
+    caf::replies_to<live_recheck_atom>::with<std::uint64_t, std::uint64_t>,
+    // The collections dropped since the migration began.
+    caf::replies_to<live_verify_atom, vlist_atom>::with<ids>,
+    // (verify) -> true once the target serves.
+    caf::replies_to<live_cut_atom, bool>::with<bool>,
     // Aborts the migration `link` belongs to, not another one.
     caf::replies_to<live_abort_atom, live_link>::with<bool>,
     caf::replies_to<live_final_atom>::with<bool>,

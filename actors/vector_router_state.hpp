@@ -53,10 +53,22 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
                 const std::string& uri, live_link link);
 void live_backfill(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
                    const std::string& c, const records& rs);
-void live_verify(self_ptr self,
-                 caf::typed_response_promise<std::uint64_t, std::string> rp,
-                 const std::string& c, const std::string& after);
-void live_cutover(self_ptr self, caf::typed_response_promise<bool> rp);
+// The backfill path: writes to the target the records no live write
+// touched since the start; unfill deletes such ids from it (a repair).
+void backfill_records(
+    self_ptr self, const std::string& c, const records& rs,
+    std::function<void(const caf::error&, std::uint64_t)> done);
+void unfill_records(self_ptr self, const std::string& c, const ids& xs);
+
+// Verification (vector_live_verify.cpp), see dual_write.hpp's recheck.
+using verify_reply = caf::typed_response_promise<std::uint64_t, std::uint64_t,
+                                                 std::string, ids, ids, ids>;
+void live_verify(self_ptr self, verify_reply rp, const std::string& c,
+                 const std::string& after, bool repair);
+void live_recheck(self_ptr self,
+                  caf::typed_response_promise<std::uint64_t, std::uint64_t> rp);
+void live_dropped(self_ptr self, caf::typed_response_promise<ids> rp);
+void final_check(self_ptr self, std::function<void(const caf::error&)> then);
 // Reads and creates on the target pool.
 void target_create(self_ptr self, caf::typed_response_promise<bool> rp,
                    const collection_spec& spec);

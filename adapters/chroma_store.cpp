@@ -112,7 +112,15 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
           metadatas.push_back(md.empty() ? json(nullptr) : md);
           documents.push_back(r.document ? json(*r.document) : json(nullptr));
         }
+        // Deleting and upserting are two requests: if the upsert fails,
+        // the deleted records are put back as they were (the write failed,
+        // its outcome is unknown to the caller, but nothing is lost).
+        std::vector<vector_record> before;
         if (!clear.empty()) {
+          json w{{"ids", clear},
+                 {"include",
+                  json::array({"embeddings", "metadatas", "documents"})}};
+          before = fetch(path, w);
           json d{{"ids", clear}};
           call("POST", path + "/delete", &d);
         }
@@ -120,11 +128,38 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
                   {"embeddings", embeddings},
                   {"metadatas", metadatas},
                   {"documents", documents}};
-        call("POST", path + "/upsert", &body);
+        try {
+          call("POST", path + "/upsert", &body);
+        } catch (const store_error&) {
+          if (!before.empty()) restore(path, before);
+          throw;
+        }
       }
       return static_cast<std::uint64_t>(records.size());
     });
   });
+}
+
+void chroma_store::restore(const std::string& path,
+                           const std::vector<vector_record>& records) {
+  json ids = json::array(), embeddings = json::array(),
+       metadatas = json::array(), documents = json::array();
+  for (auto& r : records) {
+    json md = metadata_to_json(r.metadata);
+    ids.push_back(r.id);
+    embeddings.push_back(r.embedding);
+    metadatas.push_back(md.empty() ? json(nullptr) : md);
+    documents.push_back(r.document ? json(*r.document) : json(nullptr));
+  }
+  json body{{"ids", ids},
+            {"embeddings", embeddings},
+            {"metadatas", metadatas},
+            {"documents", documents}};
+  try {
+    call("POST", path + "/upsert", &body);
+  } catch (const store_error&) {
+    // The server is gone for now: the caller hears of the upsert's error.
+  }
 }
 
 std::vector<vector_record> chroma_store::get(

@@ -129,6 +129,9 @@ class chroma_store final : public vector_backend {
   // The records' ids, in the order Chroma lists them, all pages.
   std::vector<std::string> all_ids(const std::string& path,
                                    const nlohmann::json* where);
+  // Upserts `records` back as they were read (best effort).
+  void restore(const std::string& path,
+               const std::vector<vector_record>& records);
   std::vector<vector_record> fetch(const std::string& path,
                                    const nlohmann::json& request);
   // The top k of each query: one /query for all, then each answer checked

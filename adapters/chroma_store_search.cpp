@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "adapters/chroma_store.hpp"
 #include "adapters/chroma_store_where.hpp"
@@ -50,15 +51,36 @@ std::vector<search_hit> hits(std::vector<scored>& c, std::size_t k,
 
 }  // namespace
 
+// Chroma lists a collection by offset, in insertion order. A delete before
+// the offset between two pages shifts every later id down, so a plain
+// offset walk would skip ids that were there all along. Each page after the
+// first starts `overlap` ids early: when its first id is one already
+// listed, the pages join without a gap; otherwise more ids than that were
+// deleted meanwhile, and the page is read again from twice as far back
+// (from 0 at worst, which joins by definition).
 std::vector<std::string> chroma_store::all_ids(const std::string& path,
                                                const json* where) {
+  constexpr std::size_t overlap = 1000;
   std::vector<std::string> ids;
-  for (std::size_t offset = 0;; offset += id_page) {
-    json q{{"include", json::array()}, {"limit", id_page}, {"offset", offset}};
+  std::unordered_set<std::string> seen;
+  std::size_t offset = 0, back = overlap;
+  for (;;) {
+    auto start = offset > back ? offset - back : 0;
+    json q{{"include", json::array()}, {"limit", id_page}, {"offset", start}};
     if (where) q["where"] = *where;
     json page = call("POST", path + "/get", &q).at("ids");
-    for (auto& id : page) ids.push_back(id.get<std::string>());
+    if (start > 0 &&
+        (page.empty() || !seen.count(page.front().get<std::string>()))) {
+      back *= 2;
+      continue;
+    }
+    for (auto& id : page) {
+      auto s = id.get<std::string>();
+      if (seen.insert(s).second) ids.push_back(std::move(s));
+    }
     if (page.size() < id_page) return ids;
+    offset = start + page.size();
+    back = overlap;
   }
 }
 

@@ -17,24 +17,13 @@ namespace {
 constexpr const char* catalogue_lock =
     "SELECT pg_advisory_xact_lock(7074457352)";
 
-// pgvector's limits: the vector type holds 16000 dimensions, HNSW 2000.
+// pgvector's limit: the vector type holds 16000 dimensions (HNSW 2000:
+// pgvector_store_index.cpp).
 constexpr std::uint32_t max_dimension = 16000;
-constexpr std::uint32_t max_hnsw_dimension = 2000;
-
-const char* opclass(metric m) {
-  switch (m) {
-    case metric::l2:
-      return "vector_l2_ops";
-    case metric::ip:
-      return "vector_ip_ops";
-    default:
-      return "vector_cosine_ops";
-  }
-}
 
 pgvector_store::options parse_options(const store_uri& uri) {
   uri.check_params({STORAGE_RUNTIME_PARAMS, "index", "m", "ef_construction",
-                    "ef_search", "exact_below"});
+                    "ef_search", "exact_below", "build_memory_mb"});
   auto bad = [&](const std::string& what) {
     throw store_error(errc::invalid_argument, what, "open", uri.redacted());
   };
@@ -54,6 +43,7 @@ pgvector_store::options parse_options(const store_uri& uri) {
   o.exact_below = uri.int_param("exact_below", 10000, 0, 1'000'000'000);
   o.timeout_ms =
       static_cast<int>(uri.int_param("timeout_ms", 10000, 1, 3'600'000));
+  o.build_memory_mb = uri.int_param("build_memory_mb", 1024, 64, 1 << 20);
   return o;
 }
 
@@ -131,8 +121,8 @@ pgvector_store::collection_info pgvector_store::lookup(
   validate_collection_name(name);
   pgv::params p;
   auto r = conn_->exec(
-      "SELECT id, dimension, metric FROM storage_collections WHERE name = " +
-          p.add(name),
+      "SELECT id, dimension, metric, " + std::string(pgv::has_hnsw_sql) +
+          " FROM storage_collections WHERE name = " + p.add(name),
       p);
   if (r.rows() == 0)
     throw store_error(errc::collection_not_found,
@@ -142,6 +132,7 @@ pgvector_store::collection_info pgvector_store::lookup(
   info.spec.dimension = static_cast<std::uint32_t>(std::stoul(r.text(0, 1)));
   info.spec.metric = parse_metric(r.text(0, 2));
   info.table = pgv::quote_ident("storage_vs_" + r.text(0, 0));
+  info.index_missing = wants_index(info.spec) && r.text(0, 3) != "t";
   return catalogue_[name] = info;
 }
 
@@ -155,18 +146,22 @@ bool pgvector_store::create_collection(const collection_spec& spec) {
   } catch (const store_error& e) {
     throw e.with_context("create_collection", uri_.redacted());
   }
-  return run("create_collection", [&] {
+  // Set when the collection exists without the index it should have.
+  bool build_missing = false;
+  bool created = run("create_collection", [&] {
     pgv::transaction tx(*conn_);
     conn_->exec(catalogue_lock);
     pgv::params p;
     auto r = conn_->exec(
-        "SELECT dimension, metric FROM storage_collections WHERE name = " +
-            p.add(spec.name),
+        "SELECT dimension, metric, " + std::string(pgv::has_hnsw_sql) +
+            " FROM storage_collections WHERE name = " + p.add(spec.name),
         p);
     if (r.rows() > 0) {
       collection_spec have{spec.name,
                            static_cast<std::uint32_t>(std::stoul(r.text(0, 0))),
                            parse_metric(r.text(0, 1))};
+      build_missing =
+          !spec.defer_index && wants_index(have) && r.text(0, 2) != "t";
       if (have == spec) return false;
       throw store_error(errc::conflict,
                         "collection '" + spec.name +
@@ -191,15 +186,20 @@ bool pgvector_store::create_collection(const collection_spec& spec) {
                 std::to_string(spec.dimension) +
                 ") NOT NULL, metadata jsonb NOT NULL DEFAULT '{}', "
                 "document text)");
-    if (opt_.hnsw && spec.dimension <= max_hnsw_dimension)
-      conn_->exec(
-          "CREATE INDEX ON " + info.table + " USING hnsw (embedding " +
-          opclass(spec.metric) + ") WITH (m = " + std::to_string(opt_.m) +
-          ", ef_construction = " + std::to_string(opt_.ef_construction) + ")");
+    // Deferred: the bulk load comes first, the index after it (a later
+    // create_collection without the flag).
+    info.index_missing = wants_index(spec) && spec.defer_index;
+    if (wants_index(spec) && !spec.defer_index) conn_->exec(index_sql(info));
     tx.commit();
     catalogue_[spec.name] = info;
     return true;
   });
+  if (build_missing)
+    run("create_collection", [&] {
+      catalogue_.erase(spec.name);  // the table as it is now
+      ensure_index(lookup(spec.name));
+    });
+  return created;
 }
 
 bool pgvector_store::drop_collection(const std::string& name) {

@@ -13,6 +13,27 @@
 //                       collections never get approximate answers
 //   timeout_ms=10000    statement_timeout on the server; the client gives up
 //                       2 s later and drops the connection
+//   build_memory_mb=1024  most maintenance_work_mem an index build asks for
+//                       (below)
+//
+// Bulk loads (collection_spec::defer_index). A create_collection with the
+// flag creates the table without its HNSW index: rows then load at COPY
+// speed instead of ~730/s into a growing graph (PLATFORM-NOTES.md). A
+// create_collection without the flag on a collection that lacks the index
+// (and should have one: index=hnsw, at most 2000 dimensions) builds it then,
+// in one statement, with maintenance_work_mem sized to hold the whole graph
+// (rows x (4 x dimension + 48 x m + 32) bytes, measured: 1.3 kB per
+// 128-d row at m=16; +25%, at least 64 MB, at most build_memory_mb; a larger
+// server setting is kept), so pgvector never falls back to its slow on-disk
+// build. The server's max_parallel_maintenance_workers applies. The build
+// is one request: it must end within timeout_ms (raise it for large
+// collections) or fails with timeout, leaving the rows without index. A
+// collection whose load stopped before its build (a killed migration) keeps
+// searching correctly, by scanning every row: its first index search per
+// connection logs a warning, and the next create_collection of it (which a
+// migration rerun sends) builds the index. Builds of one table are
+// serialized (a second builder waits, then finds the index); writes wait
+// for a build, reads do not.
 //
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
 // naming host:port; a wrong password, unknown role or unknown database is
@@ -43,6 +64,7 @@ class pgvector_store final : public vector_backend {
     int ef_search = 200;
     std::int64_t exact_below = 10000;
     int timeout_ms = 10000;
+    std::int64_t build_memory_mb = 1024;
   };
 
   // Parses the URI and tries to connect: a login the server rejects throws
@@ -79,6 +101,10 @@ class pgvector_store final : public vector_backend {
   struct collection_info {
     collection_spec spec;
     std::string table;  // quoted identifier
+    // Wants an HNSW index but had none when looked up (a bulk load whose
+    // build has not run): searches warn once.
+    bool index_missing = false;
+    bool warned = false;
   };
 
   // Connects if needed and runs fn; retries once on a fresh connection when
@@ -95,6 +121,14 @@ class pgvector_store final : public vector_backend {
                                       const search_request& req);
   std::vector<std::vector<search_hit>> search_rows_batch(
       const collection_info& c, const batch_search_request& req);
+  // Whether the collection should carry an HNSW index at all.
+  bool wants_index(const collection_spec& spec) const;
+  // CREATE INDEX for the collection's HNSW index (pgvector_store_index.cpp).
+  std::string index_sql(const collection_info& c) const;
+  // Builds the HNSW index unless it exists; see the header comment.
+  void ensure_index(const collection_info& c);
+  // Logs, once per collection, that an index search scans every row.
+  void warn_if_unindexed(const std::string& name);
   // A cheap size estimate (no row count): small collections are searched
   // exactly, so they never get approximate answers.
   bool small_collection(const collection_info& c);

@@ -135,6 +135,14 @@ class transaction {
 constexpr const char* record_columns = "id, embedding, metadata, document";
 vector_record read_record(const result& r, int row);
 
+// A boolean SQL expression, inside a query over storage_collections: whether
+// that row's table has an HNSW index.
+constexpr const char* has_hnsw_sql =
+    "EXISTS (SELECT 1 FROM pg_index x JOIN pg_class xc ON xc.oid = "
+    "x.indexrelid JOIN pg_am xa ON xa.oid = xc.relam WHERE x.indrelid = "
+    "to_regclass('storage_vs_' || storage_collections.id) AND xa.amname = "
+    "'hnsw')";
+
 // Encodings (pgvector_store_sql.cpp).
 std::string quote_ident(const std::string& name);
 std::string vector_text(const std::vector<float>& v);

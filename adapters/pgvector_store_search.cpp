@@ -197,6 +197,7 @@ std::vector<search_hit> pgvector_store::search_rows(const collection_info& c,
   if (!exact) exact = small_collection(c);
   std::optional<pgv::result> rows;
   if (!exact) {
+    warn_if_unindexed(c.spec.name);
     int ef = ef_for(fetch);
     if (ef > session_ef_) {
       auto s = set_ef_search(ef);
@@ -234,6 +235,7 @@ std::vector<std::vector<search_hit>> pgvector_store::search_rows_batch(
     std::fill(exact.begin(), exact.end(), 1);
     any_index = false;
   }
+  if (any_index) warn_if_unindexed(c.spec.name);
   std::vector<std::size_t> by_index, by_scan;
   for (std::size_t i = 0; i < qs.size(); ++i)
     (exact[i] ? by_scan : by_index).push_back(i);

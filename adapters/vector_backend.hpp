@@ -36,6 +36,10 @@ class vector_backend {
 
   // True if created, false if it already existed with the same spec; throws
   // conflict if it exists with another dimension or metric.
+  // spec.defer_index (a bulk load follows): an adapter whose approximate
+  // index is slow to grow row by row may create the collection without it;
+  // then a create_collection without the flag builds the missing index and
+  // returns false. Adapters whose index grows cheaply ignore the flag.
   virtual bool create_collection(const collection_spec& spec) = 0;
   // True if it existed. A missing collection is not an error.
   virtual bool drop_collection(const std::string& name) = 0;

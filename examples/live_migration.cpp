@@ -65,7 +65,11 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   auto source = "faiss://" + dir.string();
 
-  runtime rt;
+  // The journal that records the cutover lives beside the example's data:
+  // a rerun starts from a fresh FAISS directory, not the last run's target.
+  runtime_options opts;
+  opts.state_dir = (dir / "state").string();
+  runtime rt(opts);
   auto store = rt.open_vector(source);
   const std::string coll = "live_example";
   store.drop_collection(coll).get();
@@ -128,7 +132,9 @@ int main(int argc, char** argv) {
     std::cout << "cut over after " << r.seconds << " s: " << r.copied
               << " records backfilled, " << r.target_count
               << " verified on the target\n";
-    m.finalize();  // the FAISS pool closes; the store now lives in pgvector
+    // Until now every write also went back to FAISS (abort() would have
+    // switched back); from here the store lives in pgvector only.
+    m.finalize();
   } catch (const std::exception& e) {
     std::cout << "migration failed, FAISS stays authoritative: " << e.what()
               << "\n";

@@ -143,7 +143,8 @@ typename I::result_type inspect(I& f, collection_spec& x) {
   auto m = static_cast<std::uint8_t>(x.metric);
   auto guard =
       caf::detail::make_scope_guard([&] { x.metric = static_cast<metric>(m); });
-  return f(caf::meta::type_name("collection_spec"), x.name, x.dimension, m);
+  return f(caf::meta::type_name("collection_spec"), x.name, x.dimension, m,
+           x.defer_index);
 }
 
 template <class I>

@@ -22,8 +22,16 @@ struct collection_spec {
   std::string name;
   std::uint32_t dimension = 0;
   storage::metric metric = metric::cosine;
+  // A request, not part of the collection: a bulk load follows, so an
+  // adapter whose approximate index is slow to grow row by row (pgvector's
+  // HNSW) creates the collection without it, and a later create_collection
+  // without the flag builds it (vector_backend.hpp). Others ignore it.
+  // Equality ignores it, and list_collections never sets it.
+  bool defer_index = false;
 };
 
+// Same name, dimension and metric (defer_index is no property of the
+// collection).
 inline bool operator==(const collection_spec& a, const collection_spec& b) {
   return a.name == b.name && a.dimension == b.dimension && a.metric == b.metric;
 }

@@ -8,14 +8,23 @@
 
 namespace storage {
 
-// `source_name` and the redacted target name are how errors name the stores.
+// What a live migration is started with besides its router.
+struct live_start {
+  std::string source_name;  // how errors name the store
+  std::string target_uri;   // full; errors show it redacted
+  live_options opts;
+  // Records each step durably (migration_journal); empty: in memory only.
+  std::function<void(live_step)> record;
+  // The target holds what an earlier, unfinished run of this migration left
+  // there: verification repairs differences instead of failing.
+  bool repair = false;
+};
+
 live_migration start_live_migration(caf::actor_system& sys,
                                     const vector_router_actor& router,
-                                    std::string source_name,
-                                    std::string target_uri, live_options opts);
+                                    live_start how);
 live_migration start_live_migration(caf::actor_system& sys,
                                     const cache_router_actor& router,
-                                    std::string source_name,
-                                    std::string target_uri, live_options opts);
+                                    live_start how);
 
 }  // namespace storage

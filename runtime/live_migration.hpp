@@ -1,26 +1,52 @@
 // Moving an open store to another backend while traffic continues
-// (runtime::migrate_live). Four steps, through the store's own router:
+// (runtime::migrate_live), through the store's own router:
 //
 //   dual_write  writes and deletes go to the source (authoritative, answers
-//               the caller) and are mirrored to the target; reads stay on
-//               the source. The router records the ids each write touches.
+//               the caller) and are mirrored to the target in the source's
+//               order; reads stay on the source. The router records the ids
+//               each write touches.
 //   backfill    the migration pipeline copies the source through the
 //               router's backfill path, which drops touched ids: a stale
 //               copy never overwrites a newer write, a delete is never undone.
-//   verify      page by page, with writes held for one page, both sides are
-//               read after every mirror landed and compared record by record.
-//   cutover     writes are held until every mirror landed, then the router
-//               switches to the target; callers keep their handles.
+//   verify      both collection lists are compared (a collection missing on
+//               the target fails unless the router saw the source drop it),
+//               then page by page both sides' records, read while traffic
+//               runs: a difference on an id no live write touched is real
+//               and fails the migration (a rerun to the same target, which
+//               the journal recognises, repairs it instead); ids written
+//               since the start are compared again in chunks until what
+//               traffic keeps rewriting is small. Writes never wait here.
+//   cutover     writes pause; once every mirror landed, the ids left to
+//               compare again must be equal on both sides; the cutover is
+//               recorded and the pools trade places: the target serves, and
+//               every write is mirrored back to the source (reverse
+//               replication). The only pause callers see.
 //
-// Then the state is `done`: traffic is on the target, the source pool is kept
-// read-only (nothing writes it) until finalize() closes it. Any failure
-// before cutover — the target unreachable or failing mid-way, a verification
-// difference — ends dual-writing, closes the target pool and leaves the source
-// authoritative; callers never see an error caused by the migration.
+// Then the state is `done`. abort() switches back: the router waits until
+// the source caught up, records the abort, and the source serves again with
+// every acknowledged write. finalize() ends reverse replication and closes
+// the source's connections. The source's data is kept as it was at that
+// moment: deleting a backend's data is not something a library call should
+// do irreversibly; drop it with the backend's own tools once you no longer
+// want a way back (the journal tells which backend is authoritative).
 //
-// abort() before cutover does the same. After cutover it is refused with
-// `conflict`: writes since cutover exist only on the target, so switching back
-// would lose them (no reverse sync).
+// Any failure before cutover (the target unreachable or failing, a
+// verification difference) ends dual-writing and leaves the source
+// authoritative; callers never see an error caused by the migration. A
+// failure of the source after cutover ends reverse replication (abort is
+// then refused with `conflict`; the target keeps serving).
+//
+// Every step is recorded in the migration journal (migration_journal.hpp)
+// before the store acts on it. What a process restarted with its old
+// configuration serves, by the last step recorded before the crash:
+//   started, backfilled, verified, failed, aborted: the source, which holds
+//     every acknowledged write; the target's partial copy stays where it is
+//     and a new live migration to that target repairs it;
+//   cut_over: the target, which holds every acknowledged write (writes are
+//     only let through to it after the record is durable); the log says so.
+//     Reverse replication does not survive the restart: the source misses
+//     what is written after it;
+//   finalized: the target, as above.
 #pragma once
 
 #include <chrono>
@@ -60,6 +86,12 @@ struct live_progress {
   std::uint64_t verified = 0;
   std::uint64_t total = 0;  // source records at the start (caches: 0)
   bool finalized = false;
+  // After cutover, until finalize: the source still receives every write,
+  // so abort() can switch back without losing one.
+  bool mirroring_back = false;
+  // How long writes waited at cutover (drain, final check, journal, switch),
+  // measured around the router's answer: an upper bound.
+  double cutover_ms = 0;
   double seconds = 0;
 };
 
@@ -71,15 +103,19 @@ class live_migration {
   live_state state() const;
   live_progress progress() const;
   // Ready after cutover; throws store_error when the migration failed or
-  // was aborted. The result sums every collection.
+  // was aborted before it. The result sums every collection (an abort after
+  // cutover leaves it as it was; state() says where the store is).
   std::shared_future<migration_result> result() const;
   migration_result wait() const;
 
-  // Closes the source pool after cutover; conflict before.
+  // Ends reverse replication after cutover and closes the source's
+  // connections; conflict before cutover.
   void finalize();
-  // Before cutover: stops the migration, the source stays authoritative;
-  // returns once it has stopped. After cutover: conflict. A migration that
-  // already failed or was aborted: nothing.
+  // Before cutover: stops the migration, the source stays authoritative.
+  // After cutover: switches the store back to the source, which received
+  // every write (state becomes `aborted`). Returns once the source serves.
+  // Refused with `conflict` after finalize() or once reverse replication
+  // failed. A migration that already failed or was aborted: nothing.
   void abort();
 
   // Aborts if still running and waits for the coordinator thread; the

@@ -6,10 +6,12 @@
 
 #include "actors/cache_router.hpp"
 #include "actors/vector_router.hpp"
+#include "adapters/storage_log.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/config_file.hpp"
 #include "runtime/live_coordinator.hpp"
+#include "runtime/migration_journal.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -47,7 +49,10 @@ struct runtime_config : caf::actor_system_config {
 
 struct runtime::impl {
   explicit impl(const runtime_options& opts)
-      : cfg(opts), sys(cfg), via(std::make_shared<bridge>(sys)) {
+      : cfg(opts),
+        sys(cfg),
+        via(std::make_shared<bridge>(sys)),
+        journal(opts.state_dir) {
     if (!opts.config_file.empty()) names = read_store_names(opts.config_file);
   }
 
@@ -69,6 +74,7 @@ struct runtime::impl {
   runtime_config cfg;
   caf::actor_system sys;
   std::shared_ptr<bridge> via;
+  migration_journal journal;
   std::map<std::string, std::string> names;
   std::mutex mtx;
   // Open stores by identity (store_identity.hpp): one router each,
@@ -123,32 +129,62 @@ std::shared_ptr<const call_target> target_of(const Handles& h,
 
 }  // namespace
 
+// The backend that holds the data of the store configured as `uri`: the
+// authoritative side of its last live migration, if one was journaled.
+std::string serving_uri(const migration_journal& journal, const std::string& id,
+                        const std::string& uri, const std::string& name) {
+  auto e = journal.find(id);
+  if (!e) return uri;
+  auto& serving = e->authoritative();
+  if (store_identity(serving) != id)
+    storage_log()->warn(
+        "store '{}' is served from {}: its live migration to {} is {} ({}); "
+        "point the configuration at it",
+        name, redact(serving), redact(e->target_uri), to_string(e->step),
+        journal.path_for(id));
+  else if (e->step == live_step::started || e->step == live_step::backfilled ||
+           e->step == live_step::verified)
+    storage_log()->warn(
+        "store '{}': its live migration to {} ended with its process at step "
+        "{}; the store stays on {}, the target keeps a partial copy that a "
+        "new migration to it repairs",
+        name, redact(e->target_uri), to_string(e->step), redact(serving));
+  return serving;
+}
+
 // The open store `uri` names in `stores` (spawned if it is not open yet)
 // and a call target naming it as the caller did. Call with the lock held.
 template <class Map, class Spawn, class PoolFor>
 std::pair<typename Map::mapped_type, std::shared_ptr<const call_target>>
-open_in(Map& stores, caf::actor_system& sys, Spawn spawn, PoolFor pool_for,
-        const std::string& uri_or_name, const std::string& uri) {
+open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
+        Spawn spawn, PoolFor pool_for, const std::string& uri_or_name,
+        const std::string& uri) {
   auto id = store_identity(uri);
+  auto name = display_name(uri_or_name, uri);
   auto it = stores.find(id);
   if (it == stores.end())
-    it = stores.emplace(id, spawn(sys, pool_for, uri)).first;
-  return {it->second, target_of(it->second, display_name(uri_or_name, uri))};
+    it = stores
+             .emplace(id,
+                      spawn(sys, pool_for, serving_uri(journal, id, uri, name)))
+             .first;
+  return {it->second, target_of(it->second, name)};
 }
 
 vector_store runtime::open_vector(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto [h, target] = open_in(impl_->vectors, impl_->sys, spawn_vector_store,
-                             vector_pool_for, uri_or_name, uri);
+  auto [h, target] =
+      open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
+              vector_pool_for, uri_or_name, uri);
   return vector_store(h.handle, impl_->via, target);
 }
 
 cache_store runtime::open_cache(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
   std::lock_guard<std::mutex> guard(impl_->mtx);
-  auto [h, target] = open_in(impl_->caches, impl_->sys, spawn_cache_store,
-                             cache_pool_for, uri_or_name, uri);
+  auto [h, target] =
+      open_in(impl_->caches, impl_->sys, impl_->journal, spawn_cache_store,
+              cache_pool_for, uri_or_name, uri);
   return cache_store(h.handle, impl_->via, target);
 }
 
@@ -182,7 +218,8 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                                      live_options opts) {
   auto uri = resolve(uri_or_name);
   auto name = display_name(uri_or_name, uri);
-  auto target_kind = kind_of(resolve(target_uri));
+  auto target = resolve(target_uri);
+  auto target_kind = kind_of(target);
   std::lock_guard<std::mutex> guard(impl_->mtx);
   auto wrong_kind = [&](const char* kind) {
     return store_error(errc::invalid_argument,
@@ -190,19 +227,36 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                            " like the store it should receive",
                        "migrate", name);
   };
-  if (auto v = impl_->find(impl_->vectors, uri)) {
-    if (target_kind != store_kind::vector) throw wrong_kind("vector store");
-    impl_->migrations.push_back(start_live_migration(
-        impl_->sys, v->router, name, resolve(target_uri), opts));
-  } else if (auto c = impl_->find(impl_->caches, uri)) {
-    if (target_kind != store_kind::cache) throw wrong_kind("cache");
-    impl_->migrations.push_back(start_live_migration(
-        impl_->sys, c->router, name, resolve(target_uri), opts));
-  } else {
+  auto v = impl_->find(impl_->vectors, uri);
+  auto c = v ? nullptr : impl_->find(impl_->caches, uri);
+  if (!v && !c)
     throw store_error(errc::invalid_argument,
                       "no open store named '" + redact(uri_or_name) + "'",
                       "migrate");
-  }
+  if (v && target_kind != store_kind::vector) throw wrong_kind("vector store");
+  if (c && target_kind != store_kind::cache) throw wrong_kind("cache");
+  // The journal names the backend the store serves from now (an earlier
+  // migration may have moved it), which is this migration's source.
+  journal_entry entry;
+  entry.source_identity = store_identity(uri);
+  auto last = impl_->journal.find(entry.source_identity);
+  entry.source_uri = last ? last->authoritative() : uri;
+  entry.target_uri = target;
+  live_start how{name, target, opts,
+                 [journal = impl_->journal, entry](live_step step) {
+                   auto e = entry;
+                   e.step = step;
+                   journal.record(e);
+                 },
+                 false};
+  // An earlier run to the same target that never finished left a partial
+  // copy there; this run repairs it.
+  how.repair = last && last->step != live_step::cut_over &&
+               last->step != live_step::finalized &&
+               store_identity(last->target_uri) == store_identity(target);
+  impl_->migrations.push_back(
+      v ? start_live_migration(impl_->sys, v->router, std::move(how))
+        : start_live_migration(impl_->sys, c->router, std::move(how)));
   return impl_->migrations.back();
 }
 

@@ -29,6 +29,11 @@ struct runtime_options {
   // polling answers a blocked caller sooner and burns more CPU while idle.
   // 0 keeps CAF's default (see BENCHMARKS.md for the measured effect).
   std::size_t poll_attempts = 0;
+  // Where live migrations keep their journal (migration_journal.hpp), so a
+  // restarted process serves each store from the backend that holds its
+  // data. Empty: default_state_dir() ($STORAGE_STATE_DIR, else
+  // $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime).
+  std::string state_dir;
 };
 
 class runtime {
@@ -40,7 +45,9 @@ class runtime {
 
   // Opens the store, or returns the one already open under that name or
   // URI. Throws store_error (invalid_argument) for a bad URI or unknown name;
-  // an unreachable server is reported by the first request, not here.
+  // an unreachable server is reported by the first request, not here. A
+  // store whose live migration cut over in an earlier process is served
+  // from the migration's target, and the log says so (live_migration.hpp).
   vector_store open_vector(const std::string& uri_or_name);
   cache_store open_cache(const std::string& uri_or_name);
 

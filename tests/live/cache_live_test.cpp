@@ -13,6 +13,19 @@ TEST_P(cache_live, no_lost_write_no_resurrected_delete_no_caller_error) {
 
 INSTANTIATE_TEST_SUITE_P(runs, cache_live, ::testing::Range(0, 20));
 
+// After cutover the source receives every write back; an abort with traffic
+// running switches the store back to it without losing one.
+class cache_live_abort : public ::testing::TestWithParam<int> {};
+
+TEST_P(cache_live_abort, abort_after_cutover_keeps_every_write_on_the_source) {
+  round_size size;
+  size.after = std::chrono::milliseconds(200);
+  size.abort_after_cutover = true;
+  cache_round(static_cast<unsigned>(GetParam()) * 6151u + 5u, size);
+}
+
+INSTANTIATE_TEST_SUITE_P(runs, cache_live_abort, ::testing::Range(0, 5));
+
 // Expiries travel with the keys: copied by the backfill, set live, and kept
 // by incr (whose result the target gets as a copy of the source's state).
 TEST(cache_live_ttl, expiries_follow_the_keys) {

@@ -85,12 +85,29 @@ inline void cache_round(unsigned seed, round_size size = {}) {
   auto m = rt.migrate_live(src, tgt);
   auto state = settle(m);
   std::this_thread::sleep_for(size.after * (rng() % 100) / 100);
+  if (size.abort_after_cutover && state == live_state::done) {
+    EXPECT_TRUE(m.progress().mirroring_back);
+    m.abort();
+    EXPECT_EQ(m.state(), live_state::aborted);
+    std::this_thread::sleep_for(size.after * (rng() % 100) / 100);
+  }
   stop = true;
   for (auto& t : callers) t.join();
 
   EXPECT_EQ(errors, 0);
   ASSERT_EQ(state, live_state::done) << outcome(m);
   EXPECT_TRUE(m.wait().verified);
+  if (size.abort_after_cutover) {
+    // The handle reads the source again, which must hold every write,
+    // including those the target answered; and writes no longer reach it.
+    check_against(h, scan_all(cs));
+    await(cs.set("after-abort", "1"));
+    runtime direct;
+    auto redis = direct.open_cache(tgt);
+    EXPECT_FALSE(await(redis.exists("after-abort")));
+    await(redis.clear());
+    return;
+  }
 
   // The handle now reads Redis; a second runtime reading the namespace
   // straight from Redis must see the same keys and values.

@@ -253,7 +253,20 @@ TEST(live_failure, abort_before_cutover_keeps_the_source) {
   await(pg.drop_collection(coll));
 }
 
-TEST(live_failure, abort_after_cutover_is_refused_and_finalize_closes_source) {
+// Waits until `fn` holds (a mirror lands after the caller's answer).
+template <class Fn>
+bool eventually(Fn fn) {
+  for (int i = 0; i < 500; ++i) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// After cutover the source keeps receiving writes until finalize; a process
+// that opens the store meanwhile is served by the target (the journal says
+// it is authoritative); after finalize an abort is refused.
+TEST(live_failure, reverse_replication_until_finalize) {
   runtime rt;
   auto src = "sqlite://" + fresh_dir() + "/done.db";
   auto tgt = with_param(redis_uri(), "namespace=livedone" + unique_token());
@@ -261,17 +274,60 @@ TEST(live_failure, abort_after_cutover_is_refused_and_finalize_closes_source) {
   await(cs.set("a", "1"));
   auto m = rt.migrate_live(src, tgt);
   ASSERT_EQ(settle(m), live_state::done) << outcome(m);
-  EXPECT_TRUE(fails_with(errc::conflict, [&] { m.abort(); }));
-  EXPECT_EQ(m.state(), live_state::done);
-  await(cs.set("b", "2"));  // after cutover: written to Redis only
-  m.finalize();
-  EXPECT_TRUE(m.progress().finalized);
+  EXPECT_TRUE(m.progress().mirroring_back);
+  await(cs.set("b", "2"));  // answered by Redis, mirrored back to SQLite
   runtime direct;
   auto redis = direct.open_cache(tgt);
-  EXPECT_EQ(await(redis.get("a")), "1");
   EXPECT_EQ(await(redis.get("b")), "2");
-  // Swapping is refused only while a migration holds two pools.
+  EXPECT_TRUE(eventually([&] {
+    runtime sqlite_only({0, {}, 0, fresh_dir()});  // no journal: the file
+    return await(sqlite_only.open_cache(src).get("b")) == "2";
+  }));
+  // Another runtime with the same state directory opens the target.
+  {
+    runtime again;
+    await(again.open_cache(src).set("from-again", "3"));
+    EXPECT_EQ(await(redis.get("from-again")), "3");
+  }
+  // A swap would leave the source behind: refused while it mirrors.
+  EXPECT_TRUE(fails_with(errc::conflict, [&] { rt.swap(src, "memory://"); }));
+  m.finalize();
+  EXPECT_TRUE(m.progress().finalized);
+  EXPECT_FALSE(m.progress().mirroring_back);
+  await(cs.set("c", "4"));  // Redis only now
+  EXPECT_EQ(await(redis.get("c")), "4");
+  EXPECT_TRUE(fails_with(errc::conflict, [&] { m.abort(); }));
+  EXPECT_EQ(m.state(), live_state::done);
+  {
+    runtime sqlite_only({0, {}, 0, fresh_dir()});
+    EXPECT_FALSE(await(sqlite_only.open_cache(src).get("c")).has_value());
+  }
   await(cs.clear());
+}
+
+// An abort after cutover hands the store back to the source, for this
+// process and for the next one.
+TEST(live_failure, abort_after_cutover_switches_back_for_good) {
+  runtime rt;
+  auto src = "sqlite://" + fresh_dir() + "/back.db";
+  auto tgt = with_param(redis_uri(), "namespace=liveback" + unique_token());
+  auto cs = rt.open_cache(src);
+  await(cs.set("a", "1"));
+  auto m = rt.migrate_live(src, tgt);
+  ASSERT_EQ(settle(m), live_state::done) << outcome(m);
+  await(cs.set("b", "2"));
+  m.abort();
+  EXPECT_EQ(m.state(), live_state::aborted);
+  EXPECT_FALSE(m.progress().mirroring_back);
+  EXPECT_EQ(await(cs.get("b")), "2");
+  await(cs.set("c", "3"));
+  runtime direct;
+  auto redis = direct.open_cache(tgt);
+  EXPECT_FALSE(await(redis.get("c")).has_value());
+  runtime again;
+  EXPECT_EQ(await(again.open_cache(src).get("c")), "3");
+  EXPECT_TRUE(fails_with(errc::conflict, [&] { m.finalize(); }));
+  await(redis.clear());
 }
 
 TEST(live_failure, bad_requests_are_refused) {

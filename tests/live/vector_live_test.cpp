@@ -13,6 +13,19 @@ TEST_P(vector_live, no_lost_write_no_resurrected_delete_no_caller_error) {
 
 INSTANTIATE_TEST_SUITE_P(runs, vector_live, ::testing::Range(0, 20));
 
+// After cutover the source receives every write back; an abort with traffic
+// running switches the store back to it without losing one.
+class vector_live_abort : public ::testing::TestWithParam<int> {};
+
+TEST_P(vector_live_abort, abort_after_cutover_keeps_every_write_on_the_source) {
+  round_size size;
+  size.after = std::chrono::milliseconds(200);
+  size.abort_after_cutover = true;
+  vector_round(static_cast<unsigned>(GetParam()) * 6151u + 5u, size);
+}
+
+INSTANTIATE_TEST_SUITE_P(runs, vector_live_abort, ::testing::Range(0, 5));
+
 // Collections created, dropped and filtered by a delete-where while the
 // migration runs follow it to the target.
 TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {

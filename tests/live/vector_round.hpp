@@ -14,6 +14,9 @@ struct round_size {
   int callers = 8;
   // Traffic before the migration starts and after it ends, at most.
   std::chrono::milliseconds before{30}, after{30};
+  // Switch back to the source after cutover, with traffic still running;
+  // the source must then hold every acknowledged write.
+  bool abort_after_cutover = false;
 };
 
 inline void vector_round(unsigned seed, round_size size = {}) {
@@ -78,6 +81,12 @@ inline void vector_round(unsigned seed, round_size size = {}) {
   auto m = rt.migrate_live(src, tgt);
   auto state = settle(m);
   std::this_thread::sleep_for(size.after * (rng() % 100) / 100);
+  if (size.abort_after_cutover && state == live_state::done) {
+    EXPECT_TRUE(m.progress().mirroring_back);
+    m.abort();
+    EXPECT_EQ(m.state(), live_state::aborted);
+    std::this_thread::sleep_for(size.after * (rng() % 100) / 100);
+  }
   stop = true;
   for (auto& t : callers) t.join();
 
@@ -85,6 +94,26 @@ inline void vector_round(unsigned seed, round_size size = {}) {
   ASSERT_EQ(state, live_state::done) << outcome(m);
   auto result = m.wait();
   EXPECT_TRUE(result.verified);
+  if (size.abort_after_cutover) {
+    // The handle reads the source again, which must hold every write,
+    // including those the target answered; and writes no longer reach the
+    // target.
+    auto on_source = scan_all(vs, coll);
+    std::map<std::string, std::string> tokens;
+    for (auto& [id, r] : on_source) {
+      ASSERT_TRUE(r.document.has_value()) << id;
+      EXPECT_TRUE(r == record_for(id, *r.document)) << id;
+      tokens[id] = *r.document;
+    }
+    check_against(h, tokens);
+    await(vs.upsert(coll, {record_for("after-abort", "x")}));
+    runtime direct;
+    auto pg = direct.open_vector(tgt);
+    EXPECT_TRUE(await(pg.get(coll, {"after-abort"})).empty());
+    await(pg.drop_collection(coll));
+    await(vs.drop_collection(coll));
+    return;
+  }
 
   // Reads now reach pgvector through the same handle; a second runtime
   // reading PostgreSQL directly must see the same records.

@@ -1,0 +1,180 @@
+// Traffic during a live migration (issue 8's targets): callers read and
+// write through their handle before and while the store migrates live; each
+// run reports the traffic's p50/p99 before and during, the write pause at
+// cutover and caller errors. One iteration per run: a run is a whole
+// migration.
+//
+//   ./build/bench/storage_bench --benchmark_filter='live/'
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "bench/bench_util.hpp"
+#include "tests/support/servers.hpp"
+
+namespace storage::bench {
+namespace {
+
+struct latencies {
+  std::mutex mtx;
+  std::vector<double> before, during;
+  void add(bool migrating, double us) {
+    std::lock_guard<std::mutex> guard(mtx);
+    (migrating ? during : before).push_back(us);
+  }
+};
+
+// A fresh directory under the process's scratch directory.
+std::string fresh(const std::string& name) {
+  static int n = 0;
+  auto path = scratch_dir() + "/" + name + std::to_string(++n);
+  std::filesystem::create_directories(path);
+  return path;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<std::size_t>(q * (v.size() - 1))];
+}
+
+vector_record record_of(std::mt19937& rng, int id) {
+  std::normal_distribution<float> gauss;
+  vector_record r;
+  r.id = "doc-" + std::to_string(id);
+  for (int d = 0; d < 32; ++d) r.embedding.push_back(gauss(rng));
+  r.metadata["shard"] = static_cast<std::int64_t>(id % 8);
+  return r;
+}
+
+// Runs `op(rng, id)` from `callers` threads for a second before and then
+// through the migration `start()` begins; fills the state's counters.
+template <class Op, class Start>
+void under_traffic(benchmark::State& state, int callers, int ids, Op op,
+                   Start start) {
+  latencies lat;
+  std::atomic<bool> migrating{false}, stop{false};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> traffic;
+  for (int t = 0; t < callers; ++t)
+    traffic.emplace_back([&, t] {
+      std::mt19937 r(t + 1);
+      while (!stop) {
+        int id = static_cast<int>(r() % ids);
+        bool during = migrating;
+        auto began = clock_type::now();
+        try {
+          op(r, id);
+        } catch (const std::exception&) {
+          ++errors;
+        }
+        lat.add(during, micros_since(began));
+      }
+    });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  migrating = true;
+  auto m = start();
+  while (m.state() != live_state::done && m.state() != live_state::failed)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  migrating = false;
+  stop = true;
+  for (auto& t : traffic) t.join();
+  auto p = m.progress();
+  if (p.state != live_state::done)
+    state.SkipWithError("the migration failed");
+  else
+    m.finalize();
+  auto p99b = percentile(lat.before, 0.99), p99d = percentile(lat.during, 0.99);
+  state.counters["p50_before_us"] = percentile(lat.before, 0.5);
+  state.counters["p99_before_us"] = p99b;
+  state.counters["p50_during_us"] = percentile(lat.during, 0.5);
+  state.counters["p99_during_us"] = p99d;
+  state.counters["p99_ratio"] = p99b > 0 ? p99d / p99b : 0;
+  state.counters["cutover_pause_ms"] = p.cutover_ms;
+  state.counters["migration_s"] = p.seconds;
+  state.counters["caller_errors"] = errors.load();
+}
+
+void faiss_to_pgvector(benchmark::State& state) {
+  int callers = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    runtime_options opts;
+    opts.state_dir = fresh("live-state");
+    runtime rt(opts);
+    auto src = "faiss://" + fresh("live-faiss");
+    auto tgt = test::pgvector_uri();
+    auto coll = "live_bench_" + std::to_string(callers);
+    {
+      runtime direct(opts);
+      direct.open_vector(tgt).drop_collection(coll).get();
+    }
+    auto vs = rt.open_vector(src);
+    vs.create_collection({coll, 32, metric::cosine}).get();
+    std::mt19937 rng(7);
+    for (int b = 0; b < 5000; b += 500) {
+      std::vector<vector_record> batch;
+      for (int i = b; i < b + 500; ++i) batch.push_back(record_of(rng, i));
+      vs.upsert(coll, batch).get();
+    }
+    under_traffic(
+        state, callers, 5000,
+        [&](std::mt19937& r, int id) {
+          if (r() % 2)
+            vs.upsert(coll, {record_of(r, id)}).get();
+          else
+            vs.get(coll, {"doc-" + std::to_string(id)}).get();
+        },
+        [&] { return rt.migrate_live(src, tgt); });
+    vs.drop_collection(coll).get();
+  }
+}
+
+void sqlite_to_redis(benchmark::State& state) {
+  int callers = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    runtime_options opts;
+    opts.state_dir = fresh("live-state");
+    runtime rt(opts);
+    auto src = "sqlite://" + fresh("live-sqlite") + "/c.db";
+    auto tgt = with_param(test::redis_uri(),
+                          "namespace=livebench" + std::to_string(callers));
+    {
+      runtime direct(opts);
+      direct.open_cache(tgt).clear().get();
+    }
+    auto cs = rt.open_cache(src);
+    std::vector<cache_entry> es;
+    for (int i = 0; i < 20000; ++i)
+      es.push_back({"k" + std::to_string(i), std::string(100, 'v'), {}});
+    cs.mset(es).get();
+    under_traffic(
+        state, callers, 20000,
+        [&](std::mt19937& r, int id) {
+          auto key = "k" + std::to_string(id);
+          if (r() % 2)
+            cs.set(key, std::string(100, 'w')).get();
+          else
+            cs.get(key).get();
+        },
+        [&] { return rt.migrate_live(src, tgt); });
+    cs.clear().get();
+  }
+}
+
+BENCHMARK(faiss_to_pgvector)
+    ->Name("live/faiss_to_pgvector")
+    ->Arg(4)
+    ->Arg(32)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(sqlite_to_redis)
+    ->Name("live/sqlite_to_redis")
+    ->Arg(4)
+    ->Arg(32)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+}  // namespace storage::bench

@@ -1,0 +1,164 @@
+#include "runtime/migration_journal.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+
+namespace storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const live_step all_steps[] = {live_step::started,   live_step::backfilled,
+                               live_step::verified,  live_step::cut_over,
+                               live_step::finalized, live_step::aborted,
+                               live_step::failed};
+
+std::optional<live_step> parse_step(const std::string& s) {
+  for (auto step : all_steps)
+    if (s == to_string(step)) return step;
+  return std::nullopt;
+}
+
+// FNV-1a: a file name that is the same in every build and process.
+std::string hash_name(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+store_error io_error(const std::string& what, const std::string& path) {
+  return store_error(errc::internal,
+                     what + " '" + path + "': " + std::strerror(errno),
+                     "journal");
+}
+
+void write_synced(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw io_error("cannot create the migration journal", path);
+  const char* p = text.data();
+  std::size_t left = text.size();
+  while (left > 0) {
+    auto n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw io_error("cannot write the migration journal", path);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    throw io_error("cannot sync the migration journal", path);
+  }
+  ::close(fd);
+}
+
+void sync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw io_error("cannot open the state directory", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw io_error("cannot sync the state directory", dir);
+}
+
+}  // namespace
+
+const std::string& journal_entry::authoritative() const {
+  return step == live_step::cut_over || step == live_step::finalized
+             ? target_uri
+             : source_uri;
+}
+
+std::string default_state_dir() {
+  if (auto* d = std::getenv("STORAGE_STATE_DIR"); d && *d) return d;
+  if (auto* d = std::getenv("XDG_STATE_HOME"); d && *d)
+    return std::string(d) + "/storage-runtime";
+  if (auto* d = std::getenv("HOME"); d && *d)
+    return std::string(d) + "/.local/state/storage-runtime";
+  return "/tmp/storage-runtime-state";
+}
+
+migration_journal::migration_journal(std::string state_dir)
+    : dir_(state_dir.empty() ? default_state_dir() : std::move(state_dir)) {}
+
+std::string migration_journal::path_for(const std::string& identity) const {
+  return dir_ + "/migrations/" + hash_name(identity) + ".json";
+}
+
+std::optional<journal_entry> migration_journal::find(
+    const std::string& identity) const {
+  auto path = path_for(identity);
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    throw io_error("cannot read the migration journal", path);
+  }
+  auto bad = [&](const std::string& why) {
+    return store_error(errc::internal,
+                       "the migration journal '" + path + "' is unreadable (" +
+                           why +
+                           "); which backend holds the store's data is "
+                           "unknown, so it is not opened",
+                       "journal");
+  };
+  journal_entry e;
+  try {
+    auto j = nlohmann::json::parse(in);
+    e.source_identity = j.at("source_identity").get<std::string>();
+    e.source_uri = j.at("source_uri").get<std::string>();
+    e.target_uri = j.at("target_uri").get<std::string>();
+    e.at_ms = j.at("at_ms").get<std::int64_t>();
+    auto step = parse_step(j.at("step").get<std::string>());
+    if (!step) throw bad("unknown step");
+    e.step = *step;
+  } catch (const nlohmann::json::exception& x) {
+    throw bad(x.what());
+  }
+  // A hash collision is absurdly unlikely, but costs nothing to rule out.
+  if (e.source_identity != identity) return std::nullopt;
+  return e;
+}
+
+void migration_journal::record(journal_entry e) const {
+  e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  nlohmann::json j{{"source_identity", e.source_identity},
+                   {"source_uri", e.source_uri},
+                   {"target_uri", e.target_uri},
+                   {"step", to_string(e.step)},
+                   {"at_ms", e.at_ms}};
+  auto dir = dir_ + "/migrations";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw store_error(
+        errc::internal,
+        "cannot create the state directory '" + dir + "': " + ec.message(),
+        "journal");
+  auto path = path_for(e.source_identity);
+  auto tmp = path + ".tmp";
+  write_synced(tmp, j.dump() + "\n");
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw io_error("cannot replace the migration journal", path);
+  sync_dir(dir);
+}
+
+}  // namespace storage

@@ -1,0 +1,145 @@
+// pgvector bulk loads: a collection created with defer_index has no HNSW
+// index until a create_collection without the flag builds it -- on any
+// connection, as a restarted process or a migration rerun would -- and
+// searches answer the same before and after. Real server, no skips.
+#include <thread>
+
+#include "adapters/pgvector_index_probe.hpp"
+#include "adapters/pgvector_store_fixture.hpp"
+
+namespace storage::pgtest {
+namespace {
+
+constexpr std::uint32_t dim = 8;
+
+std::vector<vector_record> rows(std::size_t n) {
+  std::vector<vector_record> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<float> e(dim);
+    // Distinct for every i (the pattern repeats every 101, dimension 0
+    // tells the repeats apart).
+    for (std::uint32_t d = 0; d < dim; ++d)
+      e[d] = static_cast<float>((i * 37 + d * 11) % 101) / 101.0f - 0.5f;
+    e[0] += static_cast<float>(i / 101);
+    out.push_back(
+        rec("r" + std::to_string(i), e, {{"i", static_cast<std::int64_t>(i)}}));
+  }
+  return out;
+}
+
+collection_spec spec_of(const std::string& name, bool defer) {
+  collection_spec s{name, dim, metric::l2};
+  s.defer_index = defer;
+  return s;
+}
+
+// Each collection a test makes, dropped afterwards whatever happened.
+class pgvector_bulk : public ::testing::Test {
+ protected:
+  std::string fresh() {
+    names.push_back(unique_name("bulk"));
+    return names.back();
+  }
+  void TearDown() override {
+    auto s = open();
+    for (auto& n : names) s->drop_collection(n);
+  }
+  std::vector<std::string> names;
+};
+
+// exact_below=0: every search takes the index path, so the answers below
+// come from the HNSW index once it exists.
+TEST_F(pgvector_bulk, deferred_index_is_built_by_the_next_plain_create) {
+  auto s = open("exact_below=0");
+  auto name = fresh();
+  EXPECT_TRUE(s->create_collection(spec_of(name, true)));
+  EXPECT_EQ(hnsw_indexes(name), 0);
+  auto data = rows(500);
+  EXPECT_EQ(s->upsert(name, data), 500u);
+  search_request q;
+  q.query = data[123].embedding;
+  q.k = 3;
+  // Without the index the same statement scans every row: still right.
+  auto before = s->search(name, q);
+  ASSERT_EQ(before.size(), 3u);
+  EXPECT_EQ(before[0].id, "r123");
+
+  EXPECT_FALSE(s->create_collection(spec_of(name, false)));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  auto after = s->search(name, q);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].id, "r123");
+  EXPECT_EQ(ids_of(after), ids_of(before));
+  // Once built, a create changes nothing.
+  EXPECT_FALSE(s->create_collection(spec_of(name, false)));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  EXPECT_EQ(s->count(name), 500u);
+}
+
+// A load that stopped before its index (a killed process): another
+// connection's create builds it, and the rows are all there.
+TEST_F(pgvector_bulk, a_later_connection_builds_what_a_stopped_load_left) {
+  auto name = fresh();
+  {
+    auto loader = open();
+    EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
+    loader->upsert(name, rows(300));
+  }
+  EXPECT_EQ(hnsw_indexes(name), 0);
+  auto later = open("exact_below=0");
+  EXPECT_FALSE(later->create_collection(spec_of(name, false)));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  EXPECT_EQ(later->count(name), 300u);
+  search_request q;
+  q.query = rows(300)[42].embedding;
+  q.k = 1;
+  auto hits = later->search(name, q);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, "r42");
+}
+
+TEST_F(pgvector_bulk, defer_leaves_an_existing_collection_as_it_is) {
+  auto s = open();
+  auto name = fresh();
+  EXPECT_TRUE(s->create_collection(spec_of(name, false)));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  EXPECT_FALSE(s->create_collection(spec_of(name, true)));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  // Still the same spec rules: another dimension is a conflict.
+  auto other = spec_of(name, true);
+  other.dimension = dim + 1;
+  EXPECT_EQ(code_of([&] { s->create_collection(other); }), errc::conflict);
+}
+
+// index=none never builds one, deferred or not.
+TEST_F(pgvector_bulk, a_store_without_hnsw_builds_no_index) {
+  auto s = open("index=none");
+  auto name = fresh();
+  EXPECT_TRUE(s->create_collection(spec_of(name, true)));
+  s->upsert(name, rows(50));
+  EXPECT_FALSE(s->create_collection(spec_of(name, false)));
+  EXPECT_EQ(hnsw_indexes(name), 0);
+}
+
+// Two connections finishing the same load at once: one builds, the other
+// waits for it and finds the index; neither fails.
+TEST_F(pgvector_bulk, concurrent_builders_build_one_index) {
+  auto name = fresh();
+  auto loader = open();
+  EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
+  loader->upsert(name, rows(3000));
+  errc codes[2] = {errc::internal, errc::internal};
+  std::vector<std::thread> builders;
+  for (int i = 0; i < 2; ++i)
+    builders.emplace_back([&, i] {
+      auto s = open();
+      codes[i] = code_of([&] { s->create_collection(spec_of(name, false)); });
+    });
+  for (auto& t : builders) t.join();
+  EXPECT_EQ(codes[0], errc::ok);
+  EXPECT_EQ(codes[1], errc::ok);
+  EXPECT_EQ(hnsw_indexes(name), 1);
+}
+
+}  // namespace
+}  // namespace storage::pgtest
