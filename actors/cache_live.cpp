@@ -1,7 +1,9 @@
 // The cache router's live migration: mirroring each write to the target
 // and the backfill path (see dual_write.hpp; verification is in
 // cache_live_verify.cpp).
+#include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "actors/cache_router_state.hpp"
 
@@ -9,7 +11,22 @@ namespace storage::cache_detail {
 
 namespace {
 
+// Collects a keyed mirror into the pending batch: a run of the same kind
+// merges, anything else sends the run first.
+bool collected(self_ptr self, decltype(mirror_batch::kind) kind) {
+  auto& d = self->state.dual;
+  if (!d || !d->collecting) return false;
+  if (self->state.pending.kind != kind) flush_mirrors(self);
+  self->state.pending.kind = kind;
+  return true;
+}
+
 void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
+  if (collected(self, mirror_batch::mset)) {
+    auto& to = self->state.pending.entries;
+    to.insert(to.end(), es.begin(), es.end());
+    return;
+  }
   to_target_owners(
       self, es, [](const cache_entry& e) { return e.key; },
       [=](std::uint32_t i, std::vector<cache_entry> part) {
@@ -20,6 +37,11 @@ void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
 }
 
 void send_del(self_ptr self, const ids& keys) {
+  if (collected(self, mirror_batch::del)) {
+    auto& to = self->state.pending.keys;
+    to.insert(to.end(), keys.begin(), keys.end());
+    return;
+  }
   to_target_owners(
       self, keys, [](const std::string& k) { return k; },
       [=](std::uint32_t i, ids part) {
@@ -30,6 +52,34 @@ void send_del(self_ptr self, const ids& keys) {
 }
 
 }  // namespace
+
+void flush_mirrors(self_ptr self) {
+  auto b = std::move(self->state.pending);
+  self->state.pending = {};
+  auto& d = self->state.dual;
+  if (!d || b.kind == mirror_batch::none) return;
+  if (b.kind == mirror_batch::mset) {
+    // One mset names each key once: the last write of each key wins.
+    std::vector<cache_entry> last;
+    std::unordered_set<std::string> seen;
+    for (auto it = b.entries.rbegin(); it != b.entries.rend(); ++it)
+      if (seen.insert(it->key).second) last.push_back(std::move(*it));
+    std::reverse(last.begin(), last.end());
+    target_send<bool>(
+        self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cmset_atom::value, last);
+        });
+  } else {
+    ids keys;
+    std::unordered_set<std::string> seen;
+    for (auto& k : b.keys)
+      if (seen.insert(k).second) keys.push_back(k);
+    target_send<std::uint64_t>(
+        self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), cdel_atom::value, keys);
+        });
+  }
+}
 
 std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const ids& keys) {
   auto& d = self->state.dual;
@@ -142,6 +192,7 @@ void clear_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
   fill(self, e, [=] {
     auto& d = self->state.dual;
     if (!d) return;
+    flush_mirrors(self);  // the keyed mirrors before the clear go first
     for (auto i : everyone_or_one(*d->target))
       target_send<std::uint64_t>(self, i, [=](const worker& w, job_ticket t) {
         return ask_worker(self, w, std::move(t), cclear_atom::value);
@@ -155,6 +206,7 @@ void live_begin(self_ptr self, caf::typed_response_promise<bool> rp,
           start_dual<pool_type>(self, uri, std::move(link), spawn_cache_worker))
     return rp.deliver(err), void();
   auto d = self->state.dual;
+  d->flush = [self] { flush_mirrors(self); };
   auto src = self->state.pool;
   // A barrier: each source worker answers only after the writes dispatched
   // before dual-writing began, so the backfill reads them. A cache needs no
@@ -182,6 +234,23 @@ void backfill_entries(
     std::function<void(const caf::error&, std::uint64_t)> done) {
   auto d = self->state.dual;
   if (!d) return done(not_migrating(self), 0);
+  if (!d->target->spec.sharded)
+    return send_in_chunks(
+        self, std::make_shared<const std::vector<cache_entry>>(es),
+        [=](const cache_entry& e) { return !d->stale("", e.key, nullptr); },
+        [=](std::vector<cache_entry> chunk,
+            std::function<void(const caf::error&, std::uint64_t)> reply) {
+          auto n = static_cast<std::uint64_t>(chunk.size());
+          target_send<bool>(
+              self, pool_type::by_caller,
+              [=](const worker& w, job_ticket t) {
+                return ask_worker(self, w, std::move(t), cmset_atom::value,
+                                  chunk);
+              },
+              [=](const caf::error& err, bool*) { reply(err, err ? 0 : n); });
+        },
+        std::move(done));
+  // In-process shards: every owner at once.
   std::vector<cache_entry> keep;
   for (auto& e : es)
     if (!d->stale("", e.key, nullptr)) keep.push_back(e);

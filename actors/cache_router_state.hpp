@@ -10,7 +10,17 @@ namespace storage::cache_detail {
 
 using pool_type = worker_pool<cache_backend, cache_worker_actor>;
 using worker = cache_worker_actor;
-struct router_state : router_base<cache_backend, cache_worker_actor> {};
+// Keyed mirrors collected while the dual-write log is pumped, sent as one
+// request per run of the same kind (dual_write.hpp's pump).
+struct mirror_batch {
+  enum { none, mset, del } kind = none;
+  std::vector<cache_entry> entries;
+  ids keys;
+};
+
+struct router_state : router_base<cache_backend, cache_worker_actor> {
+  mirror_batch pending;
+};
 using self_ptr = cache_router_actor::stateful_pointer<router_state>;
 using ms = std::chrono::milliseconds;
 using values = std::vector<maybe_value>;
@@ -37,6 +47,9 @@ void copy_keys(self_ptr self, const mirror_slot<worker>& slot, const ids& keys);
 std::shared_ptr<mirror_entry> clear_sent(self_ptr self);
 void clear_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
                 const caf::error* err);
+
+// Sends the collected mirrors (set as the dual-write's flush).
+void flush_mirrors(self_ptr self);
 
 void live_begin(self_ptr self, caf::typed_response_promise<bool> rp,
                 const std::string& uri, live_link link);

@@ -1,6 +1,7 @@
 // The vector router's live migration: mirroring each write to the target,
 // the backfill path and the target's reads (see dual_write.hpp; verification
 // is in vector_live_verify.cpp).
+#include <algorithm>
 #include <map>
 #include <unordered_set>
 
@@ -25,7 +26,25 @@ bool unchanged(const caf::error& e) {
   }
 }
 
+// Collects a keyed mirror into the pending batch: a run of the same kind
+// and collection merges, anything else sends the run first.
+bool collected(self_ptr self, decltype(mirror_batch::kind) kind,
+               const std::string& c) {
+  auto& d = self->state.dual;
+  if (!d || !d->collecting) return false;
+  auto& b = self->state.pending;
+  if (b.kind != kind || b.collection != c) flush_mirrors(self);
+  b.kind = kind;
+  b.collection = c;
+  return true;
+}
+
 void send_upsert(self_ptr self, const std::string& c, const records& rs) {
+  if (collected(self, mirror_batch::upsert, c)) {
+    auto& to = self->state.pending.upserts;
+    to.insert(to.end(), rs.begin(), rs.end());
+    return;
+  }
   to_target_owners(
       self, rs, [](const vector_record& r) { return r.id; },
       [=](std::uint32_t i, records part) {
@@ -37,6 +56,11 @@ void send_upsert(self_ptr self, const std::string& c, const records& rs) {
 }
 
 void send_delete(self_ptr self, const std::string& c, const ids& xs) {
+  if (collected(self, mirror_batch::remove, c)) {
+    auto& to = self->state.pending.removals;
+    to.insert(to.end(), xs.begin(), xs.end());
+    return;
+  }
   to_target_owners(
       self, xs, [](const std::string& id) { return id; },
       [=](std::uint32_t i, ids part) {
@@ -47,11 +71,13 @@ void send_delete(self_ptr self, const std::string& c, const ids& xs) {
       });
 }
 
-// Whole-collection operations reach every target shard, or one worker.
+// Whole-collection operations reach every target shard, or one worker,
+// after the keyed mirrors before them.
 template <class Reply, class MakeReq>
 void send_everyone(self_ptr self, MakeReq make_req) {
   auto& d = self->state.dual;
   if (!d) return;
+  flush_mirrors(self);
   for (auto i : everyone_or_one(*d->target))
     target_send<Reply>(self, i, make_req);
 }
@@ -98,6 +124,36 @@ void whole_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
 }
 
 }  // namespace
+
+void flush_mirrors(self_ptr self) {
+  auto b = std::move(self->state.pending);
+  self->state.pending = {};
+  auto& d = self->state.dual;
+  if (!d || b.kind == mirror_batch::none) return;
+  auto c = b.collection;
+  if (b.kind == mirror_batch::upsert) {
+    // One batch may not name an id twice: the last write of each id wins.
+    records last;
+    std::unordered_set<std::string> seen;
+    for (auto it = b.upserts.rbegin(); it != b.upserts.rend(); ++it)
+      if (seen.insert(it->id).second) last.push_back(std::move(*it));
+    std::reverse(last.begin(), last.end());
+    target_send<std::uint64_t>(
+        self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
+                            last);
+        });
+  } else {
+    ids xs;
+    std::unordered_set<std::string> seen;
+    for (auto& id : b.removals)
+      if (seen.insert(id).second) xs.push_back(id);
+    target_send<std::uint64_t>(
+        self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
+          return ask_worker(self, w, std::move(t), vdelete_atom::value, c, xs);
+        });
+  }
+}
 
 std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const std::string& c,
                                          const ids& xs) {
@@ -184,6 +240,7 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
                                        spawn_vector_worker))
     return rp.deliver(err), void();
   auto d = self->state.dual;
+  d->flush = [self] { flush_mirrors(self); };
   auto src = self->state.pool;
   auto ended = [=](const caf::error& e) mutable {
     if (self->state.dual == d) fail_migration(self, e);
@@ -241,6 +298,25 @@ void backfill_records(
     std::function<void(const caf::error&, std::uint64_t)> done) {
   auto d = self->state.dual;
   if (!d) return done(not_migrating(self), 0);
+  if (!d->target->spec.sharded)
+    return send_in_chunks(
+        self, std::make_shared<const records>(rs),
+        [=](const vector_record& r) { return !d->stale(c, r.id, &r.metadata); },
+        [=](records chunk,
+            std::function<void(const caf::error&, std::uint64_t)> reply) {
+          target_send<std::uint64_t>(
+              self, pool_type::by_caller,
+              [=](const worker& w, job_ticket t) {
+                return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
+                                  chunk);
+              },
+              [=](const caf::error& err, std::uint64_t* n) {
+                reply(err, n ? *n : 0);
+              });
+        },
+        std::move(done));
+  // In-process shards: every owner at once (they are fast, and each owner's
+  // mirrors queue behind its own part only).
   records keep;
   for (auto& r : rs)
     if (!d->stale(c, r.id, &r.metadata)) keep.push_back(r);

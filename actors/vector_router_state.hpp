@@ -10,7 +10,18 @@ namespace storage::vector_detail {
 
 using pool_type = worker_pool<vector_backend, vector_worker_actor>;
 using worker = vector_worker_actor;
-struct router_state : router_base<vector_backend, vector_worker_actor> {};
+// Keyed mirrors collected while the dual-write log is pumped, sent as one
+// request per run of the same kind and collection (dual_write.hpp's pump).
+struct mirror_batch {
+  enum { none, upsert, remove } kind = none;
+  std::string collection;
+  records upserts;
+  ids removals;
+};
+
+struct router_state : router_base<vector_backend, vector_worker_actor> {
+  mirror_batch pending;
+};
 using self_ptr = vector_router_actor::stateful_pointer<router_state>;
 using specs = std::vector<collection_spec>;
 using ms = std::chrono::milliseconds;
@@ -47,6 +58,9 @@ void create_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
 std::shared_ptr<mirror_entry> drop_sent(self_ptr self, const std::string& c);
 void drop_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
                const std::string& c, const caf::error* err);
+
+// Sends the collected mirrors (set as the dual-write's flush).
+void flush_mirrors(self_ptr self);
 
 // The live-migration handlers.
 void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,

@@ -1,6 +1,6 @@
 // One round of the cache live-migration test: 8 callers set, add, incr,
-// expire, mset, delete and read overlapping keys of a sqlite:// cache while
-// it migrates to Redis; afterwards Redis must hold exactly what the
+// expire, mset, delete, clear and read overlapping keys of a sqlite:// cache
+// while it migrates to Redis; afterwards Redis must hold exactly what the
 // acknowledged writes say, and no caller may have seen an error.
 #pragma once
 
@@ -69,7 +69,16 @@ inline void cache_round(unsigned seed, round_size size = {}) {
             auto ack = h.tick();
             for (auto& e : es) h.add(e.key, start, ack, e.value);
           } else if (op == 7) {
-            await(cs.expire(key, long_ttl));
+            // Now and then a clear (a whole-store operation): every key is
+            // deleted somewhere between its start and its acknowledgement.
+            if (c == 0 && r() % 64 == 0) {
+              await(cs.clear());
+              auto ack = h.tick();
+              for (int i = 0; i < size.ids; ++i)
+                h.add(key_of(i), start, ack, std::nullopt);
+            } else {
+              await(cs.expire(key, long_ttl));
+            }
           } else {
             await(cs.mget({key, key_of(static_cast<int>(r() % size.ids))}));
           }

@@ -43,6 +43,63 @@ inline void vector_round(unsigned seed, round_size size = {}) {
   std::atomic<bool> stop{false};
   std::atomic<int> errors{0}, ops{0};
   std::vector<std::thread> callers;
+  // One more caller owns a second collection and issues the whole-collection
+  // operations: remove_where, drop and create, between keyed writes. It is
+  // the only writer there, so its model is exact.
+  auto aux = "aux_" + unique_token();
+  std::map<std::string, std::string> aux_model;  // id -> token
+  bool aux_exists = false;
+  callers.emplace_back([&] {
+    std::mt19937 r(seed * 977 + 1);
+    try {
+      for (int seq = 0; !stop; ++seq) {
+        auto op = r() % 8;
+        if (!aux_exists || op == 0) {
+          if (aux_exists && r() % 2) {
+            await(vs.drop_collection(aux));
+            aux_model.clear();
+            aux_exists = false;
+            continue;
+          }
+          await(vs.create_collection({aux, 8, metric::l2}));
+          aux_exists = true;
+        } else if (op == 1) {
+          auto n = static_cast<std::int64_t>(r() % 10);
+          await(vs.remove_where(aux, filter::eq("n", n)));
+          for (auto it = aux_model.begin(); it != aux_model.end();)
+            it = record_for(it->first, it->second).metadata.at("n") ==
+                         metadata_value{n}
+                     ? aux_model.erase(it)
+                     : std::next(it);
+        } else {
+          std::vector<vector_record> batch;
+          auto token = "aux-" + std::to_string(seq);
+          auto first = static_cast<int>(r() % 38);
+          for (int i = first; i < first + 3; ++i)
+            batch.push_back(record_for("a" + std::to_string(i), token));
+          await(vs.upsert(aux, batch));
+          for (auto& x : batch) aux_model[x.id] = token;
+        }
+        ++ops;
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "whole-collection caller: " << e.what();
+      ++errors;
+    }
+  });
+  // Where the aux collection must now be exactly as modelled.
+  auto check_aux = [&](vector_store& where) {
+    std::set<std::string> names;
+    for (auto& spec : await(where.list_collections())) names.insert(spec.name);
+    ASSERT_EQ(names.count(aux), aux_exists ? 1u : 0u);
+    if (!aux_exists) return;
+    auto got = scan_all(where, aux);
+    EXPECT_EQ(got.size(), aux_model.size());
+    for (auto& [id, token] : aux_model)
+      EXPECT_TRUE(got.count(id) && got[id] == record_for(id, token))
+          << "aux record " << id;
+    await(where.drop_collection(aux));
+  };
   for (int c = 0; c < size.callers; ++c)
     callers.emplace_back([&, c] {
       std::mt19937 r(seed * 131 + c);
@@ -106,6 +163,7 @@ inline void vector_round(unsigned seed, round_size size = {}) {
       tokens[id] = *r.document;
     }
     check_against(h, tokens);
+    check_aux(vs);
     await(vs.upsert(coll, {record_for("after-abort", "x")}));
     runtime direct;
     auto pg = direct.open_vector(tgt);
@@ -131,6 +189,7 @@ inline void vector_round(unsigned seed, round_size size = {}) {
     EXPECT_TRUE(via_handle.count(id) && via_handle[id] == r) << id;
   }
   check_against(h, tokens);
+  check_aux(pg);
   EXPECT_GT(ops, 0);
 
   m.finalize();
