@@ -120,7 +120,7 @@ struct live_migration::impl {
   // Compares again the ids written since the start, until what traffic
   // keeps rewriting is small enough for the final check's pause.
   void recheck(caf::scoped_actor& self) {
-    constexpr std::uint64_t small_enough = 1000;
+    constexpr std::uint64_t small_enough = 250;
     for (int round = 0; round < 100; ++round) {
       std::uint64_t checked = 0, left = 0;
       caf::error failure;

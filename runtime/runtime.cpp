@@ -89,6 +89,9 @@ struct runtime::impl {
     return it == m.end() ? nullptr : &it->second;
   }
   std::vector<live_migration> migrations;
+  // The last live migration of each store (by identity): a second one is
+  // refused while it runs, before it could touch the journal.
+  std::map<std::string, live_migration> last_migration;
 };
 
 runtime::runtime(runtime_options opts) : impl_(std::make_unique<impl>(opts)) {}
@@ -235,10 +238,22 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                       "migrate");
   if (v && target_kind != store_kind::vector) throw wrong_kind("vector store");
   if (c && target_kind != store_kind::cache) throw wrong_kind("cache");
-  // The journal names the backend the store serves from now (an earlier
-  // migration may have moved it), which is this migration's source.
   journal_entry entry;
   entry.source_identity = store_identity(uri);
+  if (auto it = impl_->last_migration.find(entry.source_identity);
+      it != impl_->last_migration.end()) {
+    auto p = it->second.progress();
+    bool ended = p.state == live_state::failed ||
+                 p.state == live_state::aborted ||
+                 (p.state == live_state::done && !p.mirroring_back);
+    if (!ended)
+      throw store_error(errc::conflict,
+                        "a live migration of this store is in progress; "
+                        "finalize or abort it first",
+                        "migrate", name);
+  }
+  // The journal names the backend the store serves from now (an earlier
+  // migration may have moved it), which is this migration's source.
   auto last = impl_->journal.find(entry.source_identity);
   entry.source_uri = last ? last->authoritative() : uri;
   entry.target_uri = target;
@@ -257,6 +272,8 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   impl_->migrations.push_back(
       v ? start_live_migration(impl_->sys, v->router, std::move(how))
         : start_live_migration(impl_->sys, c->router, std::move(how)));
+  impl_->last_migration.insert_or_assign(entry.source_identity,
+                                         impl_->migrations.back());
   return impl_->migrations.back();
 }
 

@@ -60,8 +60,10 @@ class runtime {
   // same kind, while callers keep using it: see live_migration.hpp. Returns
   // at once; the handle reports progress and the outcome. Throws store_error
   // (invalid_argument) for a store that is not open or a target of the other
-  // kind; everything else (an unreachable target, a conflict) fails the
-  // migration, not the call, and never the store's callers.
+  // kind, and store_error (conflict) while an earlier live migration of the
+  // store runs or mirrors back (finalize or abort it first); everything else
+  // (an unreachable target, a conflict) fails the migration, not the call, and
+  // never the store's callers.
   live_migration migrate_live(const std::string& uri_or_name,
                               const std::string& target_uri,
                               live_options opts = {});

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 
 #include "live_support.hpp"
+#include "runtime/migration_journal.hpp"
+#include "runtime/store_identity.hpp"
 #include "support/servers.hpp"
 
 extern char** environ;
@@ -340,7 +342,8 @@ TEST(live_failure, bad_requests_are_refused) {
   EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
     rt.migrate_live("memory://?namespace=never-opened", "memory://");
   }));
-  // A second migration of the same store while one runs fails on its own;
+  // A second migration of the same store is refused while one runs (and
+  // while it mirrors back after cutover), before it touches the journal;
   // the first is unaffected.
   std::vector<cache_entry> es;
   for (int i = 0; i < 3000; ++i)
@@ -351,11 +354,29 @@ TEST(live_failure, bad_requests_are_refused) {
   auto first = rt.migrate_live(src, "memory://?namespace=first", opts);
   while (first.state() == live_state::dual_write)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  auto second = rt.migrate_live(src, "memory://?namespace=second");
-  EXPECT_EQ(settle(second), live_state::failed);
-  EXPECT_TRUE(fails_with(errc::conflict, [&] { second.wait(); }));
+  EXPECT_TRUE(fails_with(errc::conflict, [&] {
+    rt.migrate_live(src, "memory://?namespace=second");
+  }));
   ASSERT_EQ(settle(first), live_state::done) << outcome(first);
+  EXPECT_TRUE(fails_with(errc::conflict, [&] {
+    rt.migrate_live(src, "memory://?namespace=second");
+  }));
   EXPECT_EQ(scan_all(cs).size(), 3000u);
+  migration_journal journal(std::getenv("STORAGE_STATE_DIR"));
+  auto entry = journal.find(store_identity(src));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->target_uri, "memory://?namespace=first");
+  EXPECT_EQ(entry->step, live_step::cut_over);
+  // Once finalized, the store (now on `first`) may move again.
+  first.finalize();
+  auto third = rt.migrate_live(src, "memory://?namespace=third");
+  ASSERT_EQ(settle(third), live_state::done) << outcome(third);
+  entry = journal.find(store_identity(src));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->source_uri, "memory://?namespace=first");
+  EXPECT_EQ(entry->target_uri, "memory://?namespace=third");
+  EXPECT_EQ(scan_all(cs).size(), 3000u);
+  third.finalize();
 }
 
 }  // namespace
