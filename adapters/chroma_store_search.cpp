@@ -2,7 +2,9 @@
 // A batch search is one /query for every query; each answer then gets the
 // same checks a single search's does.
 #include <algorithm>
+#include <chrono>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -51,6 +53,23 @@ std::vector<search_hit> hits(std::vector<scored>& c, std::size_t k,
 
 }  // namespace
 
+// Chroma 1.0.1 here answers a /get that races a delete of ids it reads with
+// 500 "Error finding id" (seen under concurrent deletes, not otherwise); the
+// read itself is fine to repeat.
+template <class Fn>
+auto retry_racing_delete(Fn fn) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return fn();
+    } catch (const store_error& e) {
+      if (attempt >= 5 || e.code() != errc::internal ||
+          std::string(e.what()).find("Error finding id") == std::string::npos)
+        throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+    }
+  }
+}
+
 // Chroma lists a collection by offset, in insertion order. A delete before
 // the offset between two pages shifts every later id down, so a plain
 // offset walk would skip ids that were there all along. Each page after the
@@ -68,7 +87,8 @@ std::vector<std::string> chroma_store::all_ids(const std::string& path,
     auto start = offset > back ? offset - back : 0;
     json q{{"include", json::array()}, {"limit", id_page}, {"offset", start}};
     if (where) q["where"] = *where;
-    json page = call("POST", path + "/get", &q).at("ids");
+    json page = retry_racing_delete(
+        [&] { return call("POST", path + "/get", &q).at("ids"); });
     if (start > 0 &&
         (page.empty() || !seen.count(page.front().get<std::string>()))) {
       back *= 2;
@@ -213,7 +233,8 @@ scan_page chroma_store::scan(const std::string& collection,
                  {"include",
                   json::array({"embeddings", "metadatas", "documents"})}};
           std::unordered_map<std::string, vector_record> found;
-          for (auto& r : fetch(path, q)) found[r.id] = std::move(r);
+          for (auto& r : retry_racing_delete([&] { return fetch(path, q); }))
+            found[r.id] = std::move(r);
           for (auto& id : wanted) {
             auto it = found.find(id);
             // Deleted since the ids were listed: simply absent.

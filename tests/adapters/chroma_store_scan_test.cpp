@@ -41,19 +41,27 @@ TEST(chroma_scan, ids_present_throughout_survive_concurrent_deletes) {
   std::atomic<bool> stop{false};
   std::atomic<int> deleted{0};
   std::thread t([&] {
-    for (int b = 0; b < n && !stop; b += 200) {
-      std::vector<std::string> xs;
-      for (int i = b; i < b + 200; i += 2) xs.push_back(id_of(i));
-      deleted += static_cast<int>(deleter->remove(name, xs));
+    try {
+      for (int b = 0; b < n && !stop; b += 200) {
+        std::vector<std::string> xs;
+        for (int i = b; i < b + 200; i += 2) xs.push_back(id_of(i));
+        deleted += static_cast<int>(deleter->remove(name, xs));
+      }
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "a delete failed: " << e.what();
     }
   });
   std::set<std::string> seen;
   std::string after;
-  do {
-    auto page = store->scan(name, after, 2000);
-    for (auto& r : page.records) seen.insert(r.id);
-    after = page.next_cursor;
-  } while (!after.empty());
+  try {
+    do {
+      auto page = store->scan(name, after, 2000);
+      for (auto& r : page.records) seen.insert(r.id);
+      after = page.next_cursor;
+    } while (!after.empty());
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "the scan failed: " << e.what();
+  }
   stop = true;
   t.join();
   EXPECT_GT(deleted.load(), 0) << "no delete overlapped the scan";
