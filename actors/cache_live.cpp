@@ -1,9 +1,7 @@
 // The cache router's live migration: mirroring each write to the target
 // and the backfill path (see dual_write.hpp; verification is in
 // cache_live_verify.cpp).
-#include <algorithm>
 #include <map>
-#include <unordered_set>
 
 #include "actors/cache_router_state.hpp"
 
@@ -59,21 +57,15 @@ void flush_mirrors(self_ptr self) {
   auto& d = self->state.dual;
   if (!d || b.kind == mirror_batch::none) return;
   if (b.kind == mirror_batch::mset) {
-    // One mset names each key once: the last write of each key wins.
-    std::vector<cache_entry> last;
-    std::unordered_set<std::string> seen;
-    for (auto it = b.entries.rbegin(); it != b.entries.rend(); ++it)
-      if (seen.insert(it->key).second) last.push_back(std::move(*it));
-    std::reverse(last.begin(), last.end());
+    auto last = last_per_key(std::move(b.entries),
+                             [](const cache_entry& e) { return e.key; });
     target_send<bool>(
         self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
           return ask_worker(self, w, std::move(t), cmset_atom::value, last);
         });
   } else {
-    ids keys;
-    std::unordered_set<std::string> seen;
-    for (auto& k : b.keys)
-      if (seen.insert(k).second) keys.push_back(k);
+    auto keys =
+        last_per_key(std::move(b.keys), [](const std::string& k) { return k; });
     target_send<std::uint64_t>(
         self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
           return ask_worker(self, w, std::move(t), cdel_atom::value, keys);

@@ -200,38 +200,20 @@ void live_recheck(
 
 void final_check(self_ptr self, std::function<void(const caf::error&)> then) {
   auto d = self->state.dual;
-  auto& set = d->recheck[""];
-  auto work = std::make_shared<std::vector<ids>>();
-  for (auto x = set.begin(); x != set.end();) {
-    ids chunk;
-    for (; x != set.end() && chunk.size() < recheck_chunk; ++x)
-      chunk.push_back(*x);
-    work->push_back(std::move(chunk));
-  }
-  // Each pending compare holds the chain; the chain holds itself weakly.
-  auto step = std::make_shared<std::function<void(std::size_t)>>();
-  std::weak_ptr<std::function<void(std::size_t)>> weak = step;
-  *step = [=](std::size_t i) {
-    if (i == work->size()) return then(caf::error{});
-    compare_keys(
-        self, (*work)[i],
-        [=, next = weak.lock()](const caf::error& e, ids& differ) {
-          if (e) return then(e);
-          drop_expiring(self, differ, [=](const caf::error& e2, ids& real) {
-            if (e2) return then(e2);
-            if (real.empty()) return (*next)(i + 1);
-            std::string named;
-            for (std::size_t k = 0; k < real.size() && k < 10; ++k)
-              named += (k ? ", " : "") + real[k];
-            then(router_error(
-                errc::verification_failed,
-                std::to_string(real.size()) +
-                    " keys differ after every write landed: " + named,
-                "verify", d->target->spec.store));
-          });
-        });
-  };
-  (*step)(0);
+  auto work = std::make_shared<std::vector<ids>>(
+      chunks_of(d->recheck[""], recheck_chunk));
+  auto i = std::make_shared<std::size_t>(0);
+  one_after_another([=](std::function<void()> again) {
+    if (*i == work->size()) return then(caf::error{});
+    compare_keys(self, (*work)[(*i)++], [=](const caf::error& e, ids& differ) {
+      if (e) return then(e);
+      drop_expiring(self, differ, [=](const caf::error& e2, ids& real) {
+        if (e2) return then(e2);
+        if (real.empty()) return again();
+        then(still_differ("", "keys", real, d->target->spec.store));
+      });
+    });
+  });
 }
 
 }  // namespace storage::cache_detail

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "actors/cache_router.hpp"
-#include "actors/dual_write.hpp"
+#include "actors/live_cutover.hpp"
 
 namespace storage::cache_detail {
 

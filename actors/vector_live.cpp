@@ -1,7 +1,6 @@
 // The vector router's live migration: mirroring each write to the target,
 // the backfill path and the target's reads (see dual_write.hpp; verification
 // is in vector_live_verify.cpp).
-#include <algorithm>
 #include <map>
 #include <unordered_set>
 
@@ -105,9 +104,7 @@ void copy_records(self_ptr self, const mirror_slot<worker>& slot,
           },
           [=](caf::error& err) {
             fill(self, e, {});
-            bool gone =
-                err.category() == error_category &&
-                static_cast<errc>(err.code()) == errc::collection_not_found;
+            bool gone = has_code(err, errc::collection_not_found);
             if (!gone && self->state.dual == d) fail_migration(self, err);
           });
 }
@@ -132,22 +129,16 @@ void flush_mirrors(self_ptr self) {
   if (!d || b.kind == mirror_batch::none) return;
   auto c = b.collection;
   if (b.kind == mirror_batch::upsert) {
-    // One batch may not name an id twice: the last write of each id wins.
-    records last;
-    std::unordered_set<std::string> seen;
-    for (auto it = b.upserts.rbegin(); it != b.upserts.rend(); ++it)
-      if (seen.insert(it->id).second) last.push_back(std::move(*it));
-    std::reverse(last.begin(), last.end());
+    auto last = last_per_key(std::move(b.upserts),
+                             [](const vector_record& r) { return r.id; });
     target_send<std::uint64_t>(
         self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
           return ask_worker(self, w, std::move(t), vupsert_atom::value, c,
                             last);
         });
   } else {
-    ids xs;
-    std::unordered_set<std::string> seen;
-    for (auto& id : b.removals)
-      if (seen.insert(id).second) xs.push_back(id);
+    auto xs = last_per_key(std::move(b.removals),
+                           [](const std::string& id) { return id; });
     target_send<std::uint64_t>(
         self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
           return ask_worker(self, w, std::move(t), vdelete_atom::value, c, xs);
@@ -199,8 +190,7 @@ std::shared_ptr<mirror_entry> delete_where_sent(self_ptr self,
 void delete_where_done(self_ptr self, const std::shared_ptr<mirror_entry>& e,
                        const std::string& c, const filter& where,
                        const caf::error* err) {
-  bool gone = err && err->category() == error_category &&
-              static_cast<errc>(err->code()) == errc::collection_not_found;
+  bool gone = err && has_code(*err, errc::collection_not_found);
   whole_done(self, e, err, gone, [=] {
     send_everyone<std::uint64_t>(self, [=](const worker& w, job_ticket t) {
       return ask_worker(self, w, std::move(t), vdelete_atom::value, c, where);

@@ -23,12 +23,6 @@ namespace {
 constexpr std::uint32_t verify_page = 500;
 constexpr std::size_t recheck_chunk = 500;
 
-// (CAF 0.17's category() of an empty error crashes.)
-bool is(const caf::error& e, errc code) {
-  return e && e.category() == error_category &&
-         static_cast<errc>(e.code()) == code;
-}
-
 // One page of `c` after `after` from `pool`, merged over its shards.
 void read_page(self_ptr self, std::shared_ptr<pool_type> pool,
                const std::string& c, const std::string& after,
@@ -43,7 +37,7 @@ void read_page(self_ptr self, std::shared_ptr<pool_type> pool,
         scan_page page;
         if (!e) page = merge_pages(parts, verify_page);
         // A collection dropped live reads as empty on either side.
-        done(is(e, errc::collection_not_found) ? caf::error{} : e, page);
+        done(has_code(e, errc::collection_not_found) ? caf::error{} : e, page);
       });
 }
 
@@ -63,7 +57,7 @@ void read_ids(self_ptr self, std::shared_ptr<pool_type> pool,
         if (!e)
           for (auto& p : parts)
             for (auto& r : p) out.emplace(r.id, std::move(r));
-        done(is(e, errc::collection_not_found) ? caf::error{} : e, out);
+        done(has_code(e, errc::collection_not_found) ? caf::error{} : e, out);
       });
 }
 
@@ -228,34 +222,19 @@ void final_check(self_ptr self, std::function<void(const caf::error&)> then) {
   // (collection, ids) chunks, compared one after the other.
   auto work = std::make_shared<std::vector<std::pair<std::string, ids>>>();
   for (auto& [c, xs] : d->recheck)
-    for (auto x = xs.begin(); x != xs.end();) {
-      ids chunk;
-      for (; x != xs.end() && chunk.size() < recheck_chunk; ++x)
-        chunk.push_back(*x);
+    for (auto& chunk : chunks_of(xs, recheck_chunk))
       work->emplace_back(c, std::move(chunk));
-    }
-  // Each pending compare holds the chain; the chain holds itself weakly.
-  auto step = std::make_shared<std::function<void(std::size_t)>>();
-  std::weak_ptr<std::function<void(std::size_t)>> weak = step;
-  *step = [=](std::size_t i) {
-    if (i == work->size()) return then(caf::error{});
-    auto& [c, chunk] = (*work)[i];
-    compare_ids(
-        self, c, chunk,
-        [=, c = c, next = weak.lock()](const caf::error& e, ids& differ) {
-          if (e) return then(e);
-          if (differ.empty()) return (*next)(i + 1);
-          std::string named;
-          for (std::size_t k = 0; k < differ.size() && k < 10; ++k)
-            named += (k ? ", " : "") + differ[k];
-          then(router_error(
-              errc::verification_failed,
-              "collection '" + c + "': " + std::to_string(differ.size()) +
-                  " records differ after every write landed: " + named,
-              "verify", d->target->spec.store));
-        });
-  };
-  (*step)(0);
+  auto i = std::make_shared<std::size_t>(0);
+  one_after_another([=](std::function<void()> again) {
+    if (*i == work->size()) return then(caf::error{});
+    auto& [c, chunk] = (*work)[(*i)++];
+    compare_ids(self, c, chunk, [=, c = c](const caf::error& e, ids& differ) {
+      if (e) return then(e);
+      if (differ.empty()) return again();
+      then(still_differ("collection '" + c + "': ", "records", differ,
+                        d->target->spec.store));
+    });
+  });
 }
 
 }  // namespace storage::vector_detail

@@ -3,7 +3,7 @@
 // searches; vector_live.cpp: live migration).
 #pragma once
 
-#include "actors/dual_write.hpp"
+#include "actors/live_cutover.hpp"
 #include "actors/vector_router.hpp"
 
 namespace storage::vector_detail {
