@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "messages/interfaces.hpp"
+#include "messages/node_protocol.hpp"
 
 namespace storage {
 
@@ -55,6 +56,11 @@ void register_types(caf::actor_system_config& cfg) {
       "std::vector<storage::cache_entry>");
   cfg.add_message_type<ttl_info>("storage::ttl_info");
   cfg.add_message_type<cache_scan_page>("storage::cache_scan_page");
+  cfg.add_message_type<served_store>("storage::served_store");
+  cfg.add_message_type<std::vector<served_store>>(
+      "std::vector<storage::served_store>");
+  cfg.add_message_type<live_request>("storage::live_request");
+  cfg.add_message_type<live_report>("storage::live_report");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     std::string out = to_string(static_cast<errc>(code));

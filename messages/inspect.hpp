@@ -1,7 +1,18 @@
 // CAF 0.17 inspect overloads for the contract's types, so every message can
 // cross nodes. CAF 0.17 knows neither std::optional nor std::variant; the
 // wrappers below serialize them as a flag or a tag plus payload.
+//
+// Floating-point numbers cross as their IEEE-754 bits (little-endian), never
+// through CAF 0.17's own float encoding (detail::pack754), which loops
+// forever on an infinity -- hanging the middleman's thread --, turns NaN
+// and subnormals into other numbers, and costs a loop per number.
 #pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include <caf/detail/scope_guard.hpp>
 #include <caf/meta/type_name.hpp>
@@ -11,6 +22,102 @@
 namespace storage {
 
 namespace detail {
+
+// Little-endian bytes of trivially copyable numbers.
+template <class T>
+std::string to_le_bytes(const T* xs, std::size_t n) {
+  std::string out(n * sizeof(T), '\0');
+  std::memcpy(out.data(), xs, out.size());
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (std::size_t i = 0; i < n; ++i)
+    std::reverse(out.begin() + i * sizeof(T),
+                 out.begin() + (i + 1) * sizeof(T));
+#endif
+  return out;
+}
+
+template <class T>
+void from_le_bytes(std::string& bytes, T* xs) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (std::size_t i = 0; i < bytes.size() / sizeof(T); ++i)
+    std::reverse(bytes.begin() + i * sizeof(T),
+                 bytes.begin() + (i + 1) * sizeof(T));
+#endif
+  std::memcpy(xs, bytes.data(), bytes.size() / sizeof(T) * sizeof(T));
+}
+
+// A vector of floats (or doubles) as one string of bits.
+template <class T>
+struct numbers_field {
+  std::vector<T>& ref;
+};
+
+template <class I, class T>
+typename std::enable_if<I::reads_state, typename I::result_type>::type inspect(
+    I& f, numbers_field<T>& x) {
+  auto bytes = to_le_bytes(x.ref.data(), x.ref.size());
+  return f(bytes);
+}
+
+template <class I, class T>
+typename std::enable_if<I::writes_state, typename I::result_type>::type inspect(
+    I& f, numbers_field<T>& x) {
+  std::string bytes;
+  auto guard = caf::detail::make_scope_guard([&] {
+    x.ref.resize(bytes.size() / sizeof(T));
+    from_le_bytes(bytes, x.ref.data());
+  });
+  return f(bytes);
+}
+
+// One double as its bits.
+struct double_field {
+  double& ref;
+};
+
+template <class I>
+typename std::enable_if<I::reads_state, typename I::result_type>::type inspect(
+    I& f, double_field& x) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &x.ref, sizeof bits);
+  return f(bits);
+}
+
+template <class I>
+typename std::enable_if<I::writes_state, typename I::result_type>::type inspect(
+    I& f, double_field& x) {
+  std::uint64_t bits = 0;
+  auto guard = caf::detail::make_scope_guard(
+      [&] { std::memcpy(&x.ref, &bits, sizeof bits); });
+  return f(bits);
+}
+
+// Many float vectors (batch queries).
+struct float_rows_field {
+  std::vector<std::vector<float>>& ref;
+};
+
+template <class I>
+typename std::enable_if<I::reads_state, typename I::result_type>::type inspect(
+    I& f, float_rows_field& x) {
+  std::vector<std::string> rows;
+  for (auto& r : x.ref) rows.push_back(to_le_bytes(r.data(), r.size()));
+  return f(rows);
+}
+
+template <class I>
+typename std::enable_if<I::writes_state, typename I::result_type>::type inspect(
+    I& f, float_rows_field& x) {
+  std::vector<std::string> rows;
+  auto guard = caf::detail::make_scope_guard([&] {
+    x.ref.clear();
+    for (auto& r : rows) {
+      x.ref.emplace_back(r.size() / sizeof(float));
+      from_le_bytes(r, x.ref.back().data());
+    }
+  });
+  return f(rows);
+}
 
 template <class T>
 struct optional_field {
@@ -50,7 +157,8 @@ struct tagged_value {
 
 template <class I>
 typename I::result_type inspect(I& f, tagged_value& x) {
-  return f(caf::meta::type_name("metadata_value"), x.tag, x.b, x.i, x.d, x.s);
+  double_field d{x.d};
+  return f(caf::meta::type_name("metadata_value"), x.tag, x.b, x.i, d, x.s);
 }
 
 inline tagged_value to_tagged(const metadata_value& v) {
@@ -151,7 +259,8 @@ template <class I>
 typename I::result_type inspect(I& f, vector_record& x) {
   detail::metadata_field meta{x.metadata};
   detail::optional_field<std::string> doc{x.document};
-  return f(caf::meta::type_name("vector_record"), x.id, x.embedding, meta, doc);
+  detail::numbers_field<float> embedding{x.embedding};
+  return f(caf::meta::type_name("vector_record"), x.id, embedding, meta, doc);
 }
 
 template <class I>
@@ -172,14 +281,16 @@ typename I::result_type inspect(I& f, include_fields& x) {
 template <class I>
 typename I::result_type inspect(I& f, search_request& x) {
   detail::optional_field<filter> where{x.where};
-  return f(caf::meta::type_name("search_request"), x.query, x.k, where,
+  detail::numbers_field<float> query{x.query};
+  return f(caf::meta::type_name("search_request"), query, x.k, where,
            x.include);
 }
 
 template <class I>
 typename I::result_type inspect(I& f, batch_search_request& x) {
   detail::optional_field<filter> where{x.where};
-  return f(caf::meta::type_name("batch_search_request"), x.queries, x.k, where,
+  detail::float_rows_field queries{x.queries};
+  return f(caf::meta::type_name("batch_search_request"), queries, x.k, where,
            x.include);
 }
 
@@ -187,8 +298,10 @@ template <class I>
 typename I::result_type inspect(I& f, search_hit& x) {
   detail::metadata_field meta{x.metadata};
   detail::optional_field<std::string> doc{x.document};
-  return f(caf::meta::type_name("search_hit"), x.id, x.distance, meta, doc,
-           x.embedding);
+  detail::double_field distance{x.distance};
+  detail::numbers_field<float> embedding{x.embedding};
+  return f(caf::meta::type_name("search_hit"), x.id, distance, meta, doc,
+           embedding);
 }
 
 template <class I>

@@ -17,7 +17,8 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-std::map<std::string, std::string> read_store_names(const std::string& path) {
+std::map<std::string, std::string> read_section(const std::string& path,
+                                                const std::string& wanted) {
   std::ifstream in(path);
   if (!in)
     throw store_error(errc::invalid_argument,
@@ -35,12 +36,12 @@ std::map<std::string, std::string> read_store_names(const std::string& path) {
       section = trim(t.substr(1, t.size() - 2));
       continue;
     }
-    if (section != "stores") continue;
+    if (section != wanted) continue;
     auto eq = t.find('=');
     if (eq == std::string::npos)
       throw store_error(errc::invalid_argument,
                         path + ":" + std::to_string(no) +
-                            ": expected name=\"uri\" in [stores]");
+                            ": expected key=\"value\" in [" + wanted + "]");
     auto name = trim(t.substr(0, eq));
     auto value = trim(t.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
@@ -48,8 +49,34 @@ std::map<std::string, std::string> read_store_names(const std::string& path) {
     if (name.empty() || value.empty())
       throw store_error(
           errc::invalid_argument,
-          path + ":" + std::to_string(no) + ": empty store name or URI");
+          path + ":" + std::to_string(no) + ": empty key or value");
     out[name] = value;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> read_store_names(const std::string& path) {
+  return read_section(path, "stores");
+}
+
+tls_options read_tls_options(const std::string& path) {
+  tls_options out;
+  for (auto& [key, value] : read_section(path, "openssl")) {
+    if (key == "certificate")
+      out.certificate = value;
+    else if (key == "key")
+      out.key = value;
+    else if (key == "cafile")
+      out.cafile = value;
+    else if (key == "capath")
+      out.capath = value;
+    else if (key == "passphrase")
+      out.passphrase = value;
+    else
+      throw store_error(errc::invalid_argument,
+                        path + ": unknown key '" + key +
+                            "' in [openssl] (certificate, key, cafile, "
+                            "capath, passphrase)");
   }
   return out;
 }

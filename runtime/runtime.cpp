@@ -1,10 +1,15 @@
 #include "runtime/runtime.hpp"
 
+#include <fstream>
 #include <thread>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/cache_router.hpp"
+#include "actors/pool/pool_gauge.hpp"
+#include "actors/pool/store_dispatcher.hpp"
 #include "actors/vector_router.hpp"
 #include "adapters/storage_log.hpp"
 #include "runtime/backend_factory.hpp"
@@ -12,6 +17,7 @@
 #include "runtime/config_file.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/migration_journal.hpp"
+#include "runtime/remote_store.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -22,6 +28,12 @@ unsigned thread_count(const runtime_options& opts) {
   if (opts.threads > 0) return opts.threads;
   return std::max(1u, std::thread::hardware_concurrency());
 }
+
+// BASP threads that deserialize incoming messages. CAF's default is 1 on
+// two cores; 0 lets the middleman's own thread deserialize and deliver: one
+// thread hand-off less per message each way, since a store's handle and a
+// caller's reply relay take a message without a mailbox (BENCHMARKS.md).
+constexpr std::size_t middleman_workers = 0;
 
 // CAF's defaults start 4 scheduler threads on these 2 cores and, once idle,
 // poll 500 times with 50 us sleeps in between before blocking; a reply that
@@ -34,6 +46,9 @@ unsigned thread_count(const runtime_options& opts) {
 // 100 -> 30 us, CPU per request about 70 -> 40 us, idle CPU about 2.5% ->
 // 0.5% of a core. Raising poll_attempts spins longer: more CPU at low request
 // rates for no reliable latency gain on 2 cores, so it stays off.
+//
+// Every runtime loads the middleman (caf:// stores, node_server) and CAF's
+// OpenSSL module; both start idle and cost a thread that sleeps in epoll.
 struct runtime_config : caf::actor_system_config {
   explicit runtime_config(const runtime_options& opts) {
     set("scheduler.max-threads", static_cast<size_t>(thread_count(opts)));
@@ -41,15 +56,59 @@ struct runtime_config : caf::actor_system_config {
     set("work-stealing.moderate-poll-attempts", size_t{0});
     if (opts.poll_attempts > 0)
       set("work-stealing.aggressive-poll-attempts", opts.poll_attempts);
+    set("middleman.heartbeat-interval", caf::timespan{opts.node.heartbeat});
+    set("middleman.connection-timeout",
+        caf::timespan{opts.node.connection_timeout});
+    set("middleman.workers", middleman_workers);
+    auto& tls = opts.node.tls;
+    openssl_certificate = tls.certificate;
+    openssl_key = tls.key;
+    openssl_cafile = tls.cafile;
+    openssl_capath = tls.capath;
+    openssl_passphrase = tls.passphrase;
+    load<caf::io::middleman>();
+    load<caf::openssl::manager>();
     register_types(*this);
   }
 };
 
+void fill(std::string& field, const std::string& from_file) {
+  if (field.empty()) field = from_file;
+}
+
+// `opts` with the config file's [openssl] section filling what is unset,
+// checked: CAF's OpenSSL module throws from deep inside the actor system
+// for a half-configured TLS.
+runtime_options merged(runtime_options opts) {
+  if (!opts.config_file.empty()) {
+    auto file = read_tls_options(opts.config_file);
+    auto& t = opts.node.tls;
+    fill(t.certificate, file.certificate);
+    fill(t.key, file.key);
+    fill(t.cafile, file.cafile);
+    fill(t.capath, file.capath);
+    fill(t.passphrase, file.passphrase);
+  }
+  auto& t = opts.node.tls;
+  if (t.enabled() && (t.certificate.empty() || t.key.empty() ||
+                      (t.cafile.empty() && t.capath.empty())))
+    throw store_error(errc::invalid_argument,
+                      "TLS needs all of openssl.certificate, openssl.key and "
+                      "openssl.cafile (or openssl.capath)",
+                      "open");
+  for (auto* f : {&t.certificate, &t.key, &t.cafile})
+    if (!f->empty() && !std::ifstream(*f))
+      throw store_error(errc::invalid_argument,
+                        "cannot read TLS file '" + *f + "'", "open");
+  return opts;
+}
+
 }  // namespace
 
 struct runtime::impl {
-  explicit impl(const runtime_options& opts)
-      : cfg(opts),
+  explicit impl(const runtime_options& given)
+      : opts(merged(given)),
+        cfg(opts),
         sys(cfg),
         via(std::make_shared<bridge>(sys)),
         journal(opts.state_dir) {
@@ -67,10 +126,12 @@ struct runtime::impl {
       caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
     }
+    for (auto& [k, r] : remotes) stop_remote_store(r);
     // Calls still waiting end with backend_unavailable, not a hang.
     via.reset();
   }
 
+  runtime_options opts;
   runtime_config cfg;
   caf::actor_system sys;
   std::shared_ptr<bridge> via;
@@ -81,6 +142,8 @@ struct runtime::impl {
   // however they were named.
   std::map<std::string, vector_store_handles> vectors;
   std::map<std::string, cache_store_handles> caches;
+  // caf:// stores by URI identity (host:port/name and kind).
+  std::map<std::string, remote_store_handles> remotes;
 
   // The open store `uri_or_name` names, or nullptr.
   template <class Map>
@@ -173,9 +236,39 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
   return {it->second, target_of(it->second, name)};
 }
 
+bool is_remote(const std::string& uri) {
+  return uri.compare(0, 6, "caf://") == 0;
+}
+
+// The caf:// store `uri` names, opened as `kind` if it is not open yet.
+std::pair<caf::strong_actor_ptr, std::shared_ptr<const call_target>>
+open_remote(std::map<std::string, remote_store_handles>& remotes,
+            caf::actor_system& sys, bool tls, const std::string& uri_or_name,
+            const std::string& uri, store_kind kind) {
+  auto spec = remote_spec_for(uri, kind);
+  spec.tls = tls;
+  auto key = std::string(kind == store_kind::vector ? "vector " : "cache ") +
+             spec.host + ":" + std::to_string(spec.port) + "/" + spec.name;
+  auto it = remotes.find(key);
+  if (it == remotes.end())
+    it = remotes.emplace(key, spawn_remote_store(sys, spec)).first;
+  auto t = std::make_shared<call_target>();
+  t->handle = it->second.handle;
+  t->name = display_name(uri_or_name, uri);
+  t->timeout = spec.timeout;
+  return {it->second.handle, t};
+}
+
 vector_store runtime::open_vector(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
   std::lock_guard<std::mutex> guard(impl_->mtx);
+  if (is_remote(uri)) {
+    auto [h, target] =
+        open_remote(impl_->remotes, impl_->sys, impl_->opts.node.tls.enabled(),
+                    uri_or_name, uri, store_kind::vector);
+    return vector_store(caf::actor_cast<vector_store_actor>(h), impl_->via,
+                        target);
+  }
   auto [h, target] =
       open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
               vector_pool_for, uri_or_name, uri);
@@ -185,6 +278,13 @@ vector_store runtime::open_vector(const std::string& uri_or_name) {
 cache_store runtime::open_cache(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
   std::lock_guard<std::mutex> guard(impl_->mtx);
+  if (is_remote(uri)) {
+    auto [h, target] =
+        open_remote(impl_->remotes, impl_->sys, impl_->opts.node.tls.enabled(),
+                    uri_or_name, uri, store_kind::cache);
+    return cache_store(caf::actor_cast<cache_store_actor>(h), impl_->via,
+                       target);
+  }
   auto [h, target] =
       open_in(impl_->caches, impl_->sys, impl_->journal, spawn_cache_store,
               cache_pool_for, uri_or_name, uri);
@@ -198,6 +298,10 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
   auto ok = [](bool) {};
   auto fail = [&](caf::error& e) { failure = std::move(e); };
   auto uri = resolve(uri_or_name);
+  if (is_remote(uri))
+    throw store_error(errc::unsupported,
+                      "a caf:// store is swapped by the node that serves it",
+                      "swap", redact(uri_or_name));
   if (auto v = impl_->find(impl_->vectors, uri)) {
     auto router = v->router;
     guard.unlock();
@@ -221,6 +325,11 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                                      live_options opts) {
   auto uri = resolve(uri_or_name);
   auto name = display_name(uri_or_name, uri);
+  if (is_remote(uri))
+    throw store_error(errc::unsupported,
+                      "a caf:// store migrates on the node that serves it "
+                      "(storectl migrate --live --from caf://...)",
+                      "migrate", name);
   auto target = resolve(target_uri);
   auto target_kind = kind_of(target);
   std::lock_guard<std::mutex> guard(impl_->mtx);
@@ -275,6 +384,28 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   impl_->last_migration.insert_or_assign(entry.source_identity,
                                          impl_->migrations.back());
   return impl_->migrations.back();
+}
+
+std::vector<std::string> runtime::store_names() const {
+  std::vector<std::string> out;
+  for (auto& [name, uri] : impl_->names) out.push_back(name);
+  return out;
+}
+
+const node_options& runtime::node() const {
+  return impl_->opts.node;
+}
+
+std::size_t runtime::requests_in_flight() const {
+  std::lock_guard<std::mutex> guard(impl_->mtx);
+  std::size_t n = 0;
+  auto add = [&n](const std::shared_ptr<route_table>& t) {
+    if (!t) return;
+    if (auto r = t->current(); r && r->gauge) n += r->gauge->inflight();
+  };
+  for (auto& [k, s] : impl_->vectors) add(s.table);
+  for (auto& [k, s] : impl_->caches) add(s.table);
+  return n;
 }
 
 caf::actor_system& runtime::system() {

@@ -11,11 +11,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
 #include "runtime/cache_store.hpp"
 #include "runtime/live_migration.hpp"
+#include "runtime/node_options.hpp"
 #include "runtime/vector_store.hpp"
 
 namespace storage {
@@ -34,6 +36,8 @@ struct runtime_options {
   // data. Empty: default_state_dir() ($STORAGE_STATE_DIR, else
   // $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime).
   std::string state_dir;
+  // Talking to other nodes: caf:// stores and node_server (TLS, heartbeats).
+  node_options node;
 };
 
 class runtime {
@@ -45,13 +49,16 @@ class runtime {
 
   // Opens the store, or returns the one already open under that name or
   // URI. Throws store_error (invalid_argument) for a bad URI or unknown name;
-  // an unreachable server is reported by the first request, not here. A
+  // an unreachable server (or node, for caf://host:port/name: a store
+  // served by another node, see remote_store.hpp) is reported by the first
+  // request, not here. A
   // store whose live migration cut over in an earlier process is served
   // from the migration's target, and the log says so (live_migration.hpp).
   vector_store open_vector(const std::string& uri_or_name);
   cache_store open_cache(const std::string& uri_or_name);
 
-  // Points an open store at another backend of the same kind. Requests in
+  // Points an open store at another backend of the same kind. Not for a
+  // caf:// store (unsupported): the node that serves it owns its backend. Requests in
   // flight finish on the old backend; later ones go to the new one. Callers
   // keep their handles. Data is not copied (see migration for that).
   void swap(const std::string& uri_or_name, const std::string& new_uri);
@@ -70,6 +77,12 @@ class runtime {
 
   // The URI a name stands for (a URI stands for itself).
   std::string resolve(const std::string& uri_or_name) const;
+  // The names of the config file's [stores] section, sorted.
+  std::vector<std::string> store_names() const;
+  // The node options in effect (the config's [openssl] merged in).
+  const node_options& node() const;
+  // Requests admitted by the open local stores and not yet answered.
+  std::size_t requests_in_flight() const;
 
   caf::actor_system& system();
 

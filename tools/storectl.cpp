@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   storectl::add_cache_commands(app, selected);
   storectl::add_migrate_command(app, selected);
   storectl::add_verify_command(app, selected);
+  storectl::add_serve_command(app, selected);
 
   try {
     app.parse(argc, argv);

@@ -62,5 +62,6 @@ void add_search_command(CLI::App& vector, action& selected);
 void add_cache_commands(CLI::App& app, action& selected);
 void add_migrate_command(CLI::App& app, action& selected);
 void add_verify_command(CLI::App& app, action& selected);
+void add_serve_command(CLI::App& app, action& selected);
 
 }  // namespace storectl

@@ -57,6 +57,9 @@ struct migrate_args {
   std::int64_t batch = 500;
   std::string checkpoint;
   bool no_verify = false;
+  bool live = false;
+  bool abort = false;
+  bool finalize = false;
 };
 
 // CLI.md's fields, then "repaired" (what a rerun's repair wrote or removed).
@@ -74,6 +77,10 @@ void run(const migrate_args& a) {
   auto batch = require_positive(a.batch, "--batch");
   if (batch > 100000)
     invalid("--batch must be at most 100000, got " + std::to_string(batch));
+  if (a.live)
+    return run_live_migration(
+        {a.from, a.to, a.config, batch, !a.no_verify, a.abort, a.finalize});
+  if (a.abort || a.finalize) invalid("--abort and --finalize need --live");
   storage::migration_options opts;
   opts.batch = static_cast<std::uint32_t>(batch);
   opts.checkpoint_file = a.checkpoint;
@@ -104,7 +111,9 @@ void add_migrate_command(CLI::App& app, action& selected) {
   auto* cmd = app.add_subcommand(
       "migrate", "copy collections or a cache from one store to another");
   cmd->add_option("--from", args->from, "source store URI or name")->required();
-  cmd->add_option("--to", args->to, "target store URI or name")->required();
+  cmd->add_option("--to", args->to,
+                  "target store URI or name (required unless --abort or "
+                  "--finalize)");
   cmd->add_option("--config", args->config,
                   "CAF-style config file whose [stores] section names URIs");
   cmd->add_option("--collection", args->collections,
@@ -114,7 +123,18 @@ void add_migrate_command(CLI::App& app, action& selected) {
                   "file recording progress, to resume a killed run");
   cmd->add_flag("--no-verify", args->no_verify,
                 "skip comparing both sides afterwards");
-  cmd->callback([&selected, args] { selected = [args] { run(*args); }; });
+  cmd->add_flag("--live", args->live,
+                "move a store another node serves (--from caf://HOST:PORT/"
+                "NAME) while its clients keep working");
+  cmd->add_flag("--abort", args->abort,
+                "with --live: switch the store back to its source");
+  cmd->add_flag("--finalize", args->finalize,
+                "with --live: end reverse replication after cutover");
+  cmd->callback([&selected, args] {
+    if (args->to.empty() && !(args->live && (args->abort || args->finalize)))
+      throw CLI::RequiredError("--to");
+    selected = [args] { run(*args); };
+  });
 }
 
 }  // namespace storectl

@@ -2,6 +2,7 @@
 // runtime for two stores, and the summary line's common fields.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -21,5 +22,17 @@ nlohmann::ordered_json collection_field(const std::string& collection);
 
 // Seconds rounded to milliseconds, as every summary prints them.
 double summary_seconds(double seconds);
+
+// migrate --live (storectl_migrate_live.cpp).
+struct live_args {
+  std::string from;
+  std::string to;
+  std::string config;
+  std::int64_t batch = 500;
+  bool verify = true;
+  bool abort = false;
+  bool finalize = false;
+};
+void run_live_migration(const live_args& a);
 
 }  // namespace storectl

@@ -156,6 +156,20 @@ void route_table::to_router(caf::mailbox_element_ptr what,
   router_->enqueue(std::move(what), eu);
 }
 
+namespace {
+
+// A caller is the sending actor. Actor ids are unique per node only, so a
+// sender of another node (a caf:// client's reply relay) counts its node in.
+caller_id caller_of(const caf::strong_actor_ptr& sender,
+                    const caf::node_id& here) {
+  if (!sender) return 0;
+  if (sender->node() == here) return sender->id();
+  return sender->id() ^ std::hash<caf::node_id>{}(sender->node()) ^
+         (caller_id{1} << 63);
+}
+
+}  // namespace
+
 void route_table::dispatch(caf::mailbox_element_ptr what,
                            caf::execution_unit* eu,
                            const caf::strong_actor_ptr& self) {
@@ -166,7 +180,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what,
   auto& r = *route_;
   job_ticket t;
   t.deadline = deadline_clock::now() + r.timeout;
-  t.caller = what->sender ? what->sender->id() : 0;
+  t.caller = caller_of(what->sender, self->node());
   if (!r.gauge->try_admit()) {
     reply_error(
         *what,

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -27,6 +28,7 @@
 #include "messages/filter.hpp"
 #include "messages/records.hpp"
 #include "runtime/runtime.hpp"
+#include "support/served_node.hpp"
 #include "support/servers.hpp"
 #include "support/test_util.hpp"
 
@@ -39,6 +41,40 @@ using test::fails_with;
 using test::fresh_dir;
 using test::unique_token;
 using test::with_param;
+
+// ---- stores served by another node ---------------------------------------
+
+// One `storectl serve` child per test process, started on first use: the
+// caf_* backends below are its stores, reached through caf:// URIs, so the
+// suites run unchanged across a real node link. A cache namespace maps to
+// one of three served stores by how the suites derive it (the main
+// namespace ends in "n", its siblings add "2" or "_x").
+inline test::served_node& conformance_node() {
+  static test::served_node node{[] {
+    static const std::string dir = fresh_dir();
+    auto ns = "node" + unique_token();
+    std::map<std::string, std::string> stores{
+        {"faiss", "faiss://" + dir + "/faiss"}};
+    for (std::string slot : {"main", "sib2", "sibx"}) {
+      stores["sqlite_" + slot] =
+          "sqlite://" + dir + "/c.db?namespace=" + ns + slot;
+      stores["redis_" + slot] =
+          with_param(test::redis_uri(), "namespace=" + ns + slot);
+    }
+    return stores;
+  }()};
+  return node;
+}
+
+inline std::string served_cache(const std::string& backend,
+                                const std::string& ns) {
+  auto ends = [&](const std::string& tail) {
+    return ns.size() >= tail.size() &&
+           ns.compare(ns.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  auto slot = ends("n2") ? "sib2" : ends("n_x") ? "sibx" : "main";
+  return conformance_node().uri(backend + "_" + slot);
+}
 
 // ---- vector backends ---------------------------------------------------
 
@@ -78,6 +114,11 @@ inline std::vector<vector_backend_desc> vector_backends() {
        [](const std::string&) {
          return with_param(test::chroma_uri(), "pool=4");
        },
+       true},
+      // A faiss store served by a child node: its collections outlive one
+      // test, so it counts as shared.
+      {"caf_faiss",
+       [](const std::string&) { return conformance_node().uri("faiss"); },
        true},
   };
 }
@@ -210,6 +251,16 @@ inline std::vector<cache_backend_desc> cache_backends() {
       {"redis_pool4",
        [](const std::string&, const std::string& ns) {
          return with_param(test::redis_uri(), "pool=4&namespace=" + ns);
+       },
+       true},
+      {"caf_sqlite",
+       [](const std::string&, const std::string& ns) {
+         return served_cache("sqlite", ns);
+       },
+       true},
+      {"caf_redis",
+       [](const std::string&, const std::string& ns) {
+         return served_cache("redis", ns);
        },
        true},
   };

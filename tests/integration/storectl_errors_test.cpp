@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/storectl_process.hpp"
+#include "support/storectl_process.hpp"
 
 namespace storage::test {
 namespace {

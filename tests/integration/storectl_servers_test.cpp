@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/storectl_process.hpp"
+#include "support/storectl_process.hpp"
 #include "messages/store_uri.hpp"
 #include "support/servers.hpp"
 

@@ -130,7 +130,7 @@ TEST_P(live_crash, every_acknowledged_write_survives_on_the_right_backend) {
             c.journaled.end())
       << "journal step " << to_string(entry->step);
 
-  runtime rt({0, {}, 0, state});
+  runtime rt({0, {}, 0, state, {}});
   auto actual = contents(rt, vector, src, coll);
   for (auto& [id, ok] : allowed) {
     auto it = actual.find(id);
@@ -143,7 +143,7 @@ TEST_P(live_crash, every_acknowledged_write_survives_on_the_right_backend) {
 
   // The store is served from the backend the journal names, and that
   // backend holds exactly what the store shows.
-  runtime no_journal({0, {}, 0, dir + "/other-state"});
+  runtime no_journal({0, {}, 0, dir + "/other-state", {}});
   EXPECT_EQ(contents(no_journal, vector, entry->authoritative(), coll), actual);
 
   if (vector)

@@ -282,7 +282,7 @@ TEST(live_failure, reverse_replication_until_finalize) {
   auto redis = direct.open_cache(tgt);
   EXPECT_EQ(await(redis.get("b")), "2");
   EXPECT_TRUE(eventually([&] {
-    runtime sqlite_only({0, {}, 0, fresh_dir()});  // no journal: the file
+    runtime sqlite_only({0, {}, 0, fresh_dir(), {}});  // no journal: the file
     return await(sqlite_only.open_cache(src).get("b")) == "2";
   }));
   // Another runtime with the same state directory opens the target.
@@ -301,7 +301,7 @@ TEST(live_failure, reverse_replication_until_finalize) {
   EXPECT_TRUE(fails_with(errc::conflict, [&] { m.abort(); }));
   EXPECT_EQ(m.state(), live_state::done);
   {
-    runtime sqlite_only({0, {}, 0, fresh_dir()});
+    runtime sqlite_only({0, {}, 0, fresh_dir(), {}});
     EXPECT_FALSE(await(sqlite_only.open_cache(src).get("c")).has_value());
   }
   await(cs.clear());

@@ -25,7 +25,7 @@ TEST(live_verify, vector_differences_fail_then_a_rerun_repairs_them) {
   {
     // The target already holds the collection: an extra record, and an
     // older version of one the source has.
-    runtime other({0, {}, 0, fresh_dir()});
+    runtime other({0, {}, 0, fresh_dir(), {}});
     auto t = other.open_vector(tgt);
     await(t.create_collection({"docs", 8, metric::l2}));
     await(
@@ -62,7 +62,7 @@ TEST(live_verify, cache_differences_fail_then_a_rerun_repairs_them) {
   auto src = "sqlite://" + fresh_dir() + "/src.db";
   auto tgt = "sqlite://" + fresh_dir() + "/tgt.db";
   {
-    runtime other({0, {}, 0, fresh_dir()});
+    runtime other({0, {}, 0, fresh_dir(), {}});
     await(other.open_cache(tgt).set("stray", "1"));
   }
   runtime rt;

@@ -13,6 +13,12 @@
 namespace storage::test {
 namespace {
 
+runtime_options options_in(const std::string& dir) {
+  runtime_options o;
+  o.state_dir = dir;
+  return o;
+}
+
 journal_entry entry_for(const std::string& source) {
   journal_entry e;
   e.source_identity = source;
@@ -51,14 +57,14 @@ TEST(migration_journal, a_damaged_file_keeps_the_store_closed) {
   auto dir = fresh_dir();
   auto uri = "sqlite://" + fresh_dir() + "/c.db";
   {
-    runtime rt({0, {}, 0, dir});
+    runtime rt(options_in(dir));
     await(rt.open_cache(uri).set("k", "v"));
   }
   migration_journal j(dir);
   auto id = store_identity(uri);
   j.record(entry_for(id));
   std::ofstream(j.path_for(id)) << "{ not json";
-  runtime rt({0, {}, 0, dir});
+  runtime rt(options_in(dir));
   try {
     rt.open_cache(uri);
     FAIL() << "opened a store whose journal is unreadable";

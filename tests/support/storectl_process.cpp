@@ -1,4 +1,4 @@
-#include "integration/storectl_process.hpp"
+#include "support/storectl_process.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

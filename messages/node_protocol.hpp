@@ -1,0 +1,95 @@
+// What a serving node and its clients say to each other besides the store
+// interfaces: the node's directory, published on the node's one port, hands
+// out each served store's handle by name, and runs live migrations of its
+// stores for a client that asks (storectl migrate --live --from caf://...).
+// Secrets never cross: the directory names stores by redacted URI only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_control_block.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/inspect.hpp"
+
+namespace storage {
+
+using nlookup_atom = caf::atom_constant<caf::atom("nlookup")>;
+using nlist_atom = caf::atom_constant<caf::atom("nlist")>;
+using nmigrate_atom = caf::atom_constant<caf::atom("nmigrate")>;
+using nprogress_atom = caf::atom_constant<caf::atom("nprogress")>;
+using nabort_atom = caf::atom_constant<caf::atom("nabort")>;
+using nfinalize_atom = caf::atom_constant<caf::atom("nfinalize")>;
+
+// A store the node serves, as the directory describes it.
+struct served_store {
+  std::string name;
+  std::string kind;  // "vector" or "cache"
+  std::string uri;   // redacted
+};
+
+template <class I>
+typename I::result_type inspect(I& f, served_store& x) {
+  return f(caf::meta::type_name("served_store"), x.name, x.kind, x.uri);
+}
+
+// A live migration's options, as a client asks for them.
+struct live_request {
+  std::string target;  // URI or a name of the node's config
+  std::uint32_t batch = 500;
+  bool verify = true;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, live_request& x) {
+  return f(caf::meta::type_name("live_request"), x.target, x.batch, x.verify);
+}
+
+// A live migration's progress and, once it ended or cut over, its outcome
+// (live_migration.hpp's live_progress and migration_result, flattened).
+struct live_report {
+  std::string state;  // to_string(live_state)
+  std::string collection;
+  std::uint64_t copied = 0;
+  std::uint64_t verified = 0;
+  std::uint64_t total = 0;
+  bool finalized = false;
+  bool mirroring_back = false;
+  double cutover_ms = 0;
+  double seconds = 0;
+  // After cutover: the migration's result, summed over collections.
+  bool has_result = false;
+  std::uint64_t source_count = 0;
+  std::uint64_t target_count = 0;
+  bool result_verified = false;
+  // When it failed: the error's code (errc) and message.
+  std::uint8_t error_code = 0;
+  std::string error;
+  std::string target;  // redacted
+};
+
+template <class I>
+typename I::result_type inspect(I& f, live_report& x) {
+  return f(caf::meta::type_name("live_report"), x.state, x.collection, x.copied,
+           x.verified, x.total, x.finalized, x.mirroring_back, x.cutover_ms,
+           x.seconds, x.has_result, x.source_count, x.target_count,
+           x.result_verified, x.error_code, x.error, x.target);
+}
+
+using node_directory_actor = caf::typed_actor<
+    // name -> (the store's handle, what it is).
+    caf::replies_to<nlookup_atom, std::string>::with<caf::strong_actor_ptr,
+                                                     served_store>,
+    caf::replies_to<nlist_atom>::with<std::vector<served_store>>,
+    // Starts a live migration of the named store; conflict while one runs.
+    caf::replies_to<nmigrate_atom, std::string,
+                    live_request>::with<live_report>,
+    caf::replies_to<nprogress_atom, std::string>::with<live_report>,
+    caf::replies_to<nabort_atom, std::string>::with<live_report>,
+    caf::replies_to<nfinalize_atom, std::string>::with<live_report>>;
+
+}  // namespace storage

@@ -1,0 +1,164 @@
+// The directory a serving node publishes (node_protocol.hpp): a store's
+// handle by name, the list of stores, and live migrations of its stores run
+// here on behalf of a client -- this node sees every client's writes, so a
+// migration here covers them all.
+#include "runtime/node_directory.hpp"
+
+#include <future>
+#include <map>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "adapters/storage_log.hpp"
+#include "messages/caf_support.hpp"
+#include "messages/store_uri.hpp"
+#include "runtime/runtime.hpp"
+
+namespace storage {
+
+namespace {
+
+live_report report_of(const live_migration& m, const std::string& target) {
+  auto p = m.progress();
+  live_report r;
+  r.state = to_string(p.state);
+  r.collection = p.collection;
+  r.copied = p.copied;
+  r.verified = p.verified;
+  r.total = p.total;
+  r.finalized = p.finalized;
+  r.mirroring_back = p.mirroring_back;
+  r.cutover_ms = p.cutover_ms;
+  r.seconds = p.seconds;
+  r.target = target;
+  auto result = m.result();
+  if (result.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    try {
+      auto& res = result.get();
+      r.has_result = true;
+      r.copied = res.copied;
+      r.source_count = res.source_count;
+      r.target_count = res.target_count;
+      r.result_verified = res.verified;
+    } catch (const store_error& e) {
+      r.error_code = static_cast<std::uint8_t>(e.code());
+      r.error = e.what();
+    }
+  }
+  return r;
+}
+
+struct entry {
+  caf::strong_actor_ptr handle;
+  served_store info;
+};
+
+struct migration_entry {
+  live_migration migration;
+  std::string target;  // redacted
+};
+
+struct directory_state {
+  std::map<std::string, entry> stores;
+  std::map<std::string, migration_entry> migrations;
+};
+
+node_directory_actor::behavior_type directory(
+    node_directory_actor::stateful_pointer<directory_state> self, runtime* rt,
+    std::vector<std::pair<caf::strong_actor_ptr, served_store>> stores) {
+  for (auto& [h, info] : stores) self->state.stores[info.name] = entry{h, info};
+  auto not_served = [self](const std::string& name) {
+    std::string names;
+    for (auto& [n, e] : self->state.stores)
+      names += (names.empty() ? "" : ", ") + n;
+    return to_caf_error(store_error(errc::invalid_argument,
+                                    "this node serves no store named '" + name +
+                                        "' (it serves " + names + ")",
+                                    "open"));
+  };
+  // The migration of `name`, or an error saying there is none.
+  auto migration_of =
+      [self](const std::string& name) -> caf::expected<migration_entry> {
+    auto it = self->state.migrations.find(name);
+    if (it == self->state.migrations.end())
+      return to_caf_error(store_error(
+          errc::invalid_argument,
+          "no live migration of store '" + name + "' was started on this node",
+          "migrate", name));
+    return it->second;
+  };
+  // abort() and finalize() wait for the store to switch: off the actor.
+  auto complete = [self](migration_entry m,
+                         bool abort) -> caf::result<live_report> {
+    auto rp = self->make_response_promise<live_report>();
+    std::thread([m, abort, rp]() mutable {
+      try {
+        if (abort)
+          m.migration.abort();
+        else
+          m.migration.finalize();
+        rp.deliver(report_of(m.migration, m.target));
+      } catch (const store_error& e) {
+        rp.deliver(to_caf_error(e));
+      }
+    }).detach();
+    return rp;
+  };
+  return {
+      [=](nlookup_atom, const std::string& name)
+          -> caf::result<caf::strong_actor_ptr, served_store> {
+        auto it = self->state.stores.find(name);
+        if (it == self->state.stores.end()) return not_served(name);
+        return {it->second.handle, it->second.info};
+      },
+      [=](nlist_atom) {
+        std::vector<served_store> out;
+        for (auto& [n, e] : self->state.stores) out.push_back(e.info);
+        return out;
+      },
+      [=](nmigrate_atom, const std::string& name,
+          const live_request& req) -> caf::result<live_report> {
+        if (!self->state.stores.count(name)) return not_served(name);
+        try {
+          live_options opts;
+          opts.batch = req.batch;
+          opts.verify = req.verify;
+          auto target = redact(rt->resolve(req.target));
+          auto m = rt->migrate_live(name, req.target, opts);
+          storage_log()->info("store '{}': live migration to {} started", name,
+                              target);
+          self->state.migrations.insert_or_assign(name,
+                                                  migration_entry{m, target});
+          return report_of(m, target);
+        } catch (const store_error& e) {
+          return to_caf_error(e);
+        }
+      },
+      [=](nprogress_atom, const std::string& name) -> caf::result<live_report> {
+        auto m = migration_of(name);
+        if (!m) return std::move(m.error());
+        return report_of(m->migration, m->target);
+      },
+      [=](nabort_atom, const std::string& name) -> caf::result<live_report> {
+        auto m = migration_of(name);
+        if (!m) return std::move(m.error());
+        return complete(*m, true);
+      },
+      [=](nfinalize_atom, const std::string& name) -> caf::result<live_report> {
+        auto m = migration_of(name);
+        if (!m) return std::move(m.error());
+        return complete(*m, false);
+      },
+  };
+}
+
+}  // namespace
+
+node_directory_actor spawn_node_directory(
+    runtime& rt,
+    std::vector<std::pair<caf::strong_actor_ptr, served_store>> stores) {
+  return rt.system().spawn(directory, &rt, std::move(stores));
+}
+
+}  // namespace storage

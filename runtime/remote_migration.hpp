@@ -1,0 +1,45 @@
+// Driving the live migration of a store another node serves, from outside
+// (storectl migrate --live --from caf://host:port/name): the node runs it,
+// since it sees every client's writes; this asks it to start, reports its
+// progress and completes it. Its clients keep their handles throughout.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "messages/node_protocol.hpp"
+
+namespace storage {
+
+class runtime;
+
+class remote_migration {
+ public:
+  // `caf_uri`: caf://host:port/name. Connects at once; backend_unavailable
+  // (or timeout) when the node cannot be reached.
+  remote_migration(runtime& rt, const std::string& caf_uri);
+
+  // Starts moving the store to `req.target`; conflict while an earlier
+  // live migration of the store runs or mirrors back.
+  live_report start(const live_request& req);
+  // invalid_argument when the node started none for this store.
+  live_report progress();
+  // Both wait until the node's store switched (live_migration.hpp).
+  live_report abort();
+  live_report finalize();
+
+  const std::string& store() const { return name_; }
+
+ private:
+  template <class Atom, class... Ts>
+  live_report ask(const char* op, std::chrono::milliseconds wait, Atom atom,
+                  Ts... xs);
+
+  runtime& rt_;
+  std::string display_;
+  std::string name_;
+  std::chrono::milliseconds timeout_;
+  node_directory_actor directory_;
+};
+
+}  // namespace storage

@@ -1,0 +1,63 @@
+// A store served by another node (caf://host:port/name) behind a local
+// handle that speaks the same typed interface as a local store, so callers
+// cannot tell the difference.
+//
+// The handle is not an actor with a mailbox: like store_dispatcher, it
+// forwards each request in the caller's own thread, straight into the
+// connection to the node. The node's reply comes back through a relay (a
+// tiny actor without a mailbox, one per caller) that hands it to the caller
+// in the middleman's thread. Each caller has its own relay, so the node sees
+// each caller as a caller of its own and keeps that caller's order while
+// spreading different callers over its workers.
+//
+// Every request carries the store's deadline (the URI's timeout_ms, default
+// 10000): the relay answers `timeout` when the node has not by then -- a
+// request to a node that froze or dropped it would otherwise never end. A
+// connection that dies (the node was killed, the network dropped, BASP
+// heartbeats stopped) fails every pending request at once with
+// `backend_unavailable`, and so is every new one until the node is back:
+// the handle reconnects by itself with backoff (50 ms doubling to 1 s), and
+// callers keep their handle throughout. Requests made while the first
+// connection is being set up wait for it (within their deadline).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "runtime/backend_factory.hpp"
+
+namespace storage {
+
+struct remote_store_spec {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string name;  // the store's name on the node
+  store_kind kind = store_kind::vector;
+  std::chrono::milliseconds timeout{10000};
+  bool tls = false;
+  std::string display;  // the URI as errors name it (redacted)
+};
+
+// caf://host:port/name[?timeout_ms=N]; invalid_argument naming what is
+// wrong otherwise.
+remote_store_spec remote_spec_for(const std::string& uri, store_kind kind);
+
+class remote_link_state;
+
+struct remote_store_handles {
+  caf::strong_actor_ptr handle;
+  std::shared_ptr<remote_link_state> state;
+};
+
+// Spawns the handle and starts connecting.
+remote_store_handles spawn_remote_store(caf::actor_system& sys,
+                                        const remote_store_spec& spec);
+
+// Fails what is pending with backend_unavailable and stops reconnecting.
+void stop_remote_store(remote_store_handles& h);
+
+}  // namespace storage

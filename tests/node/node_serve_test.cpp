@@ -1,0 +1,244 @@
+// `storectl serve` and storectl's commands against caf:// stores: the same
+// words and output as against a local store, the refusals the contract
+// asks for, secrets kept out of logs, and a clean stop.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "runtime/runtime.hpp"
+#include "support/served_node.hpp"
+#include "support/servers.hpp"
+#include "support/storectl_process.hpp"
+#include "support/test_util.hpp"
+
+namespace storage {
+namespace {
+
+using test::fresh_dir;
+using test::storectl;
+
+std::map<std::string, std::string> local_stores(const std::string& dir) {
+  return {{"cache", "sqlite://" + dir + "/c.db"},
+          {"vectors", "faiss://" + dir + "/faiss"}};
+}
+
+TEST(node_serve, storectl_commands_work_unchanged_against_caf_stores) {
+  auto dir = fresh_dir();
+  test::served_node node(local_stores(dir));
+  auto vs = node.uri("vectors");
+  auto cs = node.uri("cache");
+
+  EXPECT_EQ(storectl({"vector", "create", "--store", vs, "--collection", "docs",
+                      "--dim", "2", "--metric", "l2"})
+                .line(),
+            nlohmann::json::parse(R"({"created":"docs"})"));
+  auto up =
+      storectl({"vector", "upsert", "--store", vs, "--collection", "docs"},
+               "{\"id\":\"a\",\"embedding\":[0,0],\"metadata\":{\"n\":1}}\n"
+               "{\"id\":\"b\",\"embedding\":[3,4],\"document\":\"far\"}\n");
+  EXPECT_EQ(up.line(), nlohmann::json::parse(R"({"upserted":2})")) << up.err;
+  auto hits = storectl({"vector", "search", "--store", vs, "--collection",
+                        "docs", "--vector", "[3,4]", "-k", "2"})
+                  .lines();
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0]["id"], "b");
+  EXPECT_EQ(hits[0]["document"], "far");
+  EXPECT_EQ(hits[1]["metadata"], nlohmann::json::parse(R"({"n":1})"));
+  EXPECT_EQ(storectl({"vector", "count", "--store", vs, "--collection", "docs"})
+                .line(),
+            nlohmann::json::parse(R"({"count":2})"));
+  auto list = storectl({"vector", "list", "--store", vs}).line();
+  EXPECT_EQ(list["name"], "docs");
+  EXPECT_EQ(list["dimension"], 2);
+
+  EXPECT_EQ(
+      storectl({"cache", "set", "--store", cs, "k", "v", "--ttl", "60000"})
+          .line(),
+      nlohmann::json::parse(R"({"ok":true})"));
+  EXPECT_EQ(storectl({"cache", "get", "--store", cs, "k"}).line(),
+            nlohmann::json::parse(R"({"key":"k","value":"v"})"));
+  EXPECT_EQ(storectl({"cache", "incr", "--store", cs, "n", "--by", "5"}).line(),
+            nlohmann::json::parse(R"({"value":5})"));
+  auto keys = storectl({"cache", "keys", "--store", cs}).lines();
+  EXPECT_EQ(keys.size(), 2u);
+
+  // A name from the config file works as it does for local stores.
+  auto cfg = dir + "/client.ini";
+  std::ofstream(cfg) << "[stores]\nremote=\"" << cs << "\"\n";
+  EXPECT_EQ(
+      storectl({"cache", "get", "--store", "remote", "--config", cfg, "k"})
+          .line(),
+      nlohmann::json::parse(R"({"key":"k","value":"v"})"));
+}
+
+TEST(node_serve, wrong_kind_and_unknown_names_are_clear_errors) {
+  auto dir = fresh_dir();
+  test::served_node node(local_stores(dir));
+  auto r = storectl({"cache", "get", "--store", node.uri("vectors"), "k"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is a vector store, not a cache"), std::string::npos)
+      << r.err;
+  r = storectl({"cache", "get", "--store", node.uri("nope"), "k"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("serves no store named 'nope'"), std::string::npos)
+      << r.err;
+  r = storectl({"cache", "get", "--store", "caf://127.0.0.1/x", "k"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("host:port"), std::string::npos) << r.err;
+}
+
+TEST(node_serve, passwords_stay_out_of_the_log_and_the_directory) {
+  auto dir = fresh_dir();
+  test::served_node node(
+      {{"pg", test::pgvector_uri()}, {"cache", "sqlite://" + dir + "/c.db"}});
+  std::string password = "storage-secret";
+  ASSERT_NE(test::pgvector_uri().find(password), std::string::npos)
+      << "the test expects the password of scripts/services.sh";
+  auto line = node.ready_line().dump();
+  EXPECT_EQ(line.find(password), std::string::npos) << line;
+  EXPECT_NE(line.find("***"), std::string::npos) << line;
+  // One log line per store, with the redacted URI.
+  auto log = node.log();
+  EXPECT_EQ(log.find(password), std::string::npos) << log;
+  EXPECT_NE(log.find("serving vector store 'pg'"), std::string::npos) << log;
+  EXPECT_NE(log.find("serving cache store 'cache'"), std::string::npos) << log;
+  // The served store works, and its errors name it without the password.
+  auto r = storectl({"vector", "count", "--store", node.uri("pg"),
+                     "--collection", "no_such_collection_here"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("collection_not_found"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(password), std::string::npos) << r.err;
+}
+
+TEST(node_serve, non_loopback_bind_needs_tls_or_insecure) {
+  auto dir = fresh_dir();
+  auto cfg = dir + "/node.ini";
+  std::ofstream(cfg) << "[stores]\ncache=\"sqlite://" << dir << "/c.db\"\n";
+  auto refused = test::serve_expecting_exit(
+      {"serve", "--config", cfg, "--bind", "0.0.0.0", "--port", "0"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("needs TLS"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--insecure"), std::string::npos) << refused.err;
+
+  test::served_node open({{"cache", "sqlite://" + dir + "/c.db"}}, "",
+                         {"--bind", "0.0.0.0", "--insecure"});
+  EXPECT_NE(open.log().find("without TLS"), std::string::npos) << open.log();
+  EXPECT_EQ(
+      storectl({"cache", "set", "--store", open.uri("cache"), "a", "1"}).code,
+      0);
+}
+
+TEST(node_serve, sigterm_stops_cleanly_and_keeps_acknowledged_writes) {
+  auto dir = fresh_dir();
+  test::served_node node(local_stores(dir));
+  runtime rt;
+  auto cache = rt.open_cache(node.uri("cache"));
+  for (int i = 0; i < 50; ++i)
+    test::await(cache.set("k" + std::to_string(i), std::to_string(i)));
+  EXPECT_EQ(node.terminate(), 0) << node.log();
+  EXPECT_NE(node.log().find("SIGTERM: stopping"), std::string::npos);
+  node.restart();
+  auto restarted =
+      storectl({"cache", "get", "--store", node.uri("cache"), "k49"});
+  EXPECT_EQ(restarted.line(),
+            nlohmann::json::parse(R"({"key":"k49","value":"49"})"));
+}
+
+TEST(node_serve, a_config_without_stores_is_refused) {
+  auto dir = fresh_dir();
+  auto cfg = dir + "/empty.ini";
+  std::ofstream(cfg) << "[openssl]\n";
+  auto r =
+      test::serve_expecting_exit({"serve", "--config", cfg, "--port", "0"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("nothing to serve"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace storage
+
+namespace storage {
+namespace {
+
+// Messages of a megabyte and more cross the link like small ones.
+TEST(node_serve, large_batches_cross_the_link) {
+  auto dir = fresh_dir();
+  test::served_node node(local_stores(dir));
+  runtime rt;
+  auto cache = rt.open_cache(node.uri("cache"));
+  std::vector<cache_entry> entries;
+  for (int i = 0; i < 10000; ++i)
+    entries.push_back({"key:" + std::to_string(i), std::string(100, 'v'), {}});
+  test::await(cache.mset(entries));
+  auto page = test::await(cache.scan("", 20000));
+  EXPECT_EQ(page.entries.size(), 10000u);
+  auto vectors = rt.open_vector(node.uri("vectors"));
+  test::await(vectors.create_collection({"big", 128, metric::l2}));
+  std::vector<vector_record> recs;
+  for (int i = 0; i < 5000; ++i)
+    recs.push_back({"r" + std::to_string(i),
+                    std::vector<float>(128, 0.5f * i),
+                    {},
+                    std::string(64, 'd')});
+  EXPECT_EQ(test::await(vectors.upsert("big", recs)), 5000u);
+  EXPECT_EQ(test::await(vectors.count("big")), 5000u);
+  auto back = test::await(vectors.get("big", {"r4999"}));
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0], recs.back());
+}
+
+}  // namespace
+}  // namespace storage
+
+namespace storage {
+namespace {
+
+// Many callers of one process share the node link; each keeps its own
+// order and every call is answered.
+TEST(node_serve, thirty_two_callers_share_the_link) {
+  auto ns = "nodemany" + test::unique_token();
+  test::served_node node(
+      {{"cache",
+        test::with_param(test::redis_uri(), "pool=4&namespace=" + ns)}});
+  runtime rt;
+  auto cache = rt.open_cache(node.uri("cache"));
+  std::vector<cache_entry> all;
+  for (int k = 0; k < 10000; ++k)
+    all.push_back({"key:" + std::to_string(k), std::string(100, 'v'), {}});
+  test::await(cache.mset(all));
+  std::atomic<int> failures{0};
+  // Rounds of fresh threads: every thread is a new caller with a new relay.
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> callers;
+    for (int t = 0; t < 32; ++t)
+      callers.emplace_back([&, t] {
+        auto key = "c" + std::to_string(t);
+        for (int i = 0; i < 300; ++i) {
+          try {
+            cache.set(key, std::to_string(i)).get();
+            if (cache.get(key).get() != std::to_string(i)) ++failures;
+            if (!cache
+                     .get("key:" +
+                          std::to_string((i * 7919 + t * 104729) % 10000))
+                     .get())
+              ++failures;
+          } catch (const std::exception& e) {
+            ADD_FAILURE() << e.what();
+            ++failures;
+            return;
+          }
+        }
+      });
+    for (auto& c : callers) c.join();
+  }
+  EXPECT_EQ(failures, 0);
+  test::await(cache.clear());
+}
+
+}  // namespace
+}  // namespace storage

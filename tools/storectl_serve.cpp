@@ -1,0 +1,80 @@
+// `storectl serve`: publishes the config's stores to other nodes
+// (node_server.hpp) until SIGINT or SIGTERM. Prints one line on stdout once
+// the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[..]} -- and
+// {"stopped":true} after a clean stop; logs one line per store on stderr.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/node_server.hpp"
+#include "tools/storectl.hpp"
+
+namespace storectl {
+
+namespace {
+
+struct serve_args {
+  std::string config;
+  std::string bind = "127.0.0.1";
+  std::int64_t port = 4242;
+  bool insecure = false;
+};
+
+void run(const serve_args& a) {
+  if (a.port < 0 || a.port > 65535)
+    invalid("--port must be in 0..65535, got " + std::to_string(a.port));
+  // Before the runtime starts its threads, so they inherit the mask and the
+  // signals wait for sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (!std::getenv("STORECTL_LOG")) spdlog::set_level(spdlog::level::info);
+  storage::runtime_options ro;
+  ro.config_file = a.config;
+  storage::runtime rt(ro);
+  storage::serve_options so;
+  so.bind = a.bind;
+  so.port = static_cast<std::uint16_t>(a.port);
+  so.insecure = a.insecure;
+  storage::node_server server(rt, so);
+  auto stores = nlohmann::ordered_json::array();
+  for (auto& s : server.stores())
+    stores.push_back({{"name", s.name}, {"kind", s.kind}, {"uri", s.uri}});
+  print({{"serving", a.bind + ":" + std::to_string(server.port())},
+         {"tls", server.tls()},
+         {"stores", stores}});
+  std::cout.flush();
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  spdlog::info("{}: stopping; requests in flight finish first",
+               sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server.stop();
+  print({{"stopped", true}});
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, action& selected) {
+  auto args = std::make_shared<serve_args>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "publish the config's stores to other nodes as caf://HOST:PORT/NAME "
+      "until SIGINT or SIGTERM");
+  cmd->add_option("--config", args->config,
+                  "CAF-style config file: [stores] to serve, [openssl] for "
+                  "TLS")
+      ->required();
+  cmd->add_option("--bind", args->bind,
+                  "address to listen on (default 127.0.0.1; any other needs "
+                  "TLS or --insecure)");
+  cmd->add_option("--port", args->port, "port (default 4242; 0: any free)");
+  cmd->add_flag("--insecure", args->insecure,
+                "allow a non-loopback --bind without TLS");
+  cmd->callback([&selected, args] { selected = [args] { run(*args); }; });
+}
+
+}  // namespace storectl
