@@ -61,7 +61,13 @@ std::map<std::string, std::string> read_store_names(const std::string& path) {
 
 tls_options read_tls_options(const std::string& path) {
   tls_options out;
-  for (auto& [key, value] : read_section(path, "openssl")) {
+  // [openssl] key=..., or CAF's dotted form openssl.key=... outside any
+  // section or in [global].
+  auto keys = read_section(path, "openssl");
+  for (auto* section : {"", "global"})
+    for (auto& [key, value] : read_section(path, section))
+      if (key.rfind("openssl.", 0) == 0) keys.emplace(key.substr(8), value);
+  for (auto& [key, value] : keys) {
     if (key == "certificate")
       out.certificate = value;
     else if (key == "key")

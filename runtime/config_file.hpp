@@ -27,8 +27,8 @@ std::map<std::string, std::string> read_section(const std::string& path,
 // Name -> URI, from [stores].
 std::map<std::string, std::string> read_store_names(const std::string& path);
 
-// From [openssl]; invalid_argument for a key CAF's OpenSSL module does not
-// know.
+// From [openssl] (or dotted openssl.* keys outside a section or in
+// [global]); invalid_argument for a key CAF's OpenSSL module does not know.
 tls_options read_tls_options(const std::string& path);
 
 }  // namespace storage

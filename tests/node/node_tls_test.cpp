@@ -113,9 +113,14 @@ TEST_F(node_tls, clients_without_a_good_certificate_are_refused) {
   test::await(rt.open_cache(node.uri("cache")).set("still", "serving"));
 }
 
+// Also CAF's dotted spelling of the keys (openssl.certificate=...).
 TEST_F(node_tls, non_loopback_bind_is_allowed_with_tls) {
-  test::served_node node({{"cache", "sqlite://" + dir_ + "/c.db"}},
-                         openssl_section("node"), {"--bind", "0.0.0.0"});
+  auto dotted = "[global]\nopenssl.certificate=\"" + dir_ +
+                "/node.pem\"\nopenssl.key=\"" + dir_ +
+                "/node.key\"\nopenssl.cafile=\"" + dir_ + "/ca.pem\"\n";
+  test::served_node node({{"cache", "sqlite://" + dir_ + "/c.db"}}, dotted,
+                         {"--bind", "0.0.0.0"});
+  EXPECT_EQ(node.ready_line()["tls"], true);
   EXPECT_EQ(node.log().find("without TLS"), std::string::npos);
   runtime rt(client("client", "ca"));
   auto cache = rt.open_cache(node.uri("cache"));
