@@ -130,8 +130,13 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
             .then([=](caf::node_id&, caf::strong_actor_ptr& dir,
                       std::set<std::string>&) { lookup(std::move(dir)); },
                   [=](caf::error& e) {
-                    failed(unavailable("cannot reach node " + where + ": " +
-                                       self->system().render(e)));
+                    auto why = self->system().render(e);
+                    if (e == caf::sec::disconnect_during_handshake)
+                      why +=
+                          " (does one side use TLS and the other not, or "
+                          "are their certificates from different CAs?)";
+                    failed(
+                        unavailable("cannot reach node " + where + ": " + why));
                   });
       },
   };

@@ -95,6 +95,10 @@ TEST_F(node_tls, clients_without_a_good_certificate_are_refused) {
       EXPECT_TRUE(e.code() == errc::backend_unavailable ||
                   e.code() == errc::timeout)
           << who << ": " << e.what();
+      if (e.code() == errc::backend_unavailable) {
+        EXPECT_NE(std::string(e.what()).find("TLS"), std::string::npos)
+            << who << " should hear why: " << e.what();
+      }
     }
     EXPECT_LT(std::chrono::steady_clock::now() - start,
               std::chrono::milliseconds(3000 + 1500))
