@@ -61,8 +61,7 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   spec.sharded = e.in_process;
   // memory:// answers from process memory and never waits on I/O.
   spec.never_blocks = u.scheme() == "memory";
-  spec.timeout = std::chrono::milliseconds(
-      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
+  spec.timeout = deadline_of(u);
   spec.max_inflight =
       static_cast<std::size_t>(u.int_param("max_inflight", 1024, 1, 1 << 24));
   maker<Backend> make;
@@ -89,6 +88,15 @@ pool_spec<cache_backend> cache_pool_for(const std::string& uri) {
 
 store_kind kind_of(const std::string& uri) {
   return entry_for(store_uri::parse(uri)).kind;
+}
+
+const char* to_string(store_kind k) {
+  return k == store_kind::vector ? "vector" : "cache";
+}
+
+std::chrono::milliseconds deadline_of(const store_uri& u) {
+  return std::chrono::milliseconds(
+      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
 }
 
 }  // namespace storage

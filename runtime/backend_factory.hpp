@@ -5,11 +5,13 @@
 // max_inflight (requests in flight before `overloaded`, default 1024).
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "actors/pool_spec.hpp"
 #include "adapters/cache_backend.hpp"
 #include "adapters/vector_backend.hpp"
+#include "messages/store_uri.hpp"
 
 namespace storage {
 
@@ -22,5 +24,12 @@ pool_spec<cache_backend> cache_pool_for(const std::string& uri);
 
 // The kind a URI's scheme names; invalid_argument for an unknown scheme.
 store_kind kind_of(const std::string& uri);
+
+// "vector" or "cache", as the node directory and errors name a kind.
+const char* to_string(store_kind k);
+
+// A store's per-request deadline: its URI's timeout_ms (default 10000), on
+// every scheme, caf:// included; invalid_argument when out of range.
+std::chrono::milliseconds deadline_of(const store_uri& u);
 
 }  // namespace storage

@@ -12,6 +12,7 @@
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/node_directory.hpp"
+#include "runtime/remote_store.hpp"
 #include "runtime/runtime.hpp"
 
 namespace storage {
@@ -33,23 +34,7 @@ struct node_server::impl {
   std::vector<served_store> stores;
   std::chrono::milliseconds longest_deadline{0};
   node_directory_actor directory;
-
-  caf::io::middleman_actor manager() {
-    auto& sys = rt.system();
-    return tls ? sys.openssl_manager().actor_handle()
-               : sys.middleman().actor_handle();
-  }
 };
-
-namespace {
-
-std::chrono::milliseconds deadline_of(const std::string& uri) {
-  auto u = store_uri::parse(uri);
-  return std::chrono::milliseconds(
-      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
-}
-
-}  // namespace
 
 node_server::node_server(runtime& rt, serve_options opts)
     : impl_(std::make_unique<impl>(rt, std::move(opts))) {
@@ -72,22 +57,21 @@ node_server::node_server(runtime& rt, serve_options opts)
   std::vector<std::pair<caf::strong_actor_ptr, served_store>> handles;
   for (auto& name : names) {
     auto uri = rt.resolve(name);
-    served_store s{name, "", redact(uri)};
-    caf::strong_actor_ptr h;
-    if (store_uri::parse(uri).scheme() == "caf")
+    auto parsed = store_uri::parse(uri);
+    if (parsed.scheme() == "caf")
       throw store_error(errc::invalid_argument,
                         "store '" + name +
                             "' is itself served by another node; serve it "
                             "there",
                         "serve");
-    if (kind_of(uri) == store_kind::vector) {
-      s.kind = "vector";
-      h = caf::actor_cast<caf::strong_actor_ptr>(rt.open_vector(name).actor());
-    } else {
-      s.kind = "cache";
-      h = caf::actor_cast<caf::strong_actor_ptr>(rt.open_cache(name).actor());
-    }
-    d.longest_deadline = std::max(d.longest_deadline, deadline_of(uri));
+    auto kind = kind_of(uri);
+    served_store s{name, to_string(kind), redact(uri)};
+    auto h = kind == store_kind::vector
+                 ? caf::actor_cast<caf::strong_actor_ptr>(
+                       rt.open_vector(name).actor())
+                 : caf::actor_cast<caf::strong_actor_ptr>(
+                       rt.open_cache(name).actor());
+    d.longest_deadline = std::max(d.longest_deadline, deadline_of(parsed));
     handles.emplace_back(h, s);
     d.stores.push_back(s);
   }
@@ -136,7 +120,8 @@ void node_server::stop() {
   auto& d = *impl_;
   if (d.stopped) return;
   d.stopped = true;
-  caf::anon_send(d.manager(), caf::close_atom::value, d.port);
+  caf::anon_send(connection_manager(d.rt.system(), d.tls),
+                 caf::close_atom::value, d.port);
   // Requests already admitted finish within their deadlines.
   auto until = std::chrono::steady_clock::now() + d.longest_deadline;
   while (d.rt.requests_in_flight() > 0 &&

@@ -23,10 +23,6 @@ constexpr auto max_backoff = std::chrono::milliseconds(1000);
 // handshake (frozen) costs a connection attempt at most this long.
 constexpr auto max_connect_wait = std::chrono::milliseconds(3000);
 
-const char* kind_name(store_kind k) {
-  return k == store_kind::vector ? "vector" : "cache";
-}
-
 // The handle callers hold: forwards in the caller's context (see
 // remote_store.hpp).
 class remote_handle final : public caf::monitorable_actor {
@@ -96,12 +92,12 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
               if (!h)
                 return failed(unavailable("node " + where +
                                           " answered without a handle"));
-              if (s.kind != kind_name(spec.kind))
+              if (s.kind != to_string(spec.kind))
                 return link->down(
                     store_error(errc::invalid_argument,
                                 "store '" + spec.name + "' on node " + where +
                                     " is a " + s.kind + " store, not a " +
-                                    kind_name(spec.kind) + " store",
+                                    to_string(spec.kind) + " store",
                                 "", spec.display),
                     true);
               self->monitor(h);
@@ -164,10 +160,14 @@ remote_store_spec remote_spec_for(const std::string& uri, store_kind kind) {
   s.port = u.port();
   s.name = name;
   s.kind = kind;
-  s.timeout = std::chrono::milliseconds(
-      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
+  s.timeout = deadline_of(u);
   s.display = u.redacted();
   return s;
+}
+
+caf::io::middleman_actor connection_manager(caf::actor_system& sys, bool tls) {
+  return tls ? sys.openssl_manager().actor_handle()
+             : sys.middleman().actor_handle();
 }
 
 remote_store_handles spawn_remote_store(caf::actor_system& sys,
@@ -177,9 +177,7 @@ remote_store_handles spawn_remote_store(caf::actor_system& sys,
   auto handle = caf::make_actor<remote_handle, caf::strong_actor_ptr>(
       sys.next_actor_id(), sys.node(), &sys, cfg, state);
   state->set_handle(handle);
-  auto mm = spec.tls ? sys.openssl_manager().actor_handle()
-                     : sys.middleman().actor_handle();
-  auto c = sys.spawn(connector, state, mm);
+  auto c = sys.spawn(connector, state, connection_manager(sys, spec.tls));
   state->set_connector(c);
   caf::anon_send(c, nconnect_atom::value);
   return {std::move(handle), std::move(state)};

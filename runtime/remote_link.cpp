@@ -155,13 +155,13 @@ void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what,
     c.remote->enqueue(std::move(what), eu);
     return;
   }
+  auto deadline = remote_clock::now() + spec_.timeout;
   caf::strong_actor_ptr relay;
   caf::message_id mid;
   {
     std::lock_guard<std::mutex> guard(c.mtx);
     auto& r = relay_for(c, what->sender);
-    mid = r.add(std::move(what->sender), what->mid,
-                remote_clock::now() + spec_.timeout);
+    mid = r.add(std::move(what->sender), what->mid, deadline);
     relay = caf::strong_actor_ptr{r.ctrl()};
   }
   c.remote->enqueue(caf::make_mailbox_element(std::move(relay), mid, {},

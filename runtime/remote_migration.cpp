@@ -2,7 +2,6 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <caf/openssl/manager.hpp>
 
 #include "messages/caf_support.hpp"
 #include "runtime/remote_store.hpp"
@@ -24,10 +23,9 @@ remote_migration::remote_migration(runtime& rt, const std::string& caf_uri)
   name_ = spec.name;
   timeout_ = spec.timeout;
   auto& sys = rt.system();
-  auto mm = rt.node().tls.enabled() ? sys.openssl_manager().actor_handle()
-                                    : sys.middleman().actor_handle();
   caf::scoped_actor self{sys};
-  self->request(mm, timeout_, caf::connect_atom::value, spec.host, spec.port)
+  self->request(connection_manager(sys, rt.node().tls.enabled()), timeout_,
+                caf::connect_atom::value, spec.host, spec.port)
       .receive(
           [&](caf::node_id&, caf::strong_actor_ptr& dir,
               std::set<std::string>&) {

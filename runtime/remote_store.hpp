@@ -27,6 +27,7 @@
 #include <string>
 
 #include <caf/fwd.hpp>
+#include <caf/io/middleman_actor.hpp>
 
 #include "runtime/backend_factory.hpp"
 
@@ -52,6 +53,10 @@ struct remote_store_handles {
   caf::strong_actor_ptr handle;
   std::shared_ptr<remote_link_state> state;
 };
+
+// What connects to and publishes on other nodes: CAF's OpenSSL manager with
+// TLS, the middleman without.
+caf::io::middleman_actor connection_manager(caf::actor_system& sys, bool tls);
 
 // Spawns the handle and starts connecting.
 remote_store_handles spawn_remote_store(caf::actor_system& sys,

@@ -247,8 +247,8 @@ open_remote(std::map<std::string, remote_store_handles>& remotes,
             const std::string& uri, store_kind kind) {
   auto spec = remote_spec_for(uri, kind);
   spec.tls = tls;
-  auto key = std::string(kind == store_kind::vector ? "vector " : "cache ") +
-             spec.host + ":" + std::to_string(spec.port) + "/" + spec.name;
+  auto key = std::string(to_string(kind)) + " " + spec.host + ":" +
+             std::to_string(spec.port) + "/" + spec.name;
   auto it = remotes.find(key);
   if (it == remotes.end())
     it = remotes.emplace(key, spawn_remote_store(sys, spec)).first;

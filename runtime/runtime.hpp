@@ -58,9 +58,9 @@ class runtime {
   cache_store open_cache(const std::string& uri_or_name);
 
   // Points an open store at another backend of the same kind. Not for a
-  // caf:// store (unsupported): the node that serves it owns its backend. Requests in
-  // flight finish on the old backend; later ones go to the new one. Callers
-  // keep their handles. Data is not copied (see migration for that).
+  // caf:// store (unsupported): the node that serves it owns its backend.
+  // Requests in flight finish on the old backend; later ones go to the new one.
+  // Callers keep their handles. Data is not copied (see migration for that).
   void swap(const std::string& uri_or_name, const std::string& new_uri);
 
   // Moves an open store (vector or cache) to `target_uri`, a backend of the

@@ -81,8 +81,8 @@ void run_live_migration(const live_args& a) {
   req.batch = static_cast<std::uint32_t>(a.batch);
   req.verify = a.verify;
   auto r = m.start(req);
-  storage::progress_renderer progress(std::cerr, ::isatty(STDERR_FILENO) == 1);
   bool terminal = ::isatty(STDERR_FILENO) == 1;
+  storage::progress_renderer progress(std::cerr, terminal);
   auto last_shown = std::chrono::steady_clock::now();
   auto show = [&] { progress({r.collection, r.copied, r.total, r.seconds}); };
   show();

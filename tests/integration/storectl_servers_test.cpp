@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
-#include "support/storectl_process.hpp"
 #include "messages/store_uri.hpp"
 #include "support/servers.hpp"
+#include "support/storectl_process.hpp"
 
 namespace storage::test {
 namespace {
