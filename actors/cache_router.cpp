@@ -95,11 +95,7 @@ void stateful(self_ptr self, caf::typed_response_promise<Reply> rp,
 
 void set(self_ptr self, caf::typed_response_promise<bool> rp,
          const cache_entry& e) {
-  if (rejected(self, rp, "set", [&] {
-        validate_key(e.key);
-        validate_ttl(e.ttl);
-      }))
-    return;
+  if (rejected(self, rp, "set", [&] { validate_entry(e); })) return;
   auto s = make_slots(1);
   fan_out<bool>(
       self, rp, writer_of(self, e.key), "set",
@@ -134,13 +130,7 @@ void del(self_ptr self, caf::typed_response_promise<std::uint64_t> rp,
 
 void mset(self_ptr self, caf::typed_response_promise<bool> rp,
           const std::vector<cache_entry>& es) {
-  if (rejected(self, rp, "mset", [&] {
-        for (auto& e : es) {
-          validate_key(e.key);
-          validate_ttl(e.ttl);
-        }
-      }))
-    return;
+  if (rejected(self, rp, "mset", [&] { validate_entries(es); })) return;
   // Split by key so per-key order holds; each part is atomic.
   auto [targets, parts] =
       split(self, es, [](const cache_entry& e) { return e.key; });
@@ -219,11 +209,7 @@ cache_router_actor::behavior_type cache_router(
       [=](cadd_atom a, const cache_entry& e) {
         auto rp = self->make_response_promise<bool>();
         admit(self, [=] {
-          if (rejected(self, rp, "add", [&] {
-                validate_key(e.key);
-                validate_ttl(e.ttl);
-              }))
-            return;
+          if (rejected(self, rp, "add", [&] { validate_entry(e); })) return;
           stateful(self, rp, "add", e.key, a, e);
         });
         return rp;

@@ -145,7 +145,7 @@ void checkpoint_file::save() const {
   auto data =
       doc_.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
       "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) io_failure(path_, "cannot create");
   bool ok = write_all(fd, data) && ::fsync(fd) == 0;
   ::close(fd);

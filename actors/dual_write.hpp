@@ -24,6 +24,7 @@
 #include "actors/router_core.hpp"
 #include "actors/store_worker.hpp"
 #include "messages/filter.hpp"
+#include "messages/store_uri.hpp"
 
 namespace storage {
 
@@ -334,7 +335,7 @@ caf::error start_dual(Self* self, const std::string& uri, live_link link,
     publish(self);  // every request through the router from now on
     return {};
   } catch (const store_error& e) {
-    return to_caf_error(e.with_context("migrate", redact(uri)));
+    return to_caf_error(e.with_context("migrate", redact_uri(uri)));
   }
 }
 

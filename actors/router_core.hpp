@@ -13,6 +13,7 @@
 #include "actors/pool/store_dispatcher.hpp"
 #include "actors/scan_merge.hpp"
 #include "actors/worker_pool.hpp"
+#include "messages/store_uri.hpp"
 
 namespace storage {
 
@@ -468,7 +469,7 @@ caf::result<bool> swap_pool(Self* self, const std::string& uri,
       if (w) self->send(w, close);
     return true;
   } catch (const store_error& e) {
-    return to_caf_error(e.with_context("swap", redact(uri)));
+    return to_caf_error(e.with_context("swap", redact_uri(uri)));
   }
 }
 

@@ -28,25 +28,6 @@ void check_keys(const std::vector<vector_record>& records) {
 
 }  // namespace
 
-vector_record chroma_record(const json& cols, std::size_t i) {
-  vector_record r;
-  r.id = cols.at("ids").at(i).get<std::string>();
-  auto col = [&](const char* name) -> const json* {
-    auto it = cols.find(name);
-    if (it == cols.end() || !it->is_array() || i >= it->size()) return nullptr;
-    return &(*it)[i];
-  };
-  if (auto* e = col("embeddings"); e && e->is_array()) {
-    r.embedding.reserve(e->size());
-    for (auto& x : *e) r.embedding.push_back(x.get<float>());
-  }
-  if (auto* m = col("metadatas"); m && m->is_object())
-    r.metadata = metadata_from_json(*m);
-  if (auto* d = col("documents"); d && d->is_string())
-    r.document = d->get<std::string>();
-  return r;
-}
-
 chroma_store::chroma_store(chroma_options opts)
     : opts_(std::move(opts)), http_(opts_.host, opts_.port, opts_.timeout_ms) {}
 
@@ -69,13 +50,7 @@ json chroma_store::call(const char* method, const std::string& path,
 
 std::vector<vector_record> chroma_store::fetch(const std::string& path,
                                                const json& request) {
-  json r = call("POST", path + "/get", &request);
-  std::vector<vector_record> out;
-  auto& ids = r.at("ids");
-  out.reserve(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    out.push_back(chroma_record(r, i));
-  return out;
+  return chroma_records(call("POST", path + "/get", &request));
 }
 
 std::uint64_t chroma_store::upsert(const std::string& collection,
@@ -230,7 +205,7 @@ std::uint64_t chroma_store::count(const std::string& collection) {
   return guarded("count", [&] {
     return with_collection(
         collection, [&](const collection_info&, const std::string& path) {
-          return call("GET", path + "/count").get<std::uint64_t>();
+          return chroma_count(call("GET", path + "/count"));
         });
   });
 }

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/chroma_store_http.hpp"
+#include "adapters/chroma_store_reply.hpp"
 #include "adapters/vector_backend.hpp"
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
@@ -78,18 +79,13 @@ class chroma_store final : public vector_backend {
                  std::uint32_t limit) override;
 
  private:
-  struct collection_info {
-    std::string id;
-    std::uint32_t dimension = 0;  // 0: not known yet
-    storage::metric metric = metric::l2;
-  };
+  using collection_info = chroma_collection;
 
   // One request; a non-2xx answer becomes the matching store_error.
   nlohmann::json call(const char* method, const std::string& path,
                       const nlohmann::json* body = nullptr);
   void ensure_database();
   std::string collections_path() const;
-  collection_info parse_collection(const nlohmann::json& c) const;
   collection_info lookup(const std::string& name);
   // Runs fn(info, records_path). A cached id may be stale when another
   // connection dropped and recreated the collection (maybe with another
@@ -147,8 +143,5 @@ class chroma_store final : public vector_backend {
   bool database_ready_ = false;
   std::map<std::string, collection_info> cache_;
 };
-
-// Chroma's /get and /query answer columns; row i as a record.
-vector_record chroma_record(const nlohmann::json& columns, std::size_t i);
 
 }  // namespace storage

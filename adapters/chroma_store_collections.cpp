@@ -41,29 +41,6 @@ std::string chroma_store::collections_path() const {
          http_.escape(opts_.database) + "/collections";
 }
 
-chroma_store::collection_info chroma_store::parse_collection(
-    const json& c) const {
-  collection_info info;
-  info.id = c.at("id").get<std::string>();
-  const json* md = c.contains("metadata") && c["metadata"].is_object()
-                       ? &c["metadata"]
-                       : nullptr;
-  if (md && md->contains("dimension") && (*md)["dimension"].is_number_integer())
-    info.dimension = (*md)["dimension"].get<std::uint32_t>();
-  else if (c.contains("dimension") && c["dimension"].is_number_integer())
-    info.dimension = c["dimension"].get<std::uint32_t>();
-  std::string space = "l2";  // Chroma's default
-  auto cfg = c.find("configuration_json");
-  if (cfg != c.end() && cfg->is_object() && cfg->contains("hnsw") &&
-      (*cfg)["hnsw"].is_object() && (*cfg)["hnsw"].contains("space") &&
-      (*cfg)["hnsw"]["space"].is_string())
-    space = (*cfg)["hnsw"]["space"].get<std::string>();
-  else if (md && md->contains("hnsw:space") && (*md)["hnsw:space"].is_string())
-    space = (*md)["hnsw:space"].get<std::string>();
-  info.metric = parse_metric(space);
-  return info;
-}
-
 chroma_store::collection_info chroma_store::lookup(const std::string& name) {
   auto it = cache_.find(name);
   if (it != cache_.end()) return it->second;
@@ -77,7 +54,7 @@ chroma_store::collection_info chroma_store::lookup(const std::string& name) {
                       "Chroma at " + http_.endpoint() + " answered " +
                           std::to_string(c.status) + " looking up '" + name +
                           "': " + c.message);
-  return cache_[name] = parse_collection(c.body);
+  return cache_[name] = chroma_collection_info(c.body);
 }
 
 bool chroma_store::create_collection(const collection_spec& spec) {
@@ -92,7 +69,7 @@ bool chroma_store::create_collection(const collection_spec& spec) {
     json body{{"name", spec.name}, {"metadata", md}};
     auto r = http_.send("POST", collections_path(), &body);
     if (r.status / 100 == 2) {
-      cache_[spec.name] = parse_collection(r.body);
+      cache_[spec.name] = chroma_collection_info(r.body);
       return true;
     }
     if (r.status != 409)
@@ -136,8 +113,7 @@ std::vector<collection_spec> chroma_store::list_collections() {
           call("GET", collections_path() + "?limit=" + std::to_string(page) +
                           "&offset=" + std::to_string(offset));
       for (auto& c : list) {
-        auto info = parse_collection(c);
-        auto name = c.at("name").get<std::string>();
+        auto [name, info] = chroma_listed_collection(c);
         cache_[name] = info;
         out.push_back({name, info.dimension, info.metric});
       }

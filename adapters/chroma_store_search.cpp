@@ -164,10 +164,7 @@ std::vector<std::vector<search_hit>> chroma_store::query_many(
   out.reserve(queries.size());
   for (std::size_t q = 0; q < queries.size(); ++q) {
     const auto& query = queries[q];
-    json cols = json::object();
-    for (const char* col : {"ids", "embeddings", "metadatas", "documents"})
-      if (r.contains(col) && r[col].is_array() && r[col].size() > q)
-        cols[col] = std::move(r[col][q]);
+    json cols = chroma_query_columns(r, q);
     std::size_t raw = cols.contains("ids") ? cols["ids"].size() : 0;
     double farthest = 0;
     std::vector<scored> cand;
@@ -184,9 +181,8 @@ std::vector<std::vector<search_hit>> chroma_store::query_many(
       // Fewer than asked: either that is every match, or the index
       // pruned some. Only a count tells which.
       if (!matches)
-        matches = chroma_filter
-                      ? all_ids(path, &*chroma_filter).size()
-                      : call("GET", path + "/count").get<std::uint64_t>();
+        matches = chroma_filter ? all_ids(path, &*chroma_filter).size()
+                                : chroma_count(call("GET", path + "/count"));
       complete = *matches <= raw;
     } else {
       // A record not fetched is at least as far as the farthest fetched;

@@ -19,7 +19,7 @@ constexpr const char* catalogue_lock =
 
 // pgvector's limit: the vector type holds 16000 dimensions (HNSW 2000:
 // pgvector_store_index.cpp).
-constexpr std::uint32_t max_dimension = 16000;
+constexpr std::uint32_t pgvector_max_dimension = 16000;
 
 pgvector_store::options parse_options(const store_uri& uri) {
   uri.check_params({STORAGE_RUNTIME_PARAMS, "index", "m", "ef_construction",
@@ -139,7 +139,7 @@ pgvector_store::collection_info pgvector_store::lookup(
 bool pgvector_store::create_collection(const collection_spec& spec) {
   try {
     validate_collection_spec(spec);
-    if (spec.dimension > max_dimension)
+    if (spec.dimension > pgvector_max_dimension)
       throw store_error(errc::unsupported,
                         "pgvector holds at most 16000 dimensions, got " +
                             std::to_string(spec.dimension));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "adapters/pgvector_store_detail.hpp"
+#include "messages/secrets.hpp"
 
 namespace storage::pgv {
 
@@ -124,7 +125,7 @@ std::string connection::sanitize(std::string msg) const {
     for (auto pos = msg.find(password_); pos != std::string::npos;
          pos = msg.find(password_, pos + 3))
       msg.replace(pos, password_.size(), "***");
-  return redact(msg);
+  return scrub_secrets(msg);
 }
 
 void connection::ensure() {

@@ -39,11 +39,9 @@ std::string positive(const std::string& key, const metadata_value& v,
   std::string text = "(metadata->>" + key + ")";
   std::string type = "jsonb_typeof" + field;
   // CASE, not AND: SQL does not promise to test the type before the cast.
-  if (auto* s = std::get_if<std::string>(&v)) {
-    if (s->find('\0') != std::string::npos) return "false";
+  if (auto* s = std::get_if<std::string>(&v))
     return "(CASE WHEN " + type + " = 'string' THEN " + text + " = " +
            p.add(*s) + " ELSE false END)";
-  }
   if (auto* b = std::get_if<bool>(&v))
     return "COALESCE(" + field + " = " + p.add(*b ? "true" : "false") +
            "::jsonb, false)";
@@ -80,14 +78,24 @@ const char* comparison(filter::op o) {
 
 std::string leaf(const filter& f, params& p) {
   bool negate = f.kind() == filter::op::ne || f.kind() == filter::op::nin;
-  // A key PostgreSQL cannot store is a key no record has.
-  if (f.field().find('\0') != std::string::npos)
-    return negate ? "true" : "false";
+  // A key or string PostgreSQL cannot store is one no record has. Such
+  // values are left out before the key becomes a parameter, so every
+  // parameter sent is used.
+  auto storable = [](const std::string& s) {
+    return s.find('\0') == std::string::npos;
+  };
+  std::vector<const metadata_value*> values;
+  if (storable(f.field()))
+    for (auto& v : f.values()) {
+      auto* s = std::get_if<std::string>(&v);
+      if (!s || storable(*s)) values.push_back(&v);
+    }
+  if (values.empty()) return negate ? "true" : "false";
   auto key = p.add(f.field());
   std::string any;
-  for (auto& v : f.values()) {
+  for (auto* v : values) {
     if (!any.empty()) any += " OR ";
-    any += positive(key, v, comparison(f.kind()), p);
+    any += positive(key, *v, comparison(f.kind()), p);
   }
   return negate ? "(NOT (" + any + "))" : "(" + any + ")";
 }

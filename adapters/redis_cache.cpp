@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "adapters/factories.hpp"
+#include "adapters/redis_cache_reply.hpp"
 #include "messages/errors.hpp"
 
 namespace storage {
@@ -66,9 +67,7 @@ void redis_cache::set_deadline(std::chrono::steady_clock::time_point deadline) {
 }
 
 void redis_cache::unexpected(const char* op) const {
-  throw store_error(errc::internal,
-                    "unexpected reply from redis at " + conn_.endpoint(), op,
-                    conn_.store());
+  redis_unexpected(conn_, op);
 }
 
 std::string redis_cache::full(const std::string& key, const char* op) const {
@@ -181,20 +180,7 @@ std::string redis_cache::scan_step(const std::string& cursor,
                                    const char* op) {
   auto r = conn_.command(
       {"SCAN", cursor, "MATCH", match_, "COUNT", std::to_string(count)}, op);
-  conn_.check(*r, op);
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-      r->element[0]->type != REDIS_REPLY_STRING ||
-      r->element[1]->type != REDIS_REPLY_ARRAY)
-    unexpected(op);
-  auto* page = r->element[1];
-  for (std::size_t i = 0; i < page->elements; ++i) {
-    auto* e = page->element[i];
-    if (e->type != REDIS_REPLY_STRING) unexpected(op);
-    std::string k(e->str, e->len);
-    if (k.compare(0, prefix_.size(), prefix_) == 0)
-      keys.push_back(std::move(k));
-  }
-  return std::string(r->element[0]->str, r->element[0]->len);
+  return redis_read_scan(conn_, *r, prefix_, keys, op);
 }
 
 std::uint64_t redis_cache::clear() {
@@ -210,9 +196,7 @@ std::uint64_t redis_cache::clear() {
     cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
                std::make_move_iterator(keys.end()));
     auto r = conn_.command(cmd, "clear");
-    conn_.check(*r, "clear");
-    if (r->type != REDIS_REPLY_INTEGER) unexpected("clear");
-    removed += static_cast<std::uint64_t>(r->integer);
+    removed += redis_read_count(conn_, *r, "clear");
   } while (cursor != "0");
   return removed;
 }
@@ -246,23 +230,8 @@ cache_scan_page redis_cache::scan(const std::string& cursor,
       }
       cmds.push_back({"EXEC"});
       auto replies = conn_.pipeline(cmds, "scan");
-      auto& exec = *replies.back();
-      conn_.check(exec, "scan");
-      if (exec.type != REDIS_REPLY_ARRAY || exec.elements != 2 * keys.size())
-        unexpected("scan");
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        auto* v = exec.element[2 * i];
-        auto* t = exec.element[2 * i + 1];
-        // Gone since SCAN saw it, or not a string (never written by a
-        // cache): not a live entry of this cache.
-        if (v->type != REDIS_REPLY_STRING || t->type != REDIS_REPLY_INTEGER ||
-            t->integer == -2)
-          continue;
-        cache_entry e{keys[i].substr(prefix_.size()),
-                      std::string(v->str, v->len), std::nullopt};
-        if (t->integer != -1) e.ttl = live_ttl(t->integer);
-        page.entries.push_back(std::move(e));
-      }
+      redis_read_entries(conn_, *replies.back(), keys, prefix_.size(),
+                         page.entries);
     }
     if (rc == "0") return page;
     if (page.entries.size() >= limit) break;

@@ -69,16 +69,11 @@ class redis_cache final : public cache_backend {
                                        const char* op) const;
   // The commands that carry out `op` (none for an empty del, mget or mset);
   // throws store_error for an op the server must not see (empty key, bad
-  // ttl). In redis_cache_batch.cpp, as are the two below.
+  // ttl). In redis_cache_batch.cpp, as is run_one; their replies are read
+  // by redis_cache_reply.hpp.
   std::vector<std::vector<std::string>> commands_for(const cache_op& op) const;
-  // Decodes op's `n` replies into `out`; throws store_error for an error.
-  void read_result(const cache_op& op, const redis_reply* replies,
-                   std::size_t n, cache_op_result& out) const;
-  void read_incr(const cache_op& op, const redisReply& r,
-                 cache_op_result& out) const;
   // One op in one exchange; throws as the single-op methods do.
   cache_op_result run_one(const cache_op& op);
-  static std::int64_t live_ttl(long long pttl);
   // The same ceiling as memory://, so a huge TTL means the same everywhere
   // (and PX plus the server's clock cannot overflow).
   static constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;

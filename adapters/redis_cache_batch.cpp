@@ -7,15 +7,10 @@
 #include <algorithm>
 
 #include "adapters/redis_cache.hpp"
+#include "adapters/redis_cache_reply.hpp"
 #include "messages/errors.hpp"
 
 namespace storage {
-
-std::int64_t redis_cache::live_ttl(long long pttl) {
-  // Redis reports 0 ms for a key in its last millisecond; it is still live,
-  // and a TTL read here may be written back elsewhere, where 0 is invalid.
-  return std::max<long long>(1, pttl);
-}
 
 std::vector<std::vector<std::string>> redis_cache::commands_for(
     const cache_op& op) const {
@@ -68,98 +63,11 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
   unexpected(name);
 }
 
-void redis_cache::read_incr(const cache_op& op, const redisReply& r,
-                            cache_op_result& out) const {
-  if (r.type == REDIS_REPLY_ERROR) {
-    std::string text(r.str, r.len);
-    // The same words as every other backend (adapters/cache_incr.hpp).
-    if (text.find("not an integer") != std::string::npos ||
-        text.rfind("WRONGTYPE", 0) == 0)
-      throw store_error(errc::type_mismatch,
-                        "value of key '" + op.key + "' is not an integer",
-                        "incr", conn_.store());
-    if (text.find("overflow") != std::string::npos)
-      throw store_error(errc::invalid_argument,
-                        "incr of key '" + op.key + "' by " +
-                            std::to_string(op.number) +
-                            " would overflow a 64-bit integer",
-                        "incr", conn_.store());
-    conn_.check(r, "incr");
-  }
-  if (r.type != REDIS_REPLY_INTEGER) unexpected("incr");
-  out.number = r.integer;
-}
-
-void redis_cache::read_result(const cache_op& op, const redis_reply* replies,
-                              std::size_t n, cache_op_result& out) const {
-  auto name = op_name(op.kind);
-  if (n == 0) return;  // an empty del, mget or mset: nothing was sent
-  if (op.kind == cache_op_kind::incr) return read_incr(op, *replies[0], out);
-  if (op.kind == cache_op_kind::mset) {
-    for (std::size_t i = 0; i < n; ++i) conn_.check(*replies[i], name);
-    auto& exec = *replies[n - 1];
-    if (exec.type != REDIS_REPLY_ARRAY || exec.elements != op.entries.size())
-      unexpected(name);
-    for (std::size_t i = 0; i < exec.elements; ++i)
-      conn_.check(*exec.element[i], name);
-    out.flag = true;
-    return;
-  }
-  auto& r = *replies[0];
-  conn_.check(r, name);
-  switch (op.kind) {
-    case cache_op_kind::get:
-      if (r.type == REDIS_REPLY_NIL) return;
-      if (r.type != REDIS_REPLY_STRING) unexpected(name);
-      out.value = std::string(r.str, r.len);
-      return;
-    case cache_op_kind::set:
-      out.flag = true;
-      return;
-    case cache_op_kind::add:
-      out.flag = r.type != REDIS_REPLY_NIL;
-      return;
-    case cache_op_kind::mget:
-      if (r.type != REDIS_REPLY_ARRAY || r.elements != op.keys.size())
-        unexpected(name);
-      out.values.reserve(r.elements);
-      for (std::size_t i = 0; i < r.elements; ++i) {
-        auto* e = r.element[i];
-        if (e->type == REDIS_REPLY_STRING)
-          out.values.emplace_back(std::string(e->str, e->len));
-        else
-          out.values.emplace_back(std::nullopt);
-      }
-      return;
-    default:
-      break;
-  }
-  if (r.type != REDIS_REPLY_INTEGER) unexpected(name);
-  switch (op.kind) {
-    case cache_op_kind::del:
-      out.count = static_cast<std::uint64_t>(r.integer);
-      return;
-    case cache_op_kind::exists:
-      out.flag = r.integer > 0;
-      return;
-    case cache_op_kind::expire:
-      out.flag = r.integer == 1;
-      return;
-    case cache_op_kind::ttl:
-      if (r.integer == -2) return;
-      out.ttl.exists = true;
-      if (r.integer != -1) out.ttl.ttl = live_ttl(r.integer);
-      return;
-    default:
-      unexpected(name);
-  }
-}
-
 cache_op_result redis_cache::run_one(const cache_op& op) {
   auto cmds = commands_for(op);
   cache_op_result out;
   auto replies = conn_.pipeline(cmds, op_name(op.kind));
-  read_result(op, replies.data(), replies.size(), out);
+  redis_read_result(conn_, op, replies.data(), replies.size(), out);
   return out;
 }
 
@@ -198,7 +106,8 @@ std::vector<cache_op_result> redis_cache::execute(
       continue;
     }
     try {
-      read_result(ops[i], replies.data() + first[i], count[i], out[i]);
+      redis_read_result(conn_, ops[i], replies.data() + first[i], count[i],
+                        out[i]);
     } catch (const store_error& e) {
       out[i].error = e;
     }

@@ -1,10 +1,17 @@
 #include "messages/errors.hpp"
 
-#include <regex>
+#include "messages/secrets.hpp"
+#include "messages/store_uri.hpp"
 
 namespace storage {
 
 namespace {
+
+// A store is named by its URI or by a configured name.
+std::string shown_store(const std::string& store) {
+  return store.find("://") != std::string::npos ? redact_uri(store)
+                                                : scrub_secrets(store);
+}
 
 constexpr const char* names[] = {
     "ok",
@@ -38,9 +45,9 @@ store_error::store_error(errc code, std::string message, std::string operation,
                          std::string store)
     : std::runtime_error(render(code, message, operation, store)),
       code_(code),
-      message_(redact(message)),
+      message_(scrub_secrets(message)),
       operation_(std::move(operation)),
-      store_(redact(store)) {}
+      store_(shown_store(store)) {}
 
 store_error store_error::with_context(const std::string& operation,
                                       const std::string& store) const {
@@ -52,28 +59,20 @@ store_error store_error::with_context(const std::string& operation,
 std::string store_error::render(errc code, const std::string& message,
                                 const std::string& operation,
                                 const std::string& store) {
+  // The store first: redacting it remembers its password, which the
+  // message may quote.
+  auto shown = shown_store(store);
   std::string out = to_string(code);
   out += ": ";
-  out += redact(message);
+  out += scrub_secrets(message);
   if (!operation.empty() || !store.empty()) {
     out += " (";
     if (!operation.empty()) out += "operation " + operation;
     if (!operation.empty() && !store.empty()) out += ", ";
-    if (!store.empty()) out += "store " + redact(store);
+    if (!store.empty()) out += "store " + shown;
     out += ")";
   }
   return out;
-}
-
-std::string redact(const std::string& text) {
-  // userinfo with a password: scheme://user:secret@host or scheme://:secret@
-  static const std::regex userinfo(
-      R"(([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s/]*@)");
-  // libpq keyword form: password=secret or password='sec ret'
-  static const std::regex keyword(R"((password\s*=\s*)('[^']*'|[^\s]+))",
-                                  std::regex::icase);
-  auto out = std::regex_replace(text, userinfo, "$1:***@");
-  return std::regex_replace(out, keyword, "$1***");
 }
 
 }  // namespace storage

@@ -29,7 +29,8 @@ const char* to_string(errc code);
 errc errc_from_string(const std::string& name);
 
 // An error with its code, the operation that failed and the store it failed
-// on. The store URI is always stored redacted (no password).
+// on. The store URI is always stored redacted (redact_uri) and the message
+// scrubbed of every password the process knows (secrets.hpp).
 class store_error : public std::runtime_error {
  public:
   store_error(errc code, std::string message, std::string operation = {},
@@ -54,10 +55,5 @@ class store_error : public std::runtime_error {
   std::string operation_;
   std::string store_;
 };
-
-// Removes the password from anything that may contain a URI or a libpq
-// connection string: "scheme://user:pw@" and ":pw@" become "...:***@", and
-// "password=..." becomes "password=***".
-std::string redact(const std::string& text);
 
 }  // namespace storage

@@ -1,9 +1,12 @@
 #include "messages/filter.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
+#include "messages/limits.hpp"
 
 namespace storage {
 
@@ -33,14 +36,36 @@ bool is_range(filter::op o) {
          o == filter::op::lte;
 }
 
-filter parse_node(const json& j);
+filter parse_node(const json& j, std::size_t level);
 
-std::vector<filter> parse_children(const json& j, const std::string& name) {
+std::vector<filter> parse_children(const json& j, const std::string& name,
+                                   std::size_t level) {
   if (!j.is_array() || j.empty())
     bad(name + " needs a non-empty array of filters");
   std::vector<filter> out;
-  for (auto& c : j) out.push_back(parse_node(c));
+  for (auto& c : j) out.push_back(parse_node(c, level + 1));
   return out;
+}
+
+// The tree's height (a leaf is 1) and its leaves plus list values. Every
+// builder checks both, so no walk over a filter recurses deeper than
+// max_filter_depth.
+std::size_t depth_of(const filter& f) {
+  std::size_t d = 0;
+  for (auto& c : f.children()) d = std::max(d, depth_of(c));
+  return d + 1;
+}
+
+std::size_t terms_of(const filter& f) {
+  std::size_t n = f.values().size();
+  for (auto& c : f.children()) n += terms_of(c);
+  return n;
+}
+
+void check_terms(std::size_t terms) {
+  if (terms > max_filter_terms)
+    bad("more than " + std::to_string(max_filter_terms) +
+        " conditions and list values, the limit");
 }
 
 filter parse_field(const std::string& field, const json& cond) {
@@ -79,15 +104,19 @@ filter parse_field(const std::string& field, const json& cond) {
   return parts.size() == 1 ? parts.front() : filter::all_of(std::move(parts));
 }
 
-filter parse_node(const json& j) {
+filter parse_node(const json& j, std::size_t level) {
+  // Checked on the way down: the parse itself must not recurse unbounded.
+  if (level > max_filter_depth)
+    bad("nested deeper than " + std::to_string(max_filter_depth) +
+        " levels, the limit");
   if (!j.is_object()) bad("a filter must be a JSON object");
   if (j.empty()) bad("empty filter");
   std::vector<filter> parts;
   for (auto& [key, val] : j.items()) {
     if (key == "$and")
-      parts.push_back(filter::all_of(parse_children(val, key)));
+      parts.push_back(filter::all_of(parse_children(val, key, level)));
     else if (key == "$or")
-      parts.push_back(filter::any_of(parse_children(val, key)));
+      parts.push_back(filter::any_of(parse_children(val, key, level)));
     else if (!key.empty() && key[0] == '$')
       bad("unknown operator '" + key + "'");
     else
@@ -128,7 +157,7 @@ filter filter::parse(const std::string& text) {
   } catch (const json::exception& e) {
     bad(std::string("not valid JSON: ") + e.what());
   }
-  return parse_node(j);
+  return parse_node(j, 1);
 }
 
 filter filter::leaf(op kind, std::string field,
@@ -144,6 +173,7 @@ filter filter::leaf(op kind, std::string field,
   if ((kind == op::in || kind == op::nin) && vs.empty())
     bad(std::string(to_string(kind)) + " on '" + field +
         "' needs a non-empty list");
+  check_terms(vs.size());
   filter f;
   f.kind_ = kind;
   f.field_ = std::move(field);
@@ -176,8 +206,21 @@ filter filter::nin(std::string k, std::vector<metadata_value> vs) {
   return leaf(op::nin, std::move(k), std::move(vs));
 }
 
+void filter::check_nesting(const std::vector<filter>& children) {
+  std::size_t depth = 0, terms = 0;
+  for (auto& c : children) {
+    depth = std::max(depth, depth_of(c));
+    terms += terms_of(c);
+  }
+  if (depth + 1 > max_filter_depth)
+    bad("nested deeper than " + std::to_string(max_filter_depth) +
+        " levels, the limit");
+  check_terms(terms);
+}
+
 filter filter::all_of(std::vector<filter> children) {
   if (children.empty()) bad("$and needs a non-empty array of filters");
+  check_nesting(children);
   filter f;
   f.kind_ = op::all;
   f.children_ = std::move(children);
@@ -186,6 +229,7 @@ filter filter::all_of(std::vector<filter> children) {
 
 filter filter::any_of(std::vector<filter> children) {
   if (children.empty()) bad("$or needs a non-empty array of filters");
+  check_nesting(children);
   filter f;
   f.kind_ = op::any;
   f.children_ = std::move(children);

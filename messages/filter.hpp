@@ -17,7 +17,8 @@ class filter {
   filter() = default;
 
   // Parses the contract's JSON form; throws store_error(invalid_argument)
-  // naming what was wrong (unknown operator, malformed value, empty filter).
+  // naming what was wrong (unknown operator, malformed value, empty filter,
+  // deeper or larger than max_filter_depth/max_filter_terms of limits.hpp).
   static filter parse(const std::string& json);
 
   // Builders for C++ callers; the same rules as parse apply.
@@ -59,6 +60,7 @@ class filter {
  private:
   static filter leaf(op kind, std::string field,
                      std::vector<metadata_value> vs);
+  static void check_nesting(const std::vector<filter>& children);
 
   op kind_ = op::all;
   std::string field_;

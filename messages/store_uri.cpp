@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "messages/errors.hpp"
+#include "messages/secrets.hpp"
 
 namespace storage {
 
@@ -39,34 +40,84 @@ bool decode(const std::string& in, std::string& out) {
 
 }  // namespace
 
+static std::string redact_unparsed(const std::string& text) {
+  // Without a parse, the password's end is unknown: everything up to the
+  // last '@' may be it. The scheme stays, so the message still says which
+  // kind of store was meant.
+  auto at = text.rfind('@');
+  if (at == std::string::npos) return text;
+  auto colon = text.find(':');
+  std::size_t keep = 0;
+  if (colon != std::string::npos && colon < at) {
+    keep = colon + 1;
+    while (keep < at && text[keep] == '/') ++keep;
+  }
+  if (auto c = text.find(':', keep); c < at)
+    remember_secret(text.substr(c + 1, at - c - 1));
+  return text.substr(0, keep) + "***" + text.substr(at);
+}
+
+std::string redact_uri(const std::string& text) {
+  try {
+    return store_uri::parse(text).redacted();
+  } catch (const store_error&) {
+    return redact_unparsed(text);
+  }
+}
+
 store_uri store_uri::parse(const std::string& text) {
   store_uri u;
-  u.text_ = text;
-  auto shown = redact(text);
+  u.redacted_ = text;
+  auto fail = [&](const std::string& what) {
+    bad(redact_unparsed(text), what);
+  };
   auto sep = text.find("://");
-  if (sep == std::string::npos || sep == 0) bad(shown, "expected scheme://...");
+  if (sep == std::string::npos || sep == 0) fail("expected scheme://...");
   u.scheme_ = text.substr(0, sep);
   for (char c : u.scheme_)
-    if (!std::isalnum(static_cast<unsigned char>(c)))
-      bad(shown, "malformed scheme");
+    if (!std::isalnum(static_cast<unsigned char>(c))) fail("malformed scheme");
   std::string rest = text.substr(sep + 3);
-  std::string query;
-  if (auto q = rest.find('?'); q != std::string::npos) {
-    query = rest.substr(q + 1);
-    rest.resize(q);
-  }
-  auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  std::string raw_path = slash == std::string::npos ? "" : rest.substr(slash);
+  // The authority ends at the first '/' or '?'. If it is not empty (no
+  // file path follows "://"), an '@' after it means a
+  // user name or password holds a raw '/' or '?': parsing on would take part
+  // of the password for a host, a port or a path and might connect to it.
+  auto end = rest.find_first_of("/?");
+  if (end != std::string::npos && end > 0 &&
+      rest.find('@', end) != std::string::npos)
+    fail(
+        "an '@' after the host: write '/', '?' and '@' in a user name, "
+        "password or path percent-encoded (%2F, %3F, %40)");
+  std::string authority = rest.substr(0, end);
+  std::string tail = end == std::string::npos ? "" : rest.substr(end);
   if (auto at = authority.rfind('@'); at != std::string::npos) {
     std::string info = authority.substr(0, at);
     authority = authority.substr(at + 1);
     auto colon = info.find(':');
-    if (!decode(info.substr(0, colon), u.user_))
-      bad(shown, "malformed user name");
-    if (colon != std::string::npos &&
-        !decode(info.substr(colon + 1), u.password_))
-      bad(shown, "malformed password");
+    if (colon != std::string::npos && colon + 1 < info.size()) {
+      // Remembered before decoding can fail, so no message can show it.
+      remember_secret(info.substr(colon + 1));
+      if (!decode(info.substr(colon + 1), u.password_))
+        fail("malformed password");
+      remember_secret(u.password_);
+      u.redacted_ = text.substr(0, sep + 3) + info.substr(0, colon) + ":***@" +
+                    authority + tail;
+    }
+    if (!decode(info.substr(0, colon), u.user_)) fail("malformed user name");
+  }
+  // No authority, but "user:pw@" further on: most likely a slash too many
+  // (pgvector:///user:pw@host/db). Read as a path, it would be shown.
+  if (authority.empty()) {
+    auto at = tail.rfind('@');
+    if (at != std::string::npos && tail.find(':') < at)
+      fail(
+          "no host, but 'user:password@' after it: one '/' too many? "
+          "(write scheme://user:password@host/..., or a ':' or '@' in a "
+          "path percent-encoded: %3A, %40)");
+  }
+  std::string query;
+  if (auto q = tail.find('?'); q != std::string::npos) {
+    query = tail.substr(q + 1);
+    tail.resize(q);
   }
   auto colon = authority.rfind(':');
   u.host_ = authority.substr(0, colon);
@@ -75,10 +126,10 @@ store_uri store_uri::parse(const std::string& text) {
     if (p.empty() || p.size() > 5 ||
         p.find_first_not_of("0123456789") != std::string::npos ||
         std::stol(p) == 0 || std::stol(p) > 65535)
-      bad(shown, "port '" + p + "' is not a number from 1 to 65535");
+      bad(u.redacted_, "port '" + p + "' is not a number from 1 to 65535");
     u.port_ = static_cast<std::uint16_t>(std::stol(p));
   }
-  if (!decode(raw_path, u.path_)) bad(shown, "malformed path");
+  if (!decode(tail, u.path_)) bad(u.redacted_, "malformed path");
   std::size_t pos = 0;
   while (pos < query.size()) {
     auto amp = query.find('&', pos);
@@ -89,15 +140,11 @@ store_uri store_uri::parse(const std::string& text) {
     std::string k, v;
     if (eq == std::string::npos || !decode(item.substr(0, eq), k) ||
         !decode(item.substr(eq + 1), v) || k.empty())
-      bad(shown, "malformed parameter '" + item + "'");
+      bad(u.redacted_, "malformed parameter '" + item + "'");
     if (!u.params_.emplace(k, v).second)
-      bad(shown, "parameter '" + k + "' given twice");
+      bad(u.redacted_, "parameter '" + k + "' given twice");
   }
   return u;
-}
-
-std::string store_uri::redacted() const {
-  return redact(text_);
 }
 
 std::optional<std::string> store_uri::param(const std::string& key) const {

@@ -14,7 +14,10 @@ namespace storage {
 class store_uri {
  public:
   // Throws store_error(invalid_argument) naming what is malformed; the
-  // message never contains the password.
+  // message never contains the password. A password is remembered
+  // (secrets.hpp) so text from elsewhere can be scrubbed of it too. '/', '?'
+  // and '@' in a password must be percent-encoded, except that a raw '@' is
+  // taken as the password's (the last '@' of the authority ends it).
   static store_uri parse(const std::string& text);
 
   const std::string& scheme() const { return scheme_; }
@@ -25,8 +28,9 @@ class store_uri {
   const std::string& path() const { return path_; }  // percent-decoded
   const std::map<std::string, std::string>& params() const { return params_; }
 
-  // The URI as given, with any password replaced by ***.
-  std::string redacted() const;
+  // The URI as given, with the password (if any) replaced by ***; built
+  // from the parse, so it holds whatever characters the password had.
+  const std::string& redacted() const { return redacted_; }
 
   std::optional<std::string> param(const std::string& key) const;
   std::string param_or(const std::string& key, const std::string& def) const;
@@ -37,10 +41,14 @@ class store_uri {
   void check_params(std::initializer_list<const char*> known) const;
 
  private:
-  std::string text_;
+  std::string redacted_;
   std::string scheme_, user_, password_, host_, path_;
   std::uint16_t port_ = 0;
   std::map<std::string, std::string> params_;
 };
+
+// `text` as it may be shown: store_uri::redacted() if it parses; otherwise
+// with everything between the scheme and the last '@' replaced by ***.
+std::string redact_uri(const std::string& text);
 
 }  // namespace storage

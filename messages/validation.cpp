@@ -20,6 +20,10 @@ bool is_alnum(char c) {
 
 void validate_embedding(const std::vector<float>& v, const std::string& what) {
   if (v.empty()) invalid(what + ": empty embedding");
+  if (v.size() > max_dimension)
+    invalid(what + ": " + std::to_string(v.size()) +
+            " dimensions, more than the limit of " +
+            std::to_string(max_dimension));
   for (float x : v)
     if (!std::isfinite(x)) invalid(what + ": embedding contains NaN or Inf");
 }
@@ -38,16 +42,37 @@ void validate_collection_name(const std::string& name) {
 
 void validate_collection_spec(const collection_spec& spec) {
   validate_collection_name(spec.name);
-  if (spec.dimension == 0 || spec.dimension > 65535)
-    invalid("dimension must be between 1 and 65535, got " +
-            std::to_string(spec.dimension));
+  if (spec.dimension == 0 || spec.dimension > max_dimension)
+    invalid("dimension must be between 1 and " + std::to_string(max_dimension) +
+            ", got " + std::to_string(spec.dimension));
 }
 
+namespace {
+
+void validate_count(std::size_t n, std::size_t limit, const char* what) {
+  if (n > limit)
+    invalid(std::to_string(n) + " " + what +
+            " in one request, more than the "
+            "limit of " +
+            std::to_string(limit) + "; send them in batches");
+}
+
+void validate_id(const std::string& id) {
+  if (id.empty()) invalid("empty id");
+  if (id.size() > max_id_bytes)
+    invalid("an id of " + std::to_string(id.size()) +
+            " bytes, more than the limit of " + std::to_string(max_id_bytes));
+}
+
+}  // namespace
+
 void validate_batch(const std::vector<vector_record>& records) {
+  validate_count(records.size(), max_batch_records, "records");
   std::unordered_set<std::string> seen;
   std::size_t dim = records.empty() ? 0 : records.front().embedding.size();
   for (auto& r : records) {
     if (r.id.empty()) invalid("a record has an empty id");
+    validate_id(r.id);
     if (!seen.insert(r.id).second)
       invalid("duplicate id '" + r.id + "' in one batch");
     validate_embedding(r.embedding, "record '" + r.id + "'");
@@ -70,8 +95,8 @@ void validate_dimension(const std::vector<vector_record>& records,
 }
 
 void validate_ids(const std::vector<std::string>& ids) {
-  for (auto& id : ids)
-    if (id.empty()) invalid("empty id");
+  validate_count(ids.size(), max_batch_ids, "ids");
+  for (auto& id : ids) validate_id(id);
 }
 
 void validate_search(const search_request& req) {
@@ -109,9 +134,13 @@ store_error for_query(std::size_t index, const store_error& e) {
 
 void validate_key(const std::string& key) {
   if (key.empty()) invalid("empty key");
+  if (key.size() > max_key_bytes)
+    invalid("a key of " + std::to_string(key.size()) +
+            " bytes, more than the limit of " + std::to_string(max_key_bytes));
 }
 
 void validate_keys(const std::vector<std::string>& keys) {
+  validate_count(keys.size(), max_batch_keys, "keys");
   for (auto& k : keys) validate_key(k);
 }
 
@@ -119,6 +148,20 @@ void validate_ttl(const ttl_ms& ttl) {
   if (ttl && *ttl <= 0)
     invalid("ttl must be a positive number of milliseconds, got " +
             std::to_string(*ttl));
+}
+
+void validate_entry(const cache_entry& e) {
+  validate_key(e.key);
+  if (e.value.size() > max_value_bytes)
+    invalid("a value of " + std::to_string(e.value.size()) +
+            " bytes for key '" + e.key.substr(0, 64) +
+            "', more than the limit of " + std::to_string(max_value_bytes));
+  validate_ttl(e.ttl);
+}
+
+void validate_entries(const std::vector<cache_entry>& entries) {
+  validate_count(entries.size(), max_batch_keys, "entries");
+  for (auto& e : entries) validate_entry(e);
 }
 
 }  // namespace storage

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "messages/errors.hpp"
+#include "messages/limits.hpp"
 #include "messages/records.hpp"
 
 namespace storage {
@@ -14,27 +15,32 @@ namespace storage {
 void validate_collection_name(const std::string& name);
 void validate_collection_spec(const collection_spec& spec);
 
-// A whole batch: ids non-empty and unique, embeddings non-empty, finite and
-// all of one length (dimension_mismatch otherwise).
+// A whole batch: at most max_batch_records, ids non-empty, unique and at most
+// max_id_bytes, embeddings non-empty, finite, at most max_dimension and all
+// of one length (dimension_mismatch otherwise).
 void validate_batch(const std::vector<vector_record>& records);
 
 // The batch against the collection's dimension (dimension_mismatch).
 void validate_dimension(const std::vector<vector_record>& records,
                         std::uint32_t dimension);
 
+// At most max_batch_ids ids, each non-empty and at most max_id_bytes.
 void validate_ids(const std::vector<std::string>& ids);
 void validate_search(const search_request& req);
 // What validate_search checks, for every query (errors name the query's
 // index: "query 3: ..."), plus 1 to max_batch_queries queries, all of one
 // length (dimension_mismatch otherwise).
-constexpr std::size_t max_batch_queries = 10000;
 void validate_batch_search(const batch_search_request& req);
 // `e`, raised for query `index` of a batch, naming that query when the
 // error is about the query itself (invalid_argument, dimension_mismatch).
 store_error for_query(std::size_t index, const store_error& e);
 
+// Non-empty and at most max_key_bytes; a batch holds at most max_batch_keys.
 void validate_key(const std::string& key);
 void validate_keys(const std::vector<std::string>& keys);
 void validate_ttl(const ttl_ms& ttl);  // absent, or > 0
+// Key and ttl as above, the value at most max_value_bytes.
+void validate_entry(const cache_entry& e);
+void validate_entries(const std::vector<cache_entry>& entries);
 
 }  // namespace storage

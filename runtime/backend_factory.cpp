@@ -16,17 +16,18 @@ struct scheme_entry {
   const char* scheme;
   store_kind kind;
   bool in_process;
+  bool takes_password;
   maker<vector_backend> vector;
   maker<cache_backend> cache;
 };
 
 const scheme_entry schemes[] = {
-    {"faiss", store_kind::vector, true, make_faiss_store, nullptr},
-    {"pgvector", store_kind::vector, false, make_pgvector_store, nullptr},
-    {"chroma", store_kind::vector, false, make_chroma_store, nullptr},
-    {"memory", store_kind::cache, true, nullptr, make_memory_cache},
-    {"sqlite", store_kind::cache, false, nullptr, make_sqlite_cache},
-    {"redis", store_kind::cache, false, nullptr, make_redis_cache},
+    {"faiss", store_kind::vector, true, false, make_faiss_store, nullptr},
+    {"pgvector", store_kind::vector, false, true, make_pgvector_store, nullptr},
+    {"chroma", store_kind::vector, false, false, make_chroma_store, nullptr},
+    {"memory", store_kind::cache, true, false, nullptr, make_memory_cache},
+    {"sqlite", store_kind::cache, false, false, nullptr, make_sqlite_cache},
+    {"redis", store_kind::cache, false, true, nullptr, make_redis_cache},
 };
 
 const scheme_entry& entry_for(const store_uri& u) {
@@ -54,6 +55,12 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
             (e.kind == store_kind::vector ? "vector store" : "cache") +
             ", not a " +
             (want == store_kind::vector ? "vector store" : "cache"),
+        "open", u.redacted());
+  // Ignoring it would let a user believe the store checks it.
+  if (!u.password().empty() && !e.takes_password)
+    throw store_error(
+        errc::invalid_argument,
+        std::string(e.scheme) + ":// takes no password; remove it from the URI",
         "open", u.redacted());
   pool_spec<Backend> spec;
   spec.store = u.redacted();

@@ -1,8 +1,14 @@
 #include "runtime/config_file.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 #include "messages/errors.hpp"
+#include "messages/secrets.hpp"
+#include "messages/store_uri.hpp"
 
 namespace storage {
 
@@ -15,14 +21,25 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-}  // namespace
-
-std::map<std::string, std::string> read_section(const std::string& path,
-                                                const std::string& wanted) {
+std::ifstream open_config(const std::string& path) {
   std::ifstream in(path);
   if (!in)
     throw store_error(errc::invalid_argument,
                       "cannot read config file '" + path + "'");
+  return in;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> read_section(const std::string& path,
+                                                const std::string& wanted) {
+  auto in = open_config(path);
+  return read_section(in, path, wanted);
+}
+
+std::map<std::string, std::string> read_section(std::istream& in,
+                                                const std::string& path,
+                                                const std::string& wanted) {
   std::map<std::string, std::string> out;
   std::string line, section;
   for (int no = 1; std::getline(in, line); ++no) {
@@ -56,16 +73,54 @@ std::map<std::string, std::string> read_section(const std::string& path,
 }
 
 std::map<std::string, std::string> read_store_names(const std::string& path) {
-  return read_section(path, "stores");
+  auto in = open_config(path);
+  return read_store_names(in, path);
+}
+
+std::map<std::string, std::string> read_store_names(std::istream& in,
+                                                    const std::string& path) {
+  auto names = read_section(in, path, "stores");
+  for (auto& [name, uri] : names) redact_uri(uri);  // remembers passwords
+  return names;
+}
+
+std::optional<std::string> exposed_secrets_warning(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
+    return std::nullopt;
+  bool secret = false;
+  for (auto& [name, uri] : read_section(path, "stores")) {
+    try {
+      secret = secret || !store_uri::parse(uri).password().empty();
+    } catch (const store_error&) {
+      secret = secret || uri.find('@') != std::string::npos;
+    }
+  }
+  secret = secret || !read_tls_options(path).passphrase.empty();
+  if (!secret) return std::nullopt;
+  return "config file '" + path +
+         "' holds a password and is readable by other users; make it "
+         "readable by its owner only (chmod 600)";
 }
 
 tls_options read_tls_options(const std::string& path) {
+  auto in = open_config(path);
+  return read_tls_options(in, path);
+}
+
+tls_options read_tls_options(std::istream& in, const std::string& path) {
+  // Three sections of one text: read it once.
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  auto section = [&](const char* name) {
+    std::istringstream s(text);
+    return read_section(s, path, name);
+  };
   tls_options out;
   // [openssl] key=..., or CAF's dotted form openssl.key=... outside any
   // section or in [global].
-  auto keys = read_section(path, "openssl");
-  for (auto* section : {"", "global"})
-    for (auto& [key, value] : read_section(path, section))
+  auto keys = section("openssl");
+  for (auto* name : {"", "global"})
+    for (auto& [key, value] : section(name))
       if (key.rfind("openssl.", 0) == 0) keys.emplace(key.substr(8), value);
   for (auto& [key, value] : keys) {
     if (key == "certificate")
@@ -76,9 +131,10 @@ tls_options read_tls_options(const std::string& path) {
       out.cafile = value;
     else if (key == "capath")
       out.capath = value;
-    else if (key == "passphrase")
+    else if (key == "passphrase") {
       out.passphrase = value;
-    else
+      remember_secret(value);
+    } else
       throw store_error(errc::invalid_argument,
                         path + ": unknown key '" + key +
                             "' in [openssl] (certificate, key, cafile, "

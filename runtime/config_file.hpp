@@ -11,7 +11,9 @@
 //   cafile="/etc/app/ca.pem"
 #pragma once
 
+#include <istream>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "runtime/node_options.hpp"
@@ -23,12 +25,23 @@ namespace storage {
 // section is malformed.
 std::map<std::string, std::string> read_section(const std::string& path,
                                                 const std::string& section);
+// The same over text already open; `path` names it in messages.
+std::map<std::string, std::string> read_section(std::istream& in,
+                                                const std::string& path,
+                                                const std::string& section);
 
 // Name -> URI, from [stores].
 std::map<std::string, std::string> read_store_names(const std::string& path);
+std::map<std::string, std::string> read_store_names(std::istream& in,
+                                                    const std::string& path);
+
+// A warning to show if `path` is readable by group or others and holds a
+// password (in a store URI or the TLS key's passphrase); nullopt otherwise.
+std::optional<std::string> exposed_secrets_warning(const std::string& path);
 
 // From [openssl] (or dotted openssl.* keys outside a section or in
 // [global]); invalid_argument for a key CAF's OpenSSL module does not know.
 tls_options read_tls_options(const std::string& path);
+tls_options read_tls_options(std::istream& in, const std::string& path);
 
 }  // namespace storage

@@ -1,5 +1,6 @@
 #include "runtime/live_migration.hpp"
 
+#include "messages/store_uri.hpp"
 #include "runtime/live_migration_impl.hpp"
 
 namespace storage {
@@ -122,7 +123,7 @@ namespace {
 
 live_migration start(std::shared_ptr<live_migration::impl> m, live_start how) {
   m->source_name = std::move(how.source_name);
-  m->target_name = redact(how.target_uri);
+  m->target_name = redact_uri(how.target_uri);
   m->target_uri = std::move(how.target_uri);
   m->opts = how.opts;
   m->link.record = std::move(how.record);

@@ -34,8 +34,8 @@ store_kind common_kind(const std::string& from_uri, const std::string& to_uri) {
   auto a = kind_of_uri(from_uri);
   auto b = kind_of_uri(to_uri);
   if (a && b && *a != *b)
-    invalid("--from '" + redact(from_uri) + "' is " + kind_name(*a) +
-            " but --to '" + redact(to_uri) + "' is " + kind_name(*b) +
+    invalid("--from '" + redact_uri(from_uri) + "' is " + kind_name(*a) +
+            " but --to '" + redact_uri(to_uri) + "' is " + kind_name(*b) +
             "; a migration copies vector store to vector store or cache to "
             "cache");
   if (a) return *a;
@@ -58,13 +58,14 @@ store_pair check_pair(runtime& rt, const std::string& from,
   store_pair p;
   p.kind = common_kind(from_uri, to_uri);
   if (from_uri == to_uri)
-    invalid("--from and --to are the same store '" + redact(from_uri) + "'");
-  opts.source_name = redact(from_uri);
-  opts.target_name = redact(to_uri);
+    invalid("--from and --to are the same store '" + redact_uri(from_uri) +
+            "'");
+  opts.source_name = redact_uri(from_uri);
+  opts.target_name = redact_uri(to_uri);
   if (p.kind == store_kind::cache) {
     if (!collections.empty())
-      invalid("--collection applies to vector stores; '" + redact(from_uri) +
-              "' is a cache");
+      invalid("--collection applies to vector stores; '" +
+              redact_uri(from_uri) + "' is a cache");
     return p;
   }
   for (auto& c : collections) {

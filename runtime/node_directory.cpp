@@ -124,7 +124,7 @@ node_directory_actor::behavior_type directory(
           live_options opts;
           opts.batch = req.batch;
           opts.verify = req.verify;
-          auto target = redact(rt->resolve(req.target));
+          auto target = redact_uri(rt->resolve(req.target));
           auto m = rt->migrate_live(name, req.target, opts);
           storage_log()->info("store '{}': live migration to {} started", name,
                               target);

@@ -65,7 +65,7 @@ node_server::node_server(runtime& rt, serve_options opts)
                             "there",
                         "serve");
     auto kind = kind_of(uri);
-    served_store s{name, to_string(kind), redact(uri)};
+    served_store s{name, to_string(kind), redact_uri(uri)};
     auto h = kind == store_kind::vector
                  ? caf::actor_cast<caf::strong_actor_ptr>(
                        rt.open_vector(name).actor())

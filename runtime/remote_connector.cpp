@@ -148,6 +148,10 @@ remote_store_spec remote_spec_for(const std::string& uri, store_kind kind) {
   if (u.scheme() != "caf") throw bad("not a caf:// URI");
   if (u.host().empty() || u.port() == 0)
     throw bad("caf:// needs host:port of the serving node");
+  if (!u.password().empty())
+    throw bad(
+        "caf:// takes no password; nodes authenticate with TLS "
+        "certificates ([openssl] in the config file)");
   auto name = u.path();
   while (!name.empty() && name.front() == '/') name.erase(0, 1);
   if (name.empty() || name.find('/') != std::string::npos)

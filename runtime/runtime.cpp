@@ -12,6 +12,7 @@
 #include "actors/pool/store_dispatcher.hpp"
 #include "actors/vector_router.hpp"
 #include "adapters/storage_log.hpp"
+#include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/config_file.hpp"
@@ -112,7 +113,11 @@ struct runtime::impl {
         sys(cfg),
         via(std::make_shared<bridge>(sys)),
         journal(opts.state_dir) {
-    if (!opts.config_file.empty()) names = read_store_names(opts.config_file);
+    if (!opts.config_file.empty()) {
+      names = read_store_names(opts.config_file);
+      if (auto w = exposed_secrets_warning(opts.config_file))
+        storage_log()->warn("{}", *w);
+    }
   }
 
   ~impl() {
@@ -176,7 +181,7 @@ std::string runtime::resolve(const std::string& uri_or_name) const {
 namespace {
 
 std::string display_name(const std::string& key, const std::string& uri) {
-  return key.find("://") != std::string::npos ? redact(uri) : key;
+  return key.find("://") != std::string::npos ? redact_uri(uri) : key;
 }
 
 }  // namespace
@@ -206,15 +211,16 @@ std::string serving_uri(const migration_journal& journal, const std::string& id,
     storage_log()->warn(
         "store '{}' is served from {}: its live migration to {} is {} ({}); "
         "point the configuration at it",
-        name, redact(serving), redact(e->target_uri), to_string(e->step),
-        journal.path_for(id));
+        name, redact_uri(serving), redact_uri(e->target_uri),
+        to_string(e->step), journal.path_for(id));
   else if (e->step == live_step::started || e->step == live_step::backfilled ||
            e->step == live_step::verified)
     storage_log()->warn(
         "store '{}': its live migration to {} ended with its process at step "
         "{}; the store stays on {}, the target keeps a partial copy that a "
         "new migration to it repairs",
-        name, redact(e->target_uri), to_string(e->step), redact(serving));
+        name, redact_uri(e->target_uri), to_string(e->step),
+        redact_uri(serving));
   return serving;
 }
 
@@ -301,7 +307,7 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
   if (is_remote(uri))
     throw store_error(errc::unsupported,
                       "a caf:// store is swapped by the node that serves it",
-                      "swap", redact(uri_or_name));
+                      "swap", redact_uri(uri_or_name));
   if (auto v = impl_->find(impl_->vectors, uri)) {
     auto router = v->router;
     guard.unlock();
@@ -314,10 +320,10 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
         .receive(ok, fail);
   } else {
     throw store_error(errc::invalid_argument,
-                      "no open store named '" + redact(uri_or_name) + "'",
+                      "no open store named '" + redact_uri(uri_or_name) + "'",
                       "swap");
   }
-  if (failure) throw from_caf_error(failure, "swap", redact(uri_or_name));
+  if (failure) throw from_caf_error(failure, "swap", redact_uri(uri_or_name));
 }
 
 live_migration runtime::migrate_live(const std::string& uri_or_name,
@@ -335,7 +341,7 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   std::lock_guard<std::mutex> guard(impl_->mtx);
   auto wrong_kind = [&](const char* kind) {
     return store_error(errc::invalid_argument,
-                       "'" + redact(target_uri) + "' is not a " + kind +
+                       "'" + redact_uri(target_uri) + "' is not a " + kind +
                            " like the store it should receive",
                        "migrate", name);
   };
@@ -343,7 +349,7 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   auto c = v ? nullptr : impl_->find(impl_->caches, uri);
   if (!v && !c)
     throw store_error(errc::invalid_argument,
-                      "no open store named '" + redact(uri_or_name) + "'",
+                      "no open store named '" + redact_uri(uri_or_name) + "'",
                       "migrate");
   if (v && target_kind != store_kind::vector) throw wrong_kind("vector store");
   if (c && target_kind != store_kind::cache) throw wrong_kind("cache");

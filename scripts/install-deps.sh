@@ -13,6 +13,7 @@ packages=(
   libhiredis-dev libspdlog-dev nlohmann-json3-dev libcurl4-openssl-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl
   postgresql-15 postgresql-server-dev-15 redis-server curl
+  clang libfuzzer-14-dev
 )
 
 missing=()

@@ -21,6 +21,7 @@ wait_s=${STORAGE_SERVICES_WAIT:-60}
 pg_bin=/usr/lib/postgresql/15/bin
 pg_user=storage
 pg_password=storage-secret
+pg_odd_password='Kq7x@/:?#% Wz8y'
 pg_db=storage_test
 
 die() {
@@ -115,12 +116,24 @@ DO \$\$BEGIN
   ELSE
     ALTER ROLE $pg_user LOGIN CREATEDB PASSWORD '$pg_password';
   END IF;
+  -- For the redaction tests: a password with every character a URI gives a
+  -- meaning to; the role acts with $pg_user's rights.
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${pg_user}_odd') THEN
+    CREATE ROLE ${pg_user}_odd LOGIN PASSWORD '$pg_odd_password';
+  ELSE
+    ALTER ROLE ${pg_user}_odd LOGIN PASSWORD '$pg_odd_password';
+  END IF;
+  IF NOT pg_has_role('${pg_user}_odd', '$pg_user', 'MEMBER') THEN
+    GRANT $pg_user TO ${pg_user}_odd;
+  END IF;
+  -- What it creates belongs to $pg_user, so the other tests can read it.
+  ALTER ROLE ${pg_user}_odd SET role = '$pg_user';
 END\$\$;
 EOF
   if [ -z "$(pg_sql -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$pg_db'")" ]; then
     pg_sql -d postgres -c "CREATE DATABASE $pg_db OWNER $pg_user"
   fi
-  pg_sql -d "$pg_db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS vector"
+  pg_sql -d "$pg_db" -c "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS vector; REASSIGN OWNED BY ${pg_user}_odd TO $pg_user"
 }
 
 pg_start() {
@@ -191,8 +204,24 @@ up_of() {
   case $1 in redis) redis_up ;; postgres) pg_up ;; chroma) chroma_up >/dev/null 2>&1 ;; esac
 }
 
+# The servers' ports lie in Linux's ephemeral range (32768-60999). While a
+# server is down, a client reconnecting to 127.0.0.1:PORT can be given PORT
+# itself as its source port and connect to itself (TCP self-connect); the
+# restarted server then cannot bind. Reserved ports are never handed out.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports have want p
+  [ -w "$f" ] || return 0
+  have=$(cat "$f")
+  want=$have
+  for p in "$redis_port" "$pg_port" "$chroma_port"; do
+    case ",$have," in *",$p,"*) ;; *) want=${want:+$want,}$p ;; esac
+  done
+  [ "$want" = "$have" ] || echo "$want" >"$f" 2>/dev/null || true
+}
+
 case $cmd in
   start)
+    reserve_ports
     for s in "${services[@]}"; do
       case $s in redis) redis_start ;; postgres) pg_start ;; chroma) chroma_start ;; esac
       echo "$s: running on 127.0.0.1:$(port_of "$s")"

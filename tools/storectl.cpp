@@ -3,9 +3,13 @@
 #include <cstdlib>
 #include <iostream>
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <sstream>
+
 #include <spdlog/spdlog.h>
 
+#include "adapters/storage_log.hpp"
+#include "messages/secrets.hpp"
+#include "messages/store_uri.hpp"
 #include "tools/storectl.hpp"
 
 namespace {
@@ -13,16 +17,28 @@ namespace {
 // stdout carries only the command's JSON and stderr only its one error line,
 // so the runtime's logging stays off unless STORECTL_LOG asks for a level.
 void quiet_logging() {
-  auto logger = spdlog::stderr_logger_mt("storectl");
+  auto logger = storage::make_scrubbed_logger("storectl", false);
   spdlog::set_default_logger(logger);
   const char* level = std::getenv("STORECTL_LOG");
   spdlog::set_level(level ? spdlog::level::from_str(level)
                           : spdlog::level::off);
 }
 
+// Every argument that may be a URI has its password remembered before
+// anything can echo it: CLI11's own messages quote rejected arguments.
+void remember_argument_secrets(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos)
+      arg = arg.substr(arg.find('=') + 1);
+    if (arg.find('@') != std::string::npos) storage::redact_uri(arg);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  remember_argument_secrets(argc, argv);
   quiet_logging();
   CLI::App app{"storectl: drive vector stores and caches from scripts"};
   // Before adding subcommands: they copy the parent's failure message.
@@ -40,7 +56,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help is a success; every other parse failure is syntax: exit 2.
-    return app.exit(e) == 0 ? 0 : 2;
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    std::cout << out.str();
+    std::cerr << storage::scrub_secrets(err.str());
+    return code == 0 ? 0 : 2;
   }
   try {
     if (selected) selected();

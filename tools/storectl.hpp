@@ -56,6 +56,10 @@ storage::filter parse_where(const std::string& text);
 // Prints the one error line and returns the exit code for a failed command.
 int report_error(const std::exception& e);
 
+// Prints "storectl: warning: ..." on stderr if `config` is readable by other
+// users and holds a password (config_file.hpp).
+void warn_if_exposed(const std::string& config);
+
 void add_vector_commands(CLI::App& app, action& selected);
 void add_upsert_command(CLI::App& vector, action& selected);
 void add_search_command(CLI::App& vector, action& selected);

@@ -35,6 +35,7 @@ storage::runtime_options migration_runtime_options(const std::string& from,
               "' is not a URI; a store name needs --config FILE");
   storage::runtime_options ro;
   ro.config_file = config;
+  warn_if_exposed(config);
   return ro;
 }
 

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "messages/errors.hpp"
+#include "messages/secrets.hpp"
+#include "runtime/config_file.hpp"
 #include "tools/storectl.hpp"
 
 namespace storectl {
@@ -23,11 +25,17 @@ int report_error(const std::exception& e) {
     line = std::string(storage::to_string(storage::errc::internal)) + ": " +
            e.what();
   // Redacted again: a message may quote a URI the runtime never parsed.
-  line = storage::redact(line);
+  line = storage::scrub_secrets(line);
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';
   std::cerr << "storectl: error: " << line << std::endl;
   return 1;
+}
+
+void warn_if_exposed(const std::string& config) {
+  if (config.empty()) return;
+  if (auto w = storage::exposed_secrets_warning(config))
+    std::cerr << "storectl: warning: " << *w << std::endl;
 }
 
 }  // namespace storectl

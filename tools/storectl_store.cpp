@@ -29,6 +29,7 @@ storage::runtime_options runtime_options_for(const store_options& opts) {
             "' is not a URI; a store name needs --config FILE");
   storage::runtime_options ro;
   ro.config_file = opts.config;
+  warn_if_exposed(opts.config);
   return ro;
 }
 

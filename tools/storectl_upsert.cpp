@@ -46,7 +46,8 @@ storage::vector_record parse_line(const std::string& line, std::size_t n) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double (1e999).
     std::string why = e.what();
     // Drop nlohmann's "[json.exception.parse_error.101] " tag.
     if (auto pos = why.find("] "); pos != std::string::npos)

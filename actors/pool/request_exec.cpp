@@ -145,8 +145,7 @@ std::optional<cache_op> decode_cache_op(const caf::type_erased_tuple& req) {
     op.key = e.key;
     op.value = e.value;
     op.ttl = e.ttl;
-    validate_key(op.key);
-    validate_ttl(op.ttl);
+    validate_entry(e);
   };
   if (is<cget_atom, string>(req)) {
     keyed(kind::get);
@@ -163,10 +162,7 @@ std::optional<cache_op> decode_cache_op(const caf::type_erased_tuple& req) {
   } else if (is<cmset_atom, std::vector<cache_entry>>(req)) {
     op.kind = kind::mset;
     op.entries = arg<std::vector<cache_entry>>(req, 1);
-    for (auto& e : op.entries) {
-      validate_key(e.key);
-      validate_ttl(e.ttl);
-    }
+    validate_entries(op.entries);
   } else if (is<cincr_atom, string, std::int64_t>(req)) {
     keyed(kind::incr);
     op.number = arg<std::int64_t>(req, 2);

@@ -60,12 +60,28 @@ TEST(ServerNotRunning, PgvectorFailsFastWithoutShowingThePassword) {
       [](vector_store& v) { return v.list_collections(); });
 }
 
-TEST(ServerNotRunning, ChromaFailsFastWithoutShowingThePassword) {
+TEST(ServerNotRunning, ChromaFailsFast) {
   auto ep = free_endpoint();
   expect_unreachable(
-      "chroma://user:" + secret + "@" + ep + "?timeout_ms=2000", ep,
+      "chroma://" + ep + "?timeout_ms=2000", ep,
       [](runtime& rt, const std::string& u) { return rt.open_vector(u); },
       [](vector_store& v) { return v.count("anything"); });
+}
+
+// chroma:// takes no password: refused at open, never silently ignored.
+TEST(ServerNotRunning, ChromaRefusesAPasswordWithoutShowingIt) {
+  runtime rt;
+  try {
+    rt.open_vector("chroma://user:" + secret + "@" + free_endpoint());
+    ADD_FAILURE() << "a chroma:// URI with a password was accepted";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("takes no password"),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos)
+        << e.what();
+  }
 }
 
 // A server that accepts the connection and never answers: each request is

@@ -1,0 +1,44 @@
+// Chroma's JSON answers read into the contract's types, apart from the HTTP
+// connection so each can be tested (and fuzzed) on its own. A malformed
+// answer throws store_error or nlohmann::json::exception; chroma_store's
+// guarded() turns the latter into store_error(internal).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/records.hpp"
+
+namespace storage {
+
+// What a collection's entry says: its id, dimension and metric.
+struct chroma_collection {
+  std::string id;
+  std::uint32_t dimension = 0;  // 0: not known yet
+  storage::metric metric = metric::l2;
+};
+
+// Chroma's /get and /query answer columns; row i as a record.
+vector_record chroma_record(const nlohmann::json& columns, std::size_t i);
+
+// Every record of a /get answer, in its order.
+std::vector<vector_record> chroma_records(const nlohmann::json& answer);
+
+// Query q's columns of a /query answer, moved out of it, shaped as /get's.
+nlohmann::json chroma_query_columns(nlohmann::json& answer, std::size_t q);
+
+// A collection as /collections/{name} (or a create) answers it.
+chroma_collection chroma_collection_info(const nlohmann::json& c);
+
+// One entry of a /collections page: its name and the rest.
+std::pair<std::string, chroma_collection> chroma_listed_collection(
+    const nlohmann::json& c);
+
+// A /count answer.
+std::uint64_t chroma_count(const nlohmann::json& answer);
+
+}  // namespace storage

@@ -1,0 +1,184 @@
+// Passwords through every storectl path that can print: a password holding
+// every character a URI gives a meaning to (@ / : ? # % space) connects to
+// real Redis and PostgreSQL when percent-encoded, and neither it nor a wrong
+// one ever shows in stdout, stderr, debug logs, progress lines or checkpoint
+// files (created 0600). A config file readable by others that holds a
+// password gets a warning.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include "messages/store_uri.hpp"
+#include "support/servers.hpp"
+#include "support/storectl_process.hpp"
+
+namespace storage::test {
+namespace {
+
+// scripts/services.sh creates the PostgreSQL role storage_odd with it; the
+// test creates a Redis ACL user with it.
+const std::string odd_password = "Kq7x@/:?#% Wz8y";
+const std::string odd_encoded = "Kq7x%40%2F%3A%3F%23%25%20Wz8y";
+
+void expect_hidden(const std::string& text, const std::string& where) {
+  for (auto* fragment : {"Kq7x", "Wz8y", "storage-secret"})
+    EXPECT_EQ(text.find(fragment), std::string::npos)
+        << where << " shows a password: " << text;
+}
+
+void expect_hidden(const storectl_result& r, const std::string& where) {
+  expect_hidden(r.out, where + " (stdout)");
+  expect_hidden(r.err, where + " (stderr)");
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class StorectlSecrets : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Debug logs are among the paths that must not print a password.
+    setenv("STORECTL_LOG", "debug", 1);
+    auto pg = store_uri::parse(pgvector_uri());
+    pg_odd_ = "pgvector://storage_odd:" + odd_encoded + "@" + pg.host() + ":" +
+              std::to_string(pg.port()) + pg.path();
+    auto rd = store_uri::parse(redis_uri());
+    auto* c = redisConnect(rd.host().c_str(), rd.port());
+    ASSERT_TRUE(c && !c->err) << "redis at " << rd.redacted();
+    const char* argv[] = {"ACL",   "SETUSER", "storage_odd", "on",
+                          nullptr, "~*",      "&*",          "+@all"};
+    auto pw = ">" + odd_password;
+    argv[4] = pw.c_str();
+    auto* reply =
+        static_cast<redisReply*>(redisCommandArgv(c, 8, argv, nullptr));
+    ASSERT_TRUE(reply && reply->type == REDIS_REPLY_STATUS)
+        << (reply && reply->str ? reply->str : "no reply");
+    freeReplyObject(reply);
+    redisFree(c);
+    redis_odd_ = "redis://storage_odd:" + odd_encoded + "@" + rd.host() + ":" +
+                 std::to_string(rd.port()) +
+                 "/0?namespace=" + unique_name("sec");
+  }
+  void TearDown() override { unsetenv("STORECTL_LOG"); }
+
+  storectl_result run(const std::vector<std::string>& args,
+                      const std::string& input = "") {
+    auto r = storectl(args, input);
+    std::string where;
+    for (auto& a : args) where += a + " ";
+    expect_hidden(r, where);
+    return r;
+  }
+
+  temp_dir dir_;
+  std::string pg_odd_, redis_odd_;
+};
+
+TEST_F(StorectlSecrets, OddPasswordConnectsAndNeverShows) {
+  auto c = unique_name("sec");
+  ASSERT_EQ(run({"vector", "create", "--store", pg_odd_, "--collection", c,
+                 "--dim", "2"})
+                .code,
+            0);
+  ASSERT_EQ(run({"vector", "upsert", "--store", pg_odd_, "--collection", c},
+                R"({"id":"a","embedding":[1,0]})")
+                .code,
+            0);
+  auto found = run({"vector", "search", "--store", pg_odd_, "--collection", c,
+                    "--vector", "[1,0]", "-k", "1"});
+  ASSERT_EQ(found.code, 0) << found.err;
+  EXPECT_EQ(found.line()["id"], "a");
+  EXPECT_EQ(run({"cache", "set", "k", "v", "--store", redis_odd_}).code, 0);
+  EXPECT_EQ(run({"cache", "get", "k", "--store", redis_odd_}).line()["value"],
+            "v");
+  EXPECT_EQ(run({"cache", "del", "k", "--store", redis_odd_}).code, 0);
+  // A migration with progress lines and a checkpoint, into each server.
+  auto cp = dir_.path() + "/vec.checkpoint";
+  auto r = run({"migrate", "--from", pg_odd_, "--to",
+                "faiss://" + dir_.path() + "/f", "--collection", c,
+                "--checkpoint", cp});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_hidden(file_text(cp), "checkpoint");
+  struct stat st {};
+  ASSERT_EQ(::stat(cp.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto cache_cp = dir_.path() + "/cache.checkpoint";
+  r = run({"migrate", "--from", "sqlite://" + dir_.path() + "/c.db", "--to",
+           redis_odd_, "--checkpoint", cache_cp});
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_hidden(file_text(cache_cp), "checkpoint");
+  // Verify names both stores too.
+  r = run({"verify", "--from", "sqlite://" + dir_.path() + "/c.db", "--to",
+           redis_odd_});
+  EXPECT_EQ(r.code, 0) << r.err;
+  run({"vector", "drop", "--store", pg_odd_, "--collection", c});
+}
+
+TEST_F(StorectlSecrets, WrongPasswordsFailWithoutShowingThem) {
+  auto pg = store_uri::parse(pgvector_uri());
+  auto rd = store_uri::parse(redis_uri());
+  auto ch = store_uri::parse(chroma_uri());
+  auto at = [](const store_uri& u) {
+    return u.host() + ":" + std::to_string(u.port());
+  };
+  for (std::string special :
+       {"@", "/", ":", "?", "#", "%", " ", "%40", "%2F", "%3F", "%25", "%20"}) {
+    auto pw = "Kq7x" + special + "Wz8y";
+    for (auto uri :
+         {"pgvector://storage:" + pw + "@" + at(pg) + pg.path(),
+          "redis://:" + pw + "@" + at(rd) + "/0",
+          "redis://nobody:" + pw + "@" + at(rd) + "/0",
+          "chroma://u:" + pw + "@" + at(ch), "memory://:" + pw + "@x",
+          "sqlite://u:" + pw + "@h/x.db", "faiss://u:" + pw + "@h/dir",
+          "caf://u:" + pw + "@" + at(rd) + "/name",
+          "redis:/:" + pw + "@" + at(rd)}) {
+      bool cache = uri.rfind("redis", 0) == 0 || uri.rfind("memory", 0) == 0 ||
+                   uri.rfind("sqlite", 0) == 0;
+      auto r = cache ? run({"cache", "get", "k", "--store", uri})
+                     : run({"vector", "list", "--store", uri});
+      EXPECT_NE(r.code, 0) << uri;
+      // Given as --opt=value, and to migrate, whose checkpoint stays clean.
+      auto cp = dir_.path() + "/wrong.checkpoint";
+      r = run({"migrate", "--from=" + uri, "--to",
+               (cache ? "sqlite://" : "faiss://") + dir_.path() + "/t",
+               "--checkpoint", cp});
+      EXPECT_NE(r.code, 0) << uri;
+      expect_hidden(file_text(cp), "checkpoint of " + std::to_string(r.code));
+    }
+  }
+}
+
+TEST_F(StorectlSecrets, ConfigFileReadableByOthersGetsAWarning) {
+  auto config = dir_.path() + "/app.ini";
+  std::ofstream(config) << "[stores]\nvectors=\"" << pg_odd_ << "\"\n";
+  ::chmod(config.c_str(), 0644);
+  auto r = run({"vector", "list", "--store", "vectors", "--config", config});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("storectl: warning: config file '" + config +
+                       "' holds a password"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  ::chmod(config.c_str(), 0600);
+  r = run({"vector", "list", "--store", "vectors", "--config", config});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // Readable by others but without a password: nothing to warn about.
+  std::ofstream(config, std::ios::trunc)
+      << "[stores]\nvectors=\"faiss://" << dir_.path() << "/v\"\n";
+  ::chmod(config.c_str(), 0644);
+  r = run({"vector", "list", "--store", "vectors", "--config", config});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace storage::test
