@@ -184,8 +184,8 @@ std::uint64_t chroma_store::remove_where(const std::string& collection,
   return guarded("remove_where", [&] {
     return with_collection(
         collection, [&](const collection_info&, const std::string& path) {
-          json q{{"where", chroma_where(where)},
-                 {"include", json::array({"metadatas"})}};
+          json q{{"include", json::array({"metadatas"})}};
+          if (auto w = chroma_where(where); !w.is_null()) q["where"] = w;
           std::vector<std::string> ids;
           for (auto& r : fetch(path, q))
             if (where.matches(r.metadata)) ids.push_back(std::move(r.id));

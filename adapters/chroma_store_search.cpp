@@ -150,7 +150,8 @@ std::vector<std::vector<search_hit>> chroma_store::query_many(
     const std::vector<std::vector<float>>& queries, std::uint32_t top_k,
     const std::optional<filter>& where, const include_fields& inc) {
   std::optional<json> chroma_filter;
-  if (where) chroma_filter = chroma_where(*where);
+  if (where)
+    if (auto w = chroma_where(*where); !w.is_null()) chroma_filter = w;
   const std::size_t k = top_k, n = k + tie_margin;
   auto include = json::array({"embeddings", "metadatas", "documents"});
   json body{

@@ -112,17 +112,48 @@ json list_leaf(const std::string& f, bool negated,
   return join(negated ? "$and" : "$or", std::move(parts));
 }
 
+// A leaf Chroma cannot be trusted to narrow: a key in Chroma's own
+// namespace (its document column answers for "chroma:document"), or a number
+// beyond 2^53, where the contract compares ints and doubles in double and
+// Chroma exactly. Such a leaf selects everything and the caller's
+// filter::matches decides.
+bool widened(const filter& f) {
+  constexpr double two53 = 9007199254740992.0;
+  if (f.field().rfind("chroma:", 0) == 0) return true;
+  for (auto& v : f.values()) {
+    if (auto* d = std::get_if<double>(&v); d && !(std::fabs(*d) < two53))
+      return true;
+    constexpr std::int64_t int53 = std::int64_t{1} << 53;
+    if (auto* i = std::get_if<std::int64_t>(&v);
+        i && (*i > int53 || *i < -int53))
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 json chroma_where(const filter& f) {
   switch (f.kind()) {
     case filter::op::all:
     case filter::op::any: {
+      const bool all = f.kind() == filter::op::all;
       json children = json::array();
-      for (auto& c : f.children()) children.push_back(chroma_where(c));
-      return join(f.kind() == filter::op::all ? "$and" : "$or",
-                  std::move(children));
+      for (auto& c : f.children()) {
+        json w = chroma_where(c);
+        if (!w.is_null())
+          children.push_back(std::move(w));
+        else if (!all)
+          return nullptr;  // one branch selects everything
+      }
+      if (children.empty()) return nullptr;
+      return join(all ? "$and" : "$or", std::move(children));
     }
+    default:
+      break;
+  }
+  if (widened(f)) return nullptr;
+  switch (f.kind()) {
     case filter::op::in:
     case filter::op::nin:
       return list_leaf(f.field(), f.kind() == filter::op::nin, f.values());

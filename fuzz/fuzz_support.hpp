@@ -61,15 +61,4 @@ class rng {
   std::uint64_t s_;
 };
 
-// FUZZ_ALLOW_KNOWN=1 lets a target go on past the issues already reported
-// (fuzz/README.md lists them), so a run can look for new ones. Off by
-// default: an unfixed known issue fails the run.
-inline bool allow_known() {
-  static const bool on = [] {
-    const char* v = std::getenv("FUZZ_ALLOW_KNOWN");
-    return v && std::string(v) == "1";
-  }();
-  return on;
-}
-
 }  // namespace fuzz

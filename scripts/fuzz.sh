@@ -8,7 +8,6 @@
 #
 # FUZZ_JOBS     build parallelism (default 2)
 # FUZZ_ROUND    seconds per fuzzer process (default 10; see below)
-# FUZZ_ALLOW_KNOWN=1  go on past the issues fuzz/README.md lists as known
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
