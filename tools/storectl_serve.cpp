@@ -2,9 +2,11 @@
 // (node_server.hpp) until SIGINT or SIGTERM. Prints one line on stdout once
 // the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[..]} -- and
 // {"stopped":true} after a clean stop; logs one line per store on stderr.
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -54,6 +56,18 @@ void run(const serve_args& a) {
                sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
   print({{"stopped", true}});
+  std::cout.flush();
+  // Every request has been answered and every write is durable. CAF 0.17's
+  // shutdown can still wait, rarely, for a client that stays connected: a
+  // detached worker waits for its last reference, held until the peer goes
+  // away (seen ~1 run in 35 of node_serve's SIGTERM test; the cause is not
+  // yet found). SIGTERM must end the process all the same.
+  std::thread([] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    spdlog::warn("shutdown still waits for a connected client; exiting");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }).detach();
 }
 
 }  // namespace
