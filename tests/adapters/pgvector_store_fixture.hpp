@@ -14,6 +14,7 @@
 #include "adapters/factories.hpp"
 #include "messages/errors.hpp"
 #include "support/servers.hpp"
+#include "support/test_util.hpp"
 
 namespace storage::pgtest {
 
@@ -24,16 +25,7 @@ inline std::unique_ptr<vector_backend> open(const std::string& extra = "") {
   return make_pgvector_store(store_uri::parse(uri), 0, 1);
 }
 
-inline errc code_of(const std::function<void()>& fn,
-                    std::string* what = nullptr) {
-  try {
-    fn();
-  } catch (const store_error& e) {
-    if (what) *what = e.what();
-    return e.code();
-  }
-  return errc::ok;
-}
+using test::code_of;
 
 inline std::string unique_name(const std::string& stem) {
   static std::atomic<unsigned> n{0};

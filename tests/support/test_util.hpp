@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -61,6 +62,19 @@ template <class F>
   }
   return ::testing::AssertionFailure()
          << "expected store_error " << to_string(want) << ", nothing thrown";
+}
+
+// The code of the store_error `fn` throws (errc::ok if none); its what()
+// into `what` when given.
+inline errc code_of(const std::function<void()>& fn,
+                    std::string* what = nullptr) {
+  try {
+    fn();
+  } catch (const store_error& e) {
+    if (what) *what = e.what();
+    return e.code();
+  }
+  return errc::ok;
 }
 
 }  // namespace storage::test

@@ -10,6 +10,7 @@
 #include "messages/limits.hpp"
 #include "messages/validation.hpp"
 #include "runtime/runtime.hpp"
+#include "support/test_util.hpp"
 
 namespace storage {
 namespace {
@@ -23,15 +24,7 @@ std::string nested_and(std::size_t levels) {
   return open + R"({"a":1})" + close;
 }
 
-errc code_of(const std::function<void()>& fn, std::string* what = nullptr) {
-  try {
-    fn();
-  } catch (const store_error& e) {
-    if (what) *what = e.what();
-    return e.code();
-  }
-  return errc::ok;
-}
+using test::code_of;
 
 TEST(Limits, FilterNestingIsBounded) {
   EXPECT_NO_THROW(filter::parse(nested_and(max_filter_depth)));
