@@ -240,12 +240,7 @@ cache_scan_page redis_cache::scan(const std::string& cursor,
   return page;
 }
 
-std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
-                                                std::uint32_t /*shard*/,
-                                                std::uint32_t /*shards*/) {
-  // The state is in the server, so every worker is an interchangeable
-  // connection: shard and shards do not matter here.
-  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "pipeline"});
+redis_options redis_options_of(const store_uri& uri) {
   redis_options opts;
   opts.store = uri.redacted();
   auto bad = [&](const std::string& what) {
@@ -270,6 +265,19 @@ std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
   opts.command_timeout_ms =
       static_cast<int>(uri.int_param("timeout_ms", 10000, 1, 86'400'000));
   opts.pipelining = uri.int_param("pipeline", 1, 0, 1) == 1;
+  return opts;
+}
+
+std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
+                                                std::uint32_t /*shard*/,
+                                                std::uint32_t /*shards*/) {
+  // The state is in the server, so every worker is an interchangeable
+  // connection: shard and shards do not matter here.
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "pipeline"});
+  auto opts = redis_options_of(uri);
+  auto bad = [&](const std::string& what) {
+    return store_error(errc::invalid_argument, what, "open", opts.store);
+  };
   auto ns = uri.param_or("namespace", "default");
   if (ns.empty()) throw bad("namespace must not be empty");
   return std::make_unique<redis_cache>(std::move(opts), ns);

@@ -32,6 +32,12 @@ struct redis_options {
   bool pipelining = true;
 };
 
+class store_uri;
+
+// The connection options a redis:// URI names (host, port, credentials,
+// database, timeouts); throws invalid_argument for a bad one.
+redis_options redis_options_of(const store_uri& uri);
+
 class redis_connection {
  public:
   explicit redis_connection(redis_options opts);

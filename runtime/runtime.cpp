@@ -16,6 +16,7 @@
 #include "runtime/backend_factory.hpp"
 #include "runtime/bridge.hpp"
 #include "runtime/config_file.hpp"
+#include "runtime/log_config.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/migration_journal.hpp"
 #include "runtime/remote_store.hpp"
@@ -115,6 +116,7 @@ struct runtime::impl {
         journal(opts.state_dir) {
     if (!opts.config_file.empty()) {
       names = read_store_names(opts.config_file);
+      apply_log_options(read_log_options(opts.config_file));
       if (auto w = exposed_secrets_warning(opts.config_file))
         storage_log()->warn("{}", *w);
     }
@@ -234,11 +236,11 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
   auto id = store_identity(uri);
   auto name = display_name(uri_or_name, uri);
   auto it = stores.find(id);
-  if (it == stores.end())
-    it = stores
-             .emplace(id,
-                      spawn(sys, pool_for, serving_uri(journal, id, uri, name)))
-             .first;
+  if (it == stores.end()) {
+    auto serving = serving_uri(journal, id, uri, name);
+    it = stores.emplace(id, spawn(sys, pool_for, serving)).first;
+    storage_log()->debug("opened store '{}' on {}", name, redact_uri(serving));
+  }
   return {it->second, target_of(it->second, name)};
 }
 
@@ -256,8 +258,11 @@ open_remote(std::map<std::string, remote_store_handles>& remotes,
   auto key = std::string(to_string(kind)) + " " + spec.host + ":" +
              std::to_string(spec.port) + "/" + spec.name;
   auto it = remotes.find(key);
-  if (it == remotes.end())
+  if (it == remotes.end()) {
     it = remotes.emplace(key, spawn_remote_store(sys, spec)).first;
+    storage_log()->debug("opened {} store '{}' served by node {}:{}",
+                         to_string(kind), spec.name, spec.host, spec.port);
+  }
   auto t = std::make_shared<call_target>();
   t->handle = it->second.handle;
   t->name = display_name(uri_or_name, uri);

@@ -11,7 +11,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config clang-format dpkg-dev
   libcaf-dev libfaiss-dev libopenblas-dev libpq-dev libsqlite3-dev sqlite3
   libhiredis-dev libspdlog-dev nlohmann-json3-dev libcurl4-openssl-dev
-  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl
+  libcli11-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libssl-dev openssl
   postgresql-15 postgresql-server-dev-15 redis-server curl
   clang libfuzzer-14-dev
 )

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The README's test command: installs the dependencies, starts the real
 # servers on 127.0.0.1, builds everything (warnings are errors), runs every
-# test with ctest (the 2-minute soak included) and then each fuzz target for
-# FUZZ_SECONDS (60). Extra arguments go to ctest (e.g. -R conformance; the
-# fuzz targets then do not run).
+# test with ctest (the 2-minute soak included), checks the installed package
+# (scripts/package_check.sh), runs each fuzz target for FUZZ_SECONDS (60),
+# then the whole suite again under AddressSanitizer + UBSan and the
+# concurrent suites under ThreadSanitizer (scripts/sanitize.sh). Extra
+# arguments go to the first ctest run (e.g. -R conformance); the later
+# parts then do not run. Each part's time is printed at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,17 +17,30 @@ export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 bash scripts/services.sh start
 
 build=${STORAGE_BUILD_DIR:-build}
+times=()
 t0=$(date +%s)
+lap() {  # NAME: records the time since the last lap
+  local now
+  now=$(date +%s)
+  times+=("$1 $((now - t0)) s")
+  t0=$now
+}
+report() { (IFS=,; echo "test.sh: ${times[*]}"); }
+trap report EXIT
+
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C "$build" -j"$(nproc)"
-t1=$(date +%s)
-
+lap build
 # Serial on purpose: the fault tests stop and restart the shared servers.
 ctest --test-dir "$build" --output-on-failure --timeout 900 "$@"
-t2=$(date +%s)
-echo "test.sh: build $((t1 - t0)) s, tests $((t2 - t1)) s"
+lap tests
+[ $# -eq 0 ] || exit 0
 
-if [ $# -eq 0 ]; then
-  bash scripts/fuzz.sh
-  echo "test.sh: fuzzing $(($(date +%s) - t2)) s"
-fi
+bash scripts/package_check.sh "$build"
+lap package
+bash scripts/fuzz.sh
+lap fuzzing
+bash scripts/sanitize.sh asan
+lap asan
+bash scripts/sanitize.sh tsan
+lap tsan

@@ -1,5 +1,7 @@
 // storectl: the command-line contract of /work/shared/design/CLI.md. Each
 // command family lives in its own file and registers itself here.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -10,18 +12,19 @@
 #include "adapters/storage_log.hpp"
 #include "messages/secrets.hpp"
 #include "messages/store_uri.hpp"
+#include "runtime/log_config.hpp"
+#include "runtime/version.hpp"
 #include "tools/storectl.hpp"
 
 namespace {
 
 // stdout carries only the command's JSON and stderr only its one error line,
-// so the runtime's logging stays off unless STORECTL_LOG asks for a level.
+// so the runtime's logging stays off unless --log-level or STORECTL_LOG
+// asks for a level (applied after parsing, pinned over config files).
 void quiet_logging() {
   auto logger = storage::make_scrubbed_logger("storectl", false);
   spdlog::set_default_logger(logger);
-  const char* level = std::getenv("STORECTL_LOG");
-  spdlog::set_level(level ? spdlog::level::from_str(level)
-                          : spdlog::level::off);
+  spdlog::set_level(spdlog::level::off);
 }
 
 // Every argument that may be a URI has its password remembered before
@@ -44,6 +47,22 @@ int main(int argc, char** argv) {
   // Before adding subcommands: they copy the parent's failure message.
   app.failure_message(CLI::FailureMessage::help);
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string("storectl ") + storage::version_string);
+  // Global options may follow the subcommand (storectl vector list ...
+  // --output table): every subcommand falls through to these.
+  app.fallthrough();
+  std::string output, log_level;
+  app.add_option("--output", output,
+                 "json (one object per line) or table; default: table when "
+                 "stdout is a terminal, json otherwise")
+      ->check(CLI::IsMember({"json", "table"}));
+  app.add_option("--log-level", log_level,
+                 "the runtime's log on stderr: trace, debug, info, warn, "
+                 "error, critical, off (default off; beats STORECTL_LOG and "
+                 "a config file's [log] level)")
+      ->check(CLI::IsMember(
+          {"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   storectl::action selected;
   storectl::add_vector_commands(app, selected);
@@ -51,6 +70,8 @@ int main(int argc, char** argv) {
   storectl::add_migrate_command(app, selected);
   storectl::add_verify_command(app, selected);
   storectl::add_serve_command(app, selected);
+  storectl::add_doctor_command(app, selected);
+  storectl::add_completion_command(app, selected);
 
   try {
     app.parse(argc, argv);
@@ -62,15 +83,23 @@ int main(int argc, char** argv) {
     std::cerr << storage::scrub_secrets(err.str());
     return code == 0 ? 0 : 2;
   }
+  if (!log_level.empty())
+    storage::pin_log_level(log_level);
+  else if (const char* env = std::getenv("STORECTL_LOG"))
+    storage::pin_log_level(env);
+  storectl::set_output_format(
+      output == "table" || (output.empty() && ::isatty(STDOUT_FILENO) == 1)
+          ? storectl::output_format::table
+          : storectl::output_format::json);
   try {
     if (selected) selected();
-    std::cout.flush();
+    storectl::flush_output();
     return 0;
   } catch (const std::exception& e) {
-    std::cout.flush();
+    storectl::flush_output();
     return storectl::report_error(e);
   } catch (...) {
-    std::cout.flush();
+    storectl::flush_output();
     return storectl::report_error(std::runtime_error("unknown exception"));
   }
 }

@@ -36,8 +36,13 @@ void with_cache_store(const store_options& opts,
                       const std::function<void(storage::cache_store&)>& body);
 
 // One JSON object as one line on stdout, its keys in the order CLI.md lists
-// them.
+// them -- or, in table format, a row of the table flush_output() prints.
 void print(const nlohmann::ordered_json& j);
+
+enum class output_format { json, table };
+void set_output_format(output_format f);
+// Prints what table format collected (nothing for json); before exit.
+void flush_output();
 
 // Throws store_error(invalid_argument): the contract rejected an argument.
 [[noreturn]] void invalid(const std::string& message);
@@ -53,6 +58,11 @@ std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
 // --where's JSON as a filter; invalid_argument naming --where otherwise.
 storage::filter parse_where(const std::string& text);
 
+// One JSON line of `vector upsert`'s input as a valid record; errors
+// name line `n` (invalid_argument for JSON that does not parse).
+storage::vector_record parse_record_line(const std::string& line,
+                                         std::size_t n);
+
 // Prints the one error line and returns the exit code for a failed command.
 int report_error(const std::exception& e);
 
@@ -63,9 +73,12 @@ void warn_if_exposed(const std::string& config);
 void add_vector_commands(CLI::App& app, action& selected);
 void add_upsert_command(CLI::App& vector, action& selected);
 void add_search_command(CLI::App& vector, action& selected);
+void add_transfer_commands(CLI::App& vector, action& selected);
 void add_cache_commands(CLI::App& app, action& selected);
 void add_migrate_command(CLI::App& app, action& selected);
 void add_verify_command(CLI::App& app, action& selected);
 void add_serve_command(CLI::App& app, action& selected);
+void add_doctor_command(CLI::App& app, action& selected);
+void add_completion_command(CLI::App& app, action& selected);
 
 }  // namespace storectl

@@ -43,6 +43,8 @@ void run(const serve_args& a) {
   so.port = static_cast<std::uint16_t>(a.port);
   so.insecure = a.insecure;
   storage::node_server server(rt, so);
+  // Lines a supervisor waits for as they happen, never a table at exit.
+  set_output_format(output_format::json);
   auto stores = nlohmann::ordered_json::array();
   for (auto& s : server.stores())
     stores.push_back({{"name", s.name}, {"kind", s.kind}, {"uri", s.uri}});

@@ -42,7 +42,10 @@ std::string at_line(std::size_t n) {
   throw storage::store_error(e.code(), at_line(n) + ": " + e.message());
 }
 
-storage::vector_record parse_line(const std::string& line, std::size_t n) {
+}  // namespace
+
+storage::vector_record parse_record_line(const std::string& line,
+                                         std::size_t n) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(line);
@@ -63,13 +66,15 @@ storage::vector_record parse_line(const std::string& line, std::size_t n) {
   }
 }
 
+namespace {
+
 input read_input(std::istream& in) {
   input out;
   std::unordered_map<std::string, std::size_t> first_line;
   std::string line;
   for (std::size_t n = 1; std::getline(in, line); ++n) {
     if (blank(line)) continue;
-    auto r = parse_line(line, n);
+    auto r = parse_record_line(line, n);
     auto [it, fresh] = first_line.emplace(r.id, n);
     if (!fresh)
       invalid(at_line(n) + ": duplicate id '" + r.id + "' (first on line " +

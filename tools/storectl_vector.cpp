@@ -170,6 +170,7 @@ void add_vector_commands(CLI::App& app, action& selected) {
           });
 
   add_upsert_command(*vector, selected);
+  add_transfer_commands(*vector, selected);
 
   a = std::make_shared<vector_args>();
   a->syntax = need_ids;

@@ -10,30 +10,14 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include "messages/store_uri.hpp"
+#include "support/odd_password.hpp"
 #include "support/servers.hpp"
 #include "support/storectl_process.hpp"
 
 namespace storage::test {
 namespace {
-
-// scripts/services.sh creates the PostgreSQL role storage_odd with it; the
-// test creates a Redis ACL user with it.
-const std::string odd_password = "Kq7x@/:?#% Wz8y";
-const std::string odd_encoded = "Kq7x%40%2F%3A%3F%23%25%20Wz8y";
-
-void expect_hidden(const std::string& text, const std::string& where) {
-  for (auto* fragment : {"Kq7x", "Wz8y", "storage-secret"})
-    EXPECT_EQ(text.find(fragment), std::string::npos)
-        << where << " shows a password: " << text;
-}
-
-void expect_hidden(const storectl_result& r, const std::string& where) {
-  expect_hidden(r.out, where + " (stdout)");
-  expect_hidden(r.err, where + " (stderr)");
-}
 
 std::string file_text(const std::string& path) {
   std::ifstream in(path);
@@ -47,25 +31,9 @@ class StorectlSecrets : public ::testing::Test {
   void SetUp() override {
     // Debug logs are among the paths that must not print a password.
     setenv("STORECTL_LOG", "debug", 1);
-    auto pg = store_uri::parse(pgvector_uri());
-    pg_odd_ = "pgvector://storage_odd:" + odd_encoded + "@" + pg.host() + ":" +
-              std::to_string(pg.port()) + pg.path();
-    auto rd = store_uri::parse(redis_uri());
-    auto* c = redisConnect(rd.host().c_str(), rd.port());
-    ASSERT_TRUE(c && !c->err) << "redis at " << rd.redacted();
-    const char* argv[] = {"ACL",   "SETUSER", "storage_odd", "on",
-                          nullptr, "~*",      "&*",          "+@all"};
-    auto pw = ">" + odd_password;
-    argv[4] = pw.c_str();
-    auto* reply =
-        static_cast<redisReply*>(redisCommandArgv(c, 8, argv, nullptr));
-    ASSERT_TRUE(reply && reply->type == REDIS_REPLY_STATUS)
-        << (reply && reply->str ? reply->str : "no reply");
-    freeReplyObject(reply);
-    redisFree(c);
-    redis_odd_ = "redis://storage_odd:" + odd_encoded + "@" + rd.host() + ":" +
-                 std::to_string(rd.port()) +
-                 "/0?namespace=" + unique_name("sec");
+    pg_odd_ = odd_pgvector_uri();
+    redis_odd_ = odd_redis_uri(unique_name("sec"));
+    ASSERT_FALSE(redis_odd_.empty());
   }
   void TearDown() override { unsetenv("STORECTL_LOG"); }
 

@@ -1,0 +1,35 @@
+// Where the library's log goes and how much of it, from a config file's
+// [log] section:
+//
+//   [log]
+//   level="info"              ; trace, debug, info, warn, error, critical, off
+//   file="/var/log/app/storage.log"   ; appended to; default: stderr
+//
+// The runtime applies it when it opens the config (runtime_options::
+// config_file). A level given on a command line (pin_log_level) beats the
+// file's. Every sink stays behind scrubbing_sink: no password reaches a
+// file either.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace storage {
+
+struct log_options {
+  std::optional<std::string> level;
+  std::optional<std::string> file;
+};
+
+// [log] of `path`; invalid_argument for an unknown key or level.
+log_options read_log_options(const std::string& path);
+
+// Sets the "storage" logger's level and sink. Call before stores are open:
+// replacing a sink while other threads log is not safe.
+void apply_log_options(const log_options& opts);
+
+// From now on, levels from config files are ignored and `level` holds
+// (storectl --log-level). invalid_argument for an unknown level.
+void pin_log_level(const std::string& level);
+
+}  // namespace storage
