@@ -27,7 +27,9 @@ namespace detail {
 template <class T>
 std::string to_le_bytes(const T* xs, std::size_t n) {
   std::string out(n * sizeof(T), '\0');
-  std::memcpy(out.data(), xs, out.size());
+  // An empty vector's data() may be null, and memcpy from null is
+  // undefined even for zero bytes (found by UBSan).
+  if (n != 0) std::memcpy(out.data(), xs, out.size());
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
   for (std::size_t i = 0; i < n; ++i)
     std::reverse(out.begin() + i * sizeof(T),
@@ -43,7 +45,8 @@ void from_le_bytes(std::string& bytes, T* xs) {
     std::reverse(bytes.begin() + i * sizeof(T),
                  bytes.begin() + (i + 1) * sizeof(T));
 #endif
-  std::memcpy(xs, bytes.data(), bytes.size() / sizeof(T) * sizeof(T));
+  if (bytes.size() >= sizeof(T))
+    std::memcpy(xs, bytes.data(), bytes.size() / sizeof(T) * sizeof(T));
 }
 
 // A vector of floats (or doubles) as one string of bits.

@@ -47,9 +47,19 @@ struct live_migration::impl {
                  : caf::actor_cast<caf::actor>(vrouter);
   }
 
+  // Each phase is logged once, as it begins (and the end, failed or not).
   void set_state(live_state s) {
-    std::lock_guard<std::mutex> guard(mtx);
-    prog.state = s;
+    {
+      std::lock_guard<std::mutex> guard(mtx);
+      if (prog.state == s) return;
+      prog.state = s;
+    }
+    auto line = fmt::format("store '{}': live migration to {}: {}", source_name,
+                            target_name, to_string(s));
+    if (s == live_state::failed)
+      storage_log()->warn("{}", line);
+    else
+      storage_log()->info("{}", line);
   }
 
   template <class Fn>

@@ -99,6 +99,9 @@ remote_link_state::~remote_link_state() {
 }
 
 void remote_link_state::set_handle(caf::strong_actor_ptr handle) {
+  // The watchdog, already running, reads it under the same lock (a data
+  // race ThreadSanitizer found); callers only see the state after this.
+  std::lock_guard<std::shared_mutex> guard(mtx_);
   handle_ = caf::weak_actor_ptr{handle.get()};
 }
 
@@ -244,15 +247,16 @@ void remote_link_state::watch() {
     auto now = remote_clock::now();
     std::shared_ptr<connection> conn;
     std::deque<waiting> expired;
+    caf::strong_actor_ptr from;
     {
       std::lock_guard<std::shared_mutex> guard(mtx_);
+      from = handle_.lock();
       conn = conn_;
       while (!waiting_.empty() && waiting_.front().deadline <= now) {
         expired.push_back(std::move(waiting_.front()));
         waiting_.pop_front();
       }
     }
-    auto from = handle_.lock();
     for (auto& w : expired) answer_with_error(*w.what, late, from, nullptr);
     if (!conn) continue;
     std::lock_guard<std::mutex> guard(conn->mtx);

@@ -63,8 +63,10 @@ void add_completion_command(CLI::App& app, action& selected) {
       ->required()
       ->check(CLI::IsMember({"bash"}));
   const CLI::App* root = &app;
+  // The callback holds `shell`, which CLI11 writes into while parsing
+  // (ThreadSanitizer caught it freed when only the option referred to it).
   cmd->callback(
-      [&selected, root] { selected = [root] { print_bash(*root); }; });
+      [&selected, root, shell] { selected = [root] { print_bash(*root); }; });
 }
 
 }  // namespace storectl

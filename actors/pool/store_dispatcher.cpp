@@ -1,6 +1,12 @@
 #include "actors/pool/store_dispatcher.hpp"
 
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "actors/pool/event_throttle.hpp"
 #include "actors/pool_spec.hpp"
+#include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/interfaces.hpp"
 
@@ -168,6 +174,22 @@ caller_id caller_of(const caf::strong_actor_ptr& sender,
          (caller_id{1} << 63);
 }
 
+// One warning per store and 10 s, however many requests are turned away.
+void note_overload(const route& r) {
+  static std::mutex mtx;
+  static std::map<std::string, event_throttle> throttles;
+  std::optional<std::uint64_t> n;
+  {
+    std::lock_guard<std::mutex> guard(mtx);
+    n = throttles[r.store].due();
+  }
+  if (n)
+    storage_log()->warn(
+        "store {}: {} request(s) turned away as overloaded (more than {} in "
+        "flight) since the last report",
+        r.store, *n, r.gauge->max_inflight());
+}
+
 }  // namespace
 
 void route_table::dispatch(caf::mailbox_element_ptr what,
@@ -182,6 +204,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what,
   t.deadline = deadline_clock::now() + r.timeout;
   t.caller = caller_of(what->sender, self->node());
   if (!r.gauge->try_admit()) {
+    note_overload(r);
     reply_error(
         *what,
         store_failure(errc::overloaded,

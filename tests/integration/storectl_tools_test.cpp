@@ -13,16 +13,10 @@
 #include "support/odd_password.hpp"
 #include "support/servers.hpp"
 #include "support/storectl_process.hpp"
+#include "support/test_util.hpp"
 
 namespace storage::test {
 namespace {
-
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string records_jsonl(int n, int dim, int first = 0) {
   std::string out;

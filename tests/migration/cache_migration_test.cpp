@@ -86,7 +86,7 @@ TEST_P(cache_migration, a_differing_target_fails_then_the_rerun_repairs) {
               std::string::npos)
         << e.what();
   }
-  auto doc = nlohmann::json::parse(storectl_child::slurp(o.checkpoint_file));
+  auto doc = nlohmann::json::parse(test::file_text(o.checkpoint_file));
   EXPECT_EQ(doc["entries"][0]["copied_all"], true);
   EXPECT_EQ(doc["entries"][0]["completed"], false);
   // Meanwhile the target lost a key and another one changed.
@@ -99,7 +99,7 @@ TEST_P(cache_migration, a_differing_target_fails_then_the_rerun_repairs) {
   EXPECT_FALSE(await(dst_->exists("intruder")));
   EXPECT_EQ(await(dst_->get("k10")), std::optional<std::string>("value 10"));
   EXPECT_EQ(await(dst_->get("k11")), std::optional<std::string>("value 11"));
-  doc = nlohmann::json::parse(storectl_child::slurp(o.checkpoint_file));
+  doc = nlohmann::json::parse(test::file_text(o.checkpoint_file));
   EXPECT_EQ(doc["entries"][0]["completed"], true);
   // The source is only read.
   EXPECT_EQ(await(src_->get("k10")), std::optional<std::string>("value 10"));
@@ -114,7 +114,7 @@ TEST_P(cache_migration, a_completed_checkpoint_copies_nothing) {
   o.checkpoint_file = dir_ + "/cp.json";
   auto first = migrate_cache(rt_->system(), src_->actor(), dst_->actor(), o);
   EXPECT_EQ(first.copied, static_cast<std::uint64_t>(plain_keys + ttl_keys));
-  auto doc = nlohmann::json::parse(storectl_child::slurp(o.checkpoint_file));
+  auto doc = nlohmann::json::parse(test::file_text(o.checkpoint_file));
   ASSERT_EQ(doc["entries"].size(), 1u);
   EXPECT_TRUE(doc["entries"][0]["collection"].is_null());
   EXPECT_EQ(doc["entries"][0]["completed"], true);

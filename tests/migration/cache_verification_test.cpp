@@ -81,7 +81,7 @@ TEST_P(cache_verification,
   auto o = options();
   o.checkpoint_file = dir_ + "/cp.json";
   EXPECT_TRUE(test::fails_with(errc::verification_failed, [&] { migrate(o); }));
-  auto doc = nlohmann::json::parse(storectl_child::slurp(o.checkpoint_file));
+  auto doc = nlohmann::json::parse(test::file_text(o.checkpoint_file));
   EXPECT_EQ(doc["entries"][0]["copied_all"], true);
   EXPECT_EQ(doc["entries"][0]["completed"], false);
   await(dst_->del({"key1"}));
@@ -94,7 +94,7 @@ TEST_P(cache_verification,
   EXPECT_EQ(await(dst_->get("key1")), std::optional<std::string>("v1"));
   EXPECT_EQ(await(dst_->get("key2")), std::optional<std::string>("v2"));
   EXPECT_FALSE(await(dst_->ttl("key2")).ttl.has_value());
-  doc = nlohmann::json::parse(storectl_child::slurp(o.checkpoint_file));
+  doc = nlohmann::json::parse(test::file_text(o.checkpoint_file));
   EXPECT_EQ(doc["entries"][0]["completed"], true);
   EXPECT_EQ(await(src_->get("key1")), std::optional<std::string>("v1"));
 

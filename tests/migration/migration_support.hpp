@@ -170,15 +170,8 @@ class storectl_child {
     }
     return status_;
   }
-  std::string out() const { return slurp(out_); }
-  std::string err() const { return slurp(err_); }
-
-  static std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string out() const { return test::file_text(out_); }
+  std::string err() const { return test::file_text(err_); }
 
  private:
   std::string out_, err_;
@@ -189,7 +182,7 @@ class storectl_child {
 // The checkpoint file's entry for `collection`, or null.
 inline nlohmann::json checkpoint_entry_of(const std::string& path,
                                           const std::string& collection) {
-  auto doc = nlohmann::json::parse(storectl_child::slurp(path), nullptr, false);
+  auto doc = nlohmann::json::parse(test::file_text(path), nullptr, false);
   if (doc.is_discarded() || !doc.contains("entries")) return nullptr;
   for (auto& e : doc["entries"])
     if (e["collection"] == collection) return e;

@@ -6,8 +6,12 @@
 
 #include <sqlite3.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
 #include <thread>
 
+#include "adapters/storage_log.hpp"
 #include "runtime/runtime.hpp"
 #include "support/test_util.hpp"
 
@@ -73,6 +77,10 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
       rt.open_cache("sqlite://" + path + "?timeout_ms=800&max_inflight=4");
   await(cache.set("before", "1"));
   file_lock lock(path);
+  // The log says so once, not once per refused request.
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  storage_log()->sinks().push_back(sink);
   std::vector<std::future<void>> writes;
   for (int i = 0; i < 12; ++i)
     writes.push_back(cache.set("k" + std::to_string(i), "v"));
@@ -89,6 +97,11 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   // at once, while the first ones still held their places.
   EXPECT_EQ(timed_out, 4);
   EXPECT_EQ(overloaded, 8);
+  storage_log()->sinks().pop_back();
+  auto text = log.str();
+  auto first = text.find("turned away as overloaded (more than 4 in flight)");
+  EXPECT_NE(first, std::string::npos) << text;
+  EXPECT_EQ(text.find("turned away", first + 1), std::string::npos) << text;
   lock.release();
   await(cache.set("after", "2"));
   EXPECT_EQ(await(cache.get("after")), "2");

@@ -24,6 +24,13 @@ class key_model {
  public:
   void acknowledged(const state& s) { allowed_ = {s}; }
   void maybe(const state& s) { allowed_.insert(s); }
+  // A delete: the absent state built in place (copying an empty optional
+  // trips GCC 12's -Wmaybe-uninitialized under the sanitizers).
+  void acknowledged_delete() {
+    allowed_.clear();
+    allowed_.emplace();
+  }
+  void maybe_deleted() { allowed_.emplace(); }
 
   // Checks a read; on success the read becomes the one known state.
   bool read(const state& s) {

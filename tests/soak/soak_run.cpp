@@ -159,9 +159,9 @@ void caller(unsigned id, const slot& s, const store_ops& ops, recorder& rec,
       auto a = ops.erase(key(j));
       rec.count(a);
       if (a.kind == answer::ok)
-        models[j].acknowledged(state{});
+        models[j].acknowledged_delete();
       else
-        models[j].maybe(state{});
+        models[j].maybe_deleted();
       if (a.kind == answer::none) unanswered("delete", j);
     } else {
       auto a = ops.read(key(j));

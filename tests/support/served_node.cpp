@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/test_util.hpp"
+
 namespace storage::test {
 
 namespace {
@@ -75,13 +77,6 @@ std::string read_line(int fd, int ms) {
   return line;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 served_node::served_node(std::map<std::string, std::string> stores,
@@ -115,7 +110,7 @@ std::string served_node::uri(const std::string& name) const {
 }
 
 std::string served_node::log() const {
-  return slurp(dir_ + "/node.err");
+  return file_text(dir_ + "/node.err");
 }
 
 void served_node::signal(int sig) const {
@@ -201,7 +196,7 @@ serve_failure serve_expecting_exit(const std::vector<std::string>& args) {
     waitpid(pid, nullptr, 0);
   }
   close(out);
-  f.err = slurp(dir + "/err");
+  f.err = file_text(dir + "/err");
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return f;

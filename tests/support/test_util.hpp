@@ -1,5 +1,5 @@
 // Small helpers every test suite shares: unique names, fresh directories,
-// bounded waits on futures and error-code assertions.
+// bounded waits on futures, error-code assertions and reading a file.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -8,14 +8,24 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "messages/errors.hpp"
 
 namespace storage::test {
+
+// The whole of a file; empty when it cannot be read.
+inline std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
 
 // A token unique to this process and call: pid, then a counter.
 inline std::string unique_token() {
