@@ -67,8 +67,8 @@ void apply_log_options(const log_options& opts) {
     log->set_level(level_of(*opts.level, "[log] level"));
 }
 
-void pin_log_level(const std::string& level) {
-  auto l = level_of(level, "--log-level");
+void pin_log_level(const std::string& level, const std::string& where) {
+  auto l = level_of(level, where);
   pinned = true;
   spdlog::set_level(l);
 }

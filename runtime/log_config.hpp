@@ -29,7 +29,9 @@ log_options read_log_options(const std::string& path);
 void apply_log_options(const log_options& opts);
 
 // From now on, levels from config files are ignored and `level` holds
-// (storectl --log-level). invalid_argument for an unknown level.
-void pin_log_level(const std::string& level);
+// (storectl --log-level). invalid_argument, naming `where` the level came
+// from, for an unknown level.
+void pin_log_level(const std::string& level,
+                   const std::string& where = "--log-level");
 
 }  // namespace storage

@@ -83,15 +83,16 @@ int main(int argc, char** argv) {
     std::cerr << storage::scrub_secrets(err.str());
     return code == 0 ? 0 : 2;
   }
-  if (!log_level.empty())
-    storage::pin_log_level(log_level);
-  else if (const char* env = std::getenv("STORECTL_LOG"))
-    storage::pin_log_level(env);
   storectl::set_output_format(
       output == "table" || (output.empty() && ::isatty(STDOUT_FILENO) == 1)
           ? storectl::output_format::table
           : storectl::output_format::json);
   try {
+    // A bad STORECTL_LOG is the usual error line, not a crash.
+    if (!log_level.empty())
+      storage::pin_log_level(log_level);
+    else if (const char* env = std::getenv("STORECTL_LOG"))
+      storage::pin_log_level(env, "STORECTL_LOG");
     if (selected) selected();
     storectl::flush_output();
     return 0;

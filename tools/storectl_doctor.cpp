@@ -11,9 +11,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include <faiss/Index.h>
+#include <hiredis/hiredis.h>
 
 #include "adapters/chroma_store_http.hpp"
 #include "adapters/pgvector_store_detail.hpp"
@@ -21,8 +23,6 @@
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
 #include "tools/storectl.hpp"
-
-#include <hiredis/hiredis.h>
 
 namespace storectl {
 

@@ -89,6 +89,13 @@ TEST(StorectlTools, TableOutputAndLogLevels) {
             std::string::npos)
       << loud.err;
 
+  setenv("STORECTL_LOG", "chatty", 1);
+  auto bad_env = storectl({"cache", "get", "--store", store, "a"});
+  unsetenv("STORECTL_LOG");
+  EXPECT_EQ(bad_env.code, 1);
+  EXPECT_NE(bad_env.err.find("unknown log level 'chatty'"), std::string::npos)
+      << bad_env.err;
+
   // A config file's [log] section: level and file; --log-level beats it.
   auto cfg = dir.path() + "/app.ini";
   auto log = dir.path() + "/storage.log";
