@@ -26,18 +26,23 @@ void cache_batch::run(worker_core<cache_backend>& core) {
   std::vector<cache_op> ops;
   std::vector<caf::response_promise> replies;
   auto latest = deadline_clock::time_point::min();
+  auto& metrics = core.metrics();
+  std::vector<deadline_clock::time_point> starts;
   for (std::size_t i = 0; i < all_ops.size(); ++i) {
     if (tickets[i].expired()) {
+      metrics.record(op_of(all_ops[i].kind), errc::timeout, tickets[i].start);
       all_replies[i].deliver(to_caf_error(store_error(
           errc::timeout, "the deadline passed before the request ran",
           op_name(all_ops[i].kind), core.store())));
       continue;
     }
     latest = std::max(latest, tickets[i].deadline);
+    starts.push_back(tickets[i].start);
     ops.push_back(std::move(all_ops[i]));
     replies.push_back(std::move(all_replies[i]));
   }
   if (ops.empty()) return;
+  metrics.batch_ran(ops.size());
   std::vector<cache_op_result> results;
   try {
     auto& backend = core.backend();
@@ -57,6 +62,8 @@ void cache_batch::run(worker_core<cache_backend>& core) {
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& r = results[i];
+    metrics.record(op_of(ops[i].kind), r.error ? r.error->code() : errc::ok,
+                   starts[i]);
     if (r.error)
       replies[i].deliver(core.failure(*r.error, op_name(ops[i].kind)));
     else

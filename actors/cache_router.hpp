@@ -6,7 +6,7 @@
 #pragma once
 
 #include "actors/live_protocol.hpp"
-#include "actors/router_core.hpp"
+#include "actors/router_pool.hpp"
 #include "actors/store_worker.hpp"
 
 namespace storage {

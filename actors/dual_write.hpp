@@ -21,7 +21,7 @@
 
 #include "actors/live_protocol.hpp"
 #include "actors/live_util.hpp"
-#include "actors/router_core.hpp"
+#include "actors/router_pool.hpp"
 #include "actors/store_worker.hpp"
 #include "messages/filter.hpp"
 #include "messages/store_uri.hpp"
@@ -126,6 +126,7 @@ template <class Self>
 void check_drained(Self* self) {
   unthrottle(self);
   auto d = self->state.dual;
+  self->state.table->metrics->set_mirror_lag(d ? d->backlog() : 0);
   if (d && d->on_drained && d->log.empty() && d->target_inflight == 0) {
     auto fn = std::move(d->on_drained);
     d->on_drained = nullptr;
@@ -142,6 +143,7 @@ void drop_target(Self* self) {
   self->state.dual = nullptr;
   *self->state.side = nullptr;
   if (!d) return;
+  self->state.table->metrics->set_mirror_lag(0);
   unthrottle(self);
   publish(self);
   for (auto& w : d->target->workers)
@@ -194,6 +196,7 @@ std::shared_ptr<mirror_entry> reserve(Self* self) {
   if (!d) return nullptr;
   auto e = std::make_shared<mirror_entry>();
   d->log.push_back(e);
+  self->state.table->metrics->set_mirror_lag(d->backlog());
   if (d->backlog() >= max_backlog) self->state.throttled = true;
   return e;
 }

@@ -10,6 +10,8 @@
 
 namespace storage {
 
+class store_metrics;
+
 template <class Backend>
 struct pool_spec {
   std::string store;  // the redacted URI, as errors name it
@@ -25,6 +27,9 @@ struct pool_spec {
   // Builds worker `index`'s adapter; called on the worker's own thread and
   // again after a failure, so a server that comes back is reconnected.
   std::function<std::unique_ptr<Backend>(std::uint32_t index)> make_backend;
+  // The store's counters (actors/pool/store_metrics.hpp), shared by every
+  // pool the store ever has; set by its router.
+  std::shared_ptr<store_metrics> metrics;
 };
 
 // Turns a URI into a pool_spec; throws store_error for a bad URI. The router

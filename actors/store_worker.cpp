@@ -29,7 +29,7 @@ caf::behavior vector_worker(caf::event_based_actor* self,
              caf::message_view& x) -> caf::result<caf::message> {
         auto ticket = take_ticket(me);
         std::lock_guard<std::mutex> guard(core->mutex());
-        return as_result(core->execute(x.content(), ticket.deadline));
+        return as_result(core->execute(x.content(), ticket));
       });
   return {
       [=](close_atom) { self->quit(); },
@@ -76,22 +76,25 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
   try {
     op = decode_cache_op(req);
   } catch (const store_error& e) {
-    return core.failure(e, cache_op_name(req));
+    core.metrics().record(op_of(req), e.code(), ticket.start);
+    return core.failure(e, to_string(op_of(req)));
   }
   if (!op) {  // clear, scan: whatever arrived before them runs first
     st.flush();
-    return as_result(core.execute(req, ticket.deadline));
+    return as_result(core.execute(req, ticket));
   }
   ++st.requests;
   bool batching = core.connected() && core.backend().capabilities().batching;
   if (st.batch.empty() && (self->mailbox().empty() || !batching)) {
     ++st.calls;
-    return as_result(core.execute(req, ticket.deadline));
+    return as_result(core.execute(req, ticket));
   }
-  if (ticket.expired())
+  if (ticket.expired()) {
+    core.metrics().record(op_of(op->kind), errc::timeout, ticket.start);
     return to_caf_error(store_error(
         errc::timeout, "the deadline passed before the request started",
         op_name(op->kind), core.store()));
+  }
   auto rp = self->make_response_promise();
   st.batch.add(std::move(*op), rp, std::move(ticket));
   if (st.batch.size() >= cache_batch::max_size || self->mailbox().empty()) {
@@ -126,15 +129,18 @@ caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
 
 // A detached worker running `behavior` over a new core for shard/connection
 // `index` of `spec`.
-template <class Worker, class Backend, class Behavior, class Run, class Name>
+template <class Worker, class Backend, class Behavior, class Run>
 spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
                                        const pool_spec<Backend>& spec,
                                        std::uint32_t index, Behavior behavior,
-                                       Run run, Name name) {
+                                       Run run) {
   auto make = spec.make_backend;
+  // A pool made outside a store (a test's) counts into metrics of its own.
+  auto metrics =
+      spec.metrics ? spec.metrics : std::make_shared<store_metrics>();
   auto core = std::make_shared<worker_core<Backend>>(
       [make, index] { return make(index); }, spec.store, spec.never_blocks, run,
-      name);
+      std::move(metrics));
   auto w = sys.spawn<caf::detached>(behavior, core);
   return {caf::actor_cast<Worker>(w), core};
 }
@@ -144,15 +150,15 @@ spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
 spawned_worker<vector_worker_actor> spawn_vector_worker(
     caf::actor_system& sys, const pool_spec<vector_backend>& spec,
     std::uint32_t index) {
-  return spawn_with_core<vector_worker_actor>(
-      sys, spec, index, vector_worker, run_vector_request, vector_op_name);
+  return spawn_with_core<vector_worker_actor>(sys, spec, index, vector_worker,
+                                              run_vector_request);
 }
 
 spawned_worker<cache_worker_actor> spawn_cache_worker(
     caf::actor_system& sys, const pool_spec<cache_backend>& spec,
     std::uint32_t index) {
   return spawn_with_core<cache_worker_actor>(sys, spec, index, cache_worker,
-                                             run_cache_request, cache_op_name);
+                                             run_cache_request);
 }
 
 }  // namespace storage

@@ -14,7 +14,8 @@ set(storage_public_headers
   actors/migration.hpp actors/migration_verifier.hpp actors/pool_spec.hpp
   runtime/backend_factory.hpp runtime/cache_store.hpp
   runtime/live_migration.hpp runtime/migrate.hpp runtime/node_options.hpp
-  runtime/runtime.hpp runtime/vector_store.hpp runtime/version.hpp)
+  runtime/metrics_endpoint.hpp runtime/runtime.hpp runtime/vector_store.hpp
+  runtime/version.hpp messages/store_stats.hpp)
 foreach(h ${storage_public_headers})
   get_filename_component(d ${h} DIRECTORY)
   install(FILES ${h} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/storage/${d})
@@ -78,5 +79,5 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libcaf-dev (>= 0.17.6), libcaf-dev (<< 0.18), libfaiss-dev, libpq-dev, libsqlite3-dev, libhiredis-dev, libspdlog-dev, nlohmann-json3-dev, libcurl4-openssl-dev, libssl-dev, pkg-config, cmake")
+    "libcaf-dev (>= 0.17.6), libcaf-dev (<< 0.18), libfaiss-dev, libpq-dev, libsqlite3-dev, libhiredis-dev, libspdlog-dev, nlohmann-json3-dev, libcurl4-openssl-dev, libcpp-httplib-dev, libssl-dev, pkg-config, cmake")
 include(CPack)

@@ -24,6 +24,7 @@ using nmigrate_atom = caf::atom_constant<caf::atom("nmigrate")>;
 using nprogress_atom = caf::atom_constant<caf::atom("nprogress")>;
 using nabort_atom = caf::atom_constant<caf::atom("nabort")>;
 using nfinalize_atom = caf::atom_constant<caf::atom("nfinalize")>;
+using nstats_atom = caf::atom_constant<caf::atom("nstats")>;
 
 // A store the node serves, as the directory describes it.
 struct served_store {
@@ -90,6 +91,8 @@ using node_directory_actor = caf::typed_actor<
                     live_request>::with<live_report>,
     caf::replies_to<nprogress_atom, std::string>::with<live_report>,
     caf::replies_to<nabort_atom, std::string>::with<live_report>,
-    caf::replies_to<nfinalize_atom, std::string>::with<live_report>>;
+    caf::replies_to<nfinalize_atom, std::string>::with<live_report>,
+    // The store's figures (store_stats.hpp) as one JSON object.
+    caf::replies_to<nstats_atom, std::string>::with<std::string>>;
 
 }  // namespace storage

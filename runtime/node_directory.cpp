@@ -150,6 +150,16 @@ node_directory_actor::behavior_type directory(
         if (!m) return std::move(m.error());
         return complete(*m, false);
       },
+      [=](nstats_atom, const std::string& name) -> caf::result<std::string> {
+        if (!self->state.stores.count(name)) return not_served(name);
+        try {
+          auto s = rt->stats(name);
+          s.store = name;
+          return to_json(s);
+        } catch (const store_error& e) {
+          return to_caf_error(e);
+        }
+      },
   };
 }
 

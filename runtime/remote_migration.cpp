@@ -16,32 +16,52 @@ constexpr auto completion_wait = std::chrono::minutes(10);
 
 }  // namespace
 
-remote_migration::remote_migration(runtime& rt, const std::string& caf_uri)
-    : rt_(rt) {
-  auto spec = remote_spec_for(caf_uri, store_kind::vector);
-  display_ = spec.display;
-  name_ = spec.name;
-  timeout_ = spec.timeout;
+node_directory_actor connect_directory(runtime& rt,
+                                       const remote_store_spec& spec,
+                                       const char* op) {
   auto& sys = rt.system();
   caf::scoped_actor self{sys};
-  self->request(connection_manager(sys, rt.node().tls.enabled()), timeout_,
+  node_directory_actor dir;
+  self->request(connection_manager(sys, rt.node().tls.enabled()), spec.timeout,
                 caf::connect_atom::value, spec.host, spec.port)
       .receive(
-          [&](caf::node_id&, caf::strong_actor_ptr& dir,
-              std::set<std::string>&) {
-            directory_ = caf::actor_cast<node_directory_actor>(dir);
+          [&](caf::node_id&, caf::strong_actor_ptr& d, std::set<std::string>&) {
+            dir = caf::actor_cast<node_directory_actor>(d);
           },
           [&](caf::error& e) {
             throw store_error(errc::backend_unavailable,
                               "cannot reach node " + spec.host + ":" +
                                   std::to_string(spec.port) + ": " +
                                   sys.render(e),
-                              "migrate", display_);
+                              op, spec.display);
           });
-  if (!directory_)
+  if (!dir)
     throw store_error(errc::backend_unavailable,
-                      "the node publishes no store directory", "migrate",
-                      display_);
+                      "the node publishes no store directory", op,
+                      spec.display);
+  return dir;
+}
+
+store_stats remote_stats(runtime& rt, const std::string& caf_uri) {
+  auto spec = remote_spec_for(caf_uri, store_kind::vector);
+  auto dir = connect_directory(rt, spec, "stats");
+  caf::scoped_actor self{rt.system()};
+  store_stats out;
+  self->request(dir, spec.timeout, nstats_atom::value, spec.name)
+      .receive([&](std::string& text) { out = store_stats_from_json(text); },
+               [&](caf::error& e) {
+                 throw from_caf_error(e, "stats", spec.display);
+               });
+  return out;
+}
+
+remote_migration::remote_migration(runtime& rt, const std::string& caf_uri)
+    : rt_(rt) {
+  auto spec = remote_spec_for(caf_uri, store_kind::vector);
+  display_ = spec.display;
+  name_ = spec.name;
+  timeout_ = spec.timeout;
+  directory_ = connect_directory(rt, spec, "migrate");
 }
 
 template <class Atom, class... Ts>

@@ -1,17 +1,31 @@
-// Driving the live migration of a store another node serves, from outside
+// Asking a serving node's directory about one of its stores, from outside:
+// its figures (storectl stats --store caf://...), and its live migration
 // (storectl migrate --live --from caf://host:port/name): the node runs it,
-// since it sees every client's writes; this asks it to start, reports its
-// progress and completes it. Its clients keep their handles throughout.
+// since it sees every client's writes; remote_migration asks it to start,
+// reports its progress and completes it. Its clients keep their handles
+// throughout.
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "messages/node_protocol.hpp"
+#include "messages/store_stats.hpp"
+#include "runtime/remote_store.hpp"
 
 namespace storage {
 
 class runtime;
+
+// The directory of the node `spec` names (node_protocol.hpp);
+// backend_unavailable, naming `op`, when the node cannot be reached.
+node_directory_actor connect_directory(runtime& rt,
+                                       const remote_store_spec& spec,
+                                       const char* op);
+
+// What the store a node serves (`caf_uri`: caf://host:port/name) has done,
+// as that node counts it (runtime::stats there).
+store_stats remote_stats(runtime& rt, const std::string& caf_uri);
 
 class remote_migration {
  public:

@@ -1,86 +1,24 @@
 #include "runtime/runtime.hpp"
 
 #include <fstream>
-#include <thread>
 
-#include <caf/all.hpp>
-#include <caf/io/all.hpp>
-#include <caf/openssl/manager.hpp>
-
-#include "actors/cache_router.hpp"
-#include "actors/pool/pool_gauge.hpp"
-#include "actors/pool/store_dispatcher.hpp"
-#include "actors/vector_router.hpp"
-#include "adapters/storage_log.hpp"
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
-#include "runtime/bridge.hpp"
-#include "runtime/config_file.hpp"
 #include "runtime/live_coordinator.hpp"
-#include "runtime/log_config.hpp"
-#include "runtime/migration_journal.hpp"
-#include "runtime/remote_store.hpp"
-#include "runtime/store_identity.hpp"
+#include "runtime/runtime_impl.hpp"
 
 namespace storage {
 
 namespace {
 
-unsigned thread_count(const runtime_options& opts) {
-  if (opts.threads > 0) return opts.threads;
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
-// BASP threads that deserialize incoming messages. CAF's default is 1 on
-// two cores; 0 lets the middleman's own thread deserialize and deliver: one
-// thread hand-off less per message each way, since a store's handle and a
-// caller's reply relay take a message without a mailbox (BENCHMARKS.md).
-constexpr std::size_t middleman_workers = 0;
-
-// CAF's defaults start 4 scheduler threads on these 2 cores and, once idle,
-// poll 500 times with 50 us sleeps in between before blocking; a reply that
-// arrives in that phase (every reply from a detached worker does) waits for
-// the sleep to end, which dominated the facade's round trip
-// (PLATFORM-NOTES.md). So: one thread per core, and no moderate phase: after
-// CAF's short spin an idle thread blocks on its condition variable, which
-// every enqueue from outside the scheduler signals. Measured in
-// BENCHMARKS.md (bench/scheduler_bench.cpp): the single-caller p50 about
-// 100 -> 30 us, CPU per request about 70 -> 40 us, idle CPU about 2.5% ->
-// 0.5% of a core. Raising poll_attempts spins longer: more CPU at low request
-// rates for no reliable latency gain on 2 cores, so it stays off.
-//
-// Every runtime loads the middleman (caf:// stores, node_server) and CAF's
-// OpenSSL module; both start idle and cost a thread that sleeps in epoll.
-struct runtime_config : caf::actor_system_config {
-  explicit runtime_config(const runtime_options& opts) {
-    set("scheduler.max-threads", static_cast<size_t>(thread_count(opts)));
-    set("logger.console", caf::atom("none"));
-    set("work-stealing.moderate-poll-attempts", size_t{0});
-    if (opts.poll_attempts > 0)
-      set("work-stealing.aggressive-poll-attempts", opts.poll_attempts);
-    set("middleman.heartbeat-interval", caf::timespan{opts.node.heartbeat});
-    set("middleman.connection-timeout",
-        caf::timespan{opts.node.connection_timeout});
-    set("middleman.workers", middleman_workers);
-    auto& tls = opts.node.tls;
-    openssl_certificate = tls.certificate;
-    openssl_key = tls.key;
-    openssl_cafile = tls.cafile;
-    openssl_capath = tls.capath;
-    openssl_passphrase = tls.passphrase;
-    load<caf::io::middleman>();
-    load<caf::openssl::manager>();
-    register_types(*this);
-  }
-};
-
 void fill(std::string& field, const std::string& from_file) {
   if (field.empty()) field = from_file;
 }
 
-// `opts` with the config file's [openssl] section filling what is unset,
-// checked: CAF's OpenSSL module throws from deep inside the actor system
-// for a half-configured TLS.
+}  // namespace
+
+// CAF's OpenSSL module throws from deep inside the actor system for a
+// half-configured TLS: checked here first.
 runtime_options merged(runtime_options opts) {
   if (!opts.config_file.empty()) {
     auto file = read_tls_options(opts.config_file);
@@ -104,65 +42,6 @@ runtime_options merged(runtime_options opts) {
                         "cannot read TLS file '" + *f + "'", "open");
   return opts;
 }
-
-}  // namespace
-
-struct runtime::impl {
-  explicit impl(const runtime_options& given)
-      : opts(merged(given)),
-        cfg(opts),
-        sys(cfg),
-        via(std::make_shared<bridge>(sys)),
-        journal(opts.state_dir) {
-    if (!opts.config_file.empty()) {
-      names = read_store_names(opts.config_file);
-      apply_log_options(read_log_options(opts.config_file));
-      if (auto w = exposed_secrets_warning(opts.config_file))
-        storage_log()->warn("{}", *w);
-    }
-  }
-
-  ~impl() {
-    // Live migrations first: they talk to the routers.
-    for (auto& m : migrations) m.shutdown();
-    for (auto& [k, s] : vectors) {
-      caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
-    }
-    for (auto& [k, s] : caches) {
-      caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
-    }
-    for (auto& [k, r] : remotes) stop_remote_store(r);
-    // Calls still waiting end with backend_unavailable, not a hang.
-    via.reset();
-  }
-
-  runtime_options opts;
-  runtime_config cfg;
-  caf::actor_system sys;
-  std::shared_ptr<bridge> via;
-  migration_journal journal;
-  std::map<std::string, std::string> names;
-  std::mutex mtx;
-  // Open stores by identity (store_identity.hpp): one router each,
-  // however they were named.
-  std::map<std::string, vector_store_handles> vectors;
-  std::map<std::string, cache_store_handles> caches;
-  // caf:// stores by URI identity (host:port/name and kind).
-  std::map<std::string, remote_store_handles> remotes;
-
-  // The open store `uri_or_name` names, or nullptr.
-  template <class Map>
-  auto find(Map& m, const std::string& uri) -> decltype(&m.begin()->second) {
-    auto it = m.find(store_identity(uri));
-    return it == m.end() ? nullptr : &it->second;
-  }
-  std::vector<live_migration> migrations;
-  // The last live migration of each store (by identity): a second one is
-  // refused while it runs, before it could touch the journal.
-  std::map<std::string, live_migration> last_migration;
-};
 
 runtime::runtime(runtime_options opts) : impl_(std::make_unique<impl>(opts)) {}
 
@@ -283,6 +162,7 @@ vector_store runtime::open_vector(const std::string& uri_or_name) {
   auto [h, target] =
       open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
               vector_pool_for, uri_or_name, uri);
+  impl_->display.emplace(store_identity(uri), target->name);
   return vector_store(h.handle, impl_->via, target);
 }
 
@@ -299,6 +179,7 @@ cache_store runtime::open_cache(const std::string& uri_or_name) {
   auto [h, target] =
       open_in(impl_->caches, impl_->sys, impl_->journal, spawn_cache_store,
               cache_pool_for, uri_or_name, uri);
+  impl_->display.emplace(store_identity(uri), target->name);
   return cache_store(h.handle, impl_->via, target);
 }
 
@@ -394,6 +275,7 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
         : start_live_migration(impl_->sys, c->router, std::move(how)));
   impl_->last_migration.insert_or_assign(entry.source_identity,
                                          impl_->migrations.back());
+  impl_->migration_targets[entry.source_identity] = redact_uri(target);
   return impl_->migrations.back();
 }
 
@@ -405,18 +287,6 @@ std::vector<std::string> runtime::store_names() const {
 
 const node_options& runtime::node() const {
   return impl_->opts.node;
-}
-
-std::size_t runtime::requests_in_flight() const {
-  std::lock_guard<std::mutex> guard(impl_->mtx);
-  std::size_t n = 0;
-  auto add = [&n](const std::shared_ptr<route_table>& t) {
-    if (!t) return;
-    if (auto r = t->current(); r && r->gauge) n += r->gauge->inflight();
-  };
-  for (auto& [k, s] : impl_->vectors) add(s.table);
-  for (auto& [k, s] : impl_->caches) add(s.table);
-  return n;
 }
 
 caf::actor_system& runtime::system() {

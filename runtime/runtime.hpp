@@ -15,6 +15,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/store_stats.hpp"
 #include "runtime/cache_store.hpp"
 #include "runtime/live_migration.hpp"
 #include "runtime/node_options.hpp"
@@ -83,6 +84,17 @@ class runtime {
   const node_options& node() const;
   // Requests admitted by the open local stores and not yet answered.
   std::size_t requests_in_flight() const;
+
+  // What an open store has done since this process opened it: requests,
+  // errors and latencies by operation, its pool, reconnects, respawns,
+  // pipelined batches and its live migration (messages/store_stats.hpp).
+  // Cheap (counters read, nothing asked of a backend). A caf:// store: the
+  // figures of the node that serves it, asked over the network
+  // (backend_unavailable if it cannot be reached); it need not be open
+  // here. invalid_argument for a local store that is not open.
+  store_stats stats(const std::string& uri_or_name);
+  // Every open local store's, by name: what a metrics endpoint exposes.
+  std::vector<store_stats> stats();
 
   caf::actor_system& system();
 

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   storectl::add_serve_command(app, selected);
   storectl::add_doctor_command(app, selected);
   storectl::add_completion_command(app, selected);
+  storectl::add_stats_command(app, selected);
 
   try {
     app.parse(argc, argv);

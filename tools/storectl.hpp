@@ -34,6 +34,11 @@ void with_vector_store(const store_options& opts,
                        const std::function<void(storage::vector_store&)>& body);
 void with_cache_store(const store_options& opts,
                       const std::function<void(storage::cache_store&)>& body);
+// Starts a runtime for --store/--config and runs `body` with the URI the
+// store resolves to, opening nothing.
+void with_runtime(
+    const store_options& opts,
+    const std::function<void(storage::runtime&, const std::string& uri)>& body);
 
 // One JSON object as one line on stdout, its keys in the order CLI.md lists
 // them -- or, in table format, a row of the table flush_output() prints.
@@ -41,6 +46,7 @@ void print(const nlohmann::ordered_json& j);
 
 enum class output_format { json, table };
 void set_output_format(output_format f);
+output_format get_output_format();
 // Prints what table format collected (nothing for json); before exit.
 void flush_output();
 
@@ -80,5 +86,6 @@ void add_verify_command(CLI::App& app, action& selected);
 void add_serve_command(CLI::App& app, action& selected);
 void add_doctor_command(CLI::App& app, action& selected);
 void add_completion_command(CLI::App& app, action& selected);
+void add_stats_command(CLI::App& app, action& selected);
 
 }  // namespace storectl

@@ -74,6 +74,10 @@ void set_output_format(output_format f) {
   format = f;
 }
 
+output_format get_output_format() {
+  return format;
+}
+
 void print(const nlohmann::ordered_json& j) {
   if (format == output_format::table && j.is_object())
     rows.push_back(j);

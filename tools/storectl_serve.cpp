@@ -1,15 +1,18 @@
 // `storectl serve`: publishes the config's stores to other nodes
 // (node_server.hpp) until SIGINT or SIGTERM. Prints one line on stdout once
-// the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[..]} -- and
+// the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[..]}, with
+// "metrics":"http://HOST:PORT/metrics" under --metrics -- and
 // {"stopped":true} after a clean stop; logs one line per store on stderr.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/metrics_endpoint.hpp"
 #include "runtime/node_server.hpp"
 #include "tools/storectl.hpp"
 
@@ -22,6 +25,7 @@ struct serve_args {
   std::string bind = "127.0.0.1";
   std::int64_t port = 4242;
   bool insecure = false;
+  std::string metrics;  // HOST:PORT of the Prometheus endpoint, if any
 };
 
 void run(const serve_args& a) {
@@ -43,19 +47,28 @@ void run(const serve_args& a) {
   so.port = static_cast<std::uint16_t>(a.port);
   so.insecure = a.insecure;
   storage::node_server server(rt, so);
+  std::unique_ptr<storage::metrics_endpoint> metrics;
+  if (!a.metrics.empty())
+    metrics = std::make_unique<storage::metrics_endpoint>(rt, a.metrics);
   // Lines a supervisor waits for as they happen, never a table at exit.
   set_output_format(output_format::json);
   auto stores = nlohmann::ordered_json::array();
   for (auto& s : server.stores())
     stores.push_back({{"name", s.name}, {"kind", s.kind}, {"uri", s.uri}});
-  print({{"serving", a.bind + ":" + std::to_string(server.port())},
-         {"tls", server.tls()},
-         {"stores", stores}});
+  nlohmann::ordered_json line = {
+      {"serving", a.bind + ":" + std::to_string(server.port())},
+      {"tls", server.tls()},
+      {"stores", stores}};
+  if (metrics)
+    line["metrics"] = "http://" + metrics->host() + ":" +
+                      std::to_string(metrics->port()) + "/metrics";
+  print(line);
   std::cout.flush();
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("{}: stopping; requests in flight finish first",
                sig == SIGINT ? "SIGINT" : "SIGTERM");
+  metrics.reset();
   server.stop();
   print({{"stopped", true}});
   std::cout.flush();
@@ -90,6 +103,9 @@ void add_serve_command(CLI::App& app, action& selected) {
   cmd->add_option("--port", args->port, "port (default 4242; 0: any free)");
   cmd->add_flag("--insecure", args->insecure,
                 "allow a non-loopback --bind without TLS");
+  cmd->add_option("--metrics", args->metrics,
+                  "serve Prometheus metrics on HOST:PORT (PORT alone: "
+                  "127.0.0.1:PORT; 0: any free port) at /metrics");
   cmd->callback([&selected, args] { selected = [args] { run(*args); }; });
 }
 

@@ -60,6 +60,13 @@ void with_vector_store(
   body(store);
 }
 
+void with_runtime(
+    const store_options& opts,
+    const std::function<void(storage::runtime&, const std::string&)>& body) {
+  storage::runtime rt(runtime_options_for(opts));
+  body(rt, rt.resolve(opts.store));
+}
+
 void with_cache_store(const store_options& opts,
                       const std::function<void(storage::cache_store&)>& body) {
   storage::runtime rt(runtime_options_for(opts));

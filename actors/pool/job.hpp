@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 
 #include "actors/pool/pool_gauge.hpp"
+#include "actors/pool/store_op.hpp"
 
 namespace storage {
 
@@ -17,6 +18,12 @@ using deadline_clock = std::chrono::steady_clock;
 
 struct job_ticket {
   deadline_clock::time_point deadline = deadline_clock::time_point::max();
+  // When the caller handed the request to the store, for its latency in
+  // the store's metrics; zero for what the store sends itself (a router's
+  // parts of a request it answers, a migration's traffic): not counted.
+  deadline_clock::time_point start{};
+  // The operation, as the dispatcher found it; other: look at the message.
+  store_op op = store_op::other;
   load_token token;
   caller_id caller = 0;  // who sent it, for the router's routing
 

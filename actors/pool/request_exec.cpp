@@ -17,11 +17,6 @@ const T& arg(const caf::type_erased_tuple& x, std::size_t i) {
   return x.get_as<T>(i);
 }
 
-caf::atom_value atom_of(const caf::type_erased_tuple& x) {
-  if (x.empty() || !x.match_element<caf::atom_value>(0)) return caf::atom("");
-  return x.get_as<caf::atom_value>(0);
-}
-
 [[noreturn]] void not_an_operation() {
   throw store_error(errc::invalid_argument,
                     "the message is not an operation of this store");
@@ -32,19 +27,6 @@ maybe_value to_maybe(const std::optional<std::string>& v) {
 }
 
 }  // namespace
-
-const char* vector_op_name(const caf::type_erased_tuple& req) {
-  static const std::pair<caf::atom_value, const char*> names[] = {
-      {vcreate_atom::value, "create"}, {vdrop_atom::value, "drop"},
-      {vlist_atom::value, "list"},     {vupsert_atom::value, "upsert"},
-      {vget_atom::value, "get"},       {vdelete_atom::value, "delete"},
-      {vcount_atom::value, "count"},   {vsearch_atom::value, "search"},
-      {vscan_atom::value, "scan"},     {vsearchb_atom::value, "search"}};
-  auto a = atom_of(req);
-  for (auto& [atom, name] : names)
-    if (atom == a) return name;
-  return "request";
-}
 
 caf::message run_vector_request(vector_backend& b,
                                 const caf::type_erased_tuple& req) {
@@ -114,20 +96,6 @@ caf::message run_vector_request(vector_backend& b,
     return caf::make_message(b.scan(c, arg<string>(req, 2), limit));
   }
   not_an_operation();
-}
-
-const char* cache_op_name(const caf::type_erased_tuple& req) {
-  static const std::pair<caf::atom_value, const char*> names[] = {
-      {cget_atom::value, "get"},       {cset_atom::value, "set"},
-      {cadd_atom::value, "add"},       {cdel_atom::value, "del"},
-      {cexists_atom::value, "exists"}, {cmget_atom::value, "mget"},
-      {cmset_atom::value, "mset"},     {cincr_atom::value, "incr"},
-      {cexpire_atom::value, "expire"}, {cttl_atom::value, "ttl"},
-      {cclear_atom::value, "clear"},   {cscan_atom::value, "scan"}};
-  auto a = atom_of(req);
-  for (auto& [atom, name] : names)
-    if (atom == a) return name;
-  return "request";
 }
 
 std::optional<cache_op> decode_cache_op(const caf::type_erased_tuple& req) {

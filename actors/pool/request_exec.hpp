@@ -14,11 +14,6 @@
 
 namespace storage {
 
-// The operation's name as errors name it; "request" for a message that is
-// not a store operation.
-const char* vector_op_name(const caf::type_erased_tuple& req);
-const char* cache_op_name(const caf::type_erased_tuple& req);
-
 // Runs `req` on `b` and returns the reply's values; throws store_error
 // (invalid_argument for a message that is not a vector operation).
 caf::message run_vector_request(vector_backend& b,

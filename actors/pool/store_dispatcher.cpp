@@ -1,10 +1,8 @@
 #include "actors/pool/store_dispatcher.hpp"
 
-#include <map>
 #include <mutex>
 #include <optional>
 
-#include "actors/pool/event_throttle.hpp"
 #include "actors/pool_spec.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
@@ -13,26 +11,6 @@
 namespace storage {
 
 namespace {
-
-// The operations of the two store interfaces; anything else (a router's
-// own messages: swap, workers, ...) goes to the router as it is.
-bool is_store_op(const caf::type_erased_tuple& content) {
-  if (content.empty() || !content.match_element<caf::atom_value>(0))
-    return false;
-  static const caf::atom_value ops[] = {
-      vcreate_atom::value,  vdrop_atom::value,   vlist_atom::value,
-      vupsert_atom::value,  vget_atom::value,    vdelete_atom::value,
-      vcount_atom::value,   vsearch_atom::value, vscan_atom::value,
-      vsearchb_atom::value, cget_atom::value,    cset_atom::value,
-      cadd_atom::value,     cdel_atom::value,    cexists_atom::value,
-      cmget_atom::value,    cmset_atom::value,   cincr_atom::value,
-      cexpire_atom::value,  cttl_atom::value,    cclear_atom::value,
-      cscan_atom::value};
-  auto a = content.get_as<caf::atom_value>(0);
-  for (auto op : ops)
-    if (op == a) return true;
-  return false;
-}
 
 class dispatcher final : public caf::monitorable_actor {
  public:
@@ -52,11 +30,12 @@ class dispatcher final : public caf::monitorable_actor {
                   caf::actor_cast<caf::strong_actor_ptr>(this), eu);
       return;
     }
-    if (!is_store_op(content)) {
+    auto op = op_of(content);
+    if (op == store_op::other) {  // a router's own message
       table_->to_router(std::move(what), eu);
       return;
     }
-    table_->dispatch(std::move(what), eu,
+    table_->dispatch(std::move(what), op, eu,
                      caf::actor_cast<caf::strong_actor_ptr>(this));
   }
 
@@ -175,15 +154,8 @@ caller_id caller_of(const caf::strong_actor_ptr& sender,
 }
 
 // One warning per store and 10 s, however many requests are turned away.
-void note_overload(const route& r) {
-  static std::mutex mtx;
-  static std::map<std::string, event_throttle> throttles;
-  std::optional<std::uint64_t> n;
-  {
-    std::lock_guard<std::mutex> guard(mtx);
-    n = throttles[r.store].due();
-  }
-  if (n)
+void note_overload(store_metrics& m, const route& r) {
+  if (auto n = m.overload_log.due())
     storage_log()->warn(
         "store {}: {} request(s) turned away as overloaded (more than {} in "
         "flight) since the last report",
@@ -192,7 +164,7 @@ void note_overload(const route& r) {
 
 }  // namespace
 
-void route_table::dispatch(caf::mailbox_element_ptr what,
+void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
                            caf::execution_unit* eu,
                            const caf::strong_actor_ptr& self) {
   if (has_pending_ && forwarded_ == 0) try_switch();
@@ -201,10 +173,13 @@ void route_table::dispatch(caf::mailbox_element_ptr what,
   std::shared_lock<std::shared_mutex> guard(mtx_);
   auto& r = *route_;
   job_ticket t;
-  t.deadline = deadline_clock::now() + r.timeout;
+  t.start = deadline_clock::now();
+  t.deadline = t.start + r.timeout;
+  t.op = op;
   t.caller = caller_of(what->sender, self->node());
   if (!r.gauge->try_admit()) {
-    note_overload(r);
+    metrics->record(op, errc::overloaded, t.start);
+    note_overload(*metrics, r);
     reply_error(
         *what,
         store_failure(errc::overloaded,
@@ -247,6 +222,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what,
   }
   if (w == pool_gauge::no_worker) {
     r.gauge->release(pool_gauge::no_worker, 0);
+    metrics->record(op, errc::backend_unavailable, t.start);
     reply_error(*what,
                 store_failure(errc::backend_unavailable,
                               "every worker is being restarted", r),

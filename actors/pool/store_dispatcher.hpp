@@ -17,9 +17,9 @@
 //   least loaded. A caller's requests are therefore never on two workers at
 //   once, and a worker's mailbox is FIFO: they take effect in the order the
 //   caller issued them, whole-store operations included.
-// Every request gets the store's deadline (timeout_ms) and a share of the
-// pool's gauge (max_inflight); beyond the bound it fails at once with
-// overloaded.
+// Every request gets the store's deadline (timeout_ms), a share of the
+// pool's gauge (max_inflight) and its start time for the store's metrics;
+// beyond the bound it fails at once with overloaded.
 //
 // On a backend that never blocks (memory://), when the chosen worker holds
 // nothing else and its adapter is free, the caller runs the request itself,
@@ -41,6 +41,7 @@
 #include <caf/all.hpp>
 
 #include "actors/pool/job.hpp"
+#include "actors/pool/store_metrics.hpp"
 #include "actors/pool/worker_core.hpp"
 
 namespace storage {
@@ -60,6 +61,10 @@ struct route {
 // Shared by a store's dispatcher and its router.
 class route_table {
  public:
+  // The store's counters, for as long as the store is open.
+  const std::shared_ptr<store_metrics> metrics =
+      std::make_shared<store_metrics>();
+
   // Before any request is dispatched: the router, once spawned.
   void set_router(caf::strong_actor_ptr router) { router_ = std::move(router); }
 
@@ -78,10 +83,10 @@ class route_table {
   // A message that is not a store operation: to the router, as it is.
   void to_router(caf::mailbox_element_ptr what, caf::execution_unit* eu);
 
-  // Sends one request where the current route says (see above). Called by
-  // the dispatcher on the caller's thread.
-  void dispatch(caf::mailbox_element_ptr what, caf::execution_unit* eu,
-                const caf::strong_actor_ptr& self);
+  // Sends one request, operation `op`, where the current route says (see
+  // above). Called by the dispatcher on the caller's thread.
+  void dispatch(caf::mailbox_element_ptr what, store_op op,
+                caf::execution_unit* eu, const caf::strong_actor_ptr& self);
 
  private:
   mutable std::shared_mutex mtx_;

@@ -8,7 +8,9 @@
 // Only a connection-level failure (backend_unavailable) drops the adapter,
 // so the next request reconnects; a bad request gets its error and the
 // adapter keeps its state (a FAISS index is never rebuilt because one
-// request was wrong).
+// request was wrong). A lost connection and the reconnect are logged (at
+// most once per store and 10 s) and counted in the store's metrics, as is
+// every request the core answers.
 #pragma once
 
 #include <functional>
@@ -19,6 +21,8 @@
 #include <caf/all.hpp>
 
 #include "actors/pool/job.hpp"
+#include "actors/pool/store_metrics.hpp"
+#include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 
 namespace storage {
@@ -42,22 +46,34 @@ template <class Backend>
 class worker_core final : public inline_runner {
  public:
   using runner = caf::message (*)(Backend&, const caf::type_erased_tuple&);
-  using namer = const char* (*)(const caf::type_erased_tuple&);
 
   worker_core(std::function<std::unique_ptr<Backend>()> make, std::string store,
-              bool never_blocks, runner run, namer name)
+              bool never_blocks, runner run,
+              std::shared_ptr<store_metrics> metrics)
       : make_(std::move(make)),
         store_(std::move(store)),
         never_blocks_(never_blocks),
         run_(run),
-        name_(name) {}
+        metrics_(std::move(metrics)) {}
 
   const std::string& store() const { return store_; }
   std::mutex& mutex() { return mtx_; }
+  store_metrics& metrics() { return *metrics_; }
 
   // The adapter, made if needed. Call with the lock held.
   Backend& backend() {
-    if (!backend_) backend_ = make_();
+    if (!backend_) {
+      backend_ = make_();
+      if (lost_) {
+        lost_ = false;
+        metrics_->reconnected();
+        if (auto n = metrics_->reconnect_log.due())
+          storage_log()->info(
+              "store {}: reconnected ({} reconnect(s) since "
+              "the last report)",
+              store_, *n);
+      }
+    }
     return *backend_;
   }
   bool connected() const { return backend_ != nullptr; }
@@ -65,29 +81,30 @@ class worker_core final : public inline_runner {
   // `e` as the reply's error; drops the adapter if the connection is gone.
   // Call with the lock held.
   caf::error failure(const store_error& e, const char* op) {
-    if (e.code() == errc::backend_unavailable) backend_.reset();
+    if (e.code() == errc::backend_unavailable && backend_) {
+      backend_.reset();
+      lost_ = true;
+      if (auto n = metrics_->lost_log.due())
+        storage_log()->warn(
+            "store {}: connection lost ({}); the next request "
+            "reconnects ({} lost since the last report)",
+            store_, e.message(), *n);
+    }
     return to_caf_error(e.with_context(op, store_));
   }
 
-  // Runs one request with deadline `deadline` and returns its reply: the
+  // Runs one request with the ticket's deadline and returns its reply: the
   // values, or a caf::error (timeout, without running it, if the deadline
-  // passed while it waited). Call with the lock held.
-  caf::message execute(const caf::type_erased_tuple& req,
-                       deadline_clock::time_point deadline) {
-    const char* op = name_(req);
-    try {
-      if (deadline_clock::now() >= deadline)
-        throw store_error(errc::timeout,
-                          "the deadline passed before the request started");
-      auto& b = backend();
-      b.set_deadline(deadline);
-      return run_(b, req);
-    } catch (const store_error& e) {
-      return caf::make_message(failure(e, op));
-    } catch (const std::exception& e) {
-      return caf::make_message(
-          to_caf_error(store_error(errc::internal, e.what(), op, store_)));
-    }
+  // passed while it waited; `just_dispatched` skips that clock read for a
+  // request that cannot have waited). Counts it in the store's metrics.
+  // Call with the lock held.
+  caf::message execute(const caf::type_erased_tuple& req, const job_ticket& t,
+                       bool just_dispatched = false) {
+    auto op = t.op != store_op::other ? t.op : op_of(req);
+    auto code = errc::ok;
+    auto reply = run_counted(req, t.deadline, !just_dispatched, op, code);
+    metrics_->record(op, code, t.start);
+    return reply;
   }
 
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
@@ -96,7 +113,8 @@ class worker_core final : public inline_runner {
     if (!never_blocks_) return false;
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
     if (!guard.owns_lock()) return false;
-    auto reply = execute(what.content(), t.deadline);
+    // Admitted a moment ago on this thread: it has not waited.
+    auto reply = execute(what.content(), t, true);
     guard.unlock();
     if (what.sender && what.mid.is_request())
       what.sender->enqueue(
@@ -107,13 +125,34 @@ class worker_core final : public inline_runner {
   }
 
  private:
+  caf::message run_counted(const caf::type_erased_tuple& req,
+                           deadline_clock::time_point deadline,
+                           bool check_deadline, store_op op, errc& code) {
+    try {
+      if (check_deadline && deadline_clock::now() >= deadline)
+        throw store_error(errc::timeout,
+                          "the deadline passed before the request started");
+      auto& b = backend();
+      b.set_deadline(deadline);
+      return run_(b, req);
+    } catch (const store_error& e) {
+      code = e.code();
+      return caf::make_message(failure(e, to_string(op)));
+    } catch (const std::exception& e) {
+      code = errc::internal;
+      return caf::make_message(to_caf_error(
+          store_error(errc::internal, e.what(), to_string(op), store_)));
+    }
+  }
+
   std::mutex mtx_;
   std::function<std::unique_ptr<Backend>()> make_;
   std::unique_ptr<Backend> backend_;
+  bool lost_ = false;  // the last connection failed; the next one reconnects
   std::string store_;
   bool never_blocks_;
   runner run_;
-  namer name_;
+  std::shared_ptr<store_metrics> metrics_;
 };
 
 }  // namespace storage

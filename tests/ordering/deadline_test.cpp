@@ -73,8 +73,8 @@ TEST(deadlines, a_timed_out_write_never_happens_later) {
 TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   runtime rt;
   auto path = fresh_dir() + "/stuck.db";
-  auto cache =
-      rt.open_cache("sqlite://" + path + "?timeout_ms=800&max_inflight=4");
+  auto uri = "sqlite://" + path + "?timeout_ms=800&max_inflight=4";
+  auto cache = rt.open_cache(uri);
   await(cache.set("before", "1"));
   file_lock lock(path);
   // The log says so once, not once per refused request.
@@ -97,6 +97,19 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   // at once, while the first ones still held their places.
   EXPECT_EQ(timed_out, 4);
   EXPECT_EQ(overloaded, 8);
+  // The store's metrics saw what the callers saw (a worker counts its
+  // request when it gives up on it, which may be just after its caller
+  // did).
+  op_stats set;
+  for (auto until = clock::now() + ms(5000); clock::now() < until;) {
+    for (auto& o : rt.stats(uri).ops)
+      if (o.op == "set") set = o;
+    if (set.requests == 1 + 12) break;
+    std::this_thread::sleep_for(ms(5));
+  }
+  EXPECT_EQ(set.requests, 1u + 12u);
+  EXPECT_EQ(set.errors["overloaded"], 8u);
+  EXPECT_EQ(set.errors["timeout"], 4u);
   storage_log()->sinks().pop_back();
   auto text = log.str();
   auto first = text.find("turned away as overloaded (more than 4 in flight)");

@@ -1,0 +1,232 @@
+// runtime::stats and the metrics endpoint against real backends: every
+// answered request counted once under its operation, errors by the code the
+// caller saw, the pool and its respawns, Redis pipelines and reconnects,
+// counters that survive a swap, and a scrape that shows the same figures.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+#include "actors/cache_router.hpp"
+#include "messages/store_uri.hpp"
+#include "runtime/metrics_endpoint.hpp"
+#include "runtime/runtime.hpp"
+#include "support/http_get.hpp"
+#include "support/prometheus.hpp"
+#include "support/servers.hpp"
+#include "support/test_util.hpp"
+
+namespace storage::test {
+namespace {
+
+const op_stats& op(const store_stats& s, const std::string& name) {
+  for (auto& o : s.ops)
+    if (o.op == name) return o;
+  throw std::runtime_error("no operation " + name + " in the stats of " +
+                           s.store);
+}
+
+std::uint64_t errors(const op_stats& o, const std::string& code) {
+  auto it = o.errors.find(code);
+  return it == o.errors.end() ? 0 : it->second;
+}
+
+// Every client connection of the Redis test server dropped, as a server
+// restart or a network fault would.
+void kill_redis_clients() {
+  auto u = store_uri::parse(redis_uri());
+  auto cmd = "redis-cli -h " + u.host() + " -p " + std::to_string(u.port()) +
+             " CLIENT KILL TYPE normal >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+// Waits (up to 5 s) until the store's pool is published with every worker.
+store_stats settled(runtime& rt, const std::string& name) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto s = rt.stats(name);
+    if ((!s.workers.empty() && s.live_workers == s.workers.size()) ||
+        std::chrono::steady_clock::now() > deadline)
+      return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+TEST(runtime_stats, counts_each_request_once_with_the_error_it_answered) {
+  runtime rt;
+  auto uri = "memory://stats" + unique_token() + "?pool=2";
+  auto cache = rt.open_cache(uri);
+  for (int i = 0; i < 50; ++i) await(cache.set("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 30; ++i) await(cache.get("k" + std::to_string(i)));
+  // A request the backend refuses: incr of a value that is no integer.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(
+        fails_with(errc::type_mismatch, [&] { await(cache.incr("k1")); }));
+  // Several keys over the two shards: the router splits it, and it still
+  // counts once.
+  EXPECT_EQ(await(cache.del({"k1", "k2", "k3", "k4"})), 4u);
+  auto s = settled(rt, uri);
+  EXPECT_EQ(s.store, redact_uri(uri));
+  EXPECT_EQ(s.kind, "cache");
+  EXPECT_EQ(s.workers.size(), 2u);
+  EXPECT_EQ(s.live_workers, 2u);
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(op(s, "set").requests, 50u);
+  EXPECT_EQ(op(s, "get").requests, 30u);
+  EXPECT_EQ(op(s, "incr").requests, 4u);
+  EXPECT_EQ(errors(op(s, "incr"), "type_mismatch"), 4u);
+  EXPECT_EQ(op(s, "del").requests, 1u);
+  auto& set = op(s, "set");
+  EXPECT_GT(set.max, 0);
+  EXPECT_LE(set.p50, set.p90);
+  EXPECT_LE(set.p90, set.p99);
+  EXPECT_LE(set.p99, set.max);
+  EXPECT_TRUE(fails_with(errc::invalid_argument,
+                         [&] { rt.stats("memory://never-opened"); }));
+}
+
+TEST(runtime_stats, counters_belong_to_the_store_across_a_swap) {
+  runtime rt;
+  auto uri = "memory://swapstats" + unique_token();
+  auto cache = rt.open_cache(uri);
+  for (int i = 0; i < 10; ++i) await(cache.set("a" + std::to_string(i), "v"));
+  auto file = fresh_dir() + "/swapped.db";
+  rt.swap(uri, "sqlite://" + file);
+  for (int i = 0; i < 10; ++i) await(cache.set("b" + std::to_string(i), "v"));
+  auto s = settled(rt, uri);
+  EXPECT_EQ(op(s, "set").requests, 20u);
+  EXPECT_EQ(s.backend.rfind("sqlite://", 0), 0u) << s.backend;
+}
+
+TEST(runtime_stats, respawned_workers_are_counted) {
+  runtime rt;
+  auto uri = "sqlite://" + fresh_dir() + "/respawn.db?pool=2";
+  auto cache = rt.open_cache(uri);
+  await(cache.set("k", "v"));
+  caf::scoped_actor self{rt.system()};
+  std::vector<caf::actor> ws;
+  self->request(caf::actor_cast<cache_router_actor>(cache.actor()),
+                caf::infinite, workers_atom::value)
+      .receive([&](std::vector<caf::actor>& xs) { ws = std::move(xs); },
+               [&](caf::error& e) { FAIL() << caf::to_string(e); });
+  ASSERT_EQ(ws.size(), 2u);
+  caf::anon_send_exit(ws[0], caf::exit_reason::kill);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (rt.stats(uri).respawns == 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(rt.stats(uri).respawns, 1u);
+  auto s = settled(rt, uri);
+  EXPECT_EQ(s.live_workers, 2u) << "the slot is filled again";
+}
+
+TEST(runtime_stats, redis_pipelines_and_reconnects) {
+  runtime rt;
+  auto uri = with_param(redis_uri(),
+                        "pool=2&max_inflight=100000&namespace="
+                        "stats" +
+                            unique_token());
+  auto cache = rt.open_cache(uri);
+  await(cache.set("k", "v"));
+  constexpr int callers = 16, each = 300;
+  std::vector<std::thread> ts;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < callers; ++t)
+    ts.emplace_back([&, t] {
+      std::vector<std::future<std::optional<std::string>>> fs;
+      for (int i = 0; i < each; ++i)
+        fs.push_back(cache.get("k" + std::to_string((t * each + i) % 50)));
+      for (auto& f : fs) try {
+          await(std::move(f));
+        } catch (const std::exception&) {
+          ++failed;
+        }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failed, 0);
+  auto s = rt.stats(uri);
+  EXPECT_EQ(op(s, "get").requests, std::uint64_t{callers} * each);
+  EXPECT_GT(s.batches, 0u) << "16 callers with 300 requests each in flight";
+  EXPECT_GT(s.max_batch_depth, 1u);
+  EXPECT_LE(s.batched_requests, op(s, "get").requests);
+  EXPECT_EQ(s.reconnects, 0u);
+
+  // The server drops every client: the next requests reconnect.
+  kill_redis_clients();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int ok = 0;
+  while (ok < 20 && std::chrono::steady_clock::now() < deadline) {
+    try {
+      await(cache.set("after", "x"));
+      ++ok;
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::backend_unavailable) << e.what();
+    }
+  }
+  EXPECT_EQ(ok, 20);
+  s = rt.stats(uri);
+  EXPECT_GE(s.reconnects, 1u);
+  EXPECT_LE(s.reconnects, 2u) << "one per connection of the pool";
+  EXPECT_EQ(op(s, "set").requests,
+            1 + 20 + errors(op(s, "set"), "backend_unavailable"));
+}
+
+TEST(runtime_stats, pgvector_operations_and_a_scrape_of_the_same_figures) {
+  runtime rt;
+  auto vs = rt.open_vector(pgvector_uri());
+  auto c = "stats_" + unique_token();
+  await(vs.create_collection({c, 4, metric::l2}));
+  for (int i = 0; i < 5; ++i)
+    await(vs.upsert(
+        c,
+        {{"id" + std::to_string(i), {float(i), 0, 0, 1}, {}, std::nullopt}}));
+  search_request q;
+  q.query = {1, 0, 0, 1};
+  q.k = 3;
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(await(vs.search(c, q)).size(), 3u);
+  EXPECT_TRUE(fails_with(errc::dimension_mismatch, [&] {
+    await(vs.upsert(c, {{"bad", {1, 2}, {}, std::nullopt}}));
+  }));
+  await(vs.drop_collection(c));
+
+  metrics_endpoint endpoint(rt, "0");
+  EXPECT_EQ(endpoint.host(), "127.0.0.1") << "loopback by default";
+  auto res = http_get("127.0.0.1", endpoint.port(), "/metrics");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_NE(res.headers["content-type"].find("version=0.0.4"),
+            std::string::npos);
+  auto x = parse_prometheus(res.body);
+  auto s = rt.stats(pgvector_uri());
+  std::map<std::string, std::string> labels{{"store", s.store},
+                                            {"kind", "vector"}};
+  auto with = [&](const std::string& o) {
+    auto l = labels;
+    l["op"] = o;
+    return l;
+  };
+  EXPECT_EQ(op(s, "upsert").requests, 6u);
+  EXPECT_EQ(errors(op(s, "upsert"), "dimension_mismatch"), 1u);
+  EXPECT_EQ(op(s, "search").requests, 7u);
+  EXPECT_EQ(x.value("storage_requests_total", with("upsert")), 6);
+  EXPECT_EQ(x.value("storage_requests_total", with("search")), 7);
+  EXPECT_EQ(x.value("storage_requests_total", with("create")), 1);
+  auto err = with("upsert");
+  err["code"] = "dimension_mismatch";
+  EXPECT_EQ(x.value("storage_request_errors_total", err), 1);
+  EXPECT_EQ(x.value("storage_request_duration_seconds_count", with("search")),
+            7);
+  EXPECT_EQ(x.value("storage_pool_workers", labels),
+            static_cast<double>(s.workers.size()));
+  EXPECT_EQ(s.store.find("storage-secret"), std::string::npos) << s.store;
+  EXPECT_EQ(res.body.find("storage-secret"), std::string::npos);
+
+  EXPECT_TRUE(fails_with(errc::invalid_argument,
+                         [&] { metrics_endpoint bad(rt, "127.0.0.1:http"); }));
+  EXPECT_TRUE(fails_with(errc::backend_unavailable, [&] {
+    metrics_endpoint taken(rt, std::to_string(endpoint.port()));
+  }));
+}
+
+}  // namespace
+}  // namespace storage::test
