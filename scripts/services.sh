@@ -56,7 +56,11 @@ redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = P
 redis_start() {
   redis_up && return 0
   mkdir -p "$redis_dir"
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  # An append-only file, so a restart (SIGTERM flushes it) keeps every
+  # acknowledged write, as a production Redis holding data must: the soak
+  # restarts Redis and checks that nothing acknowledged is lost.
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+    --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$redis_dir/redis.pid" \
     --logfile "$redis_dir/redis.log" --dir "$redis_dir" >/dev/null ||
     die "redis-server failed to start (see $redis_dir/redis.log)"

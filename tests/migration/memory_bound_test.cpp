@@ -97,6 +97,12 @@ long peak_growth_kb(Fn fn) {
 }
 
 TEST(memory_bound, peak_rss_growth_does_not_follow_the_record_count) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Visible as skipped in that run, never as passed.
+  GTEST_SKIP() << "measures peak RSS, which AddressSanitizer's quarantine of "
+                  "freed memory inflates by design; the normal build checks "
+                  "it";
+#endif
   runtime rt;
   auto& sys = rt.system();
   migration_options o;  // the defaults: 500 per batch, 4 in flight

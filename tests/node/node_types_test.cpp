@@ -48,15 +48,25 @@ std::vector<char> bytes_of(caf::actor_system& sys, T& x) {
   return buf;
 }
 
+// Answers every message with itself. A class rather than a lambda: CAF
+// 0.17 spawns an argument-less function actor by dereferencing a null
+// shared_ptr to an empty tuple (init_fun_factory.hpp), which UBSan reports.
+class echo_actor : public caf::event_based_actor {
+ public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    set_default_handler(caf::reflect);
+    return {[](caf::unit_t) {}};
+  }
+};
+
 class node_types : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<runtime>();
     client_ = std::make_unique<runtime>();
-    echo_local_ = server_->system().spawn([](caf::event_based_actor* self) {
-      self->set_default_handler(caf::reflect);
-      return caf::behavior{[](caf::unit_t) {}};
-    });
+    echo_local_ = server_->system().spawn<echo_actor>();
     auto port =
         server_->system().middleman().publish(echo_local_, 0, "127.0.0.1");
     ASSERT_TRUE(port) << server_->system().render(port.error());
