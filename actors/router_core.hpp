@@ -29,11 +29,13 @@ struct router_base {
   std::uint64_t generation = 0;
   // Shared with the store's dispatcher: where it sends requests.
   std::shared_ptr<route_table> table;
-  // The request being dispatched: its caller, its deadline and when the
-  // caller handed it to the store (zero: not a caller's, not counted).
+  // The request being dispatched: its caller, its deadline, and when the
+  // caller handed it to the store and what it asked (from the dispatcher's
+  // ticket; a zero start: not a caller's, not counted).
   caller_id caller = 0;
   deadline_clock::time_point deadline;
   deadline_clock::time_point start;
+  store_op op = store_op::other;
   // Workers of a swapped-out pool still finishing their mailboxes; requests
   // wait (paused) until they are done, so none overtakes an earlier one.
   std::vector<caf::actor_addr> draining;
@@ -120,6 +122,7 @@ void admit(Self* self, Fn fn) {
     self->state.caller = ticket->caller;
     self->state.deadline = ticket->deadline;
     self->state.start = ticket->start;
+    self->state.op = ticket->op;
     fn();
     ticket->token.reset();
   };
@@ -175,7 +178,7 @@ bool rejected(Self* self, caf::typed_response_promise<T> rp, const char* op,
     return false;
   } catch (const store_error& e) {
     auto& st = self->state;
-    st.table->metrics->record(store_op_named(op), e.code(), st.start);
+    st.table->metrics->record(st.op, e.code(), st.start);
     rp.deliver(to_caf_error(e.with_context(op, st.pool->spec.store)));
     return true;
   }
@@ -291,8 +294,9 @@ caf::typed_response_promise<Final> fan_out(
   auto& st = self->state;
   // Counted here, once, not by the workers that ran its parts.
   auto counted = [metrics = st.table->metrics, start = st.start,
-                  op = store_op_named(op)](const caf::error& e) {
-    metrics->record(op, e ? from_caf_error(e, "", "").code() : errc::ok, start);
+                  asked = st.op](const caf::error& e) {
+    metrics->record(asked, e ? from_caf_error(e, "", "").code() : errc::ok,
+                    start);
   };
   scatter_as<Reply>(
       self, st.pool, std::move(targets), st.caller, st.deadline, op,

@@ -76,8 +76,9 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
   try {
     op = decode_cache_op(req);
   } catch (const store_error& e) {
-    core.metrics().record(op_of(req), e.code(), ticket.start);
-    return core.failure(e, to_string(op_of(req)));
+    auto failed = op_of(req);
+    core.metrics().record(failed, e.code(), ticket.start);
+    return core.failure(e, to_string(failed));
   }
   if (!op) {  // clear, scan: whatever arrived before them runs first
     st.flush();

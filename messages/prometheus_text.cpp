@@ -131,20 +131,23 @@ std::string prometheus_text(const std::vector<store_stats>& stores) {
   x.family("storage_worker_respawns_total", "counter",
            "Workers restarted after they died.",
            [](auto& s, auto add) { add("", number(s.respawns)); });
-  x.family("storage_cache_batches_total", "counter",
-           "Pipelined batches a cache's workers ran (one round trip each on "
-           "Redis).",
-           [](auto& s, auto add) {
-             if (s.kind == "cache") add("", number(s.batches));
-           });
-  x.family("storage_cache_batched_requests_total", "counter",
-           "Requests those batches carried.", [](auto& s, auto add) {
-             if (s.kind == "cache") add("", number(s.batched_requests));
-           });
-  x.family("storage_cache_batch_depth_max", "gauge",
-           "The deepest batch so far.", [](auto& s, auto add) {
-             if (s.kind == "cache") add("", number(s.max_batch_depth));
-           });
+  // A cache's figure, one sample per cache store.
+  auto cache_figure = [&x](const char* name, const char* type, const char* help,
+                           auto value) {
+    x.family(name, type, help, [value](auto& s, auto add) {
+      if (s.kind == "cache") add("", number(value(s)));
+    });
+  };
+  cache_figure("storage_cache_batches_total", "counter",
+               "Pipelined batches a cache's workers ran (one round trip "
+               "each on Redis).",
+               [](auto& s) { return s.batches; });
+  cache_figure("storage_cache_batched_requests_total", "counter",
+               "Requests those batches carried.",
+               [](auto& s) { return s.batched_requests; });
+  cache_figure("storage_cache_batch_depth_max", "gauge",
+               "The deepest batch so far.",
+               [](auto& s) { return s.max_batch_depth; });
   x.family("storage_migration_phase", "gauge",
            "1 for the phase the store's last live migration is in.",
            [](auto& s, auto add) {
@@ -153,35 +156,26 @@ std::string prometheus_text(const std::vector<store_stats>& stores) {
                        label("phase", s.migration->state),
                    "1");
            });
-  x.family("storage_migration_copied_records", "gauge",
-           "Records (keys) the live migration's backfill copied.",
-           [](auto& s, auto add) {
-             if (s.migration)
-               add(label("target", s.migration->target),
-                   number(s.migration->copied));
-           });
-  x.family("storage_migration_source_records", "gauge",
-           "Records the source held when the live migration started.",
-           [](auto& s, auto add) {
-             if (s.migration)
-               add(label("target", s.migration->target),
-                   number(s.migration->total));
-           });
-  x.family("storage_migration_copy_rate", "gauge",
-           "Records copied per second by the live migration.",
-           [](auto& s, auto add) {
-             if (s.migration)
-               add(label("target", s.migration->target),
-                   number(s.migration->rate));
-           });
-  x.family("storage_migration_mirror_lag", "gauge",
-           "Writes accepted and not yet applied on the migration's other "
-           "side.",
-           [](auto& s, auto add) {
-             if (s.migration)
-               add(label("target", s.migration->target),
-                   number(s.migration->mirror_lag));
-           });
+  // A live migration's figure, labelled with its target.
+  auto migration_gauge = [&x](const char* name, const char* help, auto value) {
+    x.family(name, "gauge", help, [value](auto& s, auto add) {
+      if (s.migration)
+        add(label("target", s.migration->target), number(value(*s.migration)));
+    });
+  };
+  migration_gauge("storage_migration_copied_records",
+                  "Records (keys) the live migration's backfill copied.",
+                  [](auto& m) { return m.copied; });
+  migration_gauge("storage_migration_source_records",
+                  "Records the source held when the live migration started.",
+                  [](auto& m) { return m.total; });
+  migration_gauge("storage_migration_copy_rate",
+                  "Records copied per second by the live migration.",
+                  [](auto& m) { return m.rate; });
+  migration_gauge("storage_migration_mirror_lag",
+                  "Writes accepted and not yet applied on the migration's "
+                  "other side.",
+                  [](auto& m) { return m.mirror_lag; });
   auto out = std::move(x).text();
   histogram(stores, out);
   return out;

@@ -123,10 +123,6 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
   return {it->second, target_of(it->second, name)};
 }
 
-bool is_remote(const std::string& uri) {
-  return uri.compare(0, 6, "caf://") == 0;
-}
-
 // The caf:// store `uri` names, opened as `kind` if it is not open yet.
 std::pair<caf::strong_actor_ptr, std::shared_ptr<const call_target>>
 open_remote(std::map<std::string, remote_store_handles>& remotes,

@@ -75,6 +75,11 @@ struct runtime_config : caf::actor_system_config {
   }
 };
 
+// Whether `uri` names a store another node serves.
+inline bool is_remote(const std::string& uri) {
+  return uri.compare(0, 6, "caf://") == 0;
+}
+
 // `opts` with the config file's [openssl] section filling what is unset,
 // checked (runtime.cpp).
 runtime_options merged(runtime_options opts);

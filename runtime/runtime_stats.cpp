@@ -10,10 +10,6 @@ namespace storage {
 
 namespace {
 
-bool is_caf_uri(const std::string& uri) {
-  return uri.compare(0, 6, "caf://") == 0;
-}
-
 // The live migration's figures; mirror_lag from the router's counters.
 migration_stats migration_of(const live_migration& m, std::uint64_t lag) {
   auto p = m.progress();
@@ -66,7 +62,7 @@ std::size_t runtime::requests_in_flight() const {
 
 store_stats runtime::stats(const std::string& uri_or_name) {
   auto uri = resolve(uri_or_name);
-  if (is_caf_uri(uri)) return remote_stats(*this, uri);
+  if (is_remote(uri)) return remote_stats(*this, uri);
   auto id = store_identity(uri);
   std::lock_guard<std::mutex> guard(impl_->mtx);
   std::shared_ptr<route_table> table;

@@ -1,6 +1,6 @@
 #include "actors/pool/store_op.hpp"
 
-#include <cstring>
+#include <iterator>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -49,37 +49,14 @@ store_op op_of(const caf::type_erased_tuple& req) {
   return store_op::other;
 }
 
-store_op store_op_named(const char* name) {
-  for (std::size_t i = 0; i < store_op_count; ++i)
-    if (std::strcmp(name, to_string(static_cast<store_op>(i))) == 0)
-      return static_cast<store_op>(i);
-  return store_op::other;
-}
-
 store_op op_of(cache_op_kind kind) {
-  switch (kind) {
-    case cache_op_kind::get:
-      return store_op::get;
-    case cache_op_kind::set:
-      return store_op::set;
-    case cache_op_kind::add:
-      return store_op::add;
-    case cache_op_kind::del:
-      return store_op::del;
-    case cache_op_kind::exists:
-      return store_op::exists;
-    case cache_op_kind::mget:
-      return store_op::mget;
-    case cache_op_kind::mset:
-      return store_op::mset;
-    case cache_op_kind::incr:
-      return store_op::incr;
-    case cache_op_kind::expire:
-      return store_op::expire;
-    case cache_op_kind::ttl:
-      return store_op::ttl;
-  }
-  return store_op::other;
+  // In cache_op_kind's order.
+  static const store_op ops[] = {
+      store_op::get,    store_op::set,  store_op::add,  store_op::del,
+      store_op::exists, store_op::mget, store_op::mset, store_op::incr,
+      store_op::expire, store_op::ttl};
+  auto i = static_cast<std::size_t>(kind);
+  return i < std::size(ops) ? ops[i] : store_op::other;
 }
 
 }  // namespace storage

@@ -48,7 +48,5 @@ const char* to_string(store_op op);
 // The operation `req` asks for; other if it is none.
 store_op op_of(const caf::type_erased_tuple& req);
 store_op op_of(cache_op_kind kind);
-// The operation to_string names `name`; other if none.
-store_op store_op_named(const char* name);
 
 }  // namespace storage
