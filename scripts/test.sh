@@ -2,10 +2,11 @@
 # The README's test command: installs the dependencies, starts the real
 # servers on 127.0.0.1, builds everything (warnings are errors), runs every
 # test with ctest (the 2-minute soak included), checks the installed package
-# (scripts/package_check.sh) and runs each fuzz target for FUZZ_SECONDS
-# (60). Extra arguments go to ctest (e.g. -R conformance); the later parts
-# then do not run. Each part's time is printed at the end. The sanitizer
-# runs (scripts/sanitize.sh) are not part of it yet: see issue 10.
+# (scripts/package_check.sh), runs each fuzz target for FUZZ_SECONDS (60),
+# then the whole suite again under AddressSanitizer + UBSan and the
+# concurrent suites under ThreadSanitizer (scripts/sanitize.sh). Extra
+# arguments go to ctest (e.g. -R conformance); the later parts then do not
+# run. Each part's time is printed at the end.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,3 +40,7 @@ bash scripts/package_check.sh "$build"
 lap package
 bash scripts/fuzz.sh
 lap fuzzing
+bash scripts/sanitize.sh asan
+lap asan
+bash scripts/sanitize.sh tsan
+lap tsan

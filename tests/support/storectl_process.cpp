@@ -145,8 +145,4 @@ std::string unique_name(const std::string& prefix) {
          std::to_string(now % 1000000007) + "_" + std::to_string(++counter);
 }
 
-std::string with_param(const std::string& uri, const std::string& kv) {
-  return uri + (uri.find('?') == std::string::npos ? "?" : "&") + kv;
-}
-
 }  // namespace storage::test

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/test_util.hpp"  // with_param
+
 namespace storage::test {
 
 struct storectl_result {
@@ -41,8 +43,5 @@ class temp_dir {
 // A name no other test run shares, for collections and namespaces on the
 // shared servers.
 std::string unique_name(const std::string& prefix);
-
-// `uri` with one more query parameter.
-std::string with_param(const std::string& uri, const std::string& kv);
 
 }  // namespace storage::test
