@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include "support/sanitizers.hpp"
+
 namespace storage::soak {
 
 namespace {
@@ -231,12 +233,8 @@ tally run_slot(runtime& rt, const slot& s) {
   for (auto& t : callers) t.join();
   auto grown = rss_mib() - rss_half;
   // Flat: the key space is fixed, so the second half should allocate
-  // nothing lasting. Not under AddressSanitizer, whose quarantine keeps
-  // freed memory resident by design (the normal build checks it).
-#if defined(__SANITIZE_ADDRESS__)
-  grown = 0;
-#endif
-  if (grown > 128)
+  // nothing lasting.
+  if (test::rss_measures_our_memory && grown > 128)
     rec.violation(s.backend + ": resident memory grew " +
                   std::to_string(static_cast<int>(grown)) +
                   " MiB over the second half of the run");
