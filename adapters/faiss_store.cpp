@@ -73,7 +73,7 @@ auto faiss_store::guarded(const char* op, F&& fn) -> decltype(fn()) {
   } catch (const store_error& e) {
     if (db_ && db_->broken()) {
       db_.reset();
-      states_.clear();
+      forget_states();
     }
     throw e.with_context(op, uri_);
   } catch (const std::bad_alloc&) {
@@ -130,6 +130,8 @@ faiss_store::~faiss_store() {
     stopping_ = true;
   }
   snapshot_wanted_.notify_all();
+  // The loader first: finishing a load may still start the snapshotter.
+  stop_loading();
   if (snapshotter_.joinable()) snapshotter_.join();
   close_snapshots();
 }
@@ -152,7 +154,7 @@ faiss_detail::database& faiss_store::db() {
       catalogue[c.spec.name] = {c.spec, c.incarnation};
     db_ = std::move(fresh);
     catalogue_ = std::move(catalogue);
-    states_.clear();
+    forget_states();
     if (snapshots_) remove_orphan_snapshots();
   }
   return *db_;
@@ -168,17 +170,6 @@ const faiss_store::collection_entry& faiss_store::entry_of(
   return it->second;
 }
 
-faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
-  entry_of(name);
-  if (auto it = states_.find(name); it != states_.end()) return it->second;
-  loaded_collection fresh;
-  fresh.state = load_state(name, fresh.how);
-  fresh.unsaved = fresh.how.replayed;
-  auto& out = states_.emplace(name, std::move(fresh)).first->second;
-  wrote(name, 0);
-  return out;
-}
-
 std::optional<faiss_store::load_report> faiss_store::last_load(
     const std::string& collection) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -191,6 +182,7 @@ void faiss_store::wrote(const std::string& name, std::uint64_t n) {
   auto it = states_.find(name);
   if (it == states_.end()) return;
   auto& c = it->second;
+  if (c.state->wants_rebuild()) start_graph_rebuild(name);
   c.unsaved += n;
   if (!snapshots_ || c.queued || c.unsaved < snapshot_after_) return;
   c.queued = true;
@@ -237,6 +229,9 @@ bool faiss_store::drop_collection(const std::string& name) {
     auto incarnation = it->second.incarnation;
     catalogue_.erase(it);
     states_.erase(name);
+    loading_.erase(name);
+    rebuilding_.erase(name);
+    load_finished_.notify_all();
     drop_snapshot(incarnation);
     return true;
   });
@@ -260,6 +255,11 @@ std::uint64_t faiss_store::upsert(const std::string& collection,
     if (records.empty()) return 0;
     auto& state = *loaded(collection).state;
     auto seq = db_->upsert(collection, records);
+    if (rebuilding_.count(collection)) {
+      std::vector<std::string> ids;
+      for (auto& r : records) ids.push_back(r.id);
+      touched(collection, ids);
+    }
     try {
       state.put(records);
       state.set_seq(seq);
@@ -293,6 +293,7 @@ std::uint64_t faiss_store::remove(const std::string& collection,
     auto done = db_->remove(collection, ids);
     for (auto& id : ids) state.erase(id);
     state.set_seq(done.seq);
+    touched(collection, ids);
     wrote(collection, done.removed);
     return done.removed;
   });
@@ -307,6 +308,7 @@ std::uint64_t faiss_store::remove_where(const std::string& collection,
     auto done = db_->remove(collection, ids);
     for (auto& id : ids) state.erase(id);
     state.set_seq(done.seq);
+    touched(collection, ids);
     wrote(collection, done.removed);
     return done.removed;
   });

@@ -34,23 +34,37 @@
 // The SQLite file (dir/store.db) is the truth. A collection is loaded into
 // memory on its first upsert, remove, remove_where or search (get, scan and
 // count read SQLite) and kept in step with every write; an hnsw write inserts
-// into the graph at once. Each loaded collection is saved as a snapshot
-// (faiss_store_snapshot.hpp) in the background once snapshot_after records were
-// written or removed since the last one, and when the store closes once
-// min(snapshot_after, 1000) were. Opening loads the snapshot and replays only
-// the writes made after it; a missing, stale, torn or corrupt snapshot is
-// rebuilt from SQLite (with a warning in the log), so a crash or SIGKILL at any
-// moment loses nothing acknowledged and brings no removed record back. Writing
-// a snapshot holds the store only while the state is copied into the page
-// cache; syncing and renaming the file happen outside. snapshot=off neither
-// reads nor writes snapshots, and deletes any it finds (it keeps no removal
-// log, so they would go stale). Another process writing the same directory is
+// into the graph at once, and a graph half of whose slots are dead (from
+// updates and removals) is rebuilt in the background while the old one
+// serves (faiss_store_rebuild.cpp).
+//
+// Loading runs on the store's loader thread in steps of ~0.25 s, between
+// which the store's other collections are served. A request that needs the
+// collection waits for it until its deadline (set_deadline: the store's
+// timeout_ms), then fails with `timeout` saying how far the load got; the
+// load goes on. A store closed mid-load saves what the load reached as a
+// snapshot and the next open goes on from there (a rebuild of a large hnsw
+// graph takes minutes); a load running long saves so every 30 s too.
+//
+// Each loaded collection is saved as a snapshot (faiss_store_snapshot.hpp)
+// in the background once snapshot_after records were written or removed
+// since the last one, and when the store closes once min(snapshot_after,
+// 1000) were. Opening loads the snapshot and replays only the writes made
+// after it; a missing, stale, torn or corrupt snapshot is rebuilt from SQLite
+// (with a warning in the log), so a crash or SIGKILL at any moment loses
+// nothing acknowledged and brings no removed record back. Writing a snapshot
+// holds the store only while the state is copied into the page cache;
+// syncing and renaming the file happen outside. snapshot=off neither reads
+// nor writes snapshots, and deletes any it finds (it keeps no removal log,
+// so they would go stale). Another process writing the same directory is
 // not seen until reopen.
 //
 // Memory: one copy of each vector (in the FAISS index's storage) plus ~75
 // bytes per record, distinct metadata maps aside; hnsw adds ~8·m bytes per
 // record for its graph (collection_state in faiss_store_index.hpp). Measured
 // at 1M × 128-d: peak RSS 1.16× the raw vectors on flat, 1.69× on hnsw.
+// While an hnsw graph is rebuilt the old one (half dead slots) and the new
+// one (the live records) are both held: ~1.5× that collection's memory.
 // Cosine vectors are kept normalized, so cosine distances are exact to the
 // float precision of the unit vector (~1e-7), l2 and ip bit for bit.
 // Searches may carry many queries (search_batch): one FAISS call, BLAS on
@@ -60,6 +74,7 @@
 // was 15x slower on a busy 2-core box); bulk index builds keep the default.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -107,6 +122,10 @@ class faiss_store : public vector_backend {
       const std::string& collection, const batch_search_request& req) override;
   scan_page scan(const std::string& collection, const std::string& after,
                  std::uint32_t limit) override;
+  // How long a request may wait for its collection to load.
+  void set_deadline(std::chrono::steady_clock::time_point deadline) override {
+    deadline_ = deadline;
+  }
 
   // The directory this shard keeps its files in.
   const std::string& directory() const { return dir_; }
@@ -115,7 +134,9 @@ class faiss_store : public vector_backend {
   // after it, or rebuilt from SQLite. Empty if it is not loaded.
   struct load_report {
     bool from_snapshot = false;
-    std::uint64_t replayed = 0;  // records put or removed after loading
+    std::uint64_t replayed = 0;        // records put or removed after loading
+    double seconds = 0;                // from the first request to ready
+    std::uint64_t graph_rebuilds = 0;  // dead slots dropped since (hnsw)
   };
   std::optional<load_report> last_load(const std::string& collection);
 
@@ -129,7 +150,13 @@ class faiss_store : public vector_backend {
     load_report how;
     std::uint64_t unsaved = 0;  // records written or removed since a snapshot
     bool queued = false;        // waiting for the snapshot thread
+    // The snapshot on disk is a partial load's: saved at close even when
+    // few records changed, or the next open would redo the rest again.
+    bool partial_on_disk = false;
   };
+
+  struct load_job;  // a collection on its way into memory
+  enum class step { more, done, gone };
 
   // Opens the database if it is not open (again after an I/O failure).
   faiss_detail::database& db();
@@ -137,14 +164,41 @@ class faiss_store : public vector_backend {
   const collection_spec& spec_of(const std::string& name) {
     return entry_of(name).spec;
   }
-  // The in-memory state of a collection, loaded on first use.
-  loaded_collection& loaded(const std::string& name);
+  // Forgets every loaded and loading collection (the database went away).
+  void forget_states();
   // Counts writes towards the next snapshot, queueing one when due.
   void wrote(const std::string& name, std::uint64_t n);
 
-  // faiss_store_persist.cpp: loading and saving snapshots.
-  std::unique_ptr<faiss_detail::collection_state> load_state(
-      const std::string& name, load_report& how);
+  // faiss_store_load.cpp: loading collections in the background.
+  // The in-memory state of a collection, loaded on first use: waits, with
+  // mu_ (held by the caller) released, until the load is done or the
+  // request's deadline passed.
+  loaded_collection& loaded(const std::string& name);
+  void loader_loop();
+  // One step of `job` (reading the snapshot, or one chunk of rows); `lock`
+  // holds mu_ and is released while FAISS works. `gone`: the collection
+  // was dropped or the database reopened meanwhile.
+  step advance(const std::string& name, load_job& job,
+               std::unique_lock<std::mutex>& lock);
+  void finish_load(const std::string& name, load_job& job);
+  // After a failed step: closes a broken database, or drops the job.
+  void drop_failed(std::map<std::string, std::shared_ptr<load_job>>& jobs,
+                   const std::string& name,
+                   const std::shared_ptr<load_job>& job);
+  // An hnsw graph half of whose slots are dead is rebuilt by the loader from
+  // SQLite while the old one serves; the writes made meanwhile (`touched`)
+  // are applied to the new graph before it replaces the old.
+  void start_graph_rebuild(const std::string& name);
+  step advance_graph_rebuild(const std::string& name, load_job& job,
+                             std::unique_lock<std::mutex>& lock);
+  void touched(const std::string& name, const std::vector<std::string>& ids);
+  // Saves what a load reached as a snapshot the next open goes on from.
+  void save_partial(const std::string& name, load_job& job,
+                    std::unique_lock<std::mutex>& lock);
+  // At close: stops the loader and saves every unfinished load.
+  void stop_loading();
+
+  // faiss_store_persist.cpp: saving snapshots.
   // Saves a loaded collection's snapshot; `lock` holds mu_ and is released
   // while the file is synced.
   void save_snapshot(const std::string& name,
@@ -168,13 +222,20 @@ class faiss_store : public vector_backend {
   std::unique_ptr<faiss_detail::index_options> opts_;
   std::unique_ptr<faiss_detail::database> db_;
   std::map<std::string, collection_entry> catalogue_;
-  std::map<std::string, loaded_collection> states_;
+  std::map<std::string, loaded_collection> states_;  // ready to use
+  std::map<std::string, std::shared_ptr<load_job>> loading_;
+  std::map<std::string, std::shared_ptr<load_job>> rebuilding_;  // graphs
+  std::chrono::steady_clock::time_point deadline_ =
+      std::chrono::steady_clock::time_point::max();
 
   std::mutex mu_;  // every call, and the snapshot thread's access to state
   std::condition_variable snapshot_wanted_;
   std::deque<std::string> snapshot_queue_;
   bool stopping_ = false;
   std::thread snapshotter_;  // started on the first snapshot due
+  // mu_ is held by a lock_guard in callers that wait: hence _any.
+  std::condition_variable_any load_wanted_, load_finished_;
+  std::thread loader_;  // started on the first load
 };
 
 }  // namespace storage

@@ -111,12 +111,15 @@ database::database(const std::string& path, bool full_sync, bool log_removals)
     scan_ = statement(db_,
                       "SELECT id, embedding, metadata, document FROM records "
                       "WHERE collection = ? AND id > ? ORDER BY id LIMIT ?");
-    load_all_ = statement(db_,
-                          "SELECT id, embedding, metadata FROM records "
-                          "WHERE collection = ?");
+    // records_by_seq holds (collection, seq, id): no sort.
     load_since_ = statement(db_,
+                            "SELECT id, embedding, metadata, seq FROM records "
+                            "WHERE collection = ? AND (seq, id) > (?, ?) "
+                            "ORDER BY seq, id LIMIT ?");
+    load_by_id_ = statement(db_,
                             "SELECT id, embedding, metadata FROM records "
-                            "WHERE collection = ? AND seq > ?");
+                            "WHERE collection = ? AND id > ? ORDER BY id "
+                            "LIMIT ?");
     removed_since_ = statement(
         db_, "SELECT id FROM removed WHERE collection = ? AND seq > ?");
     forget_removals_ =

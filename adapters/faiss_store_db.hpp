@@ -83,10 +83,21 @@ class database {
   // Up to `limit` records with id > after, in bytewise id order.
   std::vector<vector_record> scan(const std::string& collection,
                                   const std::string& after, std::int64_t limit);
-  // Every record written after `seq` (all of them for 0), without its
-  // document.
-  void load(const std::string& collection, std::uint64_t after_seq,
-            const std::function<void(vector_record&&)>& sink);
+  // The place a load has reached: the (seq, id) of the last record read.
+  struct load_cursor {
+    std::uint64_t seq = 0;
+    std::string id;  // empty (ids never are): nothing of `seq` read yet
+  };
+  // Up to `limit` records after `from` in (seq, id) order, without their
+  // documents; `from` moves to the last one. In this order a replay of the
+  // writes after a snapshot can stop anywhere: everything before is in.
+  std::vector<vector_record> load_since(const std::string& collection,
+                                        load_cursor& from, std::int64_t limit);
+  // Up to `limit` records with ids after `after`, in id order (the table's
+  // own: the fastest way to read all of it), without their documents;
+  // `after` moves to the last one.
+  std::vector<vector_record> load_by_id(const std::string& collection,
+                                        std::string& after, std::int64_t limit);
   // The ids removed after `seq` (and not necessarily absent now).
   std::vector<std::string> removed_since(const std::string& collection,
                                          std::uint64_t seq);
@@ -110,7 +121,7 @@ class database {
   bool broken_ = false;
   statement list_collections_, insert_collection_, delete_collection_,
       delete_records_, delete_removed_, upsert_, remove_, log_removal_, get_,
-      document_, count_, scan_, load_all_, load_since_, removed_since_,
+      document_, count_, scan_, load_since_, load_by_id_, removed_since_,
       forget_removals_, next_seq_, last_seq_;
 };
 

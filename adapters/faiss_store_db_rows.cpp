@@ -172,14 +172,39 @@ std::vector<vector_record> database::scan(const std::string& collection,
   return out;
 }
 
-void database::load(const std::string& collection, std::uint64_t after_seq,
-                    const std::function<void(vector_record&&)>& sink) {
-  use u(after_seq == 0 ? load_all_ : load_since_);
-  u.text(1, collection);
-  if (after_seq != 0) u.integer(2, static_cast<std::int64_t>(after_seq));
+std::vector<vector_record> database::load_since(const std::string& collection,
+                                                load_cursor& from,
+                                                std::int64_t limit) {
+  std::vector<vector_record> out;
+  out.reserve(static_cast<std::size_t>(limit));
+  use u(load_since_);
+  u.text(1, collection)
+      .integer(2, static_cast<std::int64_t>(from.seq))
+      .text(3, from.id)
+      .integer(4, limit);
   int rc;
-  while ((rc = u.step()) == SQLITE_ROW) sink(read_record(u, false));
+  std::int64_t seq = 0;
+  while ((rc = u.step()) == SQLITE_ROW) {
+    out.push_back(read_record(u, false));
+    seq = u.column_int(3);
+  }
   if (rc != SQLITE_DONE) fail(rc, "loading '" + collection + "'");
+  if (!out.empty()) from = {static_cast<std::uint64_t>(seq), out.back().id};
+  return out;
+}
+
+std::vector<vector_record> database::load_by_id(const std::string& collection,
+                                                std::string& after,
+                                                std::int64_t limit) {
+  std::vector<vector_record> out;
+  out.reserve(static_cast<std::size_t>(limit));
+  use u(load_by_id_);
+  u.text(1, collection).text(2, after).integer(3, limit);
+  int rc;
+  while ((rc = u.step()) == SQLITE_ROW) out.push_back(read_record(u, false));
+  if (rc != SQLITE_DONE) fail(rc, "loading '" + collection + "'");
+  if (!out.empty()) after = out.back().id;
+  return out;
 }
 
 std::vector<std::string> database::removed_since(const std::string& collection,

@@ -116,11 +116,16 @@ std::vector<std::string> collection_state::matching(const filter& where) const {
   return out;
 }
 
+bool collection_state::wants_rebuild() const {
+  std::size_t slots = alive_.size(), dead = slots - live_;
+  return opts_.hnsw && dead >= 64 && dead * 2 > slots;
+}
+
 void collection_state::maybe_compact() {
   std::size_t slots = alive_.size(), dead = slots - live_;
-  // A flat index compacts in place; hnsw rebuilds its graph, so it waits
-  // until half its slots are dead.
-  if (dead < 64 || dead * (opts_.hnsw ? 2 : 5) <= slots) return;
+  // A flat index compacts in place; an hnsw graph is rebuilt by the owner
+  // (wants_rebuild).
+  if (opts_.hnsw || dead < 64 || dead * 5 <= slots) return;
   auto& store = vectors();
   std::size_t row = dim_ * sizeof(float), w = 0;
   max_norm_ = 0;
@@ -144,13 +149,6 @@ void collection_state::maybe_compact() {
   metas_.resize(w);
   alive_.assign(w, 1);
   slot_of_.rebuild(alive_);
-  if (opts_.hnsw) {
-    // The graph is rebuilt from the compacted rows, which then live in the
-    // new index's storage only.
-    std::vector<std::uint8_t> rows(std::move(store.codes));
-    make_index();
-    add_to_index(w, reinterpret_cast<const float*>(rows.data()));
-  }
 }
 
 }  // namespace storage::faiss_detail

@@ -34,9 +34,11 @@ struct index_options {
 // kept once, in the FAISS index's own storage (normalized for cosine, with
 // the original norms beside them), and serve exact scans too. Replacing or
 // deleting a record leaves a dead slot (HNSW cannot remove), which searches
-// skip; when dead slots pass a fifth of all (half on hnsw, whose graph must
-// then be rebuilt), the slots are compacted. Writes reach the index at once,
-// so an hnsw upsert pays for its graph insertions.
+// skip; when dead slots pass a fifth of all, a flat index compacts its
+// slots in place, and when they pass half of an hnsw graph's, wants_rebuild
+// asks the owner for a new graph (faiss_store builds it in the background).
+// Writes reach the index at once, so an hnsw upsert pays for its graph
+// insertions.
 //
 // Memory per record beyond the raw 4·d bytes: ~75 bytes (norm, id of up to
 // 15 bytes kept inline, id table, metadata pointer, live flag) plus its
@@ -62,6 +64,8 @@ class collection_state {
   // Room for `n` records without reallocating the vectors.
   void reserve(std::size_t n);
   std::size_t size() const { return live_; }
+  // An hnsw graph at least half of whose slots are dead.
+  bool wants_rebuild() const;
 
   std::vector<std::string> matching(const filter& where) const;
   // min(k, matching) hits, closest first, ties by id; distances computed in
@@ -77,16 +81,32 @@ class collection_state {
   const std::string& id(std::size_t slot) const { return ids_[slot]; }
   const metadata& meta(std::size_t slot) const;
 
-  // The write sequence number this state reflects (see faiss_store_db.hpp).
+  // Where the state stands in the collection's writes (the sequence numbers
+  // of faiss_store_db.hpp). A complete state has every write up to seq().
+  // A load that stopped part-way says how far it got:
+  //   after_seq: every write up to seq(), and of write seq() + 1 the
+  //              records with ids up to partial_id() (a replay after a
+  //              snapshot reads rows in (seq, id) order);
+  //   by_id:     of the collection as of write seq(), the records with ids
+  //              up to partial_id() (a rebuild reads rows in id order).
+  enum class partial_kind : std::uint8_t { none, after_seq, by_id };
   std::uint64_t seq() const { return seq_; }
-  void set_seq(std::uint64_t seq) { seq_ = seq; }
+  partial_kind partial() const { return partial_; }
+  const std::string& partial_id() const { return partial_id_; }
+  void set_seq(std::uint64_t seq, partial_kind partial = partial_kind::none,
+               std::string partial_id = {}) {
+    seq_ = seq;
+    partial_ = partial;
+    partial_id_ = std::move(partial_id);
+  }
 
   // Snapshot image (faiss_store_snapshot.cpp): everything but the spec and
   // options, which the reader is given and checks against the image.
   void save(faiss::IOWriter& out) const;
   static std::unique_ptr<collection_state> load(faiss::IOReader& in,
                                                 const collection_spec& spec,
-                                                const index_options& opts);
+                                                const index_options& opts,
+                                                std::uint32_t version);
 
  private:
   // faiss_store_search.cpp
@@ -148,6 +168,8 @@ class collection_state {
   std::size_t live_ = 0;
   double max_norm_ = 0;  // largest vector norm ever added; bounds float error
   std::uint64_t seq_ = 0;
+  partial_kind partial_ = partial_kind::none;
+  std::string partial_id_;
 };
 
 }  // namespace storage::faiss_detail

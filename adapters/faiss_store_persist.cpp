@@ -1,5 +1,5 @@
-// faiss_store's snapshots: loading a collection from its snapshot and the
-// writes after it, and saving snapshots in the background and at close.
+// faiss_store's snapshots of loaded collections: saved in the background
+// after enough writes and at close (loading them: faiss_store_load.cpp).
 #include "adapters/storage_log.hpp"
 
 #include <filesystem>
@@ -14,82 +14,6 @@
 namespace storage {
 
 using faiss_detail::collection_state;
-
-namespace {
-
-// Loads rows in batches, so an hnsw graph is built with FAISS's bulk path.
-class batch_loader {
- public:
-  batch_loader(collection_state& state, const collection_spec& spec)
-      : state_(state), spec_(spec) {}
-  void operator()(vector_record&& r) {
-    if (r.embedding.size() != spec_.dimension)
-      throw store_error(errc::internal, "stored record '" + r.id + "' has " +
-                                            std::to_string(r.embedding.size()) +
-                                            " dimensions, the collection has " +
-                                            std::to_string(spec_.dimension));
-    batch_.push_back(std::move(r));
-    if (batch_.size() == 4096) flush();
-  }
-  void flush() {
-    state_.put(batch_);
-    count_ += batch_.size();
-    batch_.clear();
-  }
-  std::uint64_t count() const { return count_; }
-
- private:
-  collection_state& state_;
-  const collection_spec& spec_;
-  std::vector<vector_record> batch_;
-  std::uint64_t count_ = 0;
-};
-
-}  // namespace
-
-std::unique_ptr<collection_state> faiss_store::load_state(
-    const std::string& name, load_report& how) {
-  auto& entry = entry_of(name);
-  auto last = db_->last_seq(name);
-  std::unique_ptr<collection_state> state;
-  if (snapshots_) {
-    auto path = faiss_detail::snapshot_path(dir_, entry.incarnation);
-    std::string why;
-    state = faiss_detail::read_snapshot(path, entry.spec, *opts_,
-                                        entry.incarnation, why);
-    // After a power loss SQLite (sync=normal) may have lost commits the
-    // snapshot had seen: SQLite wins.
-    if (state && state->seq() > last) {
-      why = "newer than the database (write " + std::to_string(state->seq()) +
-            " > " + std::to_string(last) + ")";
-      state.reset();
-    }
-    if (!why.empty())
-      storage_log()->warn(
-          "faiss store {}: snapshot {} of collection '{}' is unusable ({}); "
-          "rebuilding the index from SQLite",
-          uri_, path, name, why);
-  }
-  how = {};
-  how.from_snapshot = state != nullptr;
-  if (state) {
-    auto removed = db_->removed_since(name, state->seq());
-    for (auto& id : removed) state->erase(id);
-    batch_loader load(*state, entry.spec);
-    db_->load(name, state->seq(), std::ref(load));
-    load.flush();
-    how.replayed = removed.size() + load.count();
-  } else {
-    state = std::make_unique<collection_state>(entry.spec, *opts_);
-    state->reserve(db_->count(name));
-    batch_loader load(*state, entry.spec);
-    db_->load(name, 0, std::ref(load));
-    load.flush();
-    how.replayed = load.count();
-  }
-  state->set_seq(last);
-  return state;
-}
 
 void faiss_store::save_snapshot(const std::string& name,
                                 std::unique_lock<std::mutex>& lock) {
@@ -126,6 +50,9 @@ void faiss_store::save_snapshot(const std::string& name,
   }
   // Removals up to `seq` are in the snapshot now; a rebuild reads SQLite.
   if (same && db_) db_->forget_removals(name, seq);
+  if (same)
+    if (auto again = states_.find(name); again != states_.end())
+      again->second.partial_on_disk = false;
 }
 
 void faiss_store::snapshot_loop() {
@@ -152,7 +79,8 @@ void faiss_store::close_snapshots() {
   auto due = std::min<std::uint64_t>(snapshot_after_, 1000);
   std::vector<std::string> names;
   for (auto& [name, c] : states_)
-    if (c.unsaved >= due) names.push_back(name);
+    if (c.unsaved >= due || (c.partial_on_disk && c.unsaved > 0))
+      names.push_back(name);
   for (auto& name : names) {
     try {
       save_snapshot(name, lock);

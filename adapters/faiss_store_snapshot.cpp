@@ -24,7 +24,10 @@ namespace {
 
 constexpr char head_magic[8] = {'S', 'T', 'F', 'A', 'I', 'S', 'S', '1'};
 constexpr char tail_magic[8] = {'S', 'T', 'F', 'A', 'E', 'N', 'D', '1'};
-constexpr std::uint32_t format_version = 2;
+// 3 added where a partial load stopped (collection_state::partial); 2 is
+// read as complete.
+constexpr std::uint32_t format_version = 3;
+constexpr std::uint32_t oldest_readable = 2;
 constexpr std::size_t trailer_size = 16;  // checksum, tail_magic
 
 [[noreturn]] void io_failure(const std::string& what) {
@@ -171,6 +174,8 @@ void collection_state::save(faiss::IOWriter& out) const {
   write_value(out, static_cast<std::uint64_t>(live_));
   write_value(out, max_norm_);
   write_value(out, seq_);
+  write_value(out, static_cast<std::uint8_t>(partial_));
+  put_string(out, partial_id_);
   out(alive_.data(), 1, alive_.size());
   out(norms_.data(), sizeof(double), norms_.size());
   for (auto& id : ids_) put_string(out, id);
@@ -195,13 +200,20 @@ void collection_state::save(faiss::IOWriter& out) const {
 }
 
 std::unique_ptr<collection_state> collection_state::load(
-    faiss::IOReader& in, const collection_spec& spec,
-    const index_options& opts) {
+    faiss::IOReader& in, const collection_spec& spec, const index_options& opts,
+    std::uint32_t version) {
   auto st = std::make_unique<collection_state>(spec, opts);
   auto slots = take<std::uint64_t>(in);
   auto live = take<std::uint64_t>(in);
   st->max_norm_ = take<double>(in);
   st->seq_ = take<std::uint64_t>(in);
+  if (version >= 3) {
+    auto kind = take<std::uint8_t>(in);
+    if (kind > static_cast<std::uint8_t>(partial_kind::by_id))
+      throw std::runtime_error("snapshot has an unknown partial kind");
+    st->partial_ = static_cast<partial_kind>(kind);
+    st->partial_id_ = take_string(in, 1u << 20);
+  }
   if (slots >= 0xffffffffu || live > slots)
     throw std::runtime_error("snapshot slot counts are impossible");
   st->alive_.resize(slots);
@@ -349,7 +361,8 @@ std::unique_ptr<collection_state> read_snapshot(const std::string& path,
       why = "not a snapshot file";
       return nullptr;
     }
-    if (take<std::uint32_t>(in) != format_version) {
+    auto version = take<std::uint32_t>(in);
+    if (version < oldest_readable || version > format_version) {
       why = "written by another format version";
       return nullptr;
     }
@@ -365,7 +378,7 @@ std::unique_ptr<collection_state> read_snapshot(const std::string& path,
       why = "of another incarnation of the collection";
       return nullptr;
     }
-    auto state = collection_state::load(in, spec, opts);
+    auto state = collection_state::load(in, spec, opts, version);
     if (in.left() != 0) {
       why = "has trailing bytes";
       return nullptr;

@@ -6,6 +6,8 @@
 //
 //   faiss_scale/build/<flat|hnsw>/<uniform|clustered>/<n>
 //   faiss_scale/reopen/<flat|hnsw>/<uniform|clustered>/<n>
+//   faiss_scale/rebuild/<flat|hnsw>/<uniform|clustered>/<n>  (no snapshot)
+//   faiss_scale/hnsw_updates/clustered/<n>
 //   faiss_scale/hnsw_search/<uniform|clustered>/<n>/<ef_search>
 //   faiss_scale/flat_search/<uniform|clustered>/<n>/<queries per request>
 #include <benchmark/benchmark.h>
@@ -16,8 +18,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <set>
 
 #include "adapters/factories.hpp"
@@ -103,6 +107,60 @@ void reopen(benchmark::State& state, dataset d, bool hnsw) {
   double raw = static_cast<double>(n) * dim * sizeof(float);
   state.counters["peak_rss_MB"] = peak / 1e6;
   state.counters["rss_per_raw"] = peak / raw;
+}
+
+// Open + first search without a snapshot: the index is rebuilt from SQLite
+// (a first open after an upgrade, or after a corrupt snapshot). The probe
+// exits without closing, so nothing is saved between iterations.
+void rebuild(benchmark::State& state, dataset d, bool hnsw) {
+  auto n = static_cast<std::size_t>(state.range(0));
+  auto snapshots = store_dir(d, hnsw, n) + "/snapshots";
+  auto aside = snapshots + ".aside";
+  if (rename(snapshots.c_str(), aside.c_str()) != 0)
+    throw std::runtime_error("no snapshots in " + snapshots);
+  for (auto _ : state) {
+    auto [s, rss] = probe(store_uri_of(d, hnsw, n), d);
+    state.SetIterationTime(s);
+    state.counters["records_per_s"] = static_cast<double>(n) / s;
+  }
+  std::filesystem::remove_all(snapshots);
+  rename(aside.c_str(), snapshots.c_str());
+}
+
+// Updates every record of a fresh hnsw collection of n (clustered) once,
+// in batches of 100, and a tenth again: past the point where half the
+// graph's slots are dead and it must be rebuilt. Reports the batches' p50
+// and the slowest, which is where a rebuild on the write path shows.
+void hnsw_updates(benchmark::State& state) {
+  auto n = static_cast<std::size_t>(state.range(0));
+  auto dir = store_dir(dataset::clustered, true, n) + "-updates";
+  std::vector<double> took;
+  for (auto _ : state) {
+    std::filesystem::remove_all(dir);
+    auto store = make_faiss_store(
+        store_uri::parse("faiss://" + dir + "?index=hnsw"), 0, 1);
+    store->create_collection({"scale", dim, metric::l2});
+    std::vector<vector_record> records;
+    for (std::size_t i = 0; i < n; ++i)
+      records.push_back(record_of(dataset::clustered, i));
+    store->upsert("scale", records);
+    for (std::size_t from = 0; from < n + n / 10; from += 100) {
+      records.clear();
+      for (std::size_t i = from; i < from + 100; ++i) {
+        auto r = record_of(dataset::clustered, n + i);
+        r.id = record_of(dataset::clustered, i % n).id;
+        records.push_back(std::move(r));
+      }
+      auto t0 = clock_type::now();
+      store->upsert("scale", records);
+      took.push_back(seconds_since(t0));
+    }
+    state.SetIterationTime(std::accumulate(took.begin(), took.end(), 0.0));
+  }
+  std::sort(took.begin(), took.end());
+  state.counters["batch_p50_ms"] = took[took.size() / 2] * 1e3;
+  state.counters["batch_max_ms"] = took.back() * 1e3;
+  std::filesystem::remove_all(dir);
 }
 
 // The exact 10 nearest records of each query, from FAISS's flat index over
@@ -211,6 +269,14 @@ void flat_search(benchmark::State& state, dataset d) {
           ->UseManualTime()
           ->Unit(benchmark::kSecond);
       benchmark::RegisterBenchmark(
+          ("faiss_scale/rebuild/" + kind + name(d)).c_str(),
+          [d, hnsw](benchmark::State& s) { rebuild(s, d, hnsw); })
+          ->Arg(100000)
+          ->Arg(1000000)
+          ->Iterations(2)
+          ->UseManualTime()
+          ->Unit(benchmark::kSecond);
+      benchmark::RegisterBenchmark(
           ("faiss_scale/reopen/" + kind + name(d)).c_str(),
           [d, hnsw](benchmark::State& s) { reopen(s, d, hnsw); })
           ->Arg(100000)
@@ -219,6 +285,14 @@ void flat_search(benchmark::State& state, dataset d) {
           ->UseManualTime()
           ->Unit(benchmark::kSecond);
     }
+    if (d == dataset::clustered)
+      benchmark::RegisterBenchmark("faiss_scale/hnsw_updates/clustered",
+                                   hnsw_updates)
+          ->Arg(20000)
+          ->Arg(100000)
+          ->Iterations(1)
+          ->UseManualTime()
+          ->Unit(benchmark::kSecond);
     benchmark::RegisterBenchmark(
         (std::string("faiss_scale/hnsw_search/") + name(d)).c_str(),
         [d](benchmark::State& s) { hnsw_search(s, d); })

@@ -1,0 +1,246 @@
+// faiss:// loading in the background: a load longer than a request's
+// deadline answers `timeout` naming its progress and goes on; the store's
+// other collections are served meanwhile; a store closed mid-load closes
+// promptly and the next open goes on from what the load reached.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cctype>
+#include <chrono>
+#include <thread>
+
+#include "adapters/faiss_store_snapshot_fixture.hpp"
+
+namespace storage {
+namespace {
+
+using namespace faiss_testing;
+using clock_type = std::chrono::steady_clock;
+
+constexpr int n_records = 20000;
+constexpr std::uint32_t dim = 32;
+// A wide build beam makes the graph slow to build: a rebuild takes seconds.
+const std::string slow_graph = "&ef_construction=256";
+
+class faiss_load_test : public faiss_snapshot_test {
+ protected:
+  // Writes the records through a flat store without snapshots: SQLite holds
+  // them and an hnsw open must rebuild its graph from there.
+  model seed_in_sqlite(const std::string& collection) {
+    std::mt19937 rng(7);
+    auto flat = make_faiss_store(
+        store_uri::parse("faiss://" + dir_ + "?index=flat&snapshot=off"), 0, 1);
+    flat->create_collection({collection, dim, metric::l2});
+    model m;
+    for (int b = 0; b < n_records / 100; ++b) {
+      auto records = batch("r" + std::to_string(b) + "-", 100, dim, rng);
+      for (auto& r : records) m[r.id] = r;
+      flat->upsert(collection, records);
+    }
+    return m;
+  }
+
+  // How many records the timeout's message says the load has, or -1 if the
+  // search answered.
+  static long progress(faiss_store& s, const std::string& collection,
+                       std::chrono::milliseconds budget, errc& code,
+                       std::string& message) {
+    search_request req;
+    req.query = std::vector<float>(dim, 0.5f);
+    s.set_deadline(clock_type::now() + budget);
+    try {
+      s.search(collection, req);
+      code = errc::ok;
+      return -1;
+    } catch (const store_error& e) {
+      code = e.code();
+      message = e.what();
+    }
+    // "...: N of M records so far..." (std::regex trips GCC 12's
+    // -Wmaybe-uninitialized under the sanitizers' -O1).
+    auto of = message.find(" of ");
+    auto digits = of;
+    while (digits > 0 &&
+           std::isdigit(static_cast<unsigned char>(message[digits - 1])))
+      --digits;
+    if (of == std::string::npos || digits == of) return -2;
+    return std::stol(message.substr(digits, of - digits));
+  }
+};
+
+TEST_P(faiss_load_test, a_long_load_times_out_goes_on_and_resumes_on_reopen) {
+  auto m = seed_in_sqlite("big");
+  std::mt19937 rng(8);
+  {
+    auto s = open_store(slow_graph);
+    s->create_collection({"small", 4, metric::l2});
+    s->upsert("small", batch("s", 10, 4, rng));
+    errc code = errc::ok;
+    std::string message;
+    auto start = clock_type::now();
+    long have =
+        progress(*s, "big", std::chrono::milliseconds(150), code, message);
+    auto waited = clock_type::now() - start;
+    ASSERT_EQ(code, errc::timeout) << message;
+    EXPECT_NE(message.find("still loading"), std::string::npos) << message;
+    EXPECT_NE(message.find("rebuilding its index from SQLite"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("of " + std::to_string(n_records) + " records"),
+              std::string::npos)
+        << message;
+    ASSERT_GE(have, 0) << message;
+    // The answer came at the deadline, not after the load.
+    EXPECT_LT(waited, std::chrono::seconds(3));
+
+    // Meanwhile the store serves its other collection and reads SQLite.
+    search_request small;
+    small.query = random_vector(rng, 4);
+    s->set_deadline(clock_type::now() + std::chrono::seconds(30));
+    EXPECT_EQ(s->search("small", small).size(), 10u);
+    EXPECT_EQ(s->count("big"), static_cast<std::uint64_t>(n_records));
+    EXPECT_EQ(s->get("big", {"r0-0"}).size(), 1u);
+
+    // The load goes on without requests; progress is reported as it grows.
+    long later = have;
+    for (int i = 0; i < 200 && later >= 0 && later < 2000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      later = progress(*s, "big", std::chrono::milliseconds(1), code, message);
+    }
+    ASSERT_EQ(code, errc::timeout)
+        << "the load finished before the test could close it mid-way; "
+           "make the graph slower to build";
+    ASSERT_GE(later, 2000) << message;
+    ASSERT_LT(later, n_records) << message;
+    start = clock_type::now();
+    s.reset();
+    // Closing stops the load within a step, saving what it reached.
+    EXPECT_LT(clock_type::now() - start, std::chrono::seconds(10));
+  }
+  // big's partial load (small's 10 writes are too few to save at close).
+  ASSERT_EQ(snapshot_files().size(), 1u);
+
+  auto s = open_store(slow_graph);
+  auto& store = *s;
+  expect_index_matches(store, "big", m, metric::l2);
+  auto how = store.last_load("big");
+  ASSERT_TRUE(how);
+  EXPECT_TRUE(how->from_snapshot);
+  // Only what the first load had not reached was read.
+  EXPECT_LE(how->replayed, static_cast<std::uint64_t>(n_records - 2000));
+  EXPECT_EQ(store.count("big"), static_cast<std::uint64_t>(n_records));
+}
+
+TEST_P(faiss_load_test, a_collection_dropped_while_loading_is_gone) {
+  seed_in_sqlite("big");
+  std::mt19937 rng(9);
+  auto s = open_store(slow_graph);
+  errc code = errc::ok;
+  std::string message;
+  progress(*s, "big", std::chrono::milliseconds(50), code, message);
+  ASSERT_EQ(code, errc::timeout) << message;
+  EXPECT_TRUE(s->drop_collection("big"));
+  s->create_collection({"big", dim, metric::l2});
+  auto fresh = batch("new", 50, dim, rng);
+  s->set_deadline(clock_type::time_point::max());
+  s->upsert("big", fresh);
+  model m;
+  for (auto& r : fresh) m[r.id] = r;
+  EXPECT_EQ(contents(*s, "big"), m);
+  expect_index_matches(*s, "big", m, metric::l2);
+  s.reset();
+  // The old incarnation's load saved nothing at close (and 50 writes are
+  // too few for the new one's).
+  EXPECT_TRUE(snapshot_files().empty());
+  auto again = open_store(slow_graph);
+  EXPECT_EQ(contents(*again, "big"), m);
+}
+
+// A stored record the collection cannot hold fails the load with a clear
+// error, and the next request tries again (it is not cached as loaded).
+TEST_P(faiss_load_test, a_failed_load_is_reported_and_retried) {
+  {
+    auto s = open_store();
+    s->create_collection({"col", 2, metric::l2});
+    s->upsert("col", {rec("a", {1, 0})});
+  }
+  for (auto& f : snapshot_files()) fs::remove(dir_ + "/snapshots/" + f);
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE records SET embedding = x'0000803f' "
+                           "WHERE id = 'a'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto s = open_store();
+  search_request req;
+  req.query = {1, 0};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      s->search("col", req);
+      ADD_FAILURE() << "a record of the wrong dimension was loaded";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::internal);
+      EXPECT_NE(std::string(e.what()).find("stored record 'a' has 1"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(s->count("col"), 1u);
+}
+
+// Updates and removals leave dead slots in an hnsw graph; once half are
+// dead the graph is rebuilt in the background, and the writes made while it
+// is built reach the new graph.
+TEST_P(faiss_load_test, a_half_dead_graph_is_rebuilt_while_writes_go_on) {
+  std::mt19937 rng(12);
+  auto s = open_store(slow_graph);
+  s->create_collection({"col", 16, metric::l2});
+  model m;
+  auto put = [&](std::vector<vector_record> records) {
+    s->upsert("col", records);
+    for (auto& r : records) m[r.id] = r;
+  };
+  put(batch("r", 6000, 16, rng));
+  // 4000 updates: 4000 of 10000 slots dead; then 2000 removals: 6000.
+  for (int b = 0; b < 4; ++b) {
+    auto again = batch("r", 1000, 16, rng);
+    for (auto& r : again)
+      r.id = "r" + std::to_string(b * 1000 + std::stoi(r.id.substr(1)));
+    put(again);
+  }
+  std::vector<std::string> gone;
+  for (int i = 4000; i < 6000; ++i) gone.push_back("r" + std::to_string(i));
+  EXPECT_EQ(s->remove("col", gone), 2000u);
+  for (auto& id : gone) m.erase(id);
+  EXPECT_EQ(s->last_load("col")->graph_rebuilds, 0u);
+  // Writes go on while the new graph is built: new records, updates of old
+  // ones, removals.
+  int round = 0;
+  for (; round < 2000 && s->last_load("col")->graph_rebuilds == 0; ++round) {
+    auto fresh = batch("w" + std::to_string(round) + "-", 5, 16, rng);
+    auto update = rec("r" + std::to_string(round % 4000),
+                      random_vector(rng, 16), {{"round", std::int64_t{round}}});
+    fresh.push_back(update);
+    put(fresh);
+    auto drop = "r" + std::to_string(3999 - round % 4000);
+    if (drop != update.id) {
+      s->remove("col", {drop});
+      m.erase(drop);
+    }
+  }
+  ASSERT_EQ(s->last_load("col")->graph_rebuilds, 1u)
+      << "no rebuild after " << round << " rounds of writes";
+  EXPECT_GT(round, 0) << "no write overlapped the rebuild";
+  EXPECT_EQ(s->count("col"), m.size());
+  EXPECT_EQ(contents(*s, "col"), m);
+  expect_index_matches(*s, "col", m, metric::l2);
+}
+
+INSTANTIATE_TEST_SUITE_P(index, faiss_load_test, ::testing::Values("hnsw"));
+
+}  // namespace
+}  // namespace storage
