@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "support/sanitizers.hpp"
 #include "support/storectl_process.hpp"
 
 namespace storage::test {
@@ -46,16 +47,18 @@ class StorectlFaissLoad : public ::testing::Test {
 TEST_F(StorectlFaissLoad,
        a_rebuild_longer_than_the_deadline_adds_up_over_runs) {
   seed();
-  auto hnsw =
-      "faiss://" + dir() + "?index=hnsw&ef_construction=256&timeout_ms=300";
+  // Reading the partial snapshot must fit the deadline, or no process gets
+  // past it: instrumented, that read alone takes a few hundred ms.
+  auto hnsw = "faiss://" + dir() +
+              "?index=hnsw&ef_construction=256&timeout_ms=" +
+              (instrumented ? "1500" : "300");
   std::string query = "[0.5";
   for (int d = 1; d < dims; ++d) query += ",0.5";
   query += "]";
   std::vector<long> progress;
   storectl_result r;
-  // Each process adds at least the step it is in when it closes; under the
-  // sanitizers less of its deadline is left for the load, so the bound is
-  // generous (about 15 attempts do it in the plain build).
+  // Each process adds at least the step it is in when it closes; the
+  // bound is generous (about 15 attempts do it in the plain build).
   for (int attempt = 0; attempt < 400; ++attempt) {
     r = storectl({"vector", "search", "--collection", "big", "--vector", query,
                   "-k", "5", "--store", hnsw});

@@ -12,4 +12,12 @@ inline constexpr bool rss_measures_our_memory = false;
 inline constexpr bool rss_measures_our_memory = true;
 #endif
 
+// Instrumented code runs several times slower: a test whose point needs an
+// operation to fit a short deadline gives it more room.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool instrumented = true;
+#else
+inline constexpr bool instrumented = false;
+#endif
+
 }  // namespace storage::test
