@@ -189,7 +189,7 @@ class faiss_store : public vector_backend {
   // SQLite while the old one serves; the writes made meanwhile (`touched`)
   // are applied to the new graph before it replaces the old.
   void start_graph_rebuild(const std::string& name);
-  step advance_graph_rebuild(const std::string& name, load_job& job,
+  void advance_graph_rebuild(const std::string& name, load_job& job,
                              std::unique_lock<std::mutex>& lock);
   void touched(const std::string& name, const std::vector<std::string>& ids);
   // Saves what a load reached as a snapshot the next open goes on from.

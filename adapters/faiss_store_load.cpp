@@ -63,6 +63,7 @@ faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
     give_up -= std::min<clock_type::duration>(std::chrono::milliseconds(50),
                                               left / 10);
   }
+  bool late = false;
   for (;;) {
     if (job->failed) std::rethrow_exception(job->failed);
     if (auto it = states_.find(name); it != states_.end()) {
@@ -74,14 +75,7 @@ faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
     auto now = loading_.find(name);
     if (now == loading_.end() || now->second != job)
       return loaded(name);  // dropped or reopened meanwhile: start again
-    // The caller holds mu_ through a lock_guard; the wait releases it.
-    if (deadline_ == clock_type::time_point::max()) {
-      load_finished_.wait(mu_);
-    } else if (load_finished_.wait_until(mu_, give_up) ==
-                   std::cv_status::timeout &&
-               clock_type::now() >= give_up) {
-      if (job->failed) std::rethrow_exception(job->failed);
-      if (states_.count(name)) continue;
+    if (late) {
       auto progress = std::to_string(job->size) + " of " +
                       std::to_string(job->total) + " records so far";
       throw store_error(
@@ -94,6 +88,13 @@ faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
               "); the load goes on in the background and what it reached "
               "is kept when the store closes: retry, or raise timeout_ms");
     }
+    // The caller holds mu_ through a lock_guard; the wait releases it.
+    if (deadline_ == clock_type::time_point::max())
+      load_finished_.wait(mu_);
+    else
+      late =
+          load_finished_.wait_until(mu_, give_up) == std::cv_status::timeout &&
+          clock_type::now() >= give_up;
   }
 }
 

@@ -39,9 +39,8 @@ void faiss_store::touched(const std::string& name,
     it->second->touched.insert(ids.begin(), ids.end());
 }
 
-faiss_store::step faiss_store::advance_graph_rebuild(
-    const std::string& name, load_job& job,
-    std::unique_lock<std::mutex>& lock) {
+void faiss_store::advance_graph_rebuild(const std::string& name, load_job& job,
+                                        std::unique_lock<std::mutex>& lock) {
   // The collection was dropped, reloaded or the database reopened: the
   // graph it was for is gone, and so is the job.
   auto current = [&] {
@@ -53,11 +52,11 @@ faiss_store::step faiss_store::advance_graph_rebuild(
     rebuilding_.erase(it);
     return false;
   };
-  if (!current()) return step::gone;
+  if (!current()) return;
   if (!job.state) {
     job.state = std::make_unique<collection_state>(job.spec, *opts_);
     job.state->reserve(db_->count(name));
-    return step::more;
+    return;
   }
   std::vector<vector_record> rows;
   std::vector<std::string> removed;
@@ -87,10 +86,10 @@ faiss_store::step faiss_store::advance_graph_rebuild(
       unlocked free(lock);
       apply();
     }
-    if (!current()) return step::gone;
+    if (!current()) return;
     if (!job.scanned)
       job.chunk = next_chunk(job.chunk, clock_type::now() - start);
-    return step::more;
+    return;
   }
   apply();
   job.state->set_seq(db_->last_seq(name));
@@ -104,7 +103,6 @@ faiss_store::step faiss_store::advance_graph_rebuild(
       uri_, name,
       std::chrono::duration<double>(clock_type::now() - job.began).count(),
       c.state->size());
-  return step::done;
 }
 
 }  // namespace storage
