@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "actors/pool/inline_policy.hpp"
+
 namespace storage {
 
 class store_metrics;
@@ -19,9 +21,9 @@ struct pool_spec {
   // The state lives in each worker (memory://, faiss://): workers are shards
   // that own the keys hashing to them, not interchangeable connections.
   bool sharded = false;
-  // The adapter never waits on I/O (memory://): a caller's thread, even one
-  // of CAF's scheduler, may run a request itself while its worker is idle.
-  bool never_blocks = false;
+  // Who may run a request on its own thread while the worker is idle
+  // (actors/pool/worker_core.hpp).
+  inline_policy callers_run = inline_policy::never;
   std::chrono::milliseconds timeout{10000};
   std::size_t max_inflight = 1024;
   // Builds worker `index`'s adapter; called on the worker's own thread and

@@ -119,7 +119,11 @@ caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
         self->state.flush_now();
       },
       [=](wstats_atom) {
-        return caf::make_message(self->state.requests, self->state.calls);
+        // A request a caller ran itself was one request and one call.
+        auto& st = self->state;
+        std::lock_guard<std::mutex> guard(st.core->mutex());
+        auto mine = st.core->inline_runs();
+        return caf::make_message(st.requests + mine, st.calls + mine);
       },
       [=](close_atom) {
         self->state.flush_now();
@@ -140,7 +144,7 @@ spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
   auto metrics =
       spec.metrics ? spec.metrics : std::make_shared<store_metrics>();
   auto core = std::make_shared<worker_core<Backend>>(
-      [make, index] { return make(index); }, spec.store, spec.never_blocks, run,
+      [make, index] { return make(index); }, spec.store, spec.callers_run, run,
       std::move(metrics));
   auto w = sys.spawn<caf::detached>(behavior, core);
   return {caf::actor_cast<Worker>(w), core};

@@ -29,7 +29,8 @@ using vector_worker_actor =
 // comes after every request that was already waiting.
 using cflush_atom = caf::atom_constant<caf::atom("cflush")>;
 // Asks a cache worker for (single-key requests, adapter calls for them):
-// fewer calls than requests means requests were batched.
+// fewer calls than requests means requests were batched. A request a
+// caller ran on its own thread counts as one of each.
 using wstats_atom = caf::atom_constant<caf::atom("wstats")>;
 
 using cache_worker_actor = cache_store_actor::extend<

@@ -3,10 +3,13 @@
 // future facade, and from a CAF actor with request(...).then.
 //
 //   cache/<backend>/<get|set>/<direct|facade|actor>/threads:N
+//   cache/redis/<get|set>/<facade|actor>/pool:1/threads:32
 //
 // With N callers the direct path uses N adapters (N connections, or N
 // independent in-process caches for memory://) and the runtime paths open
-// the store with pool=N.
+// the store with pool=N. The pool:1 runs put 32 callers on one Redis
+// connection, where the requests waiting for it go out as one pipeline.
+#include <deque>
 #include <mutex>
 
 #include "adapters/factories.hpp"
@@ -32,6 +35,13 @@ struct cache_def {
   cache_maker make;
   bool in_process;
   std::vector<int> callers;
+  std::vector<int> pipelined_callers;  // also run with pool=1
+};
+
+// A runtime path's store: `pool` connections, 0 for one per caller.
+struct runtime_case {
+  const cache_def* def;
+  int pool;
 };
 
 std::string memory_uri() {
@@ -46,9 +56,9 @@ std::string redis_uri() {
 
 const std::vector<cache_def>& cache_defs() {
   static const std::vector<cache_def> defs{
-      {"memory", memory_uri, make_memory_cache, true, {1, 16}},
-      {"sqlite", sqlite_uri, make_sqlite_cache, false, {1, 16}},
-      {"redis", redis_uri, make_redis_cache, false, {1, 16, 32}},
+      {"memory", memory_uri, make_memory_cache, true, {1, 16}, {}},
+      {"sqlite", sqlite_uri, make_sqlite_cache, false, {1, 16}, {}},
+      {"redis", redis_uri, make_redis_cache, false, {1, 16, 32}, {32}},
   };
   return defs;
 }
@@ -122,11 +132,13 @@ void direct(benchmark::State& state, const cache_def* d) {
       sample_every);
 }
 
-cache_store open_runtime_store(benchmark::State& state, const cache_def& d) {
+cache_store open_runtime_store(benchmark::State& state, const runtime_case& c) {
+  auto& d = *c.def;
   if (!d.in_process) prefill_shared(d);
   auto& rt = runtime_holder::get();
-  auto store = rt.open_cache(
-      with_param(d.uri(), "pool=" + std::to_string(state.threads())));
+  auto pool = c.pool > 0 ? c.pool : state.threads();
+  auto store =
+      rt.open_cache(with_param(d.uri(), "pool=" + std::to_string(pool)));
   if (d.in_process && state.thread_index() == 0)
     for (std::size_t i = 0; i < keyspace; i += 1000)
       store.mset(prefill_batch(i, 1000)).get();
@@ -135,10 +147,10 @@ cache_store open_runtime_store(benchmark::State& state, const cache_def& d) {
 }
 
 template <bool Set>
-void facade(benchmark::State& state, const cache_def* d) {
+void facade(benchmark::State& state, const runtime_case* c) {
   std::optional<cache_store> s;
   try {
-    s = open_runtime_store(state, *d);
+    s = open_runtime_store(state, *c);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -156,10 +168,10 @@ void facade(benchmark::State& state, const cache_def* d) {
 }
 
 template <bool Set>
-void actor(benchmark::State& state, const cache_def* d) {
+void actor(benchmark::State& state, const runtime_case* c) {
   std::optional<cache_store> s;
   try {
-    s = open_runtime_store(state, *d);
+    s = open_runtime_store(state, *c);
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -178,27 +190,43 @@ void actor(benchmark::State& state, const cache_def* d) {
                     actor_batch);
 }
 
-using bench_fn = void (*)(benchmark::State&, const cache_def*);
+template <class Arg>
+using bench_fn = void (*)(benchmark::State&, const Arg*);
+
+void add(const std::string& name, bench_fn<cache_def> fn, const cache_def* d,
+         int n) {
+  benchmark::RegisterBenchmark(name.c_str(), fn, d)
+      ->Threads(n)
+      ->UseRealTime()
+      ->MinTime(0.5);
+}
+
+void add(const std::string& name, bench_fn<runtime_case> fn, int pool,
+         const cache_def* d, int n) {
+  // Registered benchmarks keep a pointer to their case for the process.
+  static std::deque<runtime_case> cases;
+  cases.push_back({d, pool});
+  benchmark::RegisterBenchmark(name.c_str(), fn, &cases.back())
+      ->Threads(n)
+      ->UseRealTime()
+      ->MinTime(0.5);
+}
 
 int register_all() {
-  struct path {
-    const char* name;
-    bench_fn get, set;
-  };
-  const path paths[] = {{"direct", direct<false>, direct<true>},
-                        {"facade", facade<false>, facade<true>},
-                        {"actor", actor<false>, actor<true>}};
   for (auto& d : cache_defs())
-    for (const char* op : {"get", "set"})
-      for (auto& p : paths)
-        for (int n : d.callers) {
-          auto name = std::string("cache/") + d.name + "/" + op + "/" + p.name;
-          auto fn = std::string(op) == "get" ? p.get : p.set;
-          benchmark::RegisterBenchmark(name.c_str(), fn, &d)
-              ->Threads(n)
-              ->UseRealTime()
-              ->MinTime(0.5);
-        }
+    for (bool set : {false, true}) {
+      auto base = std::string("cache/") + d.name + (set ? "/set/" : "/get/");
+      for (int n : d.callers) {
+        add(base + "direct", set ? direct<true> : direct<false>, &d, n);
+        add(base + "facade", set ? facade<true> : facade<false>, 0, &d, n);
+        add(base + "actor", set ? actor<true> : actor<false>, 0, &d, n);
+      }
+      for (int n : d.pipelined_callers) {
+        add(base + "facade/pool:1", set ? facade<true> : facade<false>, 1, &d,
+            n);
+        add(base + "actor/pool:1", set ? actor<true> : actor<false>, 1, &d, n);
+      }
+    }
   return 0;
 }
 

@@ -66,8 +66,13 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   spec.store = u.redacted();
   spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
   spec.sharded = e.in_process;
-  // memory:// answers from process memory and never waits on I/O.
-  spec.never_blocks = u.scheme() == "memory";
+  // memory:// answers from process memory and never waits on I/O; a Redis
+  // or SQLite call takes microseconds, less than the two hand-offs to a
+  // worker thread and back.
+  if (u.scheme() == "memory")
+    spec.callers_run = inline_policy::any_caller;
+  else if (u.scheme() == "redis" || u.scheme() == "sqlite")
+    spec.callers_run = inline_policy::waiting_callers;
   spec.timeout = deadline_of(u);
   spec.max_inflight =
       static_cast<std::size_t>(u.int_param("max_inflight", 1024, 1, 1 << 24));

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "actors/pool/store_dispatcher.hpp"
+#include "actors/pool/waiting_caller.hpp"
 
 namespace storage {
 
@@ -14,12 +15,13 @@ std::chrono::milliseconds call_target::current_timeout() const {
 }
 
 // An actor without a mailbox: a reply enqueued to it completes its pending
-// call right there, on the replying thread.
-class reply_sink final : public caf::monitorable_actor {
+// call right there, on the replying thread. Its thread waits for replies,
+// so an idle worker may run its requests on that thread (waiting_caller).
+class reply_sink final : public waiting_caller {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit reply_sink(caf::actor_config& cfg) : caf::monitorable_actor(cfg) {}
+  explicit reply_sink(caf::actor_config& cfg) : waiting_caller(cfg) {}
 
   const char* name() const override { return "reply_sink"; }
 

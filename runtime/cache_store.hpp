@@ -1,6 +1,13 @@
 // The cache for plain C++ code: every call returns a future, and a failed
 // call's future throws store_error. TTLs are milliseconds and positive; an
-// empty ttl means no expiry.
+// empty ttl means no expiry. On memory://, Redis and SQLite a call that
+// finds its connection idle runs on the calling thread and returns a future
+// that is already complete (no thread hand-off), so calls a thread issues
+// before waiting run one after another -- use mget/mset/del batches, or
+// several threads, to overlap them. A call that timed out or lost its
+// connection that way (a stuck server, a locked file) sends that
+// connection's next calls to its worker thread for a second. A thread's calls
+// take effect in the order it issued them either way.
 #pragma once
 
 #include <future>

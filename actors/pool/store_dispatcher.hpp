@@ -21,12 +21,14 @@
 // pool's gauge (max_inflight) and its start time for the store's metrics;
 // beyond the bound it fails at once with overloaded.
 //
-// On a backend that never blocks (memory://), when the chosen worker holds
-// nothing else and its adapter is free, the caller runs the request itself,
-// on its own thread, and the reply is sent as if from the worker: no
-// hand-off at all. Order holds the same way: the worker held nothing of the
-// caller's, and the adapter's lock keeps the worker out until the request
-// is done.
+// When the chosen worker holds nothing else and its adapter is free, the
+// caller runs the request itself, on its own thread, and the reply is sent
+// as if from the worker: no hand-off at all. Who may is the worker's
+// inline_policy: any caller on a backend that never blocks (memory://), a
+// plain thread about to wait for the reply (the future facade; see
+// waiting_caller.hpp) on a backend of short calls (Redis, SQLite). Order holds
+// the same way: the worker held nothing of the caller's, and the adapter's lock
+// keeps the worker out until the request is done.
 #pragma once
 
 #include <atomic>

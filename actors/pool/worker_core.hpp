@@ -1,9 +1,8 @@
 // What a pool worker owns, apart from its mailbox: one adapter (one
 // connection), made on first use, behind a lock. The worker actor runs its
-// mailbox's requests on it; on a backend that never blocks, a caller may run
-// a request on its own thread instead, while the worker is idle
-// (run_inline), which saves both thread hand-offs. The lock keeps the two
-// from ever using the adapter at once.
+// mailbox's requests on it; while the worker is idle, a caller may run a
+// request on its own thread instead (run_inline), which saves both thread
+// hand-offs. The lock keeps the two from ever using the adapter at once.
 //
 // Only a connection-level failure (backend_unavailable) drops the adapter,
 // so the next request reconnects; a bad request gets its error and the
@@ -20,6 +19,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/pool/inline_policy.hpp"
 #include "actors/pool/job.hpp"
 #include "actors/pool/store_metrics.hpp"
 #include "adapters/storage_log.hpp"
@@ -33,12 +33,11 @@ class inline_runner {
   virtual ~inline_runner() = default;
 
   // Runs `what` on the caller's thread and sends the reply from `worker`,
-  // if the backend never blocks (memory://) and the adapter is free. False:
-  // nothing happened, enqueue it. A backend that waits on I/O never runs on
-  // the caller's thread: a future-returning call must not block its caller,
-  // and a CAF scheduler thread must not wait on a socket.
+  // if the adapter is free and the worker's inline_policy admits the
+  // caller (`caller_waits`: a plain thread that would only wait for the
+  // reply, see waiting_caller.hpp). False: nothing happened, enqueue it.
   virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
-                          caf::execution_unit* eu,
+                          bool caller_waits, caf::execution_unit* eu,
                           const caf::strong_actor_ptr& worker) = 0;
 };
 
@@ -48,11 +47,11 @@ class worker_core final : public inline_runner {
   using runner = caf::message (*)(Backend&, const caf::type_erased_tuple&);
 
   worker_core(std::function<std::unique_ptr<Backend>()> make, std::string store,
-              bool never_blocks, runner run,
+              inline_policy callers_run, runner run,
               std::shared_ptr<store_metrics> metrics)
       : make_(std::move(make)),
         store_(std::move(store)),
-        never_blocks_(never_blocks),
+        callers_run_(callers_run),
         run_(run),
         metrics_(std::move(metrics)) {}
 
@@ -77,6 +76,8 @@ class worker_core final : public inline_runner {
     return *backend_;
   }
   bool connected() const { return backend_ != nullptr; }
+  // Requests callers ran on their own threads. Call with the lock held.
+  std::uint64_t inline_runs() const { return inline_runs_; }
 
   // `e` as the reply's error; drops the adapter if the connection is gone.
   // Call with the lock held.
@@ -99,22 +100,30 @@ class worker_core final : public inline_runner {
   // request that cannot have waited). Counts it in the store's metrics.
   // Call with the lock held.
   caf::message execute(const caf::type_erased_tuple& req, const job_ticket& t,
-                       bool just_dispatched = false) {
+                       bool just_dispatched = false, errc* result = nullptr) {
     auto op = t.op != store_op::other ? t.op : op_of(req);
     auto code = errc::ok;
     auto reply = run_counted(req, t.deadline, !just_dispatched, op, code);
     metrics_->record(op, code, t.start);
+    if (result) *result = code;
     return reply;
   }
 
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
-                  caf::execution_unit* eu,
+                  bool caller_waits, caf::execution_unit* eu,
                   const caf::strong_actor_ptr& worker) override {
-    if (!never_blocks_) return false;
+    if (callers_run_ == inline_policy::never ||
+        (callers_run_ == inline_policy::waiting_callers && !caller_waits))
+      return false;
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
-    if (!guard.owns_lock()) return false;
+    if (!guard.owns_lock() || t.start < hand_off_until_) return false;
     // Admitted a moment ago on this thread: it has not waited.
-    auto reply = execute(what.content(), t, true);
+    auto code = errc::ok;
+    auto reply = execute(what.content(), t, true, &code);
+    ++inline_runs_;
+    if (callers_run_ == inline_policy::waiting_callers &&
+        (code == errc::timeout || code == errc::backend_unavailable))
+      hand_off_until_ = deadline_clock::now() + hand_off_after_failure;
     guard.unlock();
     if (what.sender && what.mid.is_request())
       what.sender->enqueue(
@@ -145,12 +154,20 @@ class worker_core final : public inline_runner {
     }
   }
 
+  // A caller's thread that waited on a stuck server or a locked file until
+  // its deadline (or lost the connection) sends the next requests to the
+  // worker's thread for a while: callers' threads are free again at once,
+  // and those requests are bounded by max_inflight and the watchdog.
+  static constexpr auto hand_off_after_failure = std::chrono::seconds(1);
+
   std::mutex mtx_;
+  deadline_clock::time_point hand_off_until_{};
+  std::uint64_t inline_runs_ = 0;
   std::function<std::unique_ptr<Backend>()> make_;
   std::unique_ptr<Backend> backend_;
   bool lost_ = false;  // the last connection failed; the next one reconnects
   std::string store_;
-  bool never_blocks_;
+  inline_policy callers_run_;
   runner run_;
   std::shared_ptr<store_metrics> metrics_;
 };

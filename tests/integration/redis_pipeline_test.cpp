@@ -142,8 +142,10 @@ TEST(redis_pipeline, clear_runs_after_the_requests_sent_before_it) {
     for (auto& f : sets) await(std::move(f));
     EXPECT_EQ(await(std::move(cleared)), 300u) << "round " << round;
   }
+  // One thread's burst may run on the thread itself, one call per request
+  // (actors/pool/inline_policy.hpp), so batching is not promised here.
   auto n = counts_of(rt, cache);
-  EXPECT_LT(n.calls, n.requests);
+  EXPECT_LE(n.calls, n.requests);
 }
 
 }  // namespace
