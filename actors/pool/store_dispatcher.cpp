@@ -3,7 +3,6 @@
 #include <mutex>
 #include <optional>
 
-#include "actors/pool/waiting_caller.hpp"
 #include "actors/pool_spec.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
@@ -233,8 +232,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   t.token = load_token(r.gauge, w, caller);
   // Alone on an idle worker: run it here (the token goes when t does).
   if (r.gauge->load(w) == 1 && r.runners[w] &&
-      r.runners[w]->run_inline(*what, t, is_waiting_caller(what->sender), eu,
-                               r.workers[w]))
+      r.runners[w]->run_inline(*what, t, eu, r.workers[w]))
     return;
   r.workers[w]->enqueue(make_job(std::move(what), std::move(t)), eu);
 }

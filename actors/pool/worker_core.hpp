@@ -22,6 +22,7 @@
 #include "actors/pool/inline_policy.hpp"
 #include "actors/pool/job.hpp"
 #include "actors/pool/store_metrics.hpp"
+#include "actors/pool/waiting_caller.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 
@@ -34,10 +35,10 @@ class inline_runner {
 
   // Runs `what` on the caller's thread and sends the reply from `worker`,
   // if the adapter is free and the worker's inline_policy admits the
-  // caller (`caller_waits`: a plain thread that would only wait for the
-  // reply, see waiting_caller.hpp). False: nothing happened, enqueue it.
+  // caller (a plain thread that would only wait for the reply, see
+  // waiting_caller.hpp). False: nothing happened, enqueue it.
   virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
-                          bool caller_waits, caf::execution_unit* eu,
+                          caf::execution_unit* eu,
                           const caf::strong_actor_ptr& worker) = 0;
 };
 
@@ -110,10 +111,11 @@ class worker_core final : public inline_runner {
   }
 
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
-                  bool caller_waits, caf::execution_unit* eu,
+                  caf::execution_unit* eu,
                   const caf::strong_actor_ptr& worker) override {
     if (callers_run_ == inline_policy::never ||
-        (callers_run_ == inline_policy::waiting_callers && !caller_waits))
+        (callers_run_ == inline_policy::waiting_callers &&
+         !is_waiting_caller(what.sender)))
       return false;
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
     if (!guard.owns_lock() || t.start < hand_off_until_) return false;
