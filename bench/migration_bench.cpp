@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "adapters/factories.hpp"
 #include "bench/bench_util.hpp"
 #include "bench/vector_data.hpp"

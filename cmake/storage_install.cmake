@@ -11,8 +11,8 @@ set(storage_public_headers
   messages/interfaces.hpp messages/limits.hpp messages/records.hpp
   messages/store_uri.hpp messages/value.hpp
   adapters/cache_backend.hpp adapters/vector_backend.hpp
-  actors/migration.hpp actors/migration_verifier.hpp actors/pool_spec.hpp
-  actors/pool/inline_policy.hpp
+  actors/migration/migration.hpp actors/migration/migration_verifier.hpp
+  actors/pool/pool_spec.hpp actors/pool/inline_policy.hpp
   runtime/backend_factory.hpp runtime/cache_store.hpp
   runtime/live_migration.hpp runtime/migrate.hpp runtime/node_options.hpp
   runtime/metrics_endpoint.hpp runtime/runtime.hpp runtime/vector_store.hpp

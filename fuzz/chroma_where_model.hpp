@@ -1,5 +1,5 @@
 // How Chroma 1.0.1 evaluates a `where` clause, as a small model to check
-// adapters/chroma_store_where.cpp against filter::matches. Written from
+// adapters/chroma/chroma_store_where.cpp against filter::matches. Written from
 // Chroma's source at tag cli-1.0.1 (the server the npm bindings 1.0.1 run):
 // rust/types/src/where_parsing.rs (parse_where) and
 // rust/segment/src/sqlite_metadata.rs (IntoSqliteExpr).

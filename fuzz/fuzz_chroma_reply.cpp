@@ -1,19 +1,19 @@
-// Chroma's answers as chroma_store decodes them (adapters/chroma_store_reply
-// .hpp). The first byte picks the answer (a /get, a /query with its hits'
-// distances, a collection, a /collections page, a /count), the rest is the
-// body, parsed as chroma_http parses it (not JSON: null). Property: a
-// malformed answer is an error, not a crash or undefined behaviour: only
-// store_error escapes, or nlohmann::json::exception, which chroma_store's
-// guarded() (around every public operation, hence every decoding) turns
-// into store_error(internal). A collection's dimension is the one the
-// answer gives.
+// Chroma's answers as chroma_store decodes them
+// (adapters/chroma/chroma_store_reply.hpp). The first byte picks the answer (a
+// /get, a /query with its hits' distances, a collection, a /collections page, a
+// /count), the rest is the body, parsed as chroma_http parses it (not JSON:
+// null). Property: a malformed answer is an error, not a crash or undefined
+// behaviour: only store_error escapes, or nlohmann::json::exception, which
+// chroma_store's guarded() (around every public operation, hence every
+// decoding) turns into store_error(internal). A collection's dimension is the
+// one the answer gives.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/chroma_store_reply.hpp"
+#include "adapters/chroma/chroma_store_reply.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "messages/distance.hpp"
 #include "messages/errors.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/pgvector_store_detail.hpp"
+#include "adapters/pgvector/pgvector_store_detail.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "messages/errors.hpp"
 

@@ -1,17 +1,17 @@
-// Redis replies as redis_cache reads them (adapters/redis_cache_reply.hpp):
-// the input is fed to hiredis's reader, and every reply it produces goes
-// to each reading, for every kind of cache op, and for the batches (mset's
-// MULTI..EXEC) every run of consecutive replies. Property: whatever the
-// server sends, only store_error escapes; what is read is what the reply
-// says (a value is the string's bytes, a ttl is at least 1 ms, mget answers
-// one value per key).
+// Redis replies as redis_cache reads them
+// (adapters/redis/redis_cache_reply.hpp): the input is fed to hiredis's reader,
+// and every reply it produces goes to each reading, for every kind of cache op,
+// and for the batches (mset's MULTI..EXEC) every run of consecutive replies.
+// Property: whatever the server sends, only store_error escapes; what is read
+// is what the reply says (a value is the string's bytes, a ttl is at least 1
+// ms, mget answers one value per key).
 #include <hiredis/hiredis.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "adapters/redis_cache_reply.hpp"
+#include "adapters/redis/redis_cache_reply.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "messages/errors.hpp"
 

@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/chroma_store_where.hpp"
-#include "adapters/pgvector_store_detail.hpp"
+#include "adapters/chroma/chroma_store_where.hpp"
+#include "adapters/pgvector/pgvector_store_detail.hpp"
 #include "fuzz/chroma_where_model.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "messages/errors.hpp"

@@ -15,19 +15,36 @@ using maker = std::unique_ptr<Backend> (*)(const store_uri&, std::uint32_t,
 struct scheme_entry {
   const char* scheme;
   store_kind kind;
+  // Each worker holds its own part of the data (in-process shards).
   bool in_process;
   bool takes_password;
+  // Who may run a request to an idle worker on its own thread: memory://
+  // answers from process memory and never waits on I/O; a Redis or SQLite
+  // call takes microseconds, less than the two hand-offs to a worker thread
+  // and back; pgvector, Chroma and faiss:// calls take milliseconds, where
+  // the saving is noise and holding up an actor caller is not.
+  inline_policy callers_run;
   maker<vector_backend> vector;
   maker<cache_backend> cache;
 };
 
+constexpr auto never = inline_policy::never;
+constexpr auto waiting = inline_policy::waiting_callers;
+constexpr auto anyone = inline_policy::any_caller;
+
 const scheme_entry schemes[] = {
-    {"faiss", store_kind::vector, true, false, make_faiss_store, nullptr},
-    {"pgvector", store_kind::vector, false, true, make_pgvector_store, nullptr},
-    {"chroma", store_kind::vector, false, false, make_chroma_store, nullptr},
-    {"memory", store_kind::cache, true, false, nullptr, make_memory_cache},
-    {"sqlite", store_kind::cache, false, false, nullptr, make_sqlite_cache},
-    {"redis", store_kind::cache, false, true, nullptr, make_redis_cache},
+    {"faiss", store_kind::vector, true, false, never, make_faiss_store,
+     nullptr},
+    {"pgvector", store_kind::vector, false, true, never, make_pgvector_store,
+     nullptr},
+    {"chroma", store_kind::vector, false, false, never, make_chroma_store,
+     nullptr},
+    {"memory", store_kind::cache, true, false, anyone, nullptr,
+     make_memory_cache},
+    {"sqlite", store_kind::cache, false, false, waiting, nullptr,
+     make_sqlite_cache},
+    {"redis", store_kind::cache, false, true, waiting, nullptr,
+     make_redis_cache},
 };
 
 const scheme_entry& entry_for(const store_uri& u) {
@@ -66,13 +83,7 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   spec.store = u.redacted();
   spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
   spec.sharded = e.in_process;
-  // memory:// answers from process memory and never waits on I/O; a Redis
-  // or SQLite call takes microseconds, less than the two hand-offs to a
-  // worker thread and back.
-  if (u.scheme() == "memory")
-    spec.callers_run = inline_policy::any_caller;
-  else if (u.scheme() == "redis" || u.scheme() == "sqlite")
-    spec.callers_run = inline_policy::waiting_callers;
+  spec.callers_run = e.callers_run;
   spec.timeout = deadline_of(u);
   spec.max_inflight =
       static_cast<std::size_t>(u.int_param("max_inflight", 1024, 1, 1 << 24));

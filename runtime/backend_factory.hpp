@@ -8,7 +8,7 @@
 #include <chrono>
 #include <string>
 
-#include "actors/pool_spec.hpp"
+#include "actors/pool/pool_spec.hpp"
 #include "adapters/cache_backend.hpp"
 #include "adapters/vector_backend.hpp"
 #include "messages/store_uri.hpp"

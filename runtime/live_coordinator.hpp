@@ -2,8 +2,8 @@
 // a router (see live_migration.hpp for what it does).
 #pragma once
 
-#include "actors/cache_router.hpp"
-#include "actors/vector_router.hpp"
+#include "actors/routing/cache_router.hpp"
+#include "actors/routing/vector_router.hpp"
 #include "runtime/live_migration.hpp"
 
 namespace storage {

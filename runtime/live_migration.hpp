@@ -55,7 +55,7 @@
 #include <memory>
 #include <string>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 
 namespace storage {
 

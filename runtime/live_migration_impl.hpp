@@ -9,7 +9,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/live_backfill.hpp"
+#include "actors/live/live_backfill.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "runtime/live_coordinator.hpp"

@@ -1,8 +1,8 @@
 // Offline migration between two stores of a runtime, by name or URI: the
 // layer `storectl migrate` and `storectl verify` and applications call. It
 // checks that both stores are of one kind, picks the collections, names the
-// stores in errors and in the checkpoint file, and runs actors/migration.hpp
-// per collection.
+// stores in errors and in the checkpoint file, and runs
+// actors/migration/migration.hpp per collection.
 #pragma once
 
 #include <functional>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/migration.hpp"
-#include "actors/migration_verifier.hpp"
+#include "actors/migration/migration.hpp"
+#include "actors/migration/migration_verifier.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/runtime.hpp"
 

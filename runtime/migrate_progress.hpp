@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 
 namespace storage {
 

@@ -18,7 +18,7 @@
 #include <optional>
 #include <string>
 
-#include "actors/live_protocol.hpp"
+#include "actors/live/live_protocol.hpp"
 
 namespace storage {
 

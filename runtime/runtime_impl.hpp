@@ -13,8 +13,8 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/manager.hpp>
 
-#include "actors/cache_router.hpp"
-#include "actors/vector_router.hpp"
+#include "actors/routing/cache_router.hpp"
+#include "actors/routing/vector_router.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "runtime/bridge.hpp"

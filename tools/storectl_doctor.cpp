@@ -17,9 +17,9 @@
 #include <faiss/Index.h>
 #include <hiredis/hiredis.h>
 
-#include "adapters/chroma_store_http.hpp"
-#include "adapters/pgvector_store_detail.hpp"
-#include "adapters/redis_cache_conn.hpp"
+#include "adapters/chroma/chroma_store_http.hpp"
+#include "adapters/pgvector/pgvector_store_detail.hpp"
+#include "adapters/redis/redis_cache_conn.hpp"
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
 #include "tools/storectl.hpp"

@@ -3,7 +3,7 @@
 #include <mutex>
 #include <optional>
 
-#include "actors/pool_spec.hpp"
+#include "actors/pool/pool_spec.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/interfaces.hpp"

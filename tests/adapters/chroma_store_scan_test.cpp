@@ -9,7 +9,7 @@
 #include <set>
 #include <thread>
 
-#include "adapters/chroma_store.hpp"
+#include "adapters/chroma/chroma_store.hpp"
 #include "adapters/factories.hpp"
 #include "support/servers.hpp"
 

@@ -1,6 +1,6 @@
 // Direct tests of the chroma:// adapter against the real Chroma server
 // (scripts/services.sh); a server that is down fails these tests.
-#include "adapters/chroma_store.hpp"
+#include "adapters/chroma/chroma_store.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "adapters/factories.hpp"
-#include "adapters/faiss_store.hpp"
+#include "adapters/faiss/faiss_store.hpp"
 #include "messages/distance.hpp"
 #include "messages/errors.hpp"
 

@@ -1,6 +1,6 @@
 // faiss:// search: exact distances per metric, tie order, filtered top-k,
 // and batches that equal their queries one by one — for both index kinds.
-#include "adapters/faiss_store.hpp"
+#include "adapters/faiss/faiss_store.hpp"
 
 #include <gtest/gtest.h>
 

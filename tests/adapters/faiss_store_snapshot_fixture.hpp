@@ -12,7 +12,7 @@
 #include <map>
 #include <sstream>
 
-#include "adapters/faiss_store.hpp"
+#include "adapters/faiss/faiss_store.hpp"
 #include "adapters/faiss_store_fixture.hpp"
 #include "adapters/faiss_store_steps.hpp"
 #include "adapters/storage_log.hpp"

@@ -1,5 +1,5 @@
 // Direct tests of the faiss:// adapter on real files, for both index kinds.
-#include "adapters/faiss_store.hpp"
+#include "adapters/faiss/faiss_store.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "adapters/memory_cache.hpp"
+#include "adapters/memory/memory_cache.hpp"
 
 #include <gtest/gtest.h>
 

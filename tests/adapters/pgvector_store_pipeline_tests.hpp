@@ -1,6 +1,6 @@
 // Included by pgvector_store_test.cpp, inside its namespaces and after
-// adapters/pgvector_store_detail.hpp: the libpq pipeline batch search rides
-// on, on a bare connection, and batch search through the adapter itself.
+// adapters/pgvector/pgvector_store_detail.hpp: the libpq pipeline batch search
+// rides on, on a bare connection, and batch search through the adapter itself.
 #pragma once
 
 inline pgv::statement stmt(std::string sql) {

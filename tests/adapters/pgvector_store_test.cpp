@@ -1,6 +1,6 @@
 // pgvector_store against the real PostgreSQL of scripts/services.sh. A server
 // that is down fails these tests; nothing is skipped.
-#include "adapters/pgvector_store.hpp"
+#include "adapters/pgvector/pgvector_store.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 #include <tuple>
 
 #include "adapters/factories.hpp"
-#include "adapters/pgvector_store_detail.hpp"
+#include "adapters/pgvector/pgvector_store_detail.hpp"
 #include "adapters/pgvector_store_fixture.hpp"
 #include "messages/distance.hpp"
 #include "messages/errors.hpp"

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "adapters/redis_cache.hpp"
+#include "adapters/redis/redis_cache.hpp"
 #include "redis_cache_test_support.hpp"
 
 namespace storage {

@@ -1,4 +1,4 @@
-#include "adapters/sqlite_cache.hpp"
+#include "adapters/sqlite/sqlite_cache.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -8,8 +8,8 @@
 #include <caf/all.hpp>
 #include <thread>
 
-#include "actors/cache_router.hpp"
-#include "actors/store_worker.hpp"
+#include "actors/pool/store_worker.hpp"
+#include "actors/routing/cache_router.hpp"
 #include "runtime/runtime.hpp"
 #include "support/servers.hpp"
 #include "support/test_util.hpp"

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "actors/cache_router.hpp"
+#include "actors/routing/cache_router.hpp"
 #include "messages/store_uri.hpp"
 #include "runtime/metrics_endpoint.hpp"
 #include "runtime/runtime.hpp"

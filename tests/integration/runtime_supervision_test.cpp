@@ -7,8 +7,8 @@
 
 #include <caf/all.hpp>
 
-#include "actors/cache_router.hpp"
-#include "actors/vector_router.hpp"
+#include "actors/routing/cache_router.hpp"
+#include "actors/routing/vector_router.hpp"
 #include "runtime/runtime.hpp"
 #include "support/test_util.hpp"
 

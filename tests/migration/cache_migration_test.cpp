@@ -3,7 +3,7 @@
 // the C++ API, not through a second storectl process).
 #include <filesystem>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "migration/cache_pair.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"

@@ -4,8 +4,8 @@
 // memory -> sqlite.
 #include <filesystem>
 
-#include "actors/migration.hpp"
-#include "actors/migration_verifier.hpp"
+#include "actors/migration/migration.hpp"
+#include "actors/migration/migration_verifier.hpp"
 #include "migration/cache_pair.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"

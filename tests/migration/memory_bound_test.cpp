@@ -11,7 +11,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "migration/migration_support.hpp"
 #include "support/sanitizers.hpp"
 

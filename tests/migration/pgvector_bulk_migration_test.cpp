@@ -5,8 +5,8 @@
 // without an index; its rerun builds it. Real servers, no skips.
 #include <filesystem>
 
-#include "actors/checkpoint_file.hpp"
-#include "actors/migration.hpp"
+#include "actors/migration/checkpoint_file.hpp"
+#include "actors/migration/migration.hpp"
 #include "adapters/pgvector_index_probe.hpp"
 #include "migration/migration_support.hpp"
 

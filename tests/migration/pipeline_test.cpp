@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <mutex>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"
 

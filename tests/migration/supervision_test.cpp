@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <future>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "migration/migration_support.hpp"
 
 namespace storage::mig {

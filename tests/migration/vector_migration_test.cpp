@@ -3,7 +3,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "actors/migration.hpp"
+#include "actors/migration/migration.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"
 

@@ -5,9 +5,9 @@
 // pgvector and chroma.
 #include <filesystem>
 
-#include "actors/checkpoint_file.hpp"
-#include "actors/migration.hpp"
-#include "actors/migration_verifier.hpp"
+#include "actors/migration/checkpoint_file.hpp"
+#include "actors/migration/migration.hpp"
+#include "actors/migration/migration_verifier.hpp"
 #include "migration/migration_support.hpp"
 #include "runtime/migrate.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-#include "actors/vector_router.hpp"
+#include "actors/routing/vector_router.hpp"
 #include "adapters/factories.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/runtime.hpp"

@@ -2,7 +2,7 @@
 // cursor — including a shard's empty page that is not its last.
 #include <gtest/gtest.h>
 
-#include "actors/vector_router_state.hpp"
+#include "actors/routing/vector_router_state.hpp"
 
 namespace storage {
 namespace {

@@ -1,0 +1,67 @@
+#include "actors/migration/migration_digest.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <cstring>
+
+#include "messages/json.hpp"
+
+namespace storage {
+
+namespace {
+
+struct fnv1a {
+  std::uint64_t h = 1469598103934665603ull;
+
+  void bytes(const void* data, std::size_t n) {
+    auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= p[i];
+      h *= 1099511628211ull;
+    }
+  }
+
+  void field(const std::string& s) {
+    std::uint64_t n = s.size();
+    bytes(&n, sizeof n);
+    bytes(s.data(), s.size());
+  }
+};
+
+}  // namespace
+
+std::uint64_t record_digest(const vector_record& r) {
+  fnv1a f;
+  f.field(r.id);
+  std::uint64_t n = r.embedding.size();
+  f.bytes(&n, sizeof n);
+  f.bytes(r.embedding.data(), r.embedding.size() * sizeof(float));
+  f.field(metadata_to_json(normalized(r.metadata))
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::uint8_t has_doc = r.document ? 1 : 0;
+  f.bytes(&has_doc, 1);
+  if (r.document) f.field(*r.document);
+  return f.h;
+}
+
+bool same_up_to_rounding(const vector_record& a, const vector_record& b) {
+  if (a.id != b.id || a.document != b.document ||
+      normalized(a.metadata) != normalized(b.metadata) ||
+      a.embedding.size() != b.embedding.size())
+    return false;
+  for (std::size_t i = 0; i < a.embedding.size(); ++i) {
+    double x = a.embedding[i], y = b.embedding[i];
+    if (std::fabs(x - y) > 1e-6 * std::max(1.0, std::fabs(x))) return false;
+  }
+  return true;
+}
+
+std::uint64_t entry_digest(const std::string& key, const std::string& value) {
+  fnv1a f;
+  f.field(key);
+  f.field(value);
+  return f.h;
+}
+
+}  // namespace storage

@@ -1,0 +1,74 @@
+#include "actors/pool/cache_batch.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/pool/request_exec.hpp"
+
+namespace storage {
+
+cache_batch::~cache_batch() {
+  for (auto& rp : replies_)
+    rp.deliver(
+        to_caf_error(store_error(errc::backend_unavailable,
+                                 "the worker stopped before the request ran")));
+}
+
+void cache_batch::run(worker_core<cache_backend>& core) {
+  if (empty()) return;
+  // Taken out first: the batch must be empty again whatever happens below.
+  auto all_ops = std::move(ops_);
+  auto all_replies = std::move(replies_);
+  auto tickets = std::move(tickets_);
+  ops_.clear();
+  replies_.clear();
+  tickets_.clear();
+  // Ops past their deadline are answered now and never sent.
+  std::vector<cache_op> ops;
+  std::vector<caf::response_promise> replies;
+  auto latest = deadline_clock::time_point::min();
+  auto& metrics = core.metrics();
+  std::vector<deadline_clock::time_point> starts;
+  for (std::size_t i = 0; i < all_ops.size(); ++i) {
+    if (tickets[i].expired()) {
+      metrics.record(op_of(all_ops[i].kind), errc::timeout, tickets[i].start);
+      all_replies[i].deliver(to_caf_error(store_error(
+          errc::timeout, "the deadline passed before the request ran",
+          op_name(all_ops[i].kind), core.store())));
+      continue;
+    }
+    latest = std::max(latest, tickets[i].deadline);
+    starts.push_back(tickets[i].start);
+    ops.push_back(std::move(all_ops[i]));
+    replies.push_back(std::move(all_replies[i]));
+  }
+  if (ops.empty()) return;
+  metrics.batch_ran(ops.size());
+  std::vector<cache_op_result> results;
+  try {
+    auto& backend = core.backend();
+    backend.set_deadline(latest);
+    results = backend.execute(ops);
+    if (results.size() != ops.size())
+      throw store_error(errc::internal,
+                        "the adapter answered " +
+                            std::to_string(results.size()) + " of " +
+                            std::to_string(ops.size()) + " batched requests");
+  } catch (const store_error& e) {
+    results.assign(ops.size(), cache_op_result{});
+    for (auto& r : results) r.error = e;
+  } catch (const std::exception& e) {
+    results.assign(ops.size(), cache_op_result{});
+    for (auto& r : results) r.error = store_error(errc::internal, e.what());
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto& r = results[i];
+    metrics.record(op_of(ops[i].kind), r.error ? r.error->code() : errc::ok,
+                   starts[i]);
+    if (r.error)
+      replies[i].deliver(core.failure(*r.error, op_name(ops[i].kind)));
+    else
+      replies[i].deliver(cache_reply(ops[i], r));
+  }
+}
+
+}  // namespace storage

@@ -1,0 +1,169 @@
+#include "actors/pool/store_worker.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/pool/cache_batch.hpp"
+#include "actors/pool/job.hpp"
+#include "actors/pool/request_exec.hpp"
+#include "messages/caf_support.hpp"
+
+namespace storage {
+
+namespace {
+
+// A reply as a handler's result: an error travels as CAF's error reply.
+caf::result<caf::message> as_result(caf::message reply) {
+  if (reply.match_elements<caf::error>()) return reply.get_as<caf::error>(0);
+  return reply;
+}
+
+using vector_core = worker_core<vector_backend>;
+using cache_core = worker_core<cache_backend>;
+
+caf::behavior vector_worker(caf::event_based_actor* self,
+                            std::shared_ptr<vector_core> core) {
+  // Every store operation: run it on the adapter, under the core's lock (a
+  // caller may be running one inline).
+  self->set_default_handler(
+      [core](caf::scheduled_actor* me,
+             caf::message_view& x) -> caf::result<caf::message> {
+        auto ticket = take_ticket(me);
+        std::lock_guard<std::mutex> guard(core->mutex());
+        return as_result(core->execute(x.content(), ticket));
+      });
+  return {
+      [=](close_atom) { self->quit(); },
+  };
+}
+
+struct cache_worker_state {
+  std::shared_ptr<cache_core> core;
+  cache_batch batch;
+  bool flush_pending = false;  // a cflush is on its way through the mailbox
+  std::uint64_t requests = 0;  // single-key requests received
+  std::uint64_t calls = 0;     // adapter calls made for them
+
+  // Runs the pending batch; call with the core's lock held.
+  void flush() {
+    if (batch.empty()) return;
+    ++calls;
+    batch.run(*core);
+  }
+
+  void flush_now() {
+    std::lock_guard<std::mutex> guard(core->mutex());
+    flush();
+  }
+};
+
+using cache_self = caf::stateful_actor<cache_worker_state>*;
+
+// One cache request. A single-key request alone in the mailbox (or on an
+// adapter that cannot batch) runs at once, exactly as an unbatched worker
+// would, so one caller waits no longer than before. With more requests
+// waiting it joins the batch, which runs when the mailbox has drained,
+// when it is full, or at the latest when the cflush sent now comes up: the
+// mailbox is FIFO, so every request that was waiting is in the batch by
+// then. Requests never overtake each other: only an empty batch lets one
+// run at once, and clear and scan run the batch first.
+caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
+  auto& st = self->state;
+  auto& core = *st.core;
+  auto& req = x.content();
+  auto ticket = take_ticket(self);
+  std::lock_guard<std::mutex> guard(core.mutex());
+  std::optional<cache_op> op;
+  try {
+    op = decode_cache_op(req);
+  } catch (const store_error& e) {
+    auto failed = op_of(req);
+    core.metrics().record(failed, e.code(), ticket.start);
+    return core.failure(e, to_string(failed));
+  }
+  if (!op) {  // clear, scan: whatever arrived before them runs first
+    st.flush();
+    return as_result(core.execute(req, ticket));
+  }
+  ++st.requests;
+  bool batching = core.connected() && core.backend().capabilities().batching;
+  if (st.batch.empty() && (self->mailbox().empty() || !batching)) {
+    ++st.calls;
+    return as_result(core.execute(req, ticket));
+  }
+  if (ticket.expired()) {
+    core.metrics().record(op_of(op->kind), errc::timeout, ticket.start);
+    return to_caf_error(store_error(
+        errc::timeout, "the deadline passed before the request started",
+        op_name(op->kind), core.store()));
+  }
+  auto rp = self->make_response_promise();
+  st.batch.add(std::move(*op), rp, std::move(ticket));
+  if (st.batch.size() >= cache_batch::max_size || self->mailbox().empty()) {
+    st.flush();
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, cflush_atom::value);
+  }
+  return rp;
+}
+
+caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
+  self->state.core = std::move(core);
+  self->set_default_handler(
+      [self](caf::scheduled_actor*, caf::message_view& x) {
+        return cache_request(self, x);
+      });
+  return {
+      [=](cflush_atom) {
+        self->state.flush_pending = false;
+        self->state.flush_now();
+      },
+      [=](wstats_atom) {
+        // A request a caller ran itself was one request and one call.
+        auto& st = self->state;
+        std::lock_guard<std::mutex> guard(st.core->mutex());
+        auto mine = st.core->inline_runs();
+        return caf::make_message(st.requests + mine, st.calls + mine);
+      },
+      [=](close_atom) {
+        self->state.flush_now();
+        self->quit();
+      },
+  };
+}
+
+// A detached worker running `behavior` over a new core for shard/connection
+// `index` of `spec`.
+template <class Worker, class Backend, class Behavior, class Run>
+spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
+                                       const pool_spec<Backend>& spec,
+                                       std::uint32_t index, Behavior behavior,
+                                       Run run) {
+  auto make = spec.make_backend;
+  // A pool made outside a store (a test's) counts into metrics of its own.
+  auto metrics =
+      spec.metrics ? spec.metrics : std::make_shared<store_metrics>();
+  auto core = std::make_shared<worker_core<Backend>>(
+      [make, index] { return make(index); }, spec.store, spec.callers_run, run,
+      std::move(metrics));
+  auto w = sys.spawn<caf::detached>(behavior, core);
+  return {caf::actor_cast<Worker>(w), core};
+}
+
+}  // namespace
+
+spawned_worker<vector_worker_actor> spawn_vector_worker(
+    caf::actor_system& sys, const pool_spec<vector_backend>& spec,
+    std::uint32_t index) {
+  return spawn_with_core<vector_worker_actor>(sys, spec, index, vector_worker,
+                                              run_vector_request);
+}
+
+spawned_worker<cache_worker_actor> spawn_cache_worker(
+    caf::actor_system& sys, const pool_spec<cache_backend>& spec,
+    std::uint32_t index) {
+  return spawn_with_core<cache_worker_actor>(sys, spec, index, cache_worker,
+                                             run_cache_request);
+}
+
+}  // namespace storage

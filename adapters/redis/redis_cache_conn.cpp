@@ -1,0 +1,251 @@
+#include "adapters/redis/redis_cache_conn.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <utility>
+
+#include "messages/errors.hpp"
+
+namespace storage {
+
+namespace {
+
+timeval to_timeval(int ms) {
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  return tv;
+}
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.compare(0, std::strlen(prefix), prefix) == 0;
+}
+
+// hiredis writes with write(2): a server that went away would raise SIGPIPE
+// and kill the whole process. A library must not change the process's
+// signal disposition, so, as libpq does, SIGPIPE is blocked on this thread
+// during the exchange and a SIGPIPE it caused is consumed before unblocking.
+class sigpipe_guard {
+ public:
+  sigpipe_guard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+  }
+  ~sigpipe_guard() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        timespec zero{0, 0};
+        sigtimedwait(&pipe_, nullptr, &zero);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  sigpipe_guard(const sigpipe_guard&) = delete;
+  sigpipe_guard& operator=(const sigpipe_guard&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
+errc code_of(const std::string& text) {
+  if (starts_with(text, "WRONGTYPE") ||
+      text.find("not an integer") != std::string::npos)
+    return errc::type_mismatch;
+  if (text.find("overflow") != std::string::npos ||
+      text.find("invalid cursor") != std::string::npos ||
+      starts_with(text, "NOAUTH") || starts_with(text, "WRONGPASS") ||
+      starts_with(text, "NOPERM"))
+    return errc::invalid_argument;
+  // The server is there but cannot serve now: the same as being away.
+  if (starts_with(text, "LOADING") || starts_with(text, "BUSY") ||
+      starts_with(text, "MASTERDOWN") || starts_with(text, "READONLY") ||
+      starts_with(text, "TRYAGAIN") || starts_with(text, "CLUSTERDOWN"))
+    return errc::backend_unavailable;
+  return errc::internal;
+}
+
+}  // namespace
+
+void redis_reply_free::operator()(redisReply* r) const {
+  if (r) freeReplyObject(r);
+}
+
+redis_connection::redis_connection(redis_options opts)
+    : opts_(std::move(opts)),
+      endpoint_(opts_.host + ":" + std::to_string(opts_.port)) {}
+
+redis_connection::~redis_connection() {
+  drop();
+}
+
+void redis_connection::set_deadline(
+    std::chrono::steady_clock::time_point deadline) {
+  if (!ctx_) return;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now())
+                  .count();
+  std::int64_t ms = std::clamp<std::int64_t>(left, 1, opts_.command_timeout_ms);
+  // Two setsockopt calls per change: skip changes too small to matter.
+  if (std::abs(ms - timeout_set_ms_) <= std::max<std::int64_t>(5, ms / 10))
+    return;
+  timeout_set_ms_ = ms;
+  if (redisSetTimeout(ctx_, to_timeval(static_cast<int>(ms))) != REDIS_OK)
+    io_failure(errno, "request");
+}
+
+void redis_connection::drop() {
+  if (ctx_) redisFree(ctx_);
+  ctx_ = nullptr;
+}
+
+void redis_connection::io_failure(int saved_errno, const char* op) {
+  std::string why = ctx_ && ctx_->errstr[0] ? ctx_->errstr : "connection lost";
+  bool timed_out = ctx_ && ctx_->err == REDIS_ERR_IO &&
+                   (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK);
+  // After a failed exchange the stream is out of step: only a new
+  // connection can be trusted.
+  drop();
+  if (timed_out)
+    throw store_error(errc::timeout,
+                      "redis at " + endpoint_ + " did not answer within " +
+                          std::to_string(timeout_set_ms_) + " ms",
+                      op, opts_.store);
+  throw store_error(errc::backend_unavailable,
+                    "redis at " + endpoint_ + " unavailable: " + why, op,
+                    opts_.store);
+}
+
+void redis_connection::ensure(const char* op) {
+  if (ctx_) return;
+  redisContext* c = redisConnectWithTimeout(
+      opts_.host.c_str(), opts_.port, to_timeval(opts_.connect_timeout_ms));
+  if (!c || c->err) {
+    std::string why = c ? c->errstr : "cannot allocate a connection";
+    if (c) redisFree(c);
+    throw store_error(errc::backend_unavailable,
+                      "redis at " + endpoint_ + " unavailable: " + why, op,
+                      opts_.store);
+  }
+  ctx_ = c;
+  timeout_set_ms_ = opts_.command_timeout_ms;
+  if (redisSetTimeout(ctx_, to_timeval(opts_.command_timeout_ms)) != REDIS_OK)
+    io_failure(errno, op);
+  // Detects a peer that vanished without closing (host down, cable cut).
+  redisEnableKeepAlive(ctx_);
+
+  std::vector<std::vector<std::string>> setup;
+  if (!opts_.password.empty()) {
+    if (opts_.user.empty())
+      setup.push_back({"AUTH", opts_.password});
+    else
+      setup.push_back({"AUTH", opts_.user, opts_.password});
+  }
+  if (opts_.db != 0) setup.push_back({"SELECT", std::to_string(opts_.db)});
+  // Proves the server is a Redis that serves us (a missing password shows as
+  // NOAUTH here), so the error comes at connection time, not on some later
+  // command.
+  setup.push_back({"PING"});
+  auto replies = pipeline(setup, op);
+  std::size_t i = 0;
+  if (!opts_.password.empty()) {
+    auto& r = *replies[i++];
+    if (r.type == REDIS_REPLY_ERROR) {
+      std::string text(r.str, r.len);
+      drop();
+      throw store_error(
+          errc::invalid_argument,
+          "redis at " + endpoint_ + " rejected the credentials: " + text, op,
+          opts_.store);
+    }
+  }
+  if (opts_.db != 0) {
+    auto& r = *replies[i];
+    if (r.type == REDIS_REPLY_ERROR) {
+      std::string text(r.str, r.len);
+      drop();
+      throw store_error(errc::invalid_argument,
+                        "redis at " + endpoint_ + " cannot select database " +
+                            std::to_string(opts_.db) + ": " + text,
+                        op, opts_.store);
+    }
+    ++i;
+  }
+  auto& pong = *replies[i];
+  if (pong.type == REDIS_REPLY_ERROR) {
+    std::string text(pong.str, pong.len);
+    auto code = code_of(text);
+    drop();
+    throw store_error(code, "redis at " + endpoint_ + " refused: " + text, op,
+                      opts_.store);
+  }
+}
+
+std::vector<redis_reply> redis_connection::pipeline(
+    const std::vector<std::vector<std::string>>& commands, const char* op) {
+  std::vector<redis_reply> replies;
+  exchange(commands, op, replies);
+  return replies;
+}
+
+void redis_connection::exchange(
+    const std::vector<std::vector<std::string>>& commands, const char* op,
+    std::vector<redis_reply>& replies) {
+  if (commands.empty()) return;
+  ensure(op);
+  sigpipe_guard guard;
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (auto& cmd : commands) {
+    argv.clear();
+    lens.clear();
+    for (auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(),
+                               lens.data()) != REDIS_OK)
+      io_failure(errno, op);
+  }
+  ++round_trips_;
+  replies.reserve(replies.size() + commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    errno = 0;
+    if (redisGetReply(ctx_, &r) != REDIS_OK || !r) io_failure(errno, op);
+    replies.emplace_back(static_cast<redisReply*>(r));
+  }
+}
+
+redis_reply redis_connection::command(const std::vector<std::string>& args,
+                                      const char* op) {
+  auto replies = pipeline({args}, op);
+  return std::move(replies.front());
+}
+
+void redis_connection::check(const redisReply& reply, const char* op) const {
+  if (reply.type != REDIS_REPLY_ERROR) return;
+  std::string text(reply.str, reply.len);
+  throw store_error(code_of(text), "redis at " + endpoint_ + ": " + text, op,
+                    opts_.store);
+}
+
+}  // namespace storage
