@@ -29,8 +29,8 @@ struct scheme_entry {
 };
 
 constexpr auto never = inline_policy::never;
-constexpr auto waiting = inline_policy::waiting_callers;
-constexpr auto anyone = inline_policy::any_caller;
+constexpr auto waiting_callers = inline_policy::waiting_callers;
+constexpr auto any_caller = inline_policy::any_caller;
 
 const scheme_entry schemes[] = {
     {"faiss", store_kind::vector, true, false, never, make_faiss_store,
@@ -39,11 +39,11 @@ const scheme_entry schemes[] = {
      nullptr},
     {"chroma", store_kind::vector, false, false, never, make_chroma_store,
      nullptr},
-    {"memory", store_kind::cache, true, false, anyone, nullptr,
+    {"memory", store_kind::cache, true, false, any_caller, nullptr,
      make_memory_cache},
-    {"sqlite", store_kind::cache, false, false, waiting, nullptr,
+    {"sqlite", store_kind::cache, false, false, waiting_callers, nullptr,
      make_sqlite_cache},
-    {"redis", store_kind::cache, false, true, waiting, nullptr,
+    {"redis", store_kind::cache, false, true, waiting_callers, nullptr,
      make_redis_cache},
 };
 

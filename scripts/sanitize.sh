@@ -71,7 +71,8 @@ for t in json.load(sys.stdin)["tests"]:
     cmd = t.get("command") or []
     if cmd and cmd[0] not in seen:
         seen.append(cmd[0])
-print("\n".join(seen))' | sed '/^$/d')
+for s in seen:
+    print(s)')
 [ "${#programs[@]}" -gt 0 ] || { echo "sanitize.sh: no tests selected" >&2; exit 1; }
 logs="$build/sanitize-logs"
 mkdir -p "$logs"

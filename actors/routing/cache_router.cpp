@@ -184,16 +184,8 @@ void read_one(self_ptr self, caf::typed_response_promise<Reply> rp,
 cache_router_actor::behavior_type cache_router(
     self_ptr self, pool_factory<cache_backend> make,
     pool_spec<cache_backend> spec, std::shared_ptr<route_table> table) {
-  self->state.table = std::move(table);
-  self->state.make_pool = std::move(make);
-  self->state.set_pool(
-      start_pool<pool_type>(self, std::move(spec), spawn_cache_worker,
-                            self->state.table->current()->gauge));
-  self->set_down_handler([=](caf::down_msg& dm) {
-    if (!on_target_down(self, dm)) on_worker_down(self, dm);
-  });
-  close_workers_on_exit(self, close_atom::value);
-  publish(self);
+  start_router<pool_type>(self, std::move(make), std::move(spec),
+                          std::move(table), spawn_cache_worker);
   // Every request goes through admit: while a live migration pauses the
   // router, requests wait in order instead of overtaking each other.
   return with_shared<cache_router_actor::behavior_type>(

@@ -1,8 +1,8 @@
 // What the two routers share beyond router_core.hpp (how a request is sent)
-// and router_pool.hpp (their pools): the handlers that do not depend on the
-// store kind, and how a store -- router, route table, dispatcher -- is
-// spawned. Each router's behavior is its own handlers followed by
-// shared_handlers(...).
+// and router_pool.hpp (their pools): a router's start, the handlers that do
+// not depend on the store kind, and how a store -- router, route table,
+// dispatcher -- is spawned. Each router's behavior is its own handlers
+// followed by shared_handlers(...).
 #pragma once
 
 #include <string>
@@ -13,6 +13,25 @@
 #include "actors/routing/router_pool.hpp"
 
 namespace storage {
+
+// A router's start: its first pool (already counted against `table`'s
+// gauge), the supervision of its workers and of a migration's target, its
+// workers' close when it exits, and the first route published.
+template <class Pool, class Self, class Backend, class SpawnWorker>
+void start_router(Self* self, pool_factory<Backend> make,
+                  pool_spec<Backend> spec, std::shared_ptr<route_table> table,
+                  SpawnWorker spawn_worker) {
+  auto& st = self->state;
+  st.table = std::move(table);
+  st.make_pool = std::move(make);
+  st.set_pool(start_pool<Pool>(self, std::move(spec), spawn_worker,
+                               st.table->current()->gauge));
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (!on_target_down(self, dm)) on_worker_down(self, dm);
+  });
+  close_workers_on_exit(self, close_atom::value);
+  publish(self);
+}
 
 // Swap, the pool's supervision, and the end of a live migration (recheck,
 // cutover, abort, finalize). `recheck` and `final_check` are the store
