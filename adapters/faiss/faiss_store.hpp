@@ -44,7 +44,12 @@
 // timeout_ms), then fails with `timeout` saying how far the load got; the
 // load goes on. A store closed mid-load saves what the load reached as a
 // snapshot and the next open goes on from there (a rebuild of a large hnsw
-// graph takes minutes); a load running long saves so every 30 s too.
+// graph takes minutes); a load running long saves so every 30 s too. A
+// load that fails (a stored record the collection cannot hold, an I/O
+// error) answers its waiting requests with the error; until a backoff has
+// passed (1 s, doubling with each failure in a row, at most 60 s) later
+// requests get the same error, saying when the load is tried again,
+// instead of each starting it over. Failed graph rebuilds back off alike.
 //
 // Each loaded collection is saved as a snapshot (faiss_store_snapshot.hpp)
 // in the background once snapshot_after records were written or removed
@@ -78,6 +83,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -156,6 +162,17 @@ class faiss_store : public vector_backend {
   };
 
   struct load_job;  // a collection on its way into memory
+  // A load or graph rebuild that failed, and when it may run again: after a
+  // backoff that doubles with each failure in a row (1 s up to 60 s), so
+  // stored data that cannot load does not make every request (or write)
+  // start minutes of work over. A success, or a new incarnation of the
+  // collection, forgets it.
+  struct failed_work {
+    std::uint64_t incarnation = 0;
+    std::exception_ptr error;
+    std::chrono::steady_clock::time_point retry_at;
+    std::chrono::steady_clock::duration backoff{};
+  };
   enum class step { more, done, gone };
 
   // Opens the database if it is not open (again after an I/O failure).
@@ -181,10 +198,16 @@ class faiss_store : public vector_backend {
   step advance(const std::string& name, load_job& job,
                std::unique_lock<std::mutex>& lock);
   void finish_load(const std::string& name, load_job& job);
-  // After a failed step: closes a broken database, or drops the job.
+  // After a failed step: closes a broken database, or drops the job, and
+  // records the failure in `failures`.
   void drop_failed(std::map<std::string, std::shared_ptr<load_job>>& jobs,
                    const std::string& name,
-                   const std::shared_ptr<load_job>& job);
+                   const std::shared_ptr<load_job>& job,
+                   std::map<std::string, failed_work>& failures);
+  // The failure of `name`'s current incarnation in `failures` whose backoff
+  // has not passed yet, if any.
+  const failed_work* backing_off(std::map<std::string, failed_work>& failures,
+                                 const std::string& name);
   // An hnsw graph half of whose slots are dead is rebuilt by the loader from
   // SQLite while the old one serves; the writes made meanwhile (`touched`)
   // are applied to the new graph before it replaces the old.
@@ -225,6 +248,7 @@ class faiss_store : public vector_backend {
   std::map<std::string, loaded_collection> states_;  // ready to use
   std::map<std::string, std::shared_ptr<load_job>> loading_;
   std::map<std::string, std::shared_ptr<load_job>> rebuilding_;  // graphs
+  std::map<std::string, failed_work> failed_loads_, failed_rebuilds_;
   std::chrono::steady_clock::time_point deadline_ =
       std::chrono::steady_clock::time_point::max();
 

@@ -32,6 +32,27 @@ using faiss_detail::what_of;
 namespace {
 // How often a long load saves what it reached (a SIGKILL then loses less).
 constexpr auto partial_every = std::chrono::seconds(30);
+// How long after a failed load or graph rebuild it may run again: doubling
+// from first_backoff with each failure in a row.
+constexpr auto first_backoff = std::chrono::seconds(1);
+constexpr auto max_backoff = std::chrono::seconds(60);
+
+// `failure` again, saying when the load it ended is tried next.
+[[noreturn]] void rethrow_backing_off(const std::exception_ptr& failure,
+                                      clock_type::time_point retry_at) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                retry_at - clock_type::now())
+                .count();
+  auto when = "; the load is tried again in " +
+              std::to_string(std::max<long long>(ms, 0)) + " ms";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const store_error& e) {
+    throw store_error(e.code(), e.message() + when, e.operation(), e.store());
+  } catch (...) {
+    throw store_error(errc::internal, what_of(failure) + when);
+  }
+}
 }  // namespace
 
 void faiss_store::forget_states() {
@@ -44,6 +65,9 @@ void faiss_store::forget_states() {
 faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
   auto& entry = entry_of(name);
   if (auto it = states_.find(name); it != states_.end()) return it->second;
+  if (!loading_.count(name))
+    if (auto* f = backing_off(failed_loads_, name))
+      rethrow_backing_off(f->error, f->retry_at);
   auto& slot = loading_[name];
   if (!slot) {
     slot = std::make_shared<load_job>();
@@ -118,7 +142,8 @@ void faiss_store::loader_loop() {
         storage_log()->warn(
             "faiss store {}: rebuilding the graph of '{}' failed: {}", uri_,
             name, what_of(std::current_exception()));
-        drop_failed(rebuilding_, name, job);  // the next write tries again
+        // A later write tries again, once the backoff has passed.
+        drop_failed(rebuilding_, name, job, failed_rebuilds_);
       }
       continue;
     }
@@ -133,7 +158,8 @@ void faiss_store::loader_loop() {
       job->failed = std::current_exception();
       storage_log()->warn("faiss store {}: loading collection '{}' failed: {}",
                           uri_, last, what_of(job->failed));
-      drop_failed(loading_, last, job);  // the next request tries again
+      // A later request tries again, once the backoff has passed.
+      drop_failed(loading_, last, job, failed_loads_);
       load_finished_.notify_all();
     }
   }
@@ -141,13 +167,34 @@ void faiss_store::loader_loop() {
 
 void faiss_store::drop_failed(
     std::map<std::string, std::shared_ptr<load_job>>& jobs,
-    const std::string& name, const std::shared_ptr<load_job>& job) {
+    const std::string& name, const std::shared_ptr<load_job>& job,
+    std::map<std::string, failed_work>& failures) {
+  auto& f = failures[name];
+  f.backoff = f.incarnation == job->incarnation && f.error
+                  ? std::min<clock_type::duration>(2 * f.backoff, max_backoff)
+                  : clock_type::duration(first_backoff);
+  f.incarnation = job->incarnation;
+  f.error = job->failed ? job->failed : std::current_exception();
+  f.retry_at = clock_type::now() + f.backoff;
   if (db_ && db_->broken()) {
     db_.reset();  // the next call reopens it
     forget_states();
   } else if (auto it = jobs.find(name); it != jobs.end() && it->second == job) {
     jobs.erase(it);
   }
+}
+
+const faiss_store::failed_work* faiss_store::backing_off(
+    std::map<std::string, failed_work>& failures, const std::string& name) {
+  auto it = failures.find(name);
+  if (it == failures.end()) return nullptr;
+  auto cat = catalogue_.find(name);
+  if (cat == catalogue_.end() ||
+      cat->second.incarnation != it->second.incarnation) {
+    failures.erase(it);  // dropped, or dropped and created again
+    return nullptr;
+  }
+  return clock_type::now() < it->second.retry_at ? &it->second : nullptr;
 }
 
 faiss_store::step faiss_store::advance(const std::string& name, load_job& job,
@@ -264,6 +311,7 @@ void faiss_store::finish_load(const std::string& name, load_job& job) {
   ready.partial_on_disk = job.partial_on_disk;
   states_[name] = std::move(ready);
   loading_.erase(name);
+  failed_loads_.erase(name);
   load_finished_.notify_all();
 }
 

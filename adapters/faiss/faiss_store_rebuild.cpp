@@ -23,6 +23,7 @@ void faiss_store::start_graph_rebuild(const std::string& name) {
   auto cat = catalogue_.find(name);
   if (it == states_.end() || cat == catalogue_.end() || rebuilding_.count(name))
     return;
+  if (backing_off(failed_rebuilds_, name)) return;  // a later write, then
   auto job = std::make_shared<load_job>();
   job->incarnation = cat->second.incarnation;
   job->spec = cat->second.spec;
@@ -97,6 +98,7 @@ void faiss_store::advance_graph_rebuild(const std::string& name, load_job& job,
   c.state = std::move(job.state);
   ++c.how.graph_rebuilds;
   rebuilding_.erase(name);
+  failed_rebuilds_.erase(name);
   storage_log()->info(
       "faiss store {}: rebuilt the graph of collection '{}' without its "
       "dead slots in {:.1f} s ({} records)",

@@ -157,38 +157,58 @@ TEST_P(faiss_load_test, a_collection_dropped_while_loading_is_gone) {
 }
 
 // A stored record the collection cannot hold fails the load with a clear
-// error, and the next request tries again (it is not cached as loaded).
-TEST_P(faiss_load_test, a_failed_load_is_reported_and_retried) {
+// error. Requests within the backoff that follows get the same error, saying
+// when the load is tried again, rather than each starting it over; once the
+// backoff has passed the next request loads again (here: the record was
+// repaired meanwhile, so it succeeds).
+TEST_P(faiss_load_test, a_failed_load_is_reported_and_retried_after_a_backoff) {
   {
     auto s = open_store();
     s->create_collection({"col", 2, metric::l2});
     s->upsert("col", {rec("a", {1, 0})});
   }
   for (auto& f : snapshot_files()) fs::remove(dir_ + "/snapshots/" + f);
-  {
+  auto set_embedding = [&](const char* blob) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "UPDATE records SET embedding = x'0000803f' "
-                           "WHERE id = 'a'",
-                           nullptr, nullptr, nullptr),
+    auto sql = std::string("UPDATE records SET embedding = x'") + blob +
+               "' WHERE id = 'a'";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);
-  }
+  };
+  set_embedding("0000803f");  // one float in a 2-d collection
   auto s = open_store();
   search_request req;
   req.query = {1, 0};
-  for (int attempt = 0; attempt < 2; ++attempt) {
+  auto failure = [&] {
     try {
       s->search("col", req);
       ADD_FAILURE() << "a record of the wrong dimension was loaded";
+      return std::string();
     } catch (const store_error& e) {
       EXPECT_EQ(e.code(), errc::internal);
       EXPECT_NE(std::string(e.what()).find("stored record 'a' has 1"),
                 std::string::npos)
           << e.what();
+      return std::string(e.what());
     }
+  };
+  EXPECT_EQ(failure().find("tried again"), std::string::npos);
+  // The load failed (and its backoff began) before the error came back.
+  auto failed_at = clock_type::now();
+  // Repaired, but the backoff (1 s) has not passed: the same error, with
+  // when the load runs again.
+  set_embedding("0000803f00000000");
+  auto again = failure();
+  if (clock_type::now() - failed_at < std::chrono::milliseconds(500)) {
+    EXPECT_NE(again.find("the load is tried again in"), std::string::npos)
+        << again;
   }
+  std::this_thread::sleep_until(failed_at + std::chrono::milliseconds(1100));
+  auto hits = s->search("col", req);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, "a");
   EXPECT_EQ(s->count("col"), 1u);
 }
 
