@@ -151,6 +151,16 @@ vector_backend& cached_adapter(const vector_def& d, const std::string& uri,
   return *slot;
 }
 
+// Server upserts insert new records on every path and run: ids tagged with
+// the path and the process (see upsert_batches). In-process stores replace
+// their own records (many iterations, each path its own directory).
+std::string upsert_tag(const vector_def& d, const char* path) {
+  if (d.in_process) return "";
+  static const auto run = std::to_string(
+      std::chrono::system_clock::now().time_since_epoch().count());
+  return std::string(path) + run + "-";
+}
+
 template <op O>
 void direct(benchmark::State& state, const vector_def* d) {
   auto t = state.thread_index();
@@ -168,7 +178,7 @@ void direct(benchmark::State& state, const vector_def* d) {
       b = own.get();
     }
     if (O == op::upsert)
-      batches = upsert_batches(d->dim, t);
+      batches = upsert_batches(d->dim, t, upsert_tag(*d, "d"));
     else
       b->search(search_coll, make_query(*d, op::search, 0));  // warm up
   } catch (const std::exception& e) {
@@ -214,7 +224,9 @@ void facade(benchmark::State& state, const vector_def* d) {
   std::vector<std::vector<vector_record>> batches;
   try {
     s = open_runtime_store(state, *d);
-    if (O == op::upsert) batches = upsert_batches(d->dim, state.thread_index());
+    if (O == op::upsert)
+      batches =
+          upsert_batches(d->dim, state.thread_index(), upsert_tag(*d, "f"));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;
@@ -236,7 +248,9 @@ void actor(benchmark::State& state, const vector_def* d) {
   std::vector<std::vector<vector_record>> batches;
   try {
     s = open_runtime_store(state, *d);
-    if (O == op::upsert) batches = upsert_batches(d->dim, state.thread_index());
+    if (O == op::upsert)
+      batches =
+          upsert_batches(d->dim, state.thread_index(), upsert_tag(*d, "a"));
   } catch (const std::exception& e) {
     state.SkipWithError(e.what());
     return;

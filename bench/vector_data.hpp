@@ -48,17 +48,20 @@ inline std::vector<vector_record> search_batch(std::uint32_t dim,
 }
 
 // Ten distinct batches of 100 per caller; iteration i upserts batch i % 10,
-// so the collection stays bounded and later rounds replace records.
-inline std::vector<std::vector<vector_record>> upsert_batches(std::uint32_t dim,
-                                                              int thread) {
+// so the collection stays bounded and later rounds replace records. Ids
+// start with `tag`: a run that must insert rather than replace (a server's
+// upsert of an existing id costs several times an insert) passes one of its
+// own.
+inline std::vector<std::vector<vector_record>> upsert_batches(
+    std::uint32_t dim, int thread, const std::string& tag = "") {
   std::vector<std::vector<vector_record>> out(10);
   for (std::size_t b = 0; b < out.size(); ++b)
     for (std::size_t j = 0; j < upsert_batch; ++j) {
       auto n = b * upsert_batch + j;
-      out[b].push_back(
-          make_record("u" + std::to_string(thread) + "-" + std::to_string(n),
-                      dim, (static_cast<std::uint64_t>(thread) << 20) + n,
-                      static_cast<std::int64_t>(n) % buckets));
+      out[b].push_back(make_record(
+          "u" + tag + std::to_string(thread) + "-" + std::to_string(n), dim,
+          (static_cast<std::uint64_t>(thread) << 20) + n,
+          static_cast<std::int64_t>(n) % buckets));
     }
   return out;
 }
