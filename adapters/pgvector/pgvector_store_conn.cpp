@@ -22,6 +22,10 @@ std::int64_t now_ms() {
       .count();
 }
 
+// However long a store's deadline, a connect that has not completed by
+// then will not (libpq's connect_timeout here was 3 s an attempt, too).
+constexpr int max_connect_ms = 3000;
+
 bool contains(const std::string& s, const char* what) {
   return s.find(what) != std::string::npos;
 }
@@ -55,7 +59,9 @@ std::uint64_t result::affected() const {
 }
 
 connection::connection(const store_uri& uri, const pgvector_store::options& opt)
-    : password_(uri.password()), deadline_ms_(opt.timeout_ms + 2000) {
+    : password_(uri.password()),
+      deadline_ms_(opt.timeout_ms + 2000),
+      connect_ms_(std::min(opt.timeout_ms, max_connect_ms)) {
   std::string host = uri.host().empty() ? "localhost" : uri.host();
   std::string port = std::to_string(uri.port() ? uri.port() : 5432);
   std::string db = uri.path();
@@ -140,11 +146,38 @@ void connection::ensure() {
   k.push_back(nullptr);
   v.push_back(nullptr);
   // expand_dbname=0: the database name is a name, never a conninfo string.
-  conn_ = PQconnectdbParams(k.data(), v.data(), 0);
+  // Started without blocking and polled against the request's deadline:
+  // libpq's own connect_timeout counts whole seconds per attempt, and with
+  // sslmode=prefer a silent server cost two attempts (6 s at
+  // timeout_ms=2000).
+  conn_ = PQconnectStartParams(k.data(), v.data(), 0);
   if (!conn_)
     throw store_error(
         errc::backend_unavailable,
         "cannot connect to PostgreSQL at " + endpoint_ + ": out of memory");
+  // The statement deadline's 2 s of slack let the server's own
+  // statement_timeout arrive first; a connect has no such answer to wait for.
+  auto until = std::min(deadline(), now_ms() + connect_ms_);
+  auto polling = PGRES_POLLING_WRITING;  // libpq: as if PQconnectPoll said so
+  while (PQstatus(conn_) != CONNECTION_BAD && polling != PGRES_POLLING_OK &&
+         polling != PGRES_POLLING_FAILED) {
+    auto left = until - now_ms();
+    if (left <= 0) {
+      close();
+      throw store_error(errc::backend_unavailable,
+                        "cannot connect to PostgreSQL at " + endpoint_ +
+                            ": no answer within the request's deadline");
+    }
+    int fd = PQsocket(conn_);
+    if (fd < 0) break;  // PQconnectPoll left no socket: its message says why
+    pollfd p{
+        fd,
+        static_cast<short>(polling == PGRES_POLLING_READING ? POLLIN : POLLOUT),
+        0};
+    int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left, 1000)));
+    if (n < 0 && errno != EINTR) break;  // PQconnectPoll reports why
+    if (n != 0) polling = PQconnectPoll(conn_);
+  }
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = sanitize(PQerrorMessage(conn_));
     close();

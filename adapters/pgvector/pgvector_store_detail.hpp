@@ -67,8 +67,10 @@ class connection {
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
-  // Connects when not connected (or the connection went bad). Throws
-  // backend_unavailable (unreachable) or invalid_argument (login refused).
+  // Connects when not connected (or the connection went bad), giving up at
+  // the deadline and after min(timeout_ms, 3 s) at most. Throws
+  // backend_unavailable (unreachable or silent) or invalid_argument (login
+  // refused).
   void ensure();
   // Statements give up at `deadline` (and after timeout_ms + 2 s at most).
   void set_deadline(std::chrono::steady_clock::time_point deadline);
@@ -108,7 +110,8 @@ class connection {
   PGconn* conn_ = nullptr;
   std::vector<std::string> keys_, vals_;
   std::string password_, endpoint_, login_;
-  int deadline_ms_;
+  int deadline_ms_;  // a statement's: timeout_ms + 2 s
+  int connect_ms_;   // a connect's: min(timeout_ms, 3 s)
   // The current request's deadline on now_ms()'s clock; 0: none.
   std::int64_t request_deadline_ = 0;
   std::int64_t deadline() const;

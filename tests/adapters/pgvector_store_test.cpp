@@ -374,7 +374,9 @@ TEST(pgvector_connection, unreachable_server_fails_fast_naming_host_port) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
-// A peer that accepts TCP but never speaks: connect_timeout bounds the wait.
+// A peer that accepts TCP but never speaks: the connect gives up after
+// min(timeout_ms, 3 s) without a request deadline (here timeout_ms is the
+// default, 10 s).
 TEST(pgvector_connection, silent_server_times_out) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
