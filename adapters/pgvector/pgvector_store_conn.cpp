@@ -147,9 +147,8 @@ void connection::ensure() {
   v.push_back(nullptr);
   // expand_dbname=0: the database name is a name, never a conninfo string.
   // Started without blocking and polled against the request's deadline:
-  // libpq's own connect_timeout counts whole seconds per attempt, and with
-  // sslmode=prefer a silent server cost two attempts (6 s at
-  // timeout_ms=2000).
+  // libpq's own connect_timeout counts whole seconds per attempt, and a
+  // silent server took two attempts (6 s at timeout_ms=2000).
   conn_ = PQconnectStartParams(k.data(), v.data(), 0);
   if (!conn_)
     throw store_error(
