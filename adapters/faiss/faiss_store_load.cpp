@@ -266,12 +266,7 @@ faiss_store::step faiss_store::advance(const std::string& name, load_job& job,
   auto start = clock_type::now();
   auto rows = job.by_id ? db_->load_by_id(name, job.cursor.id, job.chunk)
                         : db_->load_since(name, job.cursor, job.chunk);
-  for (auto& r : rows)
-    if (r.embedding.size() != job.spec.dimension)
-      throw store_error(errc::internal, "stored record '" + r.id + "' has " +
-                                            std::to_string(r.embedding.size()) +
-                                            " dimensions, the collection has " +
-                                            std::to_string(job.spec.dimension));
+  faiss_detail::check_stored(rows, job.spec.dimension);
   // Nothing writes this collection while it loads: fewer rows than asked
   // for means the load has all of them.
   bool last_rows = static_cast<std::int64_t>(rows.size()) < job.chunk;

@@ -10,10 +10,12 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "adapters/faiss/faiss_store.hpp"
 #include "adapters/faiss/faiss_store_db.hpp"
 #include "adapters/faiss/faiss_store_index.hpp"
+#include "messages/errors.hpp"
 
 namespace storage {
 
@@ -49,6 +51,19 @@ class unlocked {
  private:
   std::unique_lock<std::mutex>& lock_;
 };
+
+// Rows read back from SQLite must have the collection's dimension: a
+// corrupt or foreign row would otherwise overrun (or short) the index's row
+// buffer. Throws internal naming the first that does not.
+inline void check_stored(const std::vector<vector_record>& rows,
+                         std::uint32_t dimension) {
+  for (auto& r : rows)
+    if (r.embedding.size() != dimension)
+      throw store_error(errc::internal, "stored record '" + r.id + "' has " +
+                                            std::to_string(r.embedding.size()) +
+                                            " dimensions, the collection has " +
+                                            std::to_string(dimension));
+}
 
 inline std::string what_of(const std::exception_ptr& e) {
   try {

@@ -77,6 +77,7 @@ void faiss_store::advance_graph_rebuild(const std::string& name, load_job& job,
         removed.push_back(id);
     job.touched.clear();
   }
+  faiss_detail::check_stored(rows, job.spec.dimension);
   auto apply = [&] {
     job.state->put(rows);
     for (auto& id : removed) job.state->erase(id);

@@ -260,6 +260,64 @@ TEST_P(faiss_load_test, a_half_dead_graph_is_rebuilt_while_writes_go_on) {
   expect_index_matches(*s, "col", m, metric::l2);
 }
 
+// A graph rebuild that fails (here on a stored record of the wrong
+// dimension, which would otherwise overrun the new graph's row buffer) is
+// logged and not started again by every write: the first write after the
+// backoff (1 s) starts it again, and it fails the same way.
+TEST_P(faiss_load_test, a_failed_graph_rebuild_backs_off_before_the_next) {
+  using namespace std::chrono_literals;
+  std::mt19937 rng(13);
+  log_capture log;
+  auto s = open_store();
+  s->create_collection({"col", 16, metric::l2});
+  s->upsert("col", {rec("a0", random_vector(rng, 16))});
+  s->upsert("col", batch("r", 6000, 16, rng));
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "UPDATE records SET embedding = x'0000803f' "
+                           "WHERE id = 'a0'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  // 4000 updates and 2000 removals: 6000 of 10001 slots dead.
+  auto again = batch("r", 4000, 16, rng);
+  s->upsert("col", again);
+  std::vector<std::string> gone;
+  for (int i = 4000; i < 6000; ++i) gone.push_back("r" + std::to_string(i));
+  EXPECT_EQ(s->remove("col", gone), 2000u);
+  const std::string failed = "rebuilding the graph of 'col' failed";
+  auto failures = [&] {
+    auto text = log.text();
+    std::size_t n = 0;
+    for (auto at = text.find(failed); at != std::string::npos;
+         at = text.find(failed, at + 1))
+      ++n;
+    return n;
+  };
+  int written = 0;
+  auto write = [&] {
+    s->upsert("col",
+              {rec("w" + std::to_string(written++), random_vector(rng, 16))});
+  };
+  auto until = clock_type::now() + 30s;
+  while (failures() == 0 && clock_type::now() < until) write();
+  ASSERT_EQ(failures(), 1u) << log.text();
+  EXPECT_NE(log.text().find("stored record 'a0' has 1 dimensions"),
+            std::string::npos)
+      << log.text();
+  auto failed_at = clock_type::now();
+  while (clock_type::now() - failed_at < 400ms) write();
+  EXPECT_EQ(failures(), 1u) << written << " writes";
+  std::this_thread::sleep_until(failed_at + 1100ms);
+  until = clock_type::now() + 30s;
+  while (failures() < 2 && clock_type::now() < until) write();
+  EXPECT_EQ(failures(), 2u);
+  EXPECT_EQ(s->last_load("col")->graph_rebuilds, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(index, faiss_load_test, ::testing::Values("hnsw"));
 
 }  // namespace
