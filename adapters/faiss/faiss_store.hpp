@@ -198,8 +198,8 @@ class faiss_store : public vector_backend {
   step advance(const std::string& name, load_job& job,
                std::unique_lock<std::mutex>& lock);
   void finish_load(const std::string& name, load_job& job);
-  // After a failed step: closes a broken database, or drops the job, and
-  // records the failure in `failures`.
+  // After a failed step (job->failed): closes a broken database, or drops
+  // the job, and records the failure in `failures`.
   void drop_failed(std::map<std::string, std::shared_ptr<load_job>>& jobs,
                    const std::string& name,
                    const std::shared_ptr<load_job>& job,

@@ -139,9 +139,10 @@ void faiss_store::loader_loop() {
       try {
         advance_graph_rebuild(name, *job, lock);
       } catch (...) {
+        job->failed = std::current_exception();
         storage_log()->warn(
             "faiss store {}: rebuilding the graph of '{}' failed: {}", uri_,
-            name, what_of(std::current_exception()));
+            name, what_of(job->failed));
         // A later write tries again, once the backoff has passed.
         drop_failed(rebuilding_, name, job, failed_rebuilds_);
       }
@@ -174,7 +175,7 @@ void faiss_store::drop_failed(
                   ? std::min<clock_type::duration>(2 * f.backoff, max_backoff)
                   : clock_type::duration(first_backoff);
   f.incarnation = job->incarnation;
-  f.error = job->failed ? job->failed : std::current_exception();
+  f.error = job->failed;
   f.retry_at = clock_type::now() + f.backoff;
   if (db_ && db_->broken()) {
     db_.reset();  // the next call reopens it

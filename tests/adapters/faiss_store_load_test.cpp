@@ -40,6 +40,18 @@ class faiss_load_test : public faiss_snapshot_test {
     return m;
   }
 
+  // Overwrites record `id`'s stored embedding behind the store's back
+  // (`blob`: little-endian floats in hex), as corruption would.
+  void set_stored_embedding(const std::string& id, const std::string& blob) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
+    auto sql = "UPDATE records SET embedding = x'" + blob + "' WHERE id = '" +
+               id + "'";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+
   // How many records the timeout's message says the load has, or -1 if the
   // search answered.
   static long progress(faiss_store& s, const std::string& collection,
@@ -168,16 +180,7 @@ TEST_P(faiss_load_test, a_failed_load_is_reported_and_retried_after_a_backoff) {
     s->upsert("col", {rec("a", {1, 0})});
   }
   for (auto& f : snapshot_files()) fs::remove(dir_ + "/snapshots/" + f);
-  auto set_embedding = [&](const char* blob) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
-    auto sql = std::string("UPDATE records SET embedding = x'") + blob +
-               "' WHERE id = 'a'";
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  };
-  set_embedding("0000803f");  // one float in a 2-d collection
+  set_stored_embedding("a", "0000803f");  // one float in a 2-d collection
   auto s = open_store();
   search_request req;
   req.query = {1, 0};
@@ -199,7 +202,7 @@ TEST_P(faiss_load_test, a_failed_load_is_reported_and_retried_after_a_backoff) {
   auto failed_at = clock_type::now();
   // Repaired, but the backoff (1 s) has not passed: the same error, with
   // when the load runs again.
-  set_embedding("0000803f00000000");
+  set_stored_embedding("a", "0000803f00000000");
   auto again = failure();
   if (clock_type::now() - failed_at < std::chrono::milliseconds(500)) {
     EXPECT_NE(again.find("the load is tried again in"), std::string::npos)
@@ -272,16 +275,7 @@ TEST_P(faiss_load_test, a_failed_graph_rebuild_backs_off_before_the_next) {
   s->create_collection({"col", 16, metric::l2});
   s->upsert("col", {rec("a0", random_vector(rng, 16))});
   s->upsert("col", batch("r", 6000, 16, rng));
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/store.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "UPDATE records SET embedding = x'0000803f' "
-                           "WHERE id = 'a0'",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  set_stored_embedding("a0", "0000803f");
   // 4000 updates and 2000 removals: 6000 of 10001 slots dead.
   auto again = batch("r", 4000, 16, rng);
   s->upsert("col", again);
