@@ -3,12 +3,12 @@
 // calling thread enqueues the request itself (the store's dispatcher picks a
 // worker right there), and the worker's reply completes the future on the
 // worker's own thread. When that worker is idle and its backend's calls are
-// short (memory://, Redis, SQLite), the calling thread runs the request
-// itself and the future comes back already complete: no hand-off at all
-// (the thread would only have waited; see actors/pool/inline_policy.hpp). Each
-// calling thread has its own reply sink, a tiny actor with no mailbox, so a
-// store sees each thread as one caller and keeps that thread's order (see
-// actors/pool/store_dispatcher.hpp).
+// short (memory://, Redis, SQLite, faiss://), the calling thread runs the
+// request itself and the future comes back already complete: no hand-off at
+// all (the thread would only have waited; see actors/pool/inline_policy.hpp).
+// Each calling thread has its own reply sink, a tiny actor with no mailbox,
+// so a store sees each thread as one caller and keeps that thread's order
+// (see actors/pool/store_dispatcher.hpp).
 //
 // A watchdog completes a future whose reply has not come by the store's
 // deadline with timeout, so no call outlives its deadline even if a worker

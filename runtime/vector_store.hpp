@@ -1,6 +1,12 @@
 // The vector store for plain C++ code: every call returns a future, and a
 // failed call's future throws store_error. Cheap to copy; all copies talk to
 // the same router, so the backend can be swapped or migrated under them.
+// On faiss:// a call that finds its shard idle runs on the calling thread and
+// returns a future that is already complete (no thread hand-off), so calls a
+// thread issues before waiting run one after another -- use several threads
+// to overlap them. A call that took 20 ms or more, timed out or failed that
+// way sends that shard's next calls to its worker thread for a second. A
+// thread's calls take effect in the order it issued them either way.
 #pragma once
 
 #include <future>

@@ -7,15 +7,17 @@
 namespace storage {
 
 enum class inline_policy {
-  // Always the worker's thread: operations that take milliseconds
-  // (pgvector, Chroma, faiss://), where the hand-offs are noise and a call
+  // Always the worker's thread: operations that take milliseconds on a
+  // socket (pgvector, Chroma), where the hand-offs are noise and a call
   // must not hold up its caller.
   never,
   // Callers that are plain threads about to wait for the reply (the
   // facade; actors/pool/waiting_caller.hpp), on backends whose operations
-  // take microseconds and whose I/O ends by the request's deadline (Redis,
-  // SQLite). Never an actor: a CAF scheduler thread must not wait on a
-  // socket.
+  // are short next to two kernel wake-ups and end by the request's deadline
+  // (Redis, SQLite, faiss://). Never an actor: a CAF scheduler thread must
+  // not wait on a socket, or on a faiss:// collection that is loading. A
+  // call that failed that way or took 20 ms or more sends the worker's
+  // next requests to its thread for a second (worker_core.hpp).
   waiting_callers,
   // Any caller, CAF scheduler threads included: the adapter never waits on
   // I/O (memory://).

@@ -123,9 +123,12 @@ class worker_core final : public inline_runner {
     auto code = errc::ok;
     auto reply = execute(what.content(), t, true, &code);
     ++inline_runs_;
-    if (callers_run_ == inline_policy::waiting_callers &&
-        (code == errc::timeout || code == errc::backend_unavailable))
-      hand_off_until_ = deadline_clock::now() + hand_off_after_failure;
+    if (callers_run_ == inline_policy::waiting_callers) {
+      auto now = deadline_clock::now();
+      if (code == errc::timeout || code == errc::backend_unavailable ||
+          now - t.start >= slow_inline_call)
+        hand_off_until_ = now + hand_off_for;
+    }
     guard.unlock();
     if (what.sender && what.mid.is_request())
       what.sender->enqueue(
@@ -159,8 +162,13 @@ class worker_core final : public inline_runner {
   // A caller's thread that waited on a stuck server or a locked file until
   // its deadline (or lost the connection) sends the next requests to the
   // worker's thread for a while: callers' threads are free again at once,
-  // and those requests are bounded by max_inflight and the watchdog.
-  static constexpr auto hand_off_after_failure = std::chrono::seconds(1);
+  // and those requests are bounded by max_inflight and the watchdog. So
+  // does a call that merely took long (a faiss:// search of a large
+  // collection, a big batch): the two hand-offs it saved are noise next to
+  // it, while on the worker's thread the next ones can be answered
+  // `timeout` by their deadline.
+  static constexpr auto hand_off_for = std::chrono::seconds(1);
+  static constexpr auto slow_inline_call = std::chrono::milliseconds(20);
 
   std::mutex mtx_;
   deadline_clock::time_point hand_off_until_{};
