@@ -5,7 +5,7 @@
 // that is already complete (no thread hand-off), so calls a thread issues
 // before waiting run one after another -- use mget/mset/del batches, or
 // several threads, to overlap them. A call that timed out, lost its
-// connection that way (a stuck server, a locked file) or took 20 ms or more
+// connection that way (a stuck server, a locked file) or took 100 ms or more
 // sends that connection's next calls to its worker thread for a second. A
 // thread's calls take effect in the order it issued them either way.
 #pragma once

@@ -4,7 +4,7 @@
 // On faiss:// a call that finds its shard idle runs on the calling thread and
 // returns a future that is already complete (no thread hand-off), so calls a
 // thread issues before waiting run one after another -- use several threads
-// to overlap them. A call that took 20 ms or more, timed out or failed that
+// to overlap them. A call that took 100 ms or more, timed out or failed that
 // way sends that shard's next calls to its worker thread for a second. A
 // thread's calls take effect in the order it issued them either way.
 #pragma once

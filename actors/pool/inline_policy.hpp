@@ -16,7 +16,7 @@ enum class inline_policy {
   // are short next to two kernel wake-ups and end by the request's deadline
   // (Redis, SQLite, faiss://). Never an actor: a CAF scheduler thread must
   // not wait on a socket, or on a faiss:// collection that is loading. A
-  // call that failed that way or took 20 ms or more sends the worker's
+  // call that failed that way or took 100 ms or more sends the worker's
   // next requests to its thread for a second (worker_core.hpp).
   waiting_callers,
   // Any caller, CAF scheduler threads included: the adapter never waits on

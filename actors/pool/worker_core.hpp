@@ -168,7 +168,7 @@ class worker_core final : public inline_runner {
   // it, while on the worker's thread the next ones can be answered
   // `timeout` by their deadline.
   static constexpr auto hand_off_for = std::chrono::seconds(1);
-  static constexpr auto slow_inline_call = std::chrono::milliseconds(20);
+  static constexpr auto slow_inline_call = std::chrono::milliseconds(100);
 
   std::mutex mtx_;
   deadline_clock::time_point hand_off_until_{};

@@ -1,7 +1,7 @@
 // Which facade calls run on the calling thread (actors/pool/inline_policy.hpp):
 // a call to an idle Redis or SQLite connection or faiss:// shard comes back
 // complete, with no hand-off to a worker thread; after a call that timed out
-// that way (a locked file) or took 20 ms or more (a big faiss:// batch), the
+// that way (a locked file) or took 100 ms or more (a big faiss:// batch), the
 // connection's next calls go to its worker thread, so the caller gets a
 // pending future at once, and a second later calls run on the caller's
 // thread again.
@@ -115,22 +115,22 @@ TEST(caller_thread, a_slow_call_sends_the_next_ones_to_the_worker_for_a_while) {
   runtime rt;
   auto store = rt.open_vector("faiss://" + fresh_dir() + "/v");
   await(store.create_collection({"docs", 128, metric::l2}));
-  // Each batch takes well over 20 ms to write (SQLite and the index).
-  auto big = random_records(20000, 128, "a-");
+  // Each batch takes well over 100 ms to write (SQLite and the index).
+  auto big = random_records(60000, 128, "a-");
   auto started = std::chrono::steady_clock::now();
   auto slow = store.upsert("docs", big);
   auto slow_took = std::chrono::steady_clock::now() - started;
   EXPECT_TRUE(ready(slow));
-  EXPECT_EQ(await(std::move(slow)), 20000u);
-  ASSERT_GE(slow_took, 20ms) << "the batch was too small to be slow here";
+  EXPECT_EQ(await(std::move(slow)), 60000u);
+  ASSERT_GE(slow_took, 100ms) << "the batch was too small to be slow here";
   // Handed to the worker: this thread is free while the batch is written.
-  auto next = store.upsert("docs", random_records(20000, 128, "b-"));
+  auto next = store.upsert("docs", random_records(60000, 128, "b-"));
   EXPECT_FALSE(ready(next));
-  EXPECT_EQ(await(std::move(next)), 20000u);
+  EXPECT_EQ(await(std::move(next)), 60000u);
   std::this_thread::sleep_until(started + slow_took + 1100ms);
   auto again = store.count("docs");
   EXPECT_TRUE(ready(again));
-  EXPECT_EQ(await(std::move(again)), 40000u);
+  EXPECT_EQ(await(std::move(again)), 120000u);
 }
 
 }  // namespace
