@@ -97,7 +97,7 @@ TEST(caller_thread, an_idle_faiss_shard_runs_the_call_on_the_caller) {
   runtime rt;
   auto store = rt.open_vector("faiss://" + fresh_dir() + "/v");
   await(store.create_collection({"docs", 8, metric::l2}));
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 5; ++i) {
     auto up =
         store.upsert("docs", random_records(10, 8, std::to_string(i) + "-"));
     EXPECT_TRUE(ready(up)) << i;
@@ -117,6 +117,7 @@ TEST(caller_thread, a_slow_call_sends_the_next_ones_to_the_worker_for_a_while) {
   await(store.create_collection({"docs", 128, metric::l2}));
   // Each batch takes well over 100 ms to write (SQLite and the index).
   auto big = random_records(60000, 128, "a-");
+  auto more = random_records(60000, 128, "b-");
   auto started = std::chrono::steady_clock::now();
   auto slow = store.upsert("docs", big);
   auto slow_took = std::chrono::steady_clock::now() - started;
@@ -124,7 +125,7 @@ TEST(caller_thread, a_slow_call_sends_the_next_ones_to_the_worker_for_a_while) {
   EXPECT_EQ(await(std::move(slow)), 60000u);
   ASSERT_GE(slow_took, 100ms) << "the batch was too small to be slow here";
   // Handed to the worker: this thread is free while the batch is written.
-  auto next = store.upsert("docs", random_records(60000, 128, "b-"));
+  auto next = store.upsert("docs", std::move(more));
   EXPECT_FALSE(ready(next));
   EXPECT_EQ(await(std::move(next)), 60000u);
   std::this_thread::sleep_until(started + slow_took + 1100ms);
