@@ -113,8 +113,39 @@ std::string served_node::log() const {
   return file_text(dir_ + "/node.err");
 }
 
+namespace {
+
+// A thread's state letter from /proc (R, S, T when stopped, ...).
+char thread_state(const std::string& stat_path) {
+  auto stat = file_text(stat_path);
+  auto at = stat.rfind(')');
+  return at == std::string::npos || at + 2 >= stat.size() ? '?' : stat[at + 2];
+}
+
+// Whether every thread of `pid` is stopped.
+bool all_stopped(pid_t pid) {
+  std::error_code ec;
+  auto dir = "/proc/" + std::to_string(pid) + "/task";
+  for (auto& task : std::filesystem::directory_iterator(dir, ec)) {
+    auto st = thread_state(task.path().string() + "/stat");
+    if (st != 'T' && st != 't') return false;
+  }
+  return !ec;
+}
+
+}  // namespace
+
 void served_node::signal(int sig) const {
-  if (pid_ > 0) ::kill(pid_, sig);
+  if (pid_ <= 0) return;
+  ::kill(pid_, sig);
+  if (sig != SIGSTOP && sig != SIGCONT) return;
+  // kill() returns before the node's threads have stopped (or run again):
+  // a thread still running would answer requests sent after the stop.
+  bool want_stopped = sig == SIGSTOP;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (all_stopped(pid_) != want_stopped &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
 void served_node::kill() {
