@@ -30,11 +30,14 @@ class store_metrics {
   using clock = std::chrono::steady_clock;
 
   // One answered request of `op` that started (was handed to the store) at
-  // `start`, with `code` (errc::ok for success). A zero start marks a
-  // request the store made itself (a migration's): not counted.
-  void record(store_op op, errc code, clock::time_point start) {
-    if (start == clock::time_point{}) return;
-    record_latency(op, code, clock::now() - start);
+  // `start`, with `code` (errc::ok for success); returns when it ended (the
+  // clock read it took). A zero start marks a request the store made itself
+  // (a migration's): not counted, and a zero time is returned.
+  clock::time_point record(store_op op, errc code, clock::time_point start) {
+    if (start == clock::time_point{}) return start;
+    auto now = clock::now();
+    record_latency(op, code, now - start);
+    return now;
   }
   void record_latency(store_op op, errc code, clock::duration took);
 

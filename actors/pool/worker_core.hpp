@@ -95,18 +95,26 @@ class worker_core final : public inline_runner {
     return to_caf_error(e.with_context(op, store_));
   }
 
+  // How a request went: its code and when it ended (zero for a request the
+  // store made itself, see store_metrics::record).
+  struct outcome {
+    errc code = errc::ok;
+    deadline_clock::time_point ended{};
+  };
+
   // Runs one request with the ticket's deadline and returns its reply: the
   // values, or a caf::error (timeout, without running it, if the deadline
   // passed while it waited; `just_dispatched` skips that clock read for a
   // request that cannot have waited). Counts it in the store's metrics.
   // Call with the lock held.
   caf::message execute(const caf::type_erased_tuple& req, const job_ticket& t,
-                       bool just_dispatched = false, errc* result = nullptr) {
+                       bool just_dispatched = false,
+                       outcome* result = nullptr) {
     auto op = t.op != store_op::other ? t.op : op_of(req);
     auto code = errc::ok;
     auto reply = run_counted(req, t.deadline, !just_dispatched, op, code);
-    metrics_->record(op, code, t.start);
-    if (result) *result = code;
+    auto ended = metrics_->record(op, code, t.start);
+    if (result) *result = {code, ended};
     return reply;
   }
 
@@ -120,15 +128,15 @@ class worker_core final : public inline_runner {
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
     if (!guard.owns_lock() || t.start < hand_off_until_) return false;
     // Admitted a moment ago on this thread: it has not waited.
-    auto code = errc::ok;
-    auto reply = execute(what.content(), t, true, &code);
+    outcome out;
+    auto reply = execute(what.content(), t, true, &out);
     ++inline_runs_;
-    if (callers_run_ == inline_policy::waiting_callers) {
-      auto now = deadline_clock::now();
-      if (code == errc::timeout || code == errc::backend_unavailable ||
-          now - t.start >= slow_inline_call)
-        hand_off_until_ = now + hand_off_for;
-    }
+    // The dispatcher stamped t.start, so out.ended is the metrics' own
+    // clock read: deciding costs no other.
+    if (callers_run_ == inline_policy::waiting_callers &&
+        (out.code == errc::timeout || out.code == errc::backend_unavailable ||
+         out.ended - t.start >= slow_inline_call))
+      hand_off_until_ = out.ended + hand_off_for;
     guard.unlock();
     if (what.sender && what.mid.is_request())
       what.sender->enqueue(
