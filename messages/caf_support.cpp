@@ -61,6 +61,7 @@ void register_types(caf::actor_system_config& cfg) {
       "std::vector<storage::served_store>");
   cfg.add_message_type<live_request>("storage::live_request");
   cfg.add_message_type<live_report>("storage::live_report");
+  cfg.add_message_type<message_batch>("storage::message_batch");
   cfg.add_error_category(error_category, [](std::uint8_t code, caf::atom_value,
                                             const caf::message& ctx) {
     std::string out = to_string(static_cast<errc>(code));

@@ -11,6 +11,7 @@
 
 #include <caf/actor_control_block.hpp>
 #include <caf/atom.hpp>
+#include <caf/message.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -25,6 +26,7 @@ using nprogress_atom = caf::atom_constant<caf::atom("nprogress")>;
 using nabort_atom = caf::atom_constant<caf::atom("nabort")>;
 using nfinalize_atom = caf::atom_constant<caf::atom("nfinalize")>;
 using nstats_atom = caf::atom_constant<caf::atom("nstats")>;
+using nbatch_atom = caf::atom_constant<caf::atom("nbatch")>;
 
 // A store the node serves, as the directory describes it.
 struct served_store {
@@ -81,8 +83,37 @@ typename I::result_type inspect(I& f, live_report& x) {
            x.result_verified, x.error_code, x.error, x.target);
 }
 
+// What a client's connection and a serving node send each other in batches
+// (remote_link.hpp, node_inbox.hpp): the requests that reached the
+// connection while earlier ones were still on their way go as one message,
+// and so do the replies that became ready while the node's middleman was
+// busy -- one BASP frame, one read and one dispatch round instead of one
+// each. An item is the message as it would have gone alone: a request with
+// its sender (the caller's reply relay), or a reply with its receiver (that
+// relay), and the request's id.
+struct batched_message {
+  caf::strong_actor_ptr actor;  // a request's sender, a reply's receiver
+  std::uint64_t id = 0;         // caf::message_id::integer_value()
+  caf::message content;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, batched_message& x) {
+  return f(caf::meta::type_name("batched_message"), x.actor, x.id, x.content);
+}
+
+struct message_batch {
+  std::vector<batched_message> items;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, message_batch& x) {
+  return f(caf::meta::type_name("message_batch"), x.items);
+}
+
 using node_directory_actor = caf::typed_actor<
-    // name -> (the store's handle, what it is).
+    // name -> (the store's handle, what it is). The handle also takes
+    // (nbatch_atom, message_batch) from a connection's reply endpoint.
     caf::replies_to<nlookup_atom, std::string>::with<caf::strong_actor_ptr,
                                                      served_store>,
     caf::replies_to<nlist_atom>::with<std::vector<served_store>>,

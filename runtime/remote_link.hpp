@@ -1,6 +1,15 @@
 // The pieces behind a caf:// store's handle (remote_store.hpp): the relays
-// that carry replies back to callers, and the state the handle forwards by
-// and the connector (remote_connector.cpp) keeps current.
+// that carry replies back to callers, the endpoint the node sends batches
+// of replies to, and the state the handle forwards by and the connector
+// (remote_connector.cpp) keeps current.
+//
+// Why batches: each BASP message costs both middlemen a wake-up, two reads
+// and a dispatch, and the node a worker wake-up per request; with many
+// callers that, not the store, was the limit (BENCHMARKS.md, "remote").
+// A connection therefore sends what its callers put into its outbox as one
+// message per turn of the middleman's loop, and the node answers the same
+// way (node_inbox.hpp). A lone caller pays nothing for it: its request
+// goes as soon as the middleman runs, as it did when sent alone.
 #pragma once
 
 #include <chrono>
@@ -56,6 +65,18 @@ class reply_relay final : public caf::monitorable_actor {
   std::unordered_map<std::uint64_t, pending> pending_;
 };
 
+// Where a node sends a connection's replies, batched (node_inbox.hpp): in
+// the middleman's thread, hands each to the relay it names.
+class reply_endpoint final : public caf::monitorable_actor {
+ public:
+  explicit reply_endpoint(caf::actor_config& cfg)
+      : caf::monitorable_actor(cfg) {}
+
+  const char* name() const override { return "reply_endpoint"; }
+
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override;
+};
+
 // Sends `failure` as the answer to the request `what`.
 void answer_with_error(caf::mailbox_element& what, const store_error& failure,
                        const caf::strong_actor_ptr& from,
@@ -85,15 +106,30 @@ class remote_link_state {
 
  private:
   enum class phase { connecting, up, down, stopped };
+  // A request on its way to the node, as it will be sent.
+  struct outgoing {
+    caf::strong_actor_ptr sender;  // the caller's relay
+    caf::message_id mid;
+    caf::message content;
+  };
   struct connection {
     caf::strong_actor_ptr remote;
     std::mutex mtx;
     std::unordered_map<caf::actor_id, caf::strong_actor_ptr> relays;
+    // Sender of the connection's batches, receiver of the node's.
+    caf::strong_actor_ptr endpoint;
+    // Requests not yet handed to the middleman. The first one posts a
+    // flush to the middleman's thread; those that come before it runs
+    // wait here and go with it as one batch (one BASP frame).
+    std::vector<outgoing> outbox;
+    bool flush_posted = false;
   };
 
   reply_relay& relay_for(connection& c, const caf::strong_actor_ptr& caller);
-  void forward(connection& c, caf::mailbox_element_ptr what,
-               caf::execution_unit* eu);
+  void forward(const std::shared_ptr<connection>& c,
+               caf::mailbox_element_ptr what, caf::execution_unit* eu);
+  // In the middleman's thread: sends what the outbox holds.
+  static void flush(connection& c, caf::execution_unit* mpx);
   void fail_connection(connection& c, const store_error& why);
   void watch();
 

@@ -3,10 +3,12 @@
 // cannot tell the difference.
 //
 // The handle is not an actor with a mailbox: like store_dispatcher, it
-// forwards each request in the caller's own thread, straight into the
-// connection to the node. The node's reply comes back through a relay (a
-// tiny actor without a mailbox, one per caller) that hands it to the caller
-// in the middleman's thread. Each caller has its own relay, so the node sees
+// takes each request in the caller's own thread and puts it into the
+// connection's outbox, which the middleman's thread sends as soon as it gets
+// to it -- the requests of all callers that arrived by then as one message
+// (remote_link.hpp). The node's reply comes back through a relay (a tiny
+// actor without a mailbox, one per caller) that hands it to the caller in
+// the middleman's thread. Each caller has its own relay, so the node sees
 // each caller as a caller of its own and keeps that caller's order while
 // spreading different callers over its workers.
 //

@@ -240,5 +240,44 @@ TEST(node_serve, thirty_two_callers_share_the_link) {
   test::await(cache.clear());
 }
 
+// Calls a thread issues without waiting reach the node in batches, mixed
+// with other threads' calls (remote_link.hpp); they still take effect in
+// the order the thread issued them, on a node store with several workers.
+TEST(node_serve, unawaited_calls_keep_their_order_across_batches) {
+  auto ns = "nodeorder" + test::unique_token();
+  test::served_node node(
+      {{"cache",
+        test::with_param(test::redis_uri(), "pool=4&namespace=" + ns)}});
+  runtime rt;
+  auto cache = rt.open_cache(node.uri("cache"));
+  std::atomic<int> failures{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 16; ++t)
+    callers.emplace_back([&, t] {
+      auto key = "o" + std::to_string(t);
+      for (int round = 0; round < 50; ++round) {
+        std::vector<std::future<void>> sets;
+        for (int i = 0; i < 20; ++i)
+          sets.push_back(cache.set(key, std::to_string(round * 100 + i)));
+        auto last = cache.get(key);
+        auto gone = cache.del({key});
+        auto after = cache.get(key);
+        try {
+          for (auto& s : sets) s.get();
+          if (last.get() != std::to_string(round * 100 + 19)) ++failures;
+          if (gone.get() != 1u) ++failures;
+          if (after.get()) ++failures;
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << e.what();
+          ++failures;
+          return;
+        }
+      }
+    });
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(failures, 0);
+  test::await(cache.clear());
+}
+
 }  // namespace
 }  // namespace storage

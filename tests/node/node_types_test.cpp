@@ -187,6 +187,14 @@ TEST_F(node_types, directory_messages) {
   r.error_code = 3;
   r.error = "conflict";
   round_trip(nprogress_atom::value, r);
+  message_batch batch;
+  batch.items.push_back(
+      {caf::actor_cast<caf::strong_actor_ptr>(echo_), 7,
+       caf::make_message(cset_atom::value, cache_entry{"k", "v", {}})});
+  batch.items.push_back(
+      {nullptr, 8,
+       caf::make_message(vget_atom::value, std::string("docs"), ids{"a"})});
+  round_trip(nbatch_atom::value, batch);
 }
 
 // An error reply is a caf::error in the "storage" category whose context
