@@ -1,5 +1,6 @@
 #include "runtime/node_inbox.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -20,11 +21,12 @@ namespace {
 
 using inbox_clock = std::chrono::steady_clock;
 
-// A stand-in nobody sent a request through for this long is forgotten. Far
-// beyond any deadline: a caller that comes back later gets a new stand-in,
-// and with nothing of its own still in flight, its order is not at stake.
-constexpr auto stub_idle = std::chrono::minutes(5);
-constexpr auto sweep_every = std::chrono::minutes(1);
+// A stand-in with no request in flight that nobody sent one through for
+// this long is forgotten (clients drop an idle caller's relay after 30 s).
+// A caller that comes back later gets a new stand-in; with nothing of its
+// own in flight, its order is not at stake.
+constexpr auto stub_idle = std::chrono::seconds(60);
+constexpr auto sweep_every = std::chrono::seconds(30);
 
 // The replies on their way back to one client connection.
 class reply_outbox : public std::enable_shared_from_this<reply_outbox> {
@@ -81,11 +83,17 @@ class reply_stub final : public caf::monitorable_actor {
   const char* name() const override { return "reply_stub"; }
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
-    if (what->mid.is_response())
-      out_->add(relay_, what->mid, what->move_content_to_message());
+    if (!what->mid.is_response()) return;
+    out_->add(relay_, what->mid, what->move_content_to_message());
+    in_flight_.fetch_sub(1, std::memory_order_release);
   }
 
+  // Requests sent through this stand-in and not answered yet.
+  void sent() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  bool idle() const { return in_flight_.load(std::memory_order_acquire) == 0; }
+
  private:
+  std::atomic<int> in_flight_{0};
   const caf::strong_actor_ptr relay_;
   const std::shared_ptr<reply_outbox> out_;
 };
@@ -134,32 +142,44 @@ class node_inbox final : public caf::monitorable_actor {
     inbox_clock::time_point last_use;
   };
 
+  // Every request through the stand-in is answered exactly once (the
+  // store answers `timeout` or `overloaded` too), which keeps its count.
   caf::strong_actor_ptr stub_for(const caf::strong_actor_ptr& endpoint,
                                  const caf::strong_actor_ptr& relay,
                                  inbox_clock::time_point now) {
     if (!relay) return nullptr;
     auto& e = stubs_[{endpoint->node(), endpoint->id(), relay->id()}];
     e.last_use = now;
-    if (!e.stub) {
-      auto& out = outboxes_[{endpoint->node(), endpoint->id()}];
-      auto o = out.lock();
-      if (!o) {
-        o = std::make_shared<reply_outbox>(home_system(), endpoint);
-        out = o;
-      }
-      caf::actor_config cfg;
-      e.stub = caf::make_actor<reply_stub, caf::strong_actor_ptr>(
-          home_system().next_actor_id(), home_system().node(), &home_system(),
-          cfg, relay, std::move(o));
-    }
+    if (!e.stub) e.stub = make_stub(endpoint, relay);
+    stub_of(e).sent();
     return e.stub;
+  }
+
+  caf::strong_actor_ptr make_stub(const caf::strong_actor_ptr& endpoint,
+                                  const caf::strong_actor_ptr& relay) {
+    auto& out = outboxes_[{endpoint->node(), endpoint->id()}];
+    auto o = out.lock();
+    if (!o) {
+      o = std::make_shared<reply_outbox>(home_system(), endpoint);
+      out = o;
+    }
+    caf::actor_config cfg;
+    return caf::make_actor<reply_stub, caf::strong_actor_ptr>(
+        home_system().next_actor_id(), home_system().node(), &home_system(),
+        cfg, relay, std::move(o));
+  }
+
+  static reply_stub& stub_of(const stub_entry& e) {
+    return *static_cast<reply_stub*>(
+        caf::actor_cast<caf::abstract_actor*>(e.stub));
   }
 
   void sweep(inbox_clock::time_point now) {
     next_sweep_ = now + sweep_every;
     for (auto it = stubs_.begin(); it != stubs_.end();)
-      it = now - it->second.last_use > stub_idle ? stubs_.erase(it)
-                                                 : std::next(it);
+      it = now - it->second.last_use > stub_idle && stub_of(it->second).idle()
+               ? stubs_.erase(it)
+               : std::next(it);
     for (auto it = outboxes_.begin(); it != outboxes_.end();)
       it = it->second.expired() ? outboxes_.erase(it) : std::next(it);
   }
