@@ -84,14 +84,15 @@ TEST(node_failure, killed_node_fails_calls_in_time_and_the_client_recovers) {
   const auto deadline = std::chrono::milliseconds(2000);
   auto cache = rt.open_cache(node.uri("cache") + "?timeout_ms=2000");
 
-  // Four callers write their own keys until the node is killed, and go on a
-  // while after; every acknowledged write is remembered.
+  // Sixteen callers (enough that their requests share batches on the link)
+  // write their own keys until the node is killed, and go on a while
+  // after; every acknowledged write is remembered.
   std::atomic<bool> killed{false}, stop{false};
   std::mutex mtx;
   std::map<std::string, std::string> acknowledged;
   std::vector<outcome> after_kill;
   std::vector<std::thread> callers;
-  for (int t = 0; t < 4; ++t)
+  for (int t = 0; t < 16; ++t)
     callers.emplace_back([&, t] {
       for (int i = 0; !stop; ++i) {
         auto key = "k" + std::to_string(t) + "_" + std::to_string(i);

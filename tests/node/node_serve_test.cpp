@@ -9,6 +9,11 @@
 #include <fstream>
 #include <thread>
 
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "messages/interfaces.hpp"
+#include "messages/node_protocol.hpp"
 #include "runtime/runtime.hpp"
 #include "support/served_node.hpp"
 #include "support/servers.hpp"
@@ -277,6 +282,50 @@ TEST(node_serve, unawaited_calls_keep_their_order_across_batches) {
   for (auto& c : callers) c.join();
   EXPECT_EQ(failures, 0);
   test::await(cache.clear());
+}
+
+}  // namespace
+}  // namespace storage
+
+namespace storage {
+namespace {
+
+// An actor application that looks a store up in the node's directory and
+// sends it requests one message each (as a client of an older version
+// does) is served as before, next to clients that send batches.
+TEST(node_serve, the_directorys_handle_takes_single_requests) {
+  auto dir = fresh_dir();
+  test::served_node node(local_stores(dir));
+  runtime rt;
+  auto directory = rt.system().middleman().remote_actor<node_directory_actor>(
+      "127.0.0.1", node.port());
+  ASSERT_TRUE(directory) << rt.system().render(directory.error());
+  caf::scoped_actor self{rt.system()};
+  caf::strong_actor_ptr handle;
+  self->request(*directory, std::chrono::seconds(10), nlookup_atom::value,
+                std::string("cache"))
+      .receive([&](caf::strong_actor_ptr& h,
+                   served_store&) { handle = std::move(h); },
+               [&](caf::error& e) { FAIL() << rt.system().render(e); });
+  ASSERT_TRUE(handle);
+  auto cache = caf::actor_cast<cache_store_actor>(handle);
+  bool stored = false;
+  self->request(cache, std::chrono::seconds(10), cset_atom::value,
+                cache_entry{"plain", "one message", {}})
+      .receive([&](bool ok) { stored = ok; },
+               [&](caf::error& e) { FAIL() << rt.system().render(e); });
+  EXPECT_TRUE(stored);
+  // A batching client sees it, and the single request sees the client's.
+  auto batched = rt.open_cache(node.uri("cache"));
+  EXPECT_EQ(test::await(batched.get("plain")), "one message");
+  test::await(batched.set("batched", "yes"));
+  maybe_value got;
+  self->request(cache, std::chrono::seconds(10), cget_atom::value,
+                std::string("batched"))
+      .receive([&](maybe_value& v) { got = std::move(v); },
+               [&](caf::error& e) { FAIL() << rt.system().render(e); });
+  EXPECT_TRUE(got.found);
+  EXPECT_EQ(got.value, "yes");
 }
 
 }  // namespace
