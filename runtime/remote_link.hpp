@@ -109,7 +109,7 @@ class remote_link_state {
   enum class phase { connecting, up, down, stopped };
   // A request on its way to the node, as it will be sent.
   struct outgoing {
-    caf::strong_actor_ptr sender;  // the caller's relay
+    caf::strong_actor_ptr sender;  // the caller's relay (one-way: its own)
     caf::message_id mid;
     caf::message content;
   };
