@@ -9,11 +9,10 @@
 #include <vector>
 
 #include <caf/all.hpp>
-#include <caf/io/middleman.hpp>
-#include <caf/io/network/multiplexer.hpp>
 
 #include "messages/caf_support.hpp"
 #include "messages/node_protocol.hpp"
+#include "runtime/batch_outbox.hpp"
 
 namespace storage {
 
@@ -25,62 +24,19 @@ using inbox_clock = std::chrono::steady_clock;
 // this long is forgotten (clients drop an idle caller's relay after 30 s).
 // A caller that comes back later gets a new stand-in; with nothing of its
 // own in flight, its order is not at stake.
-constexpr auto stub_idle = std::chrono::seconds(60);
+constexpr auto stand_in_idle = std::chrono::seconds(60);
 constexpr auto sweep_every = std::chrono::seconds(30);
 
-// The replies on their way back to one client connection.
-class reply_outbox : public std::enable_shared_from_this<reply_outbox> {
- public:
-  reply_outbox(caf::actor_system& sys, caf::strong_actor_ptr endpoint)
-      : sys_(sys), endpoint_(std::move(endpoint)) {}
-
-  // Any thread: the first reply since the last flush posts the next one.
-  void add(caf::strong_actor_ptr relay, caf::message_id mid,
-           caf::message content) {
-    {
-      std::lock_guard<std::mutex> guard(mtx_);
-      items_.push_back(
-          {std::move(relay), mid.integer_value(), std::move(content)});
-      if (flush_posted_) return;
-      flush_posted_ = true;
-    }
-    auto& mpx = sys_.middleman().backend();
-    mpx.post([self = shared_from_this(), eu = static_cast<caf::execution_unit*>(
-                                             &mpx)] { self->flush(eu); });
-  }
-
- private:
-  // In the middleman's thread.
-  void flush(caf::execution_unit* mpx) {
-    message_batch batch;
-    {
-      std::lock_guard<std::mutex> guard(mtx_);
-      batch.items.swap(items_);
-      flush_posted_ = false;
-    }
-    endpoint_->enqueue(
-        caf::make_mailbox_element(nullptr, caf::make_message_id(), {},
-                                  nbatch_atom::value, std::move(batch)),
-        mpx);
-  }
-
-  caf::actor_system& sys_;
-  const caf::strong_actor_ptr endpoint_;
-  std::mutex mtx_;
-  std::vector<batched_message> items_;
-  bool flush_posted_ = false;
-};
-
 // Sender of one client caller's requests to the store; takes their replies.
-class reply_stub final : public caf::monitorable_actor {
+class caller_stand_in final : public caf::monitorable_actor {
  public:
-  reply_stub(caf::actor_config& cfg, caf::strong_actor_ptr relay,
-             std::shared_ptr<reply_outbox> out)
+  caller_stand_in(caf::actor_config& cfg, caf::strong_actor_ptr relay,
+                  std::shared_ptr<batch_outbox> out)
       : caf::monitorable_actor(cfg),
         relay_(std::move(relay)),
         out_(std::move(out)) {}
 
-  const char* name() const override { return "reply_stub"; }
+  const char* name() const override { return "caller_stand_in"; }
 
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
     if (!what->mid.is_response()) return;
@@ -95,7 +51,7 @@ class reply_stub final : public caf::monitorable_actor {
  private:
   std::atomic<int> in_flight_{0};
   const caf::strong_actor_ptr relay_;
-  const std::shared_ptr<reply_outbox> out_;
+  const std::shared_ptr<batch_outbox> out_;
 };
 
 class node_inbox final : public caf::monitorable_actor {
@@ -121,7 +77,7 @@ class node_inbox final : public caf::monitorable_actor {
       auto now = inbox_clock::now();
       for (auto& item : batch.items)
         senders.push_back(caf::message_id{item.id}.is_request()
-                              ? stub_for(what->sender, item.actor, now)
+                              ? stand_in_for(what->sender, item.actor, now)
                               : item.actor);
       if (now >= next_sweep_) sweep(now);
     }
@@ -136,49 +92,50 @@ class node_inbox final : public caf::monitorable_actor {
 
  private:
   // (client node, endpoint, relay)
-  using stub_key = std::tuple<caf::node_id, caf::actor_id, caf::actor_id>;
-  struct stub_entry {
-    caf::strong_actor_ptr stub;
+  using stand_in_key = std::tuple<caf::node_id, caf::actor_id, caf::actor_id>;
+  struct stand_in_entry {
+    caf::strong_actor_ptr stand_in;
     inbox_clock::time_point last_use;
   };
 
   // Every request through the stand-in is answered exactly once (the
   // store answers `timeout` or `overloaded` too), which keeps its count.
-  caf::strong_actor_ptr stub_for(const caf::strong_actor_ptr& endpoint,
-                                 const caf::strong_actor_ptr& relay,
-                                 inbox_clock::time_point now) {
+  caf::strong_actor_ptr stand_in_for(const caf::strong_actor_ptr& endpoint,
+                                     const caf::strong_actor_ptr& relay,
+                                     inbox_clock::time_point now) {
     if (!relay) return nullptr;
-    auto& e = stubs_[{endpoint->node(), endpoint->id(), relay->id()}];
+    auto& e = stand_ins_[{endpoint->node(), endpoint->id(), relay->id()}];
     e.last_use = now;
-    if (!e.stub) e.stub = make_stub(endpoint, relay);
-    stub_of(e).sent();
-    return e.stub;
+    if (!e.stand_in) e.stand_in = make_stand_in(endpoint, relay);
+    stand_in_of(e).sent();
+    return e.stand_in;
   }
 
-  caf::strong_actor_ptr make_stub(const caf::strong_actor_ptr& endpoint,
-                                  const caf::strong_actor_ptr& relay) {
+  caf::strong_actor_ptr make_stand_in(const caf::strong_actor_ptr& endpoint,
+                                      const caf::strong_actor_ptr& relay) {
     auto& out = outboxes_[{endpoint->node(), endpoint->id()}];
     auto o = out.lock();
     if (!o) {
-      o = std::make_shared<reply_outbox>(home_system(), endpoint);
+      o = std::make_shared<batch_outbox>(home_system(), endpoint, nullptr);
       out = o;
     }
     caf::actor_config cfg;
-    return caf::make_actor<reply_stub, caf::strong_actor_ptr>(
+    return caf::make_actor<caller_stand_in, caf::strong_actor_ptr>(
         home_system().next_actor_id(), home_system().node(), &home_system(),
         cfg, relay, std::move(o));
   }
 
-  static reply_stub& stub_of(const stub_entry& e) {
-    return *static_cast<reply_stub*>(
-        caf::actor_cast<caf::abstract_actor*>(e.stub));
+  static caller_stand_in& stand_in_of(const stand_in_entry& e) {
+    return *static_cast<caller_stand_in*>(
+        caf::actor_cast<caf::abstract_actor*>(e.stand_in));
   }
 
   void sweep(inbox_clock::time_point now) {
     next_sweep_ = now + sweep_every;
-    for (auto it = stubs_.begin(); it != stubs_.end();)
-      it = now - it->second.last_use > stub_idle && stub_of(it->second).idle()
-               ? stubs_.erase(it)
+    for (auto it = stand_ins_.begin(); it != stand_ins_.end();)
+      it = now - it->second.last_use > stand_in_idle &&
+                   stand_in_of(it->second).idle()
+               ? stand_ins_.erase(it)
                : std::next(it);
     for (auto it = outboxes_.begin(); it != outboxes_.end();)
       it = it->second.expired() ? outboxes_.erase(it) : std::next(it);
@@ -186,8 +143,8 @@ class node_inbox final : public caf::monitorable_actor {
 
   const caf::strong_actor_ptr store_;
   std::mutex mtx_;
-  std::map<stub_key, stub_entry> stubs_;
-  std::map<std::pair<caf::node_id, caf::actor_id>, std::weak_ptr<reply_outbox>>
+  std::map<stand_in_key, stand_in_entry> stand_ins_;
+  std::map<std::pair<caf::node_id, caf::actor_id>, std::weak_ptr<batch_outbox>>
       outboxes_;
   inbox_clock::time_point next_sweep_ = inbox_clock::now() + sweep_every;
 };

@@ -7,10 +7,9 @@
 // stand-in as its sender: one per client caller (per reply relay), so the
 // store still sees each caller as a caller of its own and keeps that
 // caller's order. The stand-ins hand the store's replies to an outbox per
-// client connection; the replies that become ready before the middleman
-// gets to send them go back as one batch, to the connection's reply
-// endpoint. Anything else sent to the handle goes on to the store as it
-// came.
+// client connection (batch_outbox.hpp), which sends them back in batches to
+// the connection's reply endpoint. Anything else sent to the handle goes on
+// to the store as it came.
 #pragma once
 
 #include <caf/fwd.hpp>

@@ -1,8 +1,5 @@
 #include "runtime/remote_link.hpp"
 
-#include <caf/io/middleman.hpp>
-#include <caf/io/network/multiplexer.hpp>
-
 #include "messages/caf_support.hpp"
 #include "messages/node_protocol.hpp"
 
@@ -134,13 +131,13 @@ void remote_link_state::dispatch(caf::mailbox_element_ptr what,
     std::shared_lock<std::shared_mutex> guard(mtx_);
     if (phase_ == phase::up) conn = conn_;
   }
-  if (conn) return forward(conn, std::move(what), eu);
+  if (conn) return forward(*conn, std::move(what));
   std::unique_lock<std::shared_mutex> guard(mtx_);
   switch (phase_) {
     case phase::up:  // came up meanwhile
       conn = conn_;
       guard.unlock();
-      return forward(conn, std::move(what), eu);
+      return forward(*conn, std::move(what));
     case phase::connecting:
       if (what->mid.is_request())
         waiting_.push_back(
@@ -169,48 +166,23 @@ reply_relay& remote_link_state::relay_for(connection& c,
       caf::actor_cast<caf::abstract_actor*>(slot));
 }
 
-void remote_link_state::forward(const std::shared_ptr<connection>& c,
-                                caf::mailbox_element_ptr what,
-                                caf::execution_unit*) {
-  bool post = false;
-  {
-    std::lock_guard<std::mutex> guard(c->mtx);
-    if (what->mid.is_request()) {
-      auto& r = relay_for(*c, what->sender);
-      auto mid = r.add(std::move(what->sender), what->mid,
-                       remote_clock::now() + spec_.timeout);
-      c->outbox.push_back({caf::strong_actor_ptr{r.ctrl()}, mid,
-                           what->move_content_to_message()});
-    } else {
-      // Not a request (nothing answers it): on as it is, in its turn.
-      c->outbox.push_back({std::move(what->sender), what->mid,
-                           what->move_content_to_message()});
-    }
-    post = !c->flush_posted;
-    c->flush_posted = true;
+void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what) {
+  auto content = what->move_content_to_message();
+  if (!what->mid.is_request()) {
+    // Not a request (nothing answers it): on as it is, in its turn.
+    c.outbox->add(std::move(what->sender), what->mid, std::move(content));
+    return;
   }
-  if (!post) return;
-  auto& mpx = sys_.middleman().backend();
-  mpx.post(
-      [c, eu = static_cast<caf::execution_unit*>(&mpx)] { flush(*c, eu); });
-}
-
-void remote_link_state::flush(connection& c, caf::execution_unit* mpx) {
-  message_batch batch;
+  caf::strong_actor_ptr relay;
+  caf::message_id mid;
   {
     std::lock_guard<std::mutex> guard(c.mtx);
-    batch.items.reserve(c.outbox.size());
-    for (auto& o : c.outbox)
-      batch.items.push_back(
-          {std::move(o.sender), o.mid.integer_value(), std::move(o.content)});
-    c.outbox.clear();
-    c.flush_posted = false;
+    auto& r = relay_for(c, what->sender);
+    mid = r.add(std::move(what->sender), what->mid,
+                remote_clock::now() + spec_.timeout);
+    relay = caf::strong_actor_ptr{r.ctrl()};
   }
-  if (batch.items.empty()) return;  // the connection failed meanwhile
-  c.remote->enqueue(
-      caf::make_mailbox_element(c.endpoint, caf::make_message_id(), {},
-                                nbatch_atom::value, std::move(batch)),
-      mpx);
+  c.outbox->add(std::move(relay), mid, std::move(content));
 }
 
 void remote_link_state::connecting() {
@@ -224,10 +196,11 @@ void remote_link_state::connected(caf::strong_actor_ptr remote) {
   caf::actor_config cfg;
   c->endpoint = caf::make_actor<reply_endpoint, caf::strong_actor_ptr>(
       sys_.next_actor_id(), sys_.node(), &sys_, cfg);
+  c->outbox = std::make_shared<batch_outbox>(sys_, c->remote, c->endpoint);
   std::lock_guard<std::shared_mutex> guard(mtx_);
   if (phase_ == phase::stopped) return;
   // Before anyone else may forward: what waited keeps its order.
-  for (auto& w : waiting_) forward(c, std::move(w.what), nullptr);
+  for (auto& w : waiting_) forward(*c, std::move(w.what));
   waiting_.clear();
   conn_ = std::move(c);
   phase_ = phase::up;
@@ -253,7 +226,7 @@ void remote_link_state::down(const store_error& why, bool final) {
 
 void remote_link_state::fail_connection(connection& c, const store_error& why) {
   std::lock_guard<std::mutex> guard(c.mtx);
-  c.outbox.clear();  // their relays answer them below
+  c.outbox->clear();  // their relays answer them below
   for (auto& [caller, relay] : c.relays) {
     static_cast<reply_relay*>(caf::actor_cast<caf::abstract_actor*>(relay))
         ->expire(remote_clock::time_point::max(), why);

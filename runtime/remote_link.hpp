@@ -1,16 +1,8 @@
 // The pieces behind a caf:// store's handle (remote_store.hpp): the relays
 // that carry replies back to callers, the endpoint the node sends batches
 // of replies to, and the state the handle forwards by and the connector
-// (remote_connector.cpp) keeps current.
-//
-// Why batches: each BASP message costs both middlemen a wake-up, two reads
-// and a dispatch, and the node a worker wake-up per request; with many
-// callers that, not the store, was the limit (BENCHMARKS.md, "remote").
-// A connection therefore sends what its callers put into its outbox as one
-// message per turn of the middleman's loop, and the node answers the same
-// way (node_inbox.hpp). Nothing waits for a batch to fill: a lone
-// caller's request goes as soon as the middleman runs, at the price of
-// one more turn of its loop (1-4% of a remote call, BENCHMARKS.md).
+// (remote_connector.cpp) keeps current. Requests leave through a
+// batch_outbox per connection (batch_outbox.hpp).
 #pragma once
 
 #include <chrono>
@@ -26,6 +18,7 @@
 #include <caf/all.hpp>
 
 #include "messages/errors.hpp"
+#include "runtime/batch_outbox.hpp"
 #include "runtime/remote_store.hpp"
 
 namespace storage {
@@ -107,30 +100,17 @@ class remote_link_state {
 
  private:
   enum class phase { connecting, up, down, stopped };
-  // A request on its way to the node, as it will be sent.
-  struct outgoing {
-    caf::strong_actor_ptr sender;  // the caller's relay (one-way: its own)
-    caf::message_id mid;
-    caf::message content;
-  };
   struct connection {
     caf::strong_actor_ptr remote;
     std::mutex mtx;
     std::unordered_map<caf::actor_id, caf::strong_actor_ptr> relays;
     // Sender of the connection's batches, receiver of the node's.
     caf::strong_actor_ptr endpoint;
-    // Requests not yet handed to the middleman. The first one posts a
-    // flush to the middleman's thread; those that come before it runs
-    // wait here and go with it as one batch (one BASP frame).
-    std::vector<outgoing> outbox;
-    bool flush_posted = false;
+    std::shared_ptr<batch_outbox> outbox;  // to `remote`, from `endpoint`
   };
 
   reply_relay& relay_for(connection& c, const caf::strong_actor_ptr& caller);
-  void forward(const std::shared_ptr<connection>& c,
-               caf::mailbox_element_ptr what, caf::execution_unit* eu);
-  // In the middleman's thread: sends what the outbox holds.
-  static void flush(connection& c, caf::execution_unit* mpx);
+  void forward(connection& c, caf::mailbox_element_ptr what);
   void fail_connection(connection& c, const store_error& why);
   void watch();
 

@@ -284,12 +284,6 @@ TEST(node_serve, unawaited_calls_keep_their_order_across_batches) {
   test::await(cache.clear());
 }
 
-}  // namespace
-}  // namespace storage
-
-namespace storage {
-namespace {
-
 // An actor application that looks a store up in the node's directory and
 // sends it requests one message each (as a client of an older version
 // does) is served as before, next to clients that send batches.
