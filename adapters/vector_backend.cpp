@@ -4,6 +4,11 @@
 
 namespace storage {
 
+bool vector_backend::build_index(const std::string& collection) {
+  count(collection);  // collection_not_found when it is missing
+  return false;
+}
+
 std::vector<std::vector<search_hit>> vector_backend::search_batch(
     const std::string& collection, const batch_search_request& req) {
   // Checked whole first, so a bad query late in the batch fails it before

@@ -41,6 +41,14 @@ class vector_backend {
   // then a create_collection without the flag builds the missing index and
   // returns false. Adapters whose index grows cheaply ignore the flag.
   virtual bool create_collection(const collection_spec& spec) = 0;
+  // Builds the index a defer_index create left out, on an existing
+  // collection only (collection_not_found otherwise: a build must never
+  // re-create a collection dropped meanwhile). True if it built one. Writes
+  // through other connections go on during the build where the backend
+  // allows it (pgvector: CREATE INDEX CONCURRENTLY), which is why a live
+  // migration builds on an adapter of its own. The default has nothing to
+  // build.
+  virtual bool build_index(const std::string& collection);
   // True if it existed. A missing collection is not an error.
   virtual bool drop_collection(const std::string& name) = 0;
   virtual std::vector<collection_spec> list_collections() = 0;

@@ -8,6 +8,10 @@
 //   backfill    the migration pipeline copies the source through the
 //               router's backfill path, which drops touched ids: a stale
 //               copy never overwrites a newer write, a delete is never undone.
+//               The target's collections are created without their
+//               approximate index (pgvector's HNSW), which is built after
+//               the copy on a connection of the migration's own while the
+//               mirrors go on (vector_backend::build_index).
 //   verify      both collection lists are compared (a collection missing on
 //               the target fails unless the router saw the source drop it),
 //               then page by page both sides' records, read while traffic

@@ -12,6 +12,7 @@
 #include "actors/live/live_backfill.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
+#include "runtime/backend_factory.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/live_verification.hpp"
 
@@ -177,6 +178,23 @@ struct live_migration::impl {
     }
   }
 
+  // live_begin created the target's collections without their approximate
+  // index, so the backfill and the mirrors wrote at the table's speed
+  // (pgvector: ~1 ms a row into a growing HNSW graph). It is built now, on
+  // an adapter of this thread's own, while the mirrors go on through the
+  // target's pool (vector_backend::build_index). In-process targets grow
+  // their index as they go and defer nothing.
+  void build_indexes(const std::vector<collection_spec>& cols) {
+    auto spec = vector_pool_for(target_uri);
+    if (spec.sharded) return;
+    auto backend = spec.make_backend(0);
+    for (auto& c : cols) {
+      backend->set_deadline(std::chrono::steady_clock::now() + spec.timeout);
+      skip_dropped([&] { backend->build_index(c.name); });
+      check_abort();
+    }
+  }
+
   void run_vector(caf::scoped_actor& self, migration_result& sum) {
     using specs = std::vector<collection_spec>;
     record(live_step::started);
@@ -206,6 +224,7 @@ struct live_migration::impl {
       update([&](live_progress& g) { g.copied = sum.copied; });
       check_abort();
     }
+    build_indexes(cols);
     record(live_step::backfilled);
     set_state(live_state::verify);
     if (!opts.verify) {

@@ -253,11 +253,16 @@ void live_begin(self_ptr self, caf::typed_response_promise<specs> rp,
           for (auto& spec : part) by_name.emplace(spec.name, spec);
         specs cols;
         for (auto& named : by_name) cols.push_back(named.second);
-        // Mirrors wait until the target holds every collection.
+        // Mirrors wait until the target holds every collection. One it
+        // creates gets its approximate index only after the backfill (the
+        // coordinator builds it beside the mirrors): rows then load at the
+        // table's speed, not the index's.
         std::vector<std::pair<std::uint32_t, collection_spec>> creates;
-        for (auto& spec : cols)
+        for (auto spec : cols) {
+          spec.defer_index = true;
           for (auto i : everyone_or_one(*d->target))
             creates.emplace_back(i, spec);
+        }
         auto left = std::make_shared<std::size_t>(creates.size());
         auto ready = [=]() mutable {
           d->target_ready = true;

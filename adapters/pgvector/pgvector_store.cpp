@@ -189,7 +189,8 @@ bool pgvector_store::create_collection(const collection_spec& spec) {
     // Deferred: the bulk load comes first, the index after it (a later
     // create_collection without the flag).
     info.index_missing = wants_index(spec) && spec.defer_index;
-    if (wants_index(spec) && !spec.defer_index) conn_->exec(index_sql(info));
+    if (wants_index(spec) && !spec.defer_index)
+      conn_->exec(index_sql(info, false));  // an empty table: instant
     tx.commit();
     catalogue_[spec.name] = info;
     return true;
@@ -202,6 +203,23 @@ bool pgvector_store::create_collection(const collection_spec& spec) {
   return created;
 }
 
+bool pgvector_store::build_index(const std::string& collection) {
+  try {
+    return run("build_index", [&] {
+      catalogue_.erase(collection);  // the table as it is now
+      auto c = lookup(collection);
+      return wants_index(c.spec) && ensure_index(c);
+    });
+  } catch (const store_error&) {
+    // A drop of the table while it was built fails the build (PostgreSQL
+    // may break their wait for each other as a deadlock): then the
+    // collection is gone, and the build had nothing to do.
+    catalogue_.erase(collection);
+    run("build_index", [&] { lookup(collection); });
+    throw;
+  }
+}
+
 bool pgvector_store::drop_collection(const std::string& name) {
   try {
     validate_collection_name(name);
@@ -210,6 +228,9 @@ bool pgvector_store::drop_collection(const std::string& name) {
   }
   return run("drop_collection", [&] {
     catalogue_.erase(name);
+    // Waits for a concurrent index build of it to end (pgv::build_lock).
+    pgv::build_lock lock(*conn_, name,
+                         std::chrono::milliseconds(opt_.timeout_ms));
     pgv::transaction tx(*conn_);
     conn_->exec(catalogue_lock);
     pgv::params p;

@@ -20,8 +20,10 @@
 // flag creates the table without its HNSW index: rows then load at COPY
 // speed instead of ~730/s into a growing graph (PLATFORM-NOTES.md). A
 // create_collection without the flag on a collection that lacks the index
-// (and should have one: index=hnsw, at most 2000 dimensions) builds it then,
-// in one statement, with maintenance_work_mem sized to hold the whole graph
+// (and should have one: index=hnsw, at most 2000 dimensions), or
+// build_index, builds it then with CREATE INDEX CONCURRENTLY, so writes
+// through other connections go on during the build (a live migration's
+// mirrors do), with maintenance_work_mem sized to hold the whole graph
 // (rows x (4 x dimension + 48 x m + 32) bytes, measured: 1.3 kB per
 // 128-d row at m=16; +25%, at least 64 MB, at most build_memory_mb; a larger
 // server setting is kept), so pgvector never falls back to its slow on-disk
@@ -30,10 +32,12 @@
 // collections) or fails with timeout, leaving the rows without index. A
 // collection whose load stopped before its build (a killed migration) keeps
 // searching correctly, by scanning every row: its first index search per
-// connection logs a warning, and the next create_collection of it (which a
-// migration rerun sends) builds the index. Builds of one table are
-// serialized (a second builder waits, then finds the index); writes wait
-// for a build, reads do not.
+// connection logs a warning (unless another connection built the index
+// since), and the next create_collection of it (which a migration rerun
+// sends) builds the index. An interrupted build leaves an invalid index
+// behind; the next build drops it first. Builds of one table are
+// serialized by an advisory lock (a second builder waits, then finds the
+// index); neither reads nor writes wait for a build.
 //
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
 // naming host:port; a wrong password, unknown role or unknown database is
@@ -75,6 +79,7 @@ class pgvector_store final : public vector_backend {
   vector_capabilities capabilities() const override;
   void set_deadline(std::chrono::steady_clock::time_point deadline) override;
   bool create_collection(const collection_spec& spec) override;
+  bool build_index(const std::string& collection) override;
   bool drop_collection(const std::string& name) override;
   std::vector<collection_spec> list_collections() override;
   std::uint64_t upsert(const std::string& collection,
@@ -123,10 +128,12 @@ class pgvector_store final : public vector_backend {
       const collection_info& c, const batch_search_request& req);
   // Whether the collection should carry an HNSW index at all.
   bool wants_index(const collection_spec& spec) const;
-  // CREATE INDEX for the collection's HNSW index (pgvector_store_index.cpp).
-  std::string index_sql(const collection_info& c) const;
-  // Builds the HNSW index unless it exists; see the header comment.
-  void ensure_index(const collection_info& c);
+  // CREATE INDEX for the collection's HNSW index (pgvector_store_index.cpp);
+  // concurrently: beside writes, outside any transaction.
+  std::string index_sql(const collection_info& c, bool concurrently) const;
+  // Builds the HNSW index unless a valid one exists; true if it built one.
+  // See the header comment.
+  bool ensure_index(const collection_info& c);
   // Logs, once per collection, that an index search scans every row.
   void warn_if_unindexed(const std::string& name);
   // A cheap size estimate (no row count): small collections are searched

@@ -131,6 +131,27 @@ class transaction {
   bool done_ = false;
 };
 
+// Held (a session-level advisory lock) by whoever builds a collection's
+// index concurrently or drops it, taken before any transaction of its own:
+// CREATE INDEX CONCURRENTLY waits for every transaction older than its
+// snapshots, so a drop whose transaction then waited for the build's table
+// lock, or a builder blocked in pg_advisory_lock (a statement holds a
+// snapshot), would be a deadlock PostgreSQL breaks by failing one. Hence
+// polling; timeout after `wait` (pgvector_store_index.cpp).
+class build_lock {
+ public:
+  build_lock(connection& c, const std::string& collection,
+             std::chrono::milliseconds wait);
+  ~build_lock();
+  build_lock(const build_lock&) = delete;
+  build_lock& operator=(const build_lock&) = delete;
+
+ private:
+  connection& c_;
+  params key_;
+  std::string sql_key_;
+};
+
 // The columns every read selects, and one row of them as a record. Results
 // come back as text, so no cast is needed: an explicit ::text would be
 // computed for every row a search scans and sorts (6 of its 7 ms on 2000
@@ -139,12 +160,20 @@ constexpr const char* record_columns = "id, embedding, metadata, document";
 vector_record read_record(const result& r, int row);
 
 // A boolean SQL expression, inside a query over storage_collections: whether
-// that row's table has an HNSW index.
+// that row's table has a valid HNSW index (an interrupted concurrent build
+// leaves an invalid one, which no search uses).
 constexpr const char* has_hnsw_sql =
     "EXISTS (SELECT 1 FROM pg_index x JOIN pg_class xc ON xc.oid = "
     "x.indexrelid JOIN pg_am xa ON xa.oid = xc.relam WHERE x.indrelid = "
     "to_regclass('storage_vs_' || storage_collections.id) AND xa.amname = "
-    "'hnsw')";
+    "'hnsw' AND x.indisvalid)";
+// The same, for the name of an invalid HNSW index of that table (NULL, read
+// as "", if there is none).
+constexpr const char* invalid_hnsw_sql =
+    "(SELECT xc.relname FROM pg_index x JOIN pg_class xc ON xc.oid = "
+    "x.indexrelid JOIN pg_am xa ON xa.oid = xc.relam WHERE x.indrelid = "
+    "to_regclass('storage_vs_' || storage_collections.id) AND xa.amname = "
+    "'hnsw' AND NOT x.indisvalid LIMIT 1)";
 
 // Encodings (pgvector_store_sql.cpp).
 std::string quote_ident(const std::string& name);

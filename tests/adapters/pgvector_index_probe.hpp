@@ -49,4 +49,42 @@ inline int hnsw_indexes(const std::string& collection) {
   return n.empty() ? -1 : std::stoi(n);
 }
 
+// The valid ones among them (an interrupted concurrent build leaves an
+// invalid one).
+inline int valid_hnsw_indexes(const std::string& collection) {
+  auto n = pg_scalar(
+      "SELECT (SELECT count(*) FROM pg_index x JOIN pg_class xc ON xc.oid = "
+      "x.indexrelid JOIN pg_am xa ON xa.oid = xc.relam WHERE x.indrelid = "
+      "to_regclass('storage_vs_' || c.id) AND xa.amname = 'hnsw' AND "
+      "x.indisvalid) FROM storage_collections c WHERE c.name = $1",
+      collection);
+  return n.empty() ? -1 : std::stoi(n);
+}
+
+// Starts a CREATE INDEX CONCURRENTLY of the collection's HNSW index under a
+// statement timeout of `timeout_ms`, which must cancel it (the test fails if
+// the build finished): what a build killed midway leaves.
+inline void interrupted_hnsw_build(const std::string& collection,
+                                   int timeout_ms) {
+  auto id = pg_scalar("SELECT id FROM storage_collections WHERE name = $1",
+                      collection);
+  ASSERT_FALSE(id.empty());
+  auto uri = store_uri::parse(test::pgvector_uri());
+  std::string conninfo = "host=" + uri.host() +
+                         " port=" + std::to_string(uri.port()) +
+                         " dbname=" + uri.path().substr(1) +
+                         " user=" + uri.user() + " password=" + uri.password() +
+                         " connect_timeout=3 options='-c statement_timeout=" +
+                         std::to_string(timeout_ms) + "'";
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  auto sql = "CREATE INDEX CONCURRENTLY ON storage_vs_" + id +
+             " USING hnsw (embedding vector_l2_ops)";
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_NE(PQresultStatus(r), PGRES_COMMAND_OK)
+      << "the build finished within " << timeout_ms << " ms";
+  PQclear(r);
+  PQfinish(c);
+}
+
 }  // namespace storage::pgtest

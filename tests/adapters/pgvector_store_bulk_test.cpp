@@ -2,6 +2,8 @@
 // index until a create_collection without the flag builds it -- on any
 // connection, as a restarted process or a migration rerun would -- and
 // searches answer the same before and after. Real server, no skips.
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "adapters/pgvector_index_probe.hpp"
@@ -139,6 +141,81 @@ TEST_F(pgvector_bulk, concurrent_builders_build_one_index) {
   EXPECT_EQ(codes[0], errc::ok);
   EXPECT_EQ(codes[1], errc::ok);
   EXPECT_EQ(hnsw_indexes(name), 1);
+}
+
+// build_index: only on a collection that exists (a live migration's build
+// must never re-create one dropped meanwhile), once.
+TEST_F(pgvector_bulk, build_index_builds_once_and_creates_nothing) {
+  auto s = open();
+  auto missing = fresh();
+  EXPECT_EQ(code_of([&] { s->build_index(missing); }),
+            errc::collection_not_found);
+  EXPECT_EQ(hnsw_indexes(missing), -1);
+  auto name = fresh();
+  EXPECT_TRUE(s->create_collection(spec_of(name, true)));
+  s->upsert(name, rows(200));
+  EXPECT_TRUE(s->build_index(name));
+  EXPECT_EQ(valid_hnsw_indexes(name), 1);
+  EXPECT_FALSE(s->build_index(name));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+}
+
+// The build runs beside writes (CREATE INDEX CONCURRENTLY): another
+// connection's upserts are answered while it is under way, and the index
+// holds the rows they wrote.
+TEST_F(pgvector_bulk, writes_go_on_while_the_index_is_built) {
+  auto name = fresh();
+  auto loader = open();
+  EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
+  auto data = rows(20000);
+  for (std::size_t i = 0; i < data.size(); i += 2000)
+    loader->upsert(name, {data.begin() + i, data.begin() + i + 2000});
+  std::atomic<bool> started{false}, built{false};
+  errc build_code = errc::internal;
+  std::thread builder([&] {
+    auto b = open("timeout_ms=120000");
+    started = true;
+    build_code = code_of([&] { b->build_index(name); });
+    built = true;
+  });
+  while (!started) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto extra = rows(20010);
+  int written_during_build = 0;
+  for (std::size_t i = 20000; i < extra.size(); ++i) {
+    loader->upsert(name, {extra[i]});
+    if (!built) ++written_during_build;
+  }
+  builder.join();
+  EXPECT_EQ(build_code, errc::ok);
+  // A plain CREATE INDEX would hold every one of them until it ended.
+  EXPECT_GT(written_during_build, 0);
+  EXPECT_EQ(valid_hnsw_indexes(name), 1);
+  auto s = open("exact_below=0");
+  search_request q;
+  q.query = extra[20005].embedding;
+  q.k = 1;
+  auto hits = s->search(name, q);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, "r20005");
+}
+
+// A concurrent build that was interrupted (here: by its statement timeout)
+// leaves an invalid index; the next build drops it and builds a valid one.
+TEST_F(pgvector_bulk, an_interrupted_build_is_replaced_by_the_next) {
+  auto name = fresh();
+  auto s = open();
+  EXPECT_TRUE(s->create_collection(spec_of(name, true)));
+  auto data = rows(20000);
+  for (std::size_t i = 0; i < data.size(); i += 2000)
+    s->upsert(name, {data.begin() + i, data.begin() + i + 2000});
+  interrupted_hnsw_build(name, 50);
+  ASSERT_EQ(hnsw_indexes(name), 1);  // there, but invalid
+  ASSERT_EQ(valid_hnsw_indexes(name), 0);
+  auto later = open("timeout_ms=120000");
+  EXPECT_TRUE(later->build_index(name));
+  EXPECT_EQ(hnsw_indexes(name), 1);
+  EXPECT_EQ(valid_hnsw_indexes(name), 1);
 }
 
 }  // namespace

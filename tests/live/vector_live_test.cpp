@@ -1,5 +1,9 @@
 // Live migration of a vector store, faiss:// -> pgvector, under concurrent
 // writes, deletes and reads, repeated with different timing.
+#include <atomic>
+#include <thread>
+
+#include "adapters/pgvector_index_probe.hpp"
 #include "vector_round.hpp"
 
 namespace storage::test {
@@ -74,6 +78,57 @@ TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
   m.finalize();
   await(vs.drop_collection(keep));
   await(vs.drop_collection(born));
+}
+
+// A collection the migration creates on pgvector is loaded first and gets
+// its HNSW index after the backfill, built while callers keep writing: the
+// index is there and valid when the migration is done, and searches through
+// it find what was written before and during the migration.
+TEST(vector_live_index, the_target_index_is_built_after_the_backfill) {
+  runtime rt;
+  auto src = "faiss://" + fresh_dir();
+  auto vs = rt.open_vector(src);
+  auto name = "live_index_" + unique_token();
+  await(vs.create_collection({name, 8, metric::l2}));
+  std::vector<vector_record> rs;
+  for (int i = 0; i < 3000; ++i)
+    rs.push_back(record_for("r" + std::to_string(i), "t" + std::to_string(i)));
+  await(vs.upsert(name, rs));
+  ASSERT_EQ(pgtest::hnsw_indexes(name), -1);
+
+  auto m = rt.migrate_live(src, pgvector_uri());
+  std::atomic<bool> stop{false};
+  std::vector<vector_record> written;
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      auto r = record_for("w" + std::to_string(i), "w" + std::to_string(i));
+      await(vs.upsert(name, {r}));
+      written.push_back(r);
+    }
+  });
+  auto end = settle(m);
+  stop = true;
+  writer.join();
+  ASSERT_EQ(end, live_state::done) << outcome(m);
+  EXPECT_EQ(pgtest::hnsw_indexes(name), 1);
+  EXPECT_EQ(pgtest::valid_hnsw_indexes(name), 1);
+
+  runtime direct;
+  auto pg = direct.open_vector(with_param(pgvector_uri(), "exact_below=0"));
+  EXPECT_EQ(await(pg.count(name)), rs.size() + written.size());
+  auto probe = [&](const vector_record& r) {
+    search_request q;
+    q.query = r.embedding;
+    q.k = 1;
+    auto hits = await(pg.search(name, q));
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].id, r.id);
+  };
+  probe(rs[1234]);
+  ASSERT_FALSE(written.empty());
+  probe(written.back());
+  m.finalize();
+  await(vs.drop_collection(name));
 }
 
 }  // namespace
