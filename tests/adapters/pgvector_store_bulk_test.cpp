@@ -2,6 +2,7 @@
 // index until a create_collection without the flag builds it -- on any
 // connection, as a restarted process or a migration rerun would -- and
 // searches answer the same before and after. Real server, no skips.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -33,6 +34,25 @@ collection_spec spec_of(const std::string& name, bool defer) {
   collection_spec s{name, dim, metric::l2};
   s.defer_index = defer;
   return s;
+}
+
+// Upserts `data` in batches of 2000.
+void load(vector_backend& s, const std::string& name,
+          const std::vector<vector_record>& data) {
+  for (std::size_t i = 0; i < data.size(); i += 2000)
+    s.upsert(name, {data.begin() + i,
+                    data.begin() + std::min(data.size(), i + 2000)});
+}
+
+// The nearest record to r's embedding is r.
+void expect_nearest(vector_backend& s, const std::string& name,
+                    const vector_record& r) {
+  search_request q;
+  q.query = r.embedding;
+  q.k = 1;
+  auto hits = s.search(name, q);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].id, r.id);
 }
 
 // Each collection a test makes, dropped afterwards whatever happened.
@@ -92,12 +112,7 @@ TEST_F(pgvector_bulk, a_later_connection_builds_what_a_stopped_load_left) {
   EXPECT_FALSE(later->create_collection(spec_of(name, false)));
   EXPECT_EQ(hnsw_indexes(name), 1);
   EXPECT_EQ(later->count(name), 300u);
-  search_request q;
-  q.query = rows(300)[42].embedding;
-  q.k = 1;
-  auto hits = later->search(name, q);
-  ASSERT_EQ(hits.size(), 1u);
-  EXPECT_EQ(hits[0].id, "r42");
+  expect_nearest(*later, name, rows(300)[42]);
 }
 
 TEST_F(pgvector_bulk, defer_leaves_an_existing_collection_as_it_is) {
@@ -167,9 +182,7 @@ TEST_F(pgvector_bulk, writes_go_on_while_the_index_is_built) {
   auto name = fresh();
   auto loader = open();
   EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
-  auto data = rows(20000);
-  for (std::size_t i = 0; i < data.size(); i += 2000)
-    loader->upsert(name, {data.begin() + i, data.begin() + i + 2000});
+  load(*loader, name, rows(20000));
   std::atomic<bool> started{false}, built{false};
   errc build_code = errc::internal;
   std::thread builder([&] {
@@ -191,13 +204,7 @@ TEST_F(pgvector_bulk, writes_go_on_while_the_index_is_built) {
   // A plain CREATE INDEX would hold every one of them until it ended.
   EXPECT_GT(written_during_build, 0);
   EXPECT_EQ(valid_hnsw_indexes(name), 1);
-  auto s = open("exact_below=0");
-  search_request q;
-  q.query = extra[20005].embedding;
-  q.k = 1;
-  auto hits = s->search(name, q);
-  ASSERT_EQ(hits.size(), 1u);
-  EXPECT_EQ(hits[0].id, "r20005");
+  expect_nearest(*open("exact_below=0"), name, extra[20005]);
 }
 
 // A concurrent build that was interrupted (here: by its statement timeout)
@@ -206,9 +213,7 @@ TEST_F(pgvector_bulk, an_interrupted_build_is_replaced_by_the_next) {
   auto name = fresh();
   auto s = open();
   EXPECT_TRUE(s->create_collection(spec_of(name, true)));
-  auto data = rows(20000);
-  for (std::size_t i = 0; i < data.size(); i += 2000)
-    s->upsert(name, {data.begin() + i, data.begin() + i + 2000});
+  load(*s, name, rows(20000));
   interrupted_hnsw_build(name, 50);
   ASSERT_EQ(hnsw_indexes(name), 1);  // there, but invalid
   ASSERT_EQ(valid_hnsw_indexes(name), 0);
