@@ -156,6 +156,7 @@ struct live_migration::impl {
     o.verify = false;
     // A failed target ends the migration; retrying would only delay that.
     o.max_attempts = 1;
+    o.build_index = false;  // build_indexes, after every collection's copy
     o.source_name = source_name;
     o.target_name = target_name;
     auto* me = this;
@@ -183,13 +184,18 @@ struct live_migration::impl {
   // (pgvector: ~1 ms a row into a growing HNSW graph). It is built now, on
   // an adapter of this thread's own, while the mirrors go on through the
   // target's pool (vector_backend::build_index). In-process targets grow
-  // their index as they go and defer nothing.
+  // their index as they go and defer nothing. A build is the migration's
+  // own work, not a caller's request: it gets at least an hour (a million
+  // rows take minutes), not the store's timeout_ms; an abort meanwhile takes
+  // effect when the build of the collection at hand ends.
   void build_indexes(const std::vector<collection_spec>& cols) {
     auto spec = vector_pool_for(target_uri);
     if (spec.sharded) return;
     auto backend = spec.make_backend(0);
+    auto time = std::max<std::chrono::milliseconds>(spec.timeout,
+                                                    std::chrono::hours(1));
     for (auto& c : cols) {
-      backend->set_deadline(std::chrono::steady_clock::now() + spec.timeout);
+      backend->set_deadline(std::chrono::steady_clock::now() + time);
       skip_dropped([&] { backend->build_index(c.name); });
       check_abort();
     }

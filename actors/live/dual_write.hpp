@@ -16,6 +16,8 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -44,14 +46,18 @@ struct mirror_slot {
 template <class Worker>
 using mirror_slots = std::shared_ptr<std::vector<mirror_slot<Worker>>>;
 
-// How far the target may lag (mirrors queued or in flight) before the
-// router holds new requests, and how far it must catch up to let them go.
-// Without a bound a fast source (faiss) outruns a slow target (PostgreSQL)
-// until mirrors time out in the target's mailboxes. Small, because the
-// cutover's pause drains it: 64 single-record HNSW upserts into PostgreSQL
-// held writes ~80 ms there, 16 hold them ~20 ms (BENCHMARKS.md).
+// How far the target may lag (log entries, plus mirror requests on their
+// way) before the router holds new requests, and how far it must catch up
+// to let them go: without a bound a fast source (faiss) outruns a slow
+// target (PostgreSQL) until mirrors time out in the target's mailboxes. A
+// held caller waits for the target to apply half the bound, so on a
+// one-connection target the bound follows the mirrors' measured cost: about
+// lag_budget of work (an entry into pgvector's HNSW graph costs ~1.5 ms
+// here, into a table without the index ~0.1 ms), between min_backlog and
+// max_backlog entries. The cutover's pause drains the same backlog.
 constexpr std::size_t max_backlog = 16;
-constexpr std::size_t resume_backlog = 8;
+constexpr std::size_t min_backlog = 4;
+constexpr double lag_budget_ms = 8;
 
 template <class Pool>
 struct dual_write {
@@ -85,11 +91,34 @@ struct dual_write {
   std::unordered_map<std::string, std::unordered_set<std::string>> recheck;
   std::deque<std::shared_ptr<mirror_entry>> log;
   std::size_t target_inflight = 0;
+  // One-connection target: the round of mirrors on its way (when it went
+  // out, how many entries it carries) and the cost per entry measured over
+  // the last rounds (ms, moving average; 0 until measured).
+  std::chrono::steady_clock::time_point round_began;
+  std::size_t round_entries = 0;
+  double entry_ms = 0;
   // Set while paused: called once the log and the target are idle, or with
   // the error that ended the migration.
   std::function<void(const caf::error&)> on_drained;
 
   std::size_t backlog() const { return log.size() + target_inflight; }
+
+  // The backlog that holds new requests (see lag_budget_ms).
+  std::size_t lag_bound() const {
+    if (!hold || entry_ms <= 0) return max_backlog;
+    auto n = static_cast<std::size_t>(lag_budget_ms / entry_ms);
+    return std::clamp(n, min_backlog, max_backlog);
+  }
+
+  // The mirrors of the round on its way were all answered.
+  void round_done() {
+    if (round_entries == 0) return;
+    std::chrono::duration<double, std::milli> took =
+        std::chrono::steady_clock::now() - round_began;
+    double per = took.count() / static_cast<double>(round_entries);
+    entry_ms = entry_ms <= 0 ? per : 0.7 * entry_ms + 0.3 * per;
+    round_entries = 0;
+  }
 
   // Whether a backfilled record would overwrite or resurrect live state.
   bool stale(const std::string& scope, const std::string& id,
@@ -116,7 +145,8 @@ std::string target_name(Self* self) {
 template <class Self>
 void unthrottle(Self* self) {
   auto& st = self->state;
-  if (st.throttled && (!st.dual || st.dual->backlog() <= resume_backlog)) {
+  if (st.throttled &&
+      (!st.dual || st.dual->backlog() <= st.dual->lag_bound() / 2)) {
     st.throttled = false;
     run_deferred(self);
   }
@@ -165,26 +195,45 @@ void fail_migration(Self* self, const caf::error& e) {
 }
 
 // Sends the ready head of the log to the target, in order. On a
-// one-connection target (`hold`) no mirror goes out while another is on its
-// way: the entries that became ready meanwhile go out together when it
-// returns, merged by the router's `flush` into as few requests as their
-// order allows (group commit). One upsert of 16 records costs PostgreSQL
-// little more than one of 1.
+// one-connection target (`hold`) no mirror goes out while another round is
+// on its way: the entries that became ready meanwhile go out together when
+// it returns, merged by the router's `flush` into as few requests as their
+// order allows (group commit: one upsert of 16 records costs PostgreSQL
+// without an index little more than one of 1). A round carries at most
+// half the lag bound, so a caller held by the bound waits for about one
+// round.
 template <class Self>
 void pump(Self* self) {
   auto d = self->state.dual;
   if (!d || !d->target_ready) return;
   if (!(d->hold && d->mirrors_inflight > 0)) {
-    d->collecting = d->hold && bool(d->flush);
+    auto ready = [&] {
+      return self->state.dual == d && !d->log.empty() && d->log.front()->ready;
+    };
+    auto limit = d->hold ? std::max<std::size_t>(1, d->lag_bound() / 2)
+                         : std::numeric_limits<std::size_t>::max();
+    std::size_t sent = 0;
     d->pumping = true;
-    while (self->state.dual == d && !d->log.empty() && d->log.front()->ready) {
-      auto e = std::move(d->log.front());
-      d->log.pop_front();
-      if (e->send) e->send();
-    }
-    d->collecting = false;
-    if (self->state.dual == d && d->flush) d->flush();
+    // Until a request is on its way: entries may hold nothing to send.
+    do {
+      sent = 0;
+      d->collecting = d->hold && bool(d->flush);
+      while (ready() && sent < limit) {
+        auto e = std::move(d->log.front());
+        d->log.pop_front();
+        if (e->send) {
+          e->send();
+          ++sent;
+        }
+      }
+      d->collecting = false;
+      if (self->state.dual == d && d->flush) d->flush();
+    } while (ready() && d->mirrors_inflight == 0);
     d->pumping = false;
+    if (d->hold && d->mirrors_inflight > 0) {
+      d->round_began = std::chrono::steady_clock::now();
+      d->round_entries = sent;
+    }
   }
   check_drained(self);
 }
@@ -197,7 +246,7 @@ std::shared_ptr<mirror_entry> reserve(Self* self) {
   auto e = std::make_shared<mirror_entry>();
   d->log.push_back(e);
   self->state.table->metrics->set_mirror_lag(d->backlog());
-  if (d->backlog() >= max_backlog) self->state.throttled = true;
+  if (d->backlog() >= d->lag_bound()) self->state.throttled = true;
   return e;
 }
 
@@ -245,7 +294,7 @@ void target_send(Self* self, std::uint32_t i, MakeReq make_req,
       .then(
           [=](Reply& r) {
             --d->target_inflight;
-            if (mirror) --d->mirrors_inflight;
+            if (mirror && --d->mirrors_inflight == 0) d->round_done();
             // Held mirrors first, then whatever `done` sends (a backfill's
             // next chunk): they alternate on the connection.
             pump(self);
@@ -254,7 +303,7 @@ void target_send(Self* self, std::uint32_t i, MakeReq make_req,
           },
           [=](caf::error& e) {
             --d->target_inflight;
-            if (mirror) --d->mirrors_inflight;
+            if (mirror && --d->mirrors_inflight == 0) d->round_entries = 0;
             if (self->state.dual == d) fail_migration(self, e);
             if (done) done(e, nullptr);
           });

@@ -216,7 +216,7 @@ migration_result migrate_collection(caf::actor_system& sys,
   r.copied = copy(sys, ends, opts, cp, r.source_count).copied;
   // Before verification: a failed verification (or a rerun's repair of a
   // few records) still leaves a collection with its index.
-  r.index_seconds = build_index(self, target, spec, opts);
+  if (opts.build_index) r.index_seconds = build_index(self, target, spec, opts);
   if (opts.verify) {
     auto page = std::max<std::uint32_t>(1, opts.batch);
     auto v = verify_and_repair(

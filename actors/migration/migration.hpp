@@ -78,6 +78,11 @@ struct migration_options {
   std::chrono::milliseconds backoff{200};  // doubled after each restart
   std::string checkpoint_file;             // empty: no checkpoint
   bool verify = true;
+  // Build a created collection's approximate index after the copy, through
+  // the target handle. A live migration builds it itself, on a connection
+  // of its own: built through the handle it would hold the mirrors for the
+  // whole build.
+  bool build_index = true;
   // Maps a record; nullopt drops it. Identity when empty.
   std::function<std::optional<vector_record>(vector_record)> transform;
   // Called about once per second and at the end, from an actor's thread.
@@ -94,12 +99,13 @@ struct migration_options {
 // dimension and metric (conflict, before anything is written, if it exists
 // there with another spec). A collection it creates gets its approximate
 // index only after the copy (collection_spec::defer_index), built before
-// verification; the same step on a rerun builds an index an interrupted
-// run left unbuilt. Blocks until done; throws store_error. A failed
-// run with a checkpoint file resumes from the last acknowledged batch when
-// called again with the same file; one that copied everything copies nothing
-// and only verifies (and repairs, see above). verification_failed names the
-// counts of missing, extra and mismatched ids and up to ten of each.
+// verification (unless opts.build_index is false); the same step on a rerun
+// builds an index an interrupted run left unbuilt. Blocks until done; throws
+// store_error. A failed run with a checkpoint file resumes from the last
+// acknowledged batch when called again with the same file; one that copied
+// everything copies nothing and only verifies (and repairs, see above).
+// verification_failed names the counts of missing, extra and mismatched ids and
+// up to ten of each.
 migration_result migrate_collection(caf::actor_system& sys,
                                     const vector_store_actor& source,
                                     const vector_store_actor& target,

@@ -213,9 +213,15 @@ bool pgvector_store::build_index(const std::string& collection) {
   } catch (const store_error&) {
     // A drop of the table while it was built fails the build (PostgreSQL
     // may break their wait for each other as a deadlock): then the
-    // collection is gone, and the build had nothing to do.
+    // collection is gone, and the build had nothing to do. Any other
+    // failure of that check (a build that used up the deadline leaves none
+    // for it) must not hide the build's own error.
     catalogue_.erase(collection);
-    run("build_index", [&] { lookup(collection); });
+    try {
+      run("build_index", [&] { lookup(collection); });
+    } catch (const store_error& check) {
+      if (check.code() == errc::collection_not_found) throw;
+    }
     throw;
   }
 }

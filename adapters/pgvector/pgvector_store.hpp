@@ -28,8 +28,11 @@
 // 128-d row at m=16; +25%, at least 64 MB, at most build_memory_mb; a larger
 // server setting is kept), so pgvector never falls back to its slow on-disk
 // build. The server's max_parallel_maintenance_workers applies. The build
-// is one request: it must end within timeout_ms (raise it for large
-// collections) or fails with timeout, leaving the rows without index. A
+// may take the whole deadline set_deadline gave (statement_timeout is
+// raised for it alone): a request through a pool ends at timeout_ms (raise
+// it for large collections), a live migration gives its own build at least
+// an hour; past it the build fails with timeout, leaving the rows without
+// index. A
 // collection whose load stopped before its build (a killed migration) keeps
 // searching correctly, by scanning every row: its first index search per
 // connection logs a warning (unless another connection built the index

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 
 #include "adapters/pgvector/pgvector_store_detail.hpp"
 #include "messages/secrets.hpp"
@@ -248,6 +249,34 @@ result connection::exec(const std::string& sql, const params& p) {
   auto deadline = this->deadline();
   flush(deadline);
   return finish(nullptr, deadline);
+}
+
+result connection::exec_long(const std::string& sql) {
+  // Margin as for every statement: the server's cancel arrives before the
+  // client gives up.
+  constexpr std::int64_t margin_ms = 2000;
+  auto left = request_deadline_ > 0 ? request_deadline_ - now_ms() : 0;
+  if (left <= deadline_ms_) return exec(sql);
+  exec("SET statement_timeout = " + std::to_string(left - margin_ms));
+  auto own = deadline_ms_;
+  deadline_ms_ = static_cast<int>(
+      std::min<std::int64_t>(left, std::numeric_limits<int>::max()));
+  auto reset = [&] {
+    deadline_ms_ = own;
+    exec("RESET statement_timeout");  // the startup packet's timeout_ms
+  };
+  try {
+    auto r = exec(sql);
+    reset();
+    return r;
+  } catch (...) {
+    // A connection lost or given up on is replaced; its RESET fails too.
+    try {
+      reset();
+    } catch (...) {
+    }
+    throw;
+  }
 }
 
 result connection::copy_in(const std::string& sql, const std::string& data) {

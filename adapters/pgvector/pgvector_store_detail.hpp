@@ -77,6 +77,10 @@ class connection {
   // Runs one statement within the deadline; throws store_error mapped from
   // the SQLSTATE. A lost connection or a missed deadline closes it.
   result exec(const std::string& sql, const params& p = {});
+  // Runs one statement that may take the whole deadline set by
+  // set_deadline rather than timeout_ms (an index build): the session's
+  // statement_timeout is raised for it alone.
+  result exec_long(const std::string& sql);
   // Runs the statements in one round trip (libpq's pipeline mode), as one
   // implicit transaction, and returns their results in order. The first
   // failure aborts the rest and is thrown as exec() would throw it.

@@ -61,6 +61,16 @@ inline int valid_hnsw_indexes(const std::string& collection) {
   return n.empty() ? -1 : std::stoi(n);
 }
 
+// Whether an index of the collection's table is being built right now
+// (pg_stat_progress_create_index, any connection).
+inline bool index_build_running(const std::string& collection) {
+  return pg_scalar(
+             "SELECT count(*) FROM pg_stat_progress_create_index p JOIN "
+             "storage_collections c ON p.relid = to_regclass('storage_vs_' || "
+             "c.id) WHERE c.name = $1",
+             collection) == "1";
+}
+
 // Starts a CREATE INDEX CONCURRENTLY of the collection's HNSW index under a
 // statement timeout of `timeout_ms`, which must cancel it (the test fails if
 // the build finished): what a build killed midway leaves.

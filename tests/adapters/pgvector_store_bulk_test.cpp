@@ -207,6 +207,21 @@ TEST_F(pgvector_bulk, writes_go_on_while_the_index_is_built) {
   expect_nearest(*open("exact_below=0"), name, extra[20005]);
 }
 
+// A build gets the deadline its caller set (a live migration gives its own
+// build at least an hour), not the store's timeout_ms, which bounds every
+// other statement: with timeout_ms=100 the build of 20,000 rows outlasts
+// that limit and still ends.
+TEST_F(pgvector_bulk, a_build_takes_the_deadline_it_is_given) {
+  auto name = fresh();
+  auto loader = open();
+  EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
+  load(*loader, name, rows(20000));
+  auto s = open("timeout_ms=100");
+  s->set_deadline(std::chrono::steady_clock::now() + std::chrono::minutes(2));
+  EXPECT_TRUE(s->build_index(name));
+  EXPECT_EQ(valid_hnsw_indexes(name), 1);
+}
+
 // A concurrent build that was interrupted (here: by its statement timeout)
 // leaves an invalid index; the next build drops it and builds a valid one.
 TEST_F(pgvector_bulk, an_interrupted_build_is_replaced_by_the_next) {

@@ -131,5 +131,53 @@ TEST(vector_live_index, the_target_index_is_built_after_the_backfill) {
   await(vs.drop_collection(name));
 }
 
+// The build runs on a connection of its own, not on the one that carries the
+// mirrors: callers' writes are acknowledged while it runs. A build on the
+// mirrors' connection lets at most the mirror backlog bound (16) through
+// before the router holds every write until the build ends.
+TEST(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
+  runtime rt;
+  auto src = "faiss://" + fresh_dir();
+  auto vs = rt.open_vector(src);
+  auto name = "live_build_" + unique_token();
+  await(vs.create_collection({name, 8, metric::l2}));
+  for (int b = 0; b < 10000; b += 2000) {
+    std::vector<vector_record> rs;
+    for (int i = b; i < b + 2000; ++i)
+      rs.push_back(record_for("r" + std::to_string(i), "t"));
+    await(vs.upsert(name, rs));
+  }
+
+  auto m = rt.migrate_live(src, pgvector_uri());
+  std::atomic<bool> stop{false};
+  std::atomic<int> acks{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      await(vs.upsert(name, {record_for("w" + std::to_string(i), "w")}));
+      ++acks;
+    }
+  });
+  // Acknowledged writes from the first sight of the build to the last.
+  int seen = 0, first = 0, last = 0;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (m.state() != live_state::done && m.state() != live_state::failed &&
+         std::chrono::steady_clock::now() < give_up) {
+    if (pgtest::index_build_running(name)) {
+      int now = acks;
+      if (seen++ == 0) first = now;
+      last = now;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  writer.join();
+  ASSERT_EQ(m.state(), live_state::done) << outcome(m);
+  ASSERT_GE(seen, 2) << "the build was not seen running";
+  EXPECT_GE(last - first, 100) << "writes were held while the index was built";
+  EXPECT_EQ(pgtest::valid_hnsw_indexes(name), 1);
+  m.finalize();
+  await(vs.drop_collection(name));
+}
+
 }  // namespace
 }  // namespace storage::test
