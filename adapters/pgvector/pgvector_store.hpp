@@ -32,15 +32,14 @@
 // raised for it alone): a request through a pool ends at timeout_ms (raise
 // it for large collections), a live migration gives its own build at least
 // an hour; past it the build fails with timeout, leaving the rows without
-// index. A
-// collection whose load stopped before its build (a killed migration) keeps
-// searching correctly, by scanning every row: its first index search per
-// connection logs a warning (unless another connection built the index
-// since), and the next create_collection of it (which a migration rerun
-// sends) builds the index. An interrupted build leaves an invalid index
-// behind; the next build drops it first. Builds of one table are
-// serialized by an advisory lock (a second builder waits, then finds the
-// index); neither reads nor writes wait for a build.
+// index. A collection whose load stopped before its build (a killed
+// migration) keeps searching correctly, by scanning every row: its first
+// index search per connection logs a warning (unless another connection
+// built the index since), and the next create_collection of it (which a
+// migration rerun sends) builds the index. An interrupted build leaves an
+// invalid index behind; the next build drops it first. Builds of one table
+// are serialized by an advisory lock (a second builder waits, then finds
+// the index); neither reads nor writes wait for a build.
 //
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
 // naming host:port; a wrong password, unknown role or unknown database is
