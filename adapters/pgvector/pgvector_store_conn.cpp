@@ -257,25 +257,32 @@ result connection::exec_long(const std::string& sql) {
   constexpr std::int64_t margin_ms = 2000;
   auto left = request_deadline_ > 0 ? request_deadline_ - now_ms() : 0;
   if (left <= deadline_ms_) return exec(sql);
-  exec("SET statement_timeout = " + std::to_string(left - margin_ms));
-  auto own = deadline_ms_;
+  session_setting timeout(*this, "statement_timeout",
+                          std::to_string(left - margin_ms));
+  // Restored before the RESET runs (declared after `timeout`).
+  struct restore {
+    int& ms;
+    int was;
+    ~restore() { ms = was; }
+  } own{deadline_ms_, deadline_ms_};
   deadline_ms_ = static_cast<int>(
       std::min<std::int64_t>(left, std::numeric_limits<int>::max()));
-  auto reset = [&] {
-    deadline_ms_ = own;
-    exec("RESET statement_timeout");  // the startup packet's timeout_ms
-  };
+  return exec(sql);
+}
+
+session_setting::session_setting(connection& c, std::string name,
+                                 const std::string& value)
+    : c_(c) {
+  if (value.empty()) return;
+  c_.exec("SET " + name + " = " + value);
+  name_ = std::move(name);
+}
+
+session_setting::~session_setting() {
+  if (name_.empty()) return;
   try {
-    auto r = exec(sql);
-    reset();
-    return r;
-  } catch (...) {
-    // A connection lost or given up on is replaced; its RESET fails too.
-    try {
-      reset();
-    } catch (...) {
-    }
-    throw;
+    c_.exec("RESET " + name_);
+  } catch (const std::exception&) {
   }
 }
 

@@ -135,6 +135,22 @@ class transaction {
   bool done_ = false;
 };
 
+// A session setting for a scope: SET on construction (nothing when `value`,
+// an SQL literal, is empty), RESET to the startup packet's value when the
+// scope ends, however it ends. A connection lost meanwhile is replaced, so a
+// RESET that fails is dropped, as build_lock's unlock is.
+class session_setting {
+ public:
+  session_setting(connection& c, std::string name, const std::string& value);
+  ~session_setting();
+  session_setting(const session_setting&) = delete;
+  session_setting& operator=(const session_setting&) = delete;
+
+ private:
+  connection& c_;
+  std::string name_;  // empty: nothing was set
+};
+
 // Held (a session-level advisory lock) by whoever builds a collection's
 // index concurrently or drops it, taken before any transaction of its own:
 // CREATE INDEX CONCURRENTLY waits for every transaction older than its

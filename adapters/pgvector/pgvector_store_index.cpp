@@ -117,25 +117,11 @@ bool pgvector_store::ensure_index(const collection_info& c) {
                      ->exec("SELECT setting FROM pg_settings WHERE name = "
                             "'maintenance_work_mem'")
                      .text(0, 0));
-  if (have_kb < want_kb)
-    conn_->exec("SET maintenance_work_mem = '" + std::to_string(want_kb) +
-                "kB'");
-  auto reset_memory = [&] {
-    if (have_kb < want_kb) conn_->exec("RESET maintenance_work_mem");
-  };
+  pgv::session_setting memory(
+      *conn_, "maintenance_work_mem",
+      have_kb < want_kb ? "'" + std::to_string(want_kb) + "kB'" : "");
   auto began = std::chrono::steady_clock::now();
-  try {
-    conn_->exec_long(index_sql(now, true));
-  } catch (...) {
-    // The session outlives a failed build and must not keep the build's
-    // memory setting; a broken connection's RESET fails too (it is replaced).
-    try {
-      reset_memory();
-    } catch (...) {
-    }
-    throw;
-  }
-  reset_memory();
+  conn_->exec_long(index_sql(now, true));
   catalogue_[c.spec.name].index_missing = false;
   storage_log()->info(
       "pgvector: built the HNSW index of collection '{}' over {} rows in "

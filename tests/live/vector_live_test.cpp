@@ -1,5 +1,6 @@
 // Live migration of a vector store, faiss:// -> pgvector, under concurrent
 // writes, deletes and reads, repeated with different timing.
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -80,6 +81,20 @@ TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
   await(vs.drop_collection(born));
 }
 
+// Creates the 8-d collection `name` on `vs` holding records r0..r{n-1},
+// written in batches of 2000; returns them.
+std::vector<vector_record> load(vector_store& vs, const std::string& name,
+                                int n) {
+  await(vs.create_collection({name, 8, metric::l2}));
+  std::vector<vector_record> rs;
+  for (int i = 0; i < n; ++i)
+    rs.push_back(record_for("r" + std::to_string(i), "t" + std::to_string(i)));
+  for (std::size_t i = 0; i < rs.size(); i += 2000)
+    await(vs.upsert(
+        name, {rs.begin() + i, rs.begin() + std::min(rs.size(), i + 2000)}));
+  return rs;
+}
+
 // A collection the migration creates on pgvector is loaded first and gets
 // its HNSW index after the backfill, built while callers keep writing: the
 // index is there and valid when the migration is done, and searches through
@@ -89,11 +104,7 @@ TEST(vector_live_index, the_target_index_is_built_after_the_backfill) {
   auto src = "faiss://" + fresh_dir();
   auto vs = rt.open_vector(src);
   auto name = "live_index_" + unique_token();
-  await(vs.create_collection({name, 8, metric::l2}));
-  std::vector<vector_record> rs;
-  for (int i = 0; i < 3000; ++i)
-    rs.push_back(record_for("r" + std::to_string(i), "t" + std::to_string(i)));
-  await(vs.upsert(name, rs));
+  auto rs = load(vs, name, 3000);
   ASSERT_EQ(pgtest::hnsw_indexes(name), -1);
 
   auto m = rt.migrate_live(src, pgvector_uri());
@@ -140,13 +151,7 @@ TEST(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
   auto src = "faiss://" + fresh_dir();
   auto vs = rt.open_vector(src);
   auto name = "live_build_" + unique_token();
-  await(vs.create_collection({name, 8, metric::l2}));
-  for (int b = 0; b < 10000; b += 2000) {
-    std::vector<vector_record> rs;
-    for (int i = b; i < b + 2000; ++i)
-      rs.push_back(record_for("r" + std::to_string(i), "t"));
-    await(vs.upsert(name, rs));
-  }
+  load(vs, name, 10000);
 
   auto m = rt.migrate_live(src, pgvector_uri());
   std::atomic<bool> stop{false};
