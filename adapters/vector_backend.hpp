@@ -49,6 +49,12 @@ class vector_backend {
   // migration builds on an adapter of its own. The default has nothing to
   // build.
   virtual bool build_index(const std::string& collection);
+  // Called from another thread while a request may be running (a live
+  // migration aborted during its index build): the request in progress and
+  // every later one fail soon with conflict, and the server stops the work
+  // (pgvector cancels the statement). The adapter is then discarded. The
+  // default does nothing: its requests end at their deadlines.
+  virtual void interrupt() {}
   // True if it existed. A missing collection is not an error.
   virtual bool drop_collection(const std::string& name) = 0;
   virtual std::vector<collection_spec> list_collections() = 0;

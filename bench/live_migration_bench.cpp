@@ -6,6 +6,7 @@
 //
 //   ./build/bench/storage_bench --benchmark_filter='live/'
 #include <atomic>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -15,12 +16,17 @@
 namespace storage::bench {
 namespace {
 
+// Caller latencies before the migration, during it, and during it by the
+// phase (live_state) the call began in: where a high p99 comes from.
 struct latencies {
+  static constexpr int before_phase = -1;
   std::mutex mtx;
   std::vector<double> before, during;
-  void add(bool migrating, double us) {
+  std::map<int, std::vector<double>> by_phase;
+  void add(int phase, double us) {
     std::lock_guard<std::mutex> guard(mtx);
-    (migrating ? during : before).push_back(us);
+    (phase == before_phase ? before : during).push_back(us);
+    if (phase != before_phase) by_phase[phase].push_back(us);
   }
 };
 
@@ -53,7 +59,8 @@ template <class Op, class Start>
 void under_traffic(benchmark::State& state, int callers, int ids, Op op,
                    Start start) {
   latencies lat;
-  std::atomic<bool> migrating{false}, stop{false};
+  std::atomic<int> phase{latencies::before_phase};
+  std::atomic<bool> stop{false};
   std::atomic<int> errors{0};
   std::vector<std::thread> traffic;
   for (int t = 0; t < callers; ++t)
@@ -61,7 +68,7 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
       std::mt19937 r(t + 1);
       while (!stop) {
         int id = static_cast<int>(r() % ids);
-        bool during = migrating;
+        int during = phase;
         auto began = clock_type::now();
         try {
           op(r, id);
@@ -72,11 +79,12 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
       }
     });
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  migrating = true;
+  phase = static_cast<int>(live_state::dual_write);
   auto m = start();
-  while (m.state() != live_state::done && m.state() != live_state::failed)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  migrating = false;
+  while (m.state() != live_state::done && m.state() != live_state::failed) {
+    phase = static_cast<int>(m.state());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   stop = true;
   for (auto& t : traffic) t.join();
   auto p = m.progress();
@@ -90,6 +98,9 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
   state.counters["p50_during_us"] = percentile(lat.during, 0.5);
   state.counters["p99_during_us"] = p99d;
   state.counters["p99_ratio"] = p99b > 0 ? p99d / p99b : 0;
+  for (auto s : {live_state::backfill, live_state::verify, live_state::cutover})
+    state.counters[std::string("p99_") + to_string(s) + "_us"] =
+        percentile(lat.by_phase[static_cast<int>(s)], 0.99);
   state.counters["cutover_pause_ms"] = p.cutover_ms;
   state.counters["migration_s"] = p.seconds;
   state.counters["caller_errors"] = errors.load();

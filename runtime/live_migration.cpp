@@ -75,6 +75,7 @@ void live_migration::abort() {
                       "receives writes, so switching back would lose them",
                       "abort", impl_->source_name);
   impl_->abort_requested = true;
+  impl_->interrupt_build();
   bool stopped = false;
   caf::error failure;
   {

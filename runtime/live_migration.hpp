@@ -11,7 +11,8 @@
 //               The target's collections are created without their
 //               approximate index (pgvector's HNSW), which is built after
 //               the copy on a connection of the migration's own while the
-//               mirrors go on (vector_backend::build_index).
+//               mirrors go on (vector_backend::build_index); abort()
+//               cancels a build in progress (vector_backend::interrupt).
 //   verify      both collection lists are compared (a collection missing on
 //               the target fails unless the router saw the source drop it),
 //               then page by page both sides' records, read while traffic

@@ -41,7 +41,18 @@ struct live_migration::impl {
   // Set once the router accepted this migration: only then may a failure
   // here tell the router to abort (another migration may be running).
   std::atomic<bool> accepted{false};
+  // The adapter build_indexes builds on, while it does (under build_mtx):
+  // abort() interrupts it rather than wait for the build to end.
+  std::mutex build_mtx;
+  vector_backend* building = nullptr;
   std::thread thread;
+
+  // After abort_requested is set: a build in progress fails soon (its
+  // adapter cancels it on the server), a build about to start does not.
+  void interrupt_build() {
+    std::lock_guard<std::mutex> guard(build_mtx);
+    if (building) building->interrupt();
+  }
 
   caf::actor router() const {
     return cache ? caf::actor_cast<caf::actor>(crouter)
@@ -186,17 +197,34 @@ struct live_migration::impl {
   // target's pool (vector_backend::build_index). In-process targets grow
   // their index as they go and defer nothing. A build is the migration's
   // own work, not a caller's request: it gets at least an hour (a million
-  // rows take minutes), not the store's timeout_ms; an abort meanwhile takes
-  // effect when the build of the collection at hand ends.
+  // rows take minutes), not the store's timeout_ms. An abort meanwhile
+  // interrupts it (abort() must not wait for an hour); the collection keeps
+  // its rows without the index, as after a crash.
   void build_indexes(const std::vector<collection_spec>& cols) {
     auto spec = vector_pool_for(target_uri);
     if (spec.sharded) return;
     auto backend = spec.make_backend(0);
+    {
+      // Checked under the lock interrupt_build takes: an abort either sees
+      // the adapter or is seen here.
+      std::lock_guard<std::mutex> guard(build_mtx);
+      check_abort();
+      building = backend.get();
+    }
+    auto done = caf::detail::make_scope_guard([&] {
+      std::lock_guard<std::mutex> guard(build_mtx);
+      building = nullptr;
+    });
     auto time = std::max<std::chrono::milliseconds>(spec.timeout,
                                                     std::chrono::hours(1));
     for (auto& c : cols) {
       backend->set_deadline(std::chrono::steady_clock::now() + time);
-      skip_dropped([&] { backend->build_index(c.name); });
+      try {
+        skip_dropped([&] { backend->build_index(c.name); });
+      } catch (const store_error&) {
+        check_abort();  // interrupted: the abort is what happened
+        throw;
+      }
       check_abort();
     }
   }

@@ -226,6 +226,10 @@ bool pgvector_store::build_index(const std::string& collection) {
   }
 }
 
+void pgvector_store::interrupt() {
+  conn_->interrupt();  // conn_ is set once, by the constructor
+}
+
 bool pgvector_store::drop_collection(const std::string& name) {
   try {
     validate_collection_name(name);

@@ -37,7 +37,8 @@
 // index search per connection logs a warning (unless another connection
 // built the index since), and the next create_collection of it (which a
 // migration rerun sends) builds the index. An interrupted build leaves an
-// invalid index behind; the next build drops it first. Builds of one table
+// invalid index behind (so does interrupt(), which cancels a build on the
+// server); the next build drops it first. Builds of one table
 // are serialized by an advisory lock (a second builder waits, then finds
 // the index); neither reads nor writes wait for a build.
 //
@@ -82,6 +83,7 @@ class pgvector_store final : public vector_backend {
   void set_deadline(std::chrono::steady_clock::time_point deadline) override;
   bool create_collection(const collection_spec& spec) override;
   bool build_index(const std::string& collection) override;
+  void interrupt() override;
   bool drop_collection(const std::string& name) override;
   std::vector<collection_spec> list_collections() override;
   std::uint64_t upsert(const std::string& collection,

@@ -136,6 +136,7 @@ std::string connection::sanitize(std::string msg) const {
 }
 
 void connection::ensure() {
+  check_interrupted();
   if (conn_ && PQstatus(conn_) == CONNECTION_OK) return;
   close();
   lost_ = false;
@@ -214,8 +215,31 @@ void connection::fail_connection(const std::string& what) {
                         " while " + what + (msg.empty() ? "" : ": " + msg));
 }
 
+void connection::check_interrupted() {
+  if (!interrupted_) return;
+  close();        // the session's locks and settings end with it
+  lost_ = false;  // not a lost connection: run() must not retry
+  throw store_error(errc::conflict, "the request to PostgreSQL at " +
+                                        endpoint_ + " was interrupted");
+}
+
+void connection::cancel_on_server() {
+  constexpr std::int64_t again_ms = 200;
+  if (!conn_ || now_ms() - cancel_sent_ < again_ms) return;
+  cancel_sent_ = now_ms();
+  if (PGcancel* c = PQgetCancel(conn_)) {
+    char why[256];
+    PQcancel(c, why, sizeof why);  // its failure: the next round retries
+    PQfreeCancel(c);
+  }
+}
+
 void connection::wait_socket(bool for_write, std::int64_t deadline_ms) {
+  // Waits in slices so that an interrupt() from another thread is seen
+  // while a long statement (an index build) runs.
+  constexpr std::int64_t slice_ms = 100;
   for (;;) {
+    if (interrupted_) cancel_on_server();
     auto left = deadline_ms - now_ms();
     if (left <= 0) {
       close();
@@ -226,13 +250,14 @@ void connection::wait_socket(bool for_write, std::int64_t deadline_ms) {
     }
     pollfd p{PQsocket(conn_),
              static_cast<short>(POLLIN | (for_write ? POLLOUT : 0)), 0};
-    int n = ::poll(&p, 1, static_cast<int>(left));
+    int n = ::poll(&p, 1, static_cast<int>(std::min(left, slice_ms)));
     if (n > 0) return;
     if (n < 0 && errno != EINTR) fail_connection("waiting for an answer");
   }
 }
 
 void connection::send(const std::string& sql, const params& p) {
+  check_interrupted();
   std::vector<const char*> vals;
   for (auto& v : p.values()) vals.push_back(v ? v->c_str() : nullptr);
   std::vector<Oid> types(vals.size(), 25);  // text
@@ -287,6 +312,7 @@ session_setting::~session_setting() {
 }
 
 result connection::copy_in(const std::string& sql, const std::string& data) {
+  check_interrupted();
   if (!conn_) fail_connection("running a statement");
   if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr,
                          nullptr, 0))
@@ -345,6 +371,7 @@ result connection::finish(PGresult* first, std::int64_t deadline) {
 
 void connection::fail_statement(const result& r) {
   if (PQstatus(conn_) == CONNECTION_BAD) fail_connection("running a statement");
+  check_interrupted();  // the cancel's "57014" is not a timeout
   const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
   std::string sqlstate = state ? state : "";

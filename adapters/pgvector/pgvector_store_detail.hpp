@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -88,6 +89,12 @@ class connection {
   // Runs a COPY ... FROM STDIN statement feeding it `data` (text format).
   result copy_in(const std::string& sql, const std::string& data);
   void close();
+  // From any thread: the statement in progress is cancelled on the server
+  // (PQcancel, repeated until it ends: a cancel that arrives before the
+  // statement does is ignored) and fails with conflict, as does every later
+  // statement and connect; the connection closes (releasing the session's
+  // advisory locks) when the first of them fails.
+  void interrupt() { interrupted_ = true; }
   bool open() const { return conn_ && PQstatus(conn_) == CONNECTION_OK; }
 
   // Increments on every successful connect: session state (SET) is per
@@ -121,6 +128,12 @@ class connection {
   std::int64_t deadline() const;
   std::uint64_t generation_ = 0;
   bool lost_ = false;
+  std::atomic<bool> interrupted_{false};
+  std::int64_t cancel_sent_ = 0;  // now_ms() of the last PQcancel
+  // Throws conflict once interrupt() was called.
+  void check_interrupted();
+  // Asks the server to cancel the statement running (interrupted_ only).
+  void cancel_on_server();
 };
 
 // Transaction scope: rolls back unless committed (if the connection lives).

@@ -9,6 +9,7 @@ std::vector<result> connection::exec_pipeline(
     const std::vector<statement>& stmts) {
   std::vector<result> out;
   if (stmts.empty()) return out;
+  check_interrupted();
   if (!conn_) fail_connection("running a statement");
   if (PQenterPipelineMode(conn_) != 1)
     fail_connection("entering pipeline mode");

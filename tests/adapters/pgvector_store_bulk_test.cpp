@@ -238,5 +238,45 @@ TEST_F(pgvector_bulk, an_interrupted_build_is_replaced_by_the_next) {
   EXPECT_EQ(valid_hnsw_indexes(name), 1);
 }
 
+// interrupt() from another thread ends a build in progress on the server
+// (no build runs once build_index has thrown; the index is left invalid,
+// where a finished build would be valid) and fails every later request of
+// that adapter with conflict.
+TEST_F(pgvector_bulk, interrupt_cancels_a_build_on_the_server) {
+  auto name = fresh();
+  auto loader = open();
+  EXPECT_TRUE(loader->create_collection(spec_of(name, true)));
+  load(*loader, name, rows(30000));
+  auto s = open();
+  s->set_deadline(std::chrono::steady_clock::now() + std::chrono::minutes(2));
+  std::atomic<bool> ended{false};
+  std::string failure;
+  std::thread builder([&] {
+    try {
+      s->build_index(name);
+    } catch (const store_error& e) {
+      failure = std::string(to_string(e.code())) + ": " + e.what();
+    }
+    ended = true;
+  });
+  while (!ended && !index_build_running(name))
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  bool seen = !ended;
+  s->interrupt();
+  builder.join();
+  ASSERT_TRUE(seen) << "the build ended before it was seen running";
+  EXPECT_EQ(failure.rfind("conflict: ", 0), 0u) << failure;
+  EXPECT_NE(failure.find("interrupted"), std::string::npos) << failure;
+  EXPECT_FALSE(index_build_running(name));
+  EXPECT_EQ(valid_hnsw_indexes(name), 0);
+  try {
+    s->count(name);
+    ADD_FAILURE() << "a request after interrupt() ran";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::conflict) << e.what();
+  }
+  EXPECT_EQ(loader->count(name), 30000u);
+}
+
 }  // namespace
 }  // namespace storage::pgtest

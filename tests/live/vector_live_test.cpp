@@ -184,5 +184,42 @@ TEST(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
   await(vs.drop_collection(name));
 }
 
+// An abort while the target's index is built cancels the build on the
+// server instead of waiting for it (minutes on a large collection): when
+// abort() returns no build runs and the target table has no valid index,
+// where a build left to finish would have made one. The next build drops
+// the invalid index and builds.
+TEST(vector_live_index, an_abort_cancels_the_build) {
+  runtime rt;
+  auto src = "faiss://" + fresh_dir();
+  auto vs = rt.open_vector(src);
+  auto name = "live_cancel_" + unique_token();
+  load(vs, name, 30000);
+
+  auto m = rt.migrate_live(src, pgvector_uri());
+  bool seen = false;
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (!seen && m.state() != live_state::done &&
+         m.state() != live_state::failed &&
+         std::chrono::steady_clock::now() < give_up) {
+    seen = pgtest::index_build_running(name);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(seen) << "the build was not seen running: " << outcome(m);
+  m.abort();
+  EXPECT_EQ(m.state(), live_state::aborted);
+  EXPECT_FALSE(pgtest::index_build_running(name));
+  EXPECT_EQ(pgtest::valid_hnsw_indexes(name), 0);
+  EXPECT_EQ(await(vs.count(name)), 30000u);
+
+  runtime direct;
+  auto pg = direct.open_vector(pgvector_uri());
+  EXPECT_FALSE(await(pg.create_collection({name, 8, metric::l2})));
+  EXPECT_EQ(pgtest::hnsw_indexes(name), 1);
+  EXPECT_EQ(pgtest::valid_hnsw_indexes(name), 1);
+  await(pg.drop_collection(name));
+  await(vs.drop_collection(name));
+}
+
 }  // namespace
 }  // namespace storage::test
