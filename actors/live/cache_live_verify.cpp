@@ -11,8 +11,12 @@ namespace storage::cache_detail {
 
 namespace {
 
-constexpr std::uint32_t verify_page = 200;
-constexpr std::size_t recheck_chunk = 500;
+// Each read of a page or chunk holds a source worker that callers' requests
+// also wait for: 500 keys from SQLite made callers' p99 during verification
+// 2.1-3.7 ms (0.5 ms before the migration), 100 keys 1.0-1.5 ms, 50 no
+// better, with twice the migration's time (BENCHMARKS.md, 2026-12-03).
+constexpr std::uint32_t verify_page = 100;
+constexpr std::size_t recheck_chunk = 100;
 // A key this close to expiry may be gone on one side and not yet on the
 // other (the copy landed a little later): verification lets it pass.
 constexpr std::int64_t expiry_slack_ms = 2000;
