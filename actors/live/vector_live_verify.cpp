@@ -20,8 +20,13 @@ namespace storage::vector_detail {
 
 namespace {
 
-constexpr std::uint32_t verify_page = 500;
-constexpr std::size_t recheck_chunk = 500;
+// A page's read on the target waits on the connection that carries the
+// mirrors (pgvector), and callers held by the mirror backlog wait with it:
+// pages of 500 made faiss -> pgvector callers' p99 during verification
+// 10-16 ms at 4 callers and 39-73 ms at 32; 100, 9.3-10.6 and 30-35 ms
+// (BENCHMARKS.md, 2026-12-03).
+constexpr std::uint32_t verify_page = 100;
+constexpr std::size_t recheck_chunk = 100;
 
 // One page of `c` after `after` from `pool`, merged over its shards.
 void read_page(self_ptr self, std::shared_ptr<pool_type> pool,
