@@ -48,7 +48,8 @@ struct live_migration::impl {
   std::thread thread;
 
   // After abort_requested is set: a build in progress fails soon (its
-  // adapter cancels it on the server), a build about to start does not.
+  // adapter cancels it on the server); build_indexes checks the flag under
+  // the same lock before it starts, so no build starts after this.
   void interrupt_build() {
     std::lock_guard<std::mutex> guard(build_mtx);
     if (building) building->interrupt();

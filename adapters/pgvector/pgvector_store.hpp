@@ -36,11 +36,11 @@
 // migration) keeps searching correctly, by scanning every row: its first
 // index search per connection logs a warning (unless another connection
 // built the index since), and the next create_collection of it (which a
-// migration rerun sends) builds the index. An interrupted build leaves an
-// invalid index behind (so does interrupt(), which cancels a build on the
-// server); the next build drops it first. Builds of one table
-// are serialized by an advisory lock (a second builder waits, then finds
-// the index); neither reads nor writes wait for a build.
+// migration rerun sends) builds the index. An interrupted build (also one
+// that interrupt() cancelled on the server) leaves an invalid index behind;
+// the next build drops it first. Builds of one table are serialized by an
+// advisory lock (a second builder waits, then finds the index); neither
+// reads nor writes wait for a build.
 //
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
 // naming host:port; a wrong password, unknown role or unknown database is
