@@ -16,17 +16,22 @@
 namespace storage::bench {
 namespace {
 
-// Caller latencies before the migration, during it, and during it by the
-// phase (live_state) the call began in: where a high p99 comes from.
+// Caller latencies by the phase (live_state) the call began in, or
+// before_phase: where a high p99 comes from.
 struct latencies {
   static constexpr int before_phase = -1;
   std::mutex mtx;
-  std::vector<double> before, during;
   std::map<int, std::vector<double>> by_phase;
   void add(int phase, double us) {
     std::lock_guard<std::mutex> guard(mtx);
-    (phase == before_phase ? before : during).push_back(us);
-    if (phase != before_phase) by_phase[phase].push_back(us);
+    by_phase[phase].push_back(us);
+  }
+  // Every phase of the migration's.
+  std::vector<double> during() const {
+    std::vector<double> all;
+    for (auto& [phase, v] : by_phase)
+      if (phase != before_phase) all.insert(all.end(), v.begin(), v.end());
+    return all;
   }
 };
 
@@ -92,10 +97,12 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
     state.SkipWithError("the migration failed");
   else
     m.finalize();
-  auto p99b = percentile(lat.before, 0.99), p99d = percentile(lat.during, 0.99);
-  state.counters["p50_before_us"] = percentile(lat.before, 0.5);
+  auto& before = lat.by_phase[latencies::before_phase];
+  auto during = lat.during();
+  auto p99b = percentile(before, 0.99), p99d = percentile(during, 0.99);
+  state.counters["p50_before_us"] = percentile(before, 0.5);
   state.counters["p99_before_us"] = p99b;
-  state.counters["p50_during_us"] = percentile(lat.during, 0.5);
+  state.counters["p50_during_us"] = percentile(during, 0.5);
   state.counters["p99_during_us"] = p99d;
   state.counters["p99_ratio"] = p99b > 0 ? p99d / p99b : 0;
   for (auto s : {live_state::backfill, live_state::verify, live_state::cutover})

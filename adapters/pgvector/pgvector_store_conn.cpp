@@ -223,6 +223,11 @@ void connection::check_interrupted() {
                                         endpoint_ + " was interrupted");
 }
 
+void connection::ready_to_send() {
+  check_interrupted();
+  if (!conn_) fail_connection("running a statement");
+}
+
 void connection::cancel_on_server() {
   constexpr std::int64_t again_ms = 200;
   if (!conn_ || now_ms() - cancel_sent_ < again_ms) return;
@@ -257,7 +262,6 @@ void connection::wait_socket(bool for_write, std::int64_t deadline_ms) {
 }
 
 void connection::send(const std::string& sql, const params& p) {
-  check_interrupted();
   std::vector<const char*> vals;
   for (auto& v : p.values()) vals.push_back(v ? v->c_str() : nullptr);
   std::vector<Oid> types(vals.size(), 25);  // text
@@ -269,7 +273,7 @@ void connection::send(const std::string& sql, const params& p) {
 result connection::exec(const std::string& sql, const params& p) {
   // Never reconnects here: statements of a transaction must not silently
   // continue on a new session. run() reconnects before a whole operation.
-  if (!conn_) fail_connection("running a statement");
+  ready_to_send();
   send(sql, p);
   auto deadline = this->deadline();
   flush(deadline);
@@ -312,8 +316,7 @@ session_setting::~session_setting() {
 }
 
 result connection::copy_in(const std::string& sql, const std::string& data) {
-  check_interrupted();
-  if (!conn_) fail_connection("running a statement");
+  ready_to_send();
   if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr,
                          nullptr, 0))
     fail_connection("sending a statement");

@@ -132,6 +132,8 @@ class connection {
   std::int64_t cancel_sent_ = 0;  // now_ms() of the last PQcancel
   // Throws conflict once interrupt() was called.
   void check_interrupted();
+  // Before a statement goes out: not interrupted, and connected.
+  void ready_to_send();
   // Asks the server to cancel the statement running (interrupted_ only).
   void cancel_on_server();
 };

@@ -9,8 +9,7 @@ std::vector<result> connection::exec_pipeline(
     const std::vector<statement>& stmts) {
   std::vector<result> out;
   if (stmts.empty()) return out;
-  check_interrupted();
-  if (!conn_) fail_connection("running a statement");
+  ready_to_send();
   if (PQenterPipelineMode(conn_) != 1)
     fail_connection("entering pipeline mode");
   for (auto& s : stmts) send(s.sql, s.args);

@@ -95,14 +95,20 @@ std::vector<vector_record> load(vector_store& vs, const std::string& name,
   return rs;
 }
 
+// A faiss:// store of its own per test, the source the index tests migrate
+// to pgvector.
+class vector_live_index : public ::testing::Test {
+ protected:
+  runtime rt;
+  std::string src = "faiss://" + fresh_dir();
+  vector_store vs = rt.open_vector(src);
+};
+
 // A collection the migration creates on pgvector is loaded first and gets
 // its HNSW index after the backfill, built while callers keep writing: the
 // index is there and valid when the migration is done, and searches through
 // it find what was written before and during the migration.
-TEST(vector_live_index, the_target_index_is_built_after_the_backfill) {
-  runtime rt;
-  auto src = "faiss://" + fresh_dir();
-  auto vs = rt.open_vector(src);
+TEST_F(vector_live_index, the_target_index_is_built_after_the_backfill) {
   auto name = "live_index_" + unique_token();
   auto rs = load(vs, name, 3000);
   ASSERT_EQ(pgtest::hnsw_indexes(name), -1);
@@ -146,10 +152,7 @@ TEST(vector_live_index, the_target_index_is_built_after_the_backfill) {
 // mirrors: callers' writes are acknowledged while it runs. A build on the
 // mirrors' connection lets at most the mirror backlog bound (16) through
 // before the router holds every write until the build ends.
-TEST(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
-  runtime rt;
-  auto src = "faiss://" + fresh_dir();
-  auto vs = rt.open_vector(src);
+TEST_F(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
   auto name = "live_build_" + unique_token();
   load(vs, name, 10000);
 
@@ -189,10 +192,7 @@ TEST(vector_live_index, writes_are_acknowledged_while_the_index_is_built) {
 // abort() returns no build runs and the target table has no valid index,
 // where a build left to finish would have made one. The next build drops
 // the invalid index and builds.
-TEST(vector_live_index, an_abort_cancels_the_build) {
-  runtime rt;
-  auto src = "faiss://" + fresh_dir();
-  auto vs = rt.open_vector(src);
+TEST_F(vector_live_index, an_abort_cancels_the_build) {
   auto name = "live_cancel_" + unique_token();
   load(vs, name, 30000);
 
