@@ -5,11 +5,14 @@
 # message hand-off as a race; the TSan run therefore loads these libraries
 # instead (LD_LIBRARY_PATH; same version, same SONAME, same configuration
 # as Debian's: log level QUIET, no runtime checks). The headers stay
-# Debian's. Idempotent: prints the library directory, building it once.
-#   bash scripts/caf_tsan.sh [DIR]   (default build-tsan-caf)
+# Debian's. Idempotent: prints the library directory, building it once per
+# machine, not per clone: it lives with the compiler cache, outside the
+# tree, so a clean clone (CI) does not rebuild CAF.
+#   bash scripts/caf_tsan.sh [DIR]
+#   (default ${XDG_CACHE_HOME:-~/.cache}/storage-runtime/caf-tsan-0.17.6)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-$root/build-tsan-caf}
+out=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/storage-runtime/caf-tsan-0.17.6}
 lib="$out/build/lib"
 if [ -f "$lib/libcaf_core.so.0.17.6" ] && [ -f "$lib/libcaf_io.so.0.17.6" ] &&
    [ -f "$lib/libcaf_openssl.so.0.17.6" ]; then

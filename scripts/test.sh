@@ -2,7 +2,7 @@
 # The README's test command: installs the dependencies, starts the real
 # servers on 127.0.0.1, builds everything (warnings are errors), runs every
 # test with ctest (the 2-minute soak included), checks the installed package
-# (scripts/package_check.sh), runs each fuzz target for FUZZ_SECONDS (60),
+# (scripts/package_check.sh), runs each fuzz target for FUZZ_SECONDS (30),
 # then the whole suite again under AddressSanitizer + UBSan and the
 # concurrent suites under ThreadSanitizer (scripts/sanitize.sh). Extra
 # arguments go to ctest (e.g. -R conformance); the later parts then do not
@@ -42,7 +42,7 @@ lap package
 # objects (ccache keeps what a rerun needs); removing them keeps the peak
 # disk use of a run to the main tree plus the TSan trees. A failed part
 # stops here first and keeps its tree (crash inputs, sanitizer logs).
-bash scripts/fuzz.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash scripts/fuzz.sh
 rm -rf build-fuzz
 lap fuzzing
 bash scripts/sanitize.sh asan
