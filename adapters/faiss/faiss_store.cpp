@@ -67,7 +67,8 @@ std::vector<search_hit> to_hits(database& db, const std::string& collection,
 
 template <class F>
 auto faiss_store::guarded(const char* op, F&& fn) -> decltype(fn()) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  turn_.wait_turn(lock);
   try {
     return fn();
   } catch (const store_error& e) {

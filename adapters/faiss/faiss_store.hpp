@@ -91,6 +91,7 @@
 #include <string>
 #include <thread>
 
+#include "adapters/faiss/faiss_turnstile.hpp"
 #include "adapters/vector_backend.hpp"
 #include "messages/store_uri.hpp"
 
@@ -253,11 +254,14 @@ class faiss_store : public vector_backend {
       std::chrono::steady_clock::time_point::max();
 
   std::mutex mu_;  // every call, and the snapshot thread's access to state
+  // The loader and the snapshotter take mu_ back ahead of callers.
+  faiss_detail::turnstile turn_;
   std::condition_variable snapshot_wanted_;
   std::deque<std::string> snapshot_queue_;
   bool stopping_ = false;
   std::thread snapshotter_;  // started on the first snapshot due
-  // mu_ is held by a lock_guard in callers that wait: hence _any.
+  // Callers that wait hold mu_ through guarded()'s lock, out of reach of
+  // the functions that wait: hence _any, on mu_ itself.
   std::condition_variable_any load_wanted_, load_finished_;
   std::thread loader_;  // started on the first load
 };

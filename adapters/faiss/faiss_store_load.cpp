@@ -112,7 +112,7 @@ faiss_store::loaded_collection& faiss_store::loaded(const std::string& name) {
               "); the load goes on in the background and what it reached "
               "is kept when the store closes: retry, or raise timeout_ms");
     }
-    // The caller holds mu_ through a lock_guard; the wait releases it.
+    // The caller holds mu_ through guarded()'s lock; the wait releases it.
     if (deadline_ == clock_type::time_point::max())
       load_finished_.wait(mu_);
     else
@@ -210,7 +210,7 @@ faiss_store::step faiss_store::advance(const std::string& name, load_job& job,
     std::string why, path;
     if (snapshots_) {
       path = faiss_detail::snapshot_path(dir_, job.incarnation);
-      unlocked free(lock);
+      unlocked free(lock, turn_);
       state = faiss_detail::read_snapshot(path, job.spec, *opts_,
                                           job.incarnation, why);
     }
@@ -272,16 +272,19 @@ faiss_store::step faiss_store::advance(const std::string& name, load_job& job,
   // for means the load has all of them.
   bool last_rows = static_cast<std::int64_t>(rows.size()) < job.chunk;
   if (!rows.empty()) {
+    clock_type::duration worked{};
     {
-      unlocked free(lock);
+      unlocked free(lock, turn_);
       job.state->put(rows);
+      // The step's own work, not the wait to take the lock back: a busy
+      // caller would shrink every step to the minimum.
+      worked = clock_type::now() - start;
     }
     if (!current()) return step::gone;
     job.size = job.state->size();
     job.how.replayed += rows.size();
     job.unsaved += rows.size();
-    if (!last_rows)
-      job.chunk = next_chunk(job.chunk, clock_type::now() - start);
+    if (!last_rows) job.chunk = next_chunk(job.chunk, worked);
   }
   if (last_rows) return step::done;
   if (clock_type::now() - job.saved_at >= partial_every)
@@ -322,7 +325,7 @@ void faiss_store::save_partial(const std::string& name, load_job& job,
   auto path = faiss_detail::snapshot_path(dir_, job.incarnation);
   try {
     // Nothing else touches a loading collection's state: unlocked.
-    unlocked free(lock);
+    unlocked free(lock, turn_);
     faiss_detail::write_snapshot(path, *job.state, job.spec, *opts_,
                                  job.incarnation)
         ->commit();

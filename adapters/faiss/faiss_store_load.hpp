@@ -38,20 +38,6 @@ inline std::int64_t next_chunk(std::int64_t chunk, clock_type::duration took) {
       scaled, 16.0, std::min(4096.0, 4.0 * static_cast<double>(chunk))));
 }
 
-// Releases a held lock for a scope, taking it again on the way out.
-class unlocked {
- public:
-  explicit unlocked(std::unique_lock<std::mutex>& lock) : lock_(lock) {
-    lock_.unlock();
-  }
-  ~unlocked() { lock_.lock(); }
-  unlocked(const unlocked&) = delete;
-  unlocked& operator=(const unlocked&) = delete;
-
- private:
-  std::unique_lock<std::mutex>& lock_;
-};
-
 // Rows read back from SQLite must have the collection's dimension: a
 // corrupt or foreign row would otherwise overrun (or short) the index's row
 // buffer. Throws internal naming the first that does not.

@@ -37,7 +37,7 @@ void faiss_store::save_snapshot(const std::string& name,
   } catch (...) {
     failed = std::current_exception();
   }
-  lock.lock();
+  turn_.relock(lock);
   // The collection may have gone meanwhile (or been dropped and created
   // again): the file then belongs to no current incarnation.
   cat = catalogue_.find(name);

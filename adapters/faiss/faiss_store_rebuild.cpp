@@ -83,14 +83,18 @@ void faiss_store::advance_graph_rebuild(const std::string& name, load_job& job,
     for (auto& id : removed) job.state->erase(id);
   };
   if (!last) {
-    auto start = clock_type::now();
+    clock_type::duration worked{};
     {
-      unlocked free(lock);
+      unlocked free(lock, turn_);
+      auto start = clock_type::now();
       apply();
+      // Not the wait to take the lock back: behind steady writes that
+      // shrank every step to 16 rows, and a rebuild of 100k records under
+      // writes did not finish in ten minutes.
+      worked = clock_type::now() - start;
     }
     if (!current()) return;
-    if (!job.scanned)
-      job.chunk = next_chunk(job.chunk, clock_type::now() - start);
+    if (!job.scanned) job.chunk = next_chunk(job.chunk, worked);
     return;
   }
   apply();
