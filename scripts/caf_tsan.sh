@@ -12,7 +12,7 @@
 #   (default ${XDG_CACHE_HOME:-~/.cache}/storage-runtime/caf-tsan-0.17.6)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/storage-runtime/caf-tsan-0.17.6}
+out=${1:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/storage-runtime/caf-tsan-0.17.6}
 lib="$out/build/lib"
 if [ -f "$lib/libcaf_core.so.0.17.6" ] && [ -f "$lib/libcaf_io.so.0.17.6" ] &&
    [ -f "$lib/libcaf_openssl.so.0.17.6" ]; then
