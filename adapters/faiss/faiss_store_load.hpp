@@ -7,7 +7,6 @@
 #include <chrono>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
