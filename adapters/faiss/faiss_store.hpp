@@ -74,7 +74,9 @@
 // float precision of the unit vector (~1e-7), l2 and ip bit for bit.
 // Searches may carry many queries (search_batch): one FAISS call, BLAS on
 // flat from 20 queries; OpenBLAS is set to one thread (see
-// faiss_store_math.hpp).
+// faiss_store_math.hpp), and where it chose kernels older than the CPU (as
+// 0.3.21 does on CPUs newer than itself) to the CPU's own, unless
+// OPENBLAS_CORETYPE is set (openblas_setup.cpp).
 // OpenMP: a search runs on the calling thread only (a per-query OpenMP team
 // was 15x slower on a busy 2-core box); bulk index builds keep the default.
 #pragma once

@@ -58,7 +58,9 @@ class single_threaded {
 // OpenBLAS's own thread team on top of the runtime's threads collapsed
 // batched search below the reference BLAS here (BENCHMARKS.md): unless
 // OPENBLAS_NUM_THREADS says otherwise, the process's OpenBLAS (if that is
-// the BLAS in use) runs on the calling thread. Process-wide, once.
+// the BLAS in use) runs on the calling thread. Process-wide, once; also
+// logs the kernels OpenBLAS was switched to when it loaded
+// (openblas_setup.cpp).
 void use_one_blas_thread();
 
 }  // namespace storage::faiss_detail
