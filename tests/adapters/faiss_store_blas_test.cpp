@@ -52,6 +52,7 @@ bool has_avx2() {
 bool has_avx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512cd") &&
          __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512dq") &&
          __builtin_cpu_supports("avx512vl");
