@@ -72,13 +72,13 @@ void run(const serve_args& a) {
   server.stop();
   print({{"stopped", true}});
   std::cout.flush();
-  // Every request has been answered and every write is durable. CAF 0.17's
-  // shutdown can still wait while a client stays connected: the actor
-  // system waits for a finished detached worker (gdb: a cache worker in
-  // private_thread::await_self_destroyed, one strong reference left) whose
-  // last reference was not found. In 60 of 60 runs of node_serve's SIGTERM
-  // test on 2026-12-03 (its client stays connected) the stop took this
-  // path. SIGTERM must end the process all the same.
+  // Every request has been answered and every write is durable. The actor
+  // system's shutdown then waits for every detached worker to be
+  // destroyed; a store handle sent to a client that stayed connected kept
+  // its workers alive until the store's handle let go of them on exit
+  // (store_dispatcher.cpp; before, every SIGTERM with a client connected
+  // ended here). Should anything else hold one, SIGTERM must end the
+  // process all the same.
   std::thread([] {
     std::this_thread::sleep_for(std::chrono::seconds(3));
     spdlog::warn("shutdown still waits for a connected client; exiting");

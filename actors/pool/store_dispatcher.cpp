@@ -1,5 +1,6 @@
 #include "actors/pool/store_dispatcher.hpp"
 
+#include <memory>
 #include <mutex>
 #include <optional>
 
@@ -21,22 +22,27 @@ class dispatcher final : public caf::monitorable_actor {
                caf::execution_unit* eu) override {
     auto& content = what->content();
     if (content.match_elements<caf::exit_msg>()) {
-      // The runtime closes the router itself; the handle only goes away.
+      // The runtime closes the router itself; the handle only goes away,
+      // and lets go of the table (and through it the workers) now: a
+      // handle sent to another node can outlive its store in CAF, and
+      // the actor system's shutdown waits for every detached worker.
       cleanup(std::move(content.get_mutable_as<caf::exit_msg>(0).reason), eu);
+      std::atomic_store(&table_, std::shared_ptr<route_table>{});
       return;
     }
-    if (getf(is_terminated_flag)) {
+    auto table = std::atomic_load(&table_);
+    if (getf(is_terminated_flag) || !table) {
       reply_error(*what, caf::make_error(caf::sec::request_receiver_down),
                   caf::actor_cast<caf::strong_actor_ptr>(this), eu);
       return;
     }
     auto op = op_of(content);
     if (op == store_op::other) {  // a router's own message
-      table_->to_router(std::move(what), eu);
+      table->to_router(std::move(what), eu);
       return;
     }
-    table_->dispatch(std::move(what), op, eu,
-                     caf::actor_cast<caf::strong_actor_ptr>(this));
+    table->dispatch(std::move(what), op, eu,
+                    caf::actor_cast<caf::strong_actor_ptr>(this));
   }
 
   const char* name() const override { return "store_dispatcher"; }
