@@ -17,6 +17,16 @@ namespace storage::faiss_detail {
 
 using label_t = faiss::Index::idx_t;
 
+namespace {
+
+// Whether a flat search of n queries takes FAISS's BLAS path (20+ queries
+// unless the process changed FAISS's threshold).
+bool takes_blas(std::size_t n) {
+  return n >= static_cast<std::size_t>(faiss::distance_compute_blas_threshold);
+}
+
+}  // namespace
+
 // Mirrors storage::distance operation for operation, so the result is the
 // same double every other backend's answer is checked against; for cosine
 // the stored vector is already unit length (to float precision).
@@ -112,9 +122,9 @@ std::vector<std::vector<collection_state::hit>> collection_state::search_batch(
   std::vector<float> dist(n * fetch);
   std::vector<label_t> labels(n * fetch);
   run_index(n, rows.data(), fetch, p, dist.data(), labels.data());
-  // FAISS's BLAS path (flat, 20+ queries) computes l2 as |x|²+|y|²-2x·y,
-  // whose float error grows with the norms.
-  bool blas = !opts_.hnsw && n >= 20;
+  // FAISS's BLAS path computes l2 as |x|²+|y|²-2x·y, whose float error
+  // grows with the norms.
+  bool blas = !opts_.hnsw && takes_blas(n);
   for (std::size_t i = 0; i < n; ++i) {
     double qnorm = squared_norm(queries[i].data(), dim_);
     auto v =
@@ -154,7 +164,7 @@ void collection_state::run_index(std::size_t n, const float* queries,
     params.sel = selector;
     params.efSearch = std::max(opts_.ef_search, static_cast<int>(fetch));
     index_->search(nq, queries, kk, dist, labels, &params);
-  } else if (spec_.metric == metric::l2 && n >= 20) {
+  } else if (spec_.metric == metric::l2 && takes_blas(n)) {
     // FAISS's BLAS path would compute every stored vector's norm again, in
     // plain C (no SIMD): a quarter of a 64-query search over 1M records.
     // The state keeps them (in double; in float they match FAISS's to

@@ -12,9 +12,12 @@
 namespace storage::faiss_detail {
 namespace {
 
-// The kernels the constructor below switched OpenBLAS to, for the log line
-// at first use (no logger exists before main).
+// What the constructor below found, for the log line at first use (no
+// logger exists before main): the kernels it switched OpenBLAS to, or
+// those it should have and could not (OpenBLAS still runs `lagging`).
 const char* switched_to = nullptr;
+const char* could_not_switch_to = nullptr;
+const char* lagging = nullptr;
 
 template <class F>
 F blas_symbol(const char* name) {
@@ -55,17 +58,21 @@ bool kernels_lag_the_cpu(const char* running, const char* best) {
 __attribute__((constructor)) void choose_openblas_kernels() {
   if (std::getenv("OPENBLAS_CORETYPE")) return;
   auto corename = blas_symbol<char* (*)()>("openblas_get_corename");
+  const char* best = core_for_this_cpu();
+  if (!corename || !best || !kernels_lag_the_cpu(corename(), best)) return;
   auto quit = blas_symbol<void (*)()>("gotoblas_dynamic_quit");
   auto init = blas_symbol<void (*)()>("gotoblas_dynamic_init");
-  const char* best = core_for_this_cpu();
-  if (!corename || !quit || !init || !best ||
-      !kernels_lag_the_cpu(corename(), best))
-    return;
-  if (setenv("OPENBLAS_CORETYPE", best, 0) != 0) return;
-  quit();
-  init();
-  unsetenv("OPENBLAS_CORETYPE");
-  if (std::strcmp(corename(), best) == 0) switched_to = best;
+  if (quit && init && setenv("OPENBLAS_CORETYPE", best, 0) == 0) {
+    quit();
+    init();
+    unsetenv("OPENBLAS_CORETYPE");
+  }
+  if (std::strcmp(corename(), best) == 0) {
+    switched_to = best;
+  } else {
+    could_not_switch_to = best;
+    lagging = corename();
+  }
 }
 
 }  // namespace
@@ -80,15 +87,12 @@ void use_one_blas_thread() {
           "OpenBLAS had chosen kernels older than this CPU; switched it to "
           "its {} kernels (OPENBLAS_CORETYPE, when set, decides instead)",
           switched_to);
-    auto corename = blas_symbol<char* (*)()>("openblas_get_corename");
-    const char* best = core_for_this_cpu();
-    if (corename && best && kernels_lag_the_cpu(corename(), best) &&
-        !std::getenv("OPENBLAS_CORETYPE"))
+    if (could_not_switch_to)
       storage_log()->warn(
           "OpenBLAS runs its {} kernels on this CPU and could not be "
           "switched; start the process with OPENBLAS_CORETYPE={} for faster "
           "batched search",
-          corename(), best);
+          lagging, could_not_switch_to);
   });
 }
 
