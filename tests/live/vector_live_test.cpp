@@ -2,6 +2,7 @@
 // writes, deletes and reads, repeated with different timing.
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "adapters/pgvector_index_probe.hpp"
@@ -32,16 +33,25 @@ TEST_P(vector_live_abort, abort_after_cutover_keeps_every_write_on_the_source) {
 INSTANTIATE_TEST_SUITE_P(runs, vector_live_abort, ::testing::Range(0, 5));
 
 // Collections created, dropped and filtered by a delete-where while the
-// migration runs follow it to the target.
-TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
+// migration runs follow it to the target; with one target connection and
+// with four, where a whole-collection operation must not overtake a keyed
+// write mirrored before it on another connection, nor be overtaken by one
+// mirrored after it (mirrors keep to one connection at a time; spreading
+// them by id without a barrier failed this test).
+class vector_live_collections : public ::testing::TestWithParam<int> {};
+
+TEST_P(vector_live_collections, created_dropped_and_filtered_during_migration) {
   runtime rt;
   auto src = "faiss://" + fresh_dir();
+  auto tgt = with_param(pgvector_uri(), "pool=" + std::to_string(GetParam()));
   auto vs = rt.open_vector(src);
   auto keep = "live_keep_" + unique_token();
   auto gone = "live_gone_" + unique_token();
   auto born = "live_born_" + unique_token();
+  auto churn = "live_churn_" + unique_token();
   await(vs.create_collection({keep, 8, metric::l2}));
   await(vs.create_collection({gone, 8, metric::l2}));
+  await(vs.create_collection({churn, 8, metric::l2}));
   std::vector<vector_record> rs;
   // 1000: verification pages (500) end exactly at the end of the data.
   for (int i = 0; i < 1000; ++i)
@@ -51,7 +61,7 @@ TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
 
   live_options opts;
   opts.batch = 50;
-  auto m = rt.migrate_live(src, pgvector_uri(), opts);
+  auto m = rt.migrate_live(src, tgt, opts);
   // Both sides of the filter are written during the migration, maybe before
   // the backfill reads them, maybe after.
   auto where = filter::eq("n", std::int64_t{3});
@@ -59,6 +69,20 @@ TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
   await(vs.drop_collection(gone));
   await(vs.create_collection({born, 8, metric::ip}));
   await(vs.upsert(born, {record_for("b1", "born")}));
+  // Keyed writes on both sides of drops and creates, sent without waiting:
+  // their mirrors meet in the same rounds. Only the last round's records
+  // belong in `churn` at the end.
+  std::vector<std::future<std::uint64_t>> writes;
+  for (int round = 0; round < 30; ++round) {
+    for (int i = 0; i < 8; ++i)
+      writes.push_back(vs.upsert(
+          churn, {record_for("c" + std::to_string(round * 8 + i), "c")}));
+    if (round + 1 < 30) {
+      await(vs.drop_collection(churn));
+      await(vs.create_collection({churn, 8, metric::l2}));
+    }
+  }
+  for (auto& w : writes) w.get();
   ASSERT_EQ(settle(m), live_state::done) << outcome(m);
 
   runtime direct;
@@ -76,10 +100,19 @@ TEST(vector_live_collections, created_dropped_and_filtered_during_migration) {
   EXPECT_FALSE(names.count(gone));
   ASSERT_TRUE(names.count(born));
   EXPECT_EQ(await(pg.count(born)), 1u);
+  std::set<std::string> churned;
+  for (auto& [id, r] : scan_all(pg, churn)) churned.insert(id);
+  std::set<std::string> last;
+  for (int i = 0; i < 8; ++i) last.insert("c" + std::to_string(29 * 8 + i));
+  EXPECT_EQ(churned, last);
   m.finalize();
   await(vs.drop_collection(keep));
   await(vs.drop_collection(born));
+  await(vs.drop_collection(churn));
 }
+
+INSTANTIATE_TEST_SUITE_P(target_pool, vector_live_collections,
+                         ::testing::Values(1, 4));
 
 // Creates the 8-d collection `name` on `vs` holding records r0..r{n-1},
 // written in batches of 2000; returns them.
