@@ -13,11 +13,10 @@ namespace storage::faiss_detail {
 namespace {
 
 // What the constructor below found, for the log line at first use (no
-// logger exists before main): the kernels it switched OpenBLAS to, or
-// those it should have and could not (OpenBLAS still runs `lagging`).
-const char* switched_to = nullptr;
-const char* could_not_switch_to = nullptr;
-const char* lagging = nullptr;
+// logger exists before main): the kernels OpenBLAS should run here when it
+// ran older ones, and those it still runs if it could not be switched.
+const char* wanted = nullptr;
+const char* still_running = nullptr;
 
 template <class F>
 F blas_symbol(const char* name) {
@@ -67,12 +66,8 @@ __attribute__((constructor)) void choose_openblas_kernels() {
     init();
     unsetenv("OPENBLAS_CORETYPE");
   }
-  if (std::strcmp(corename(), best) == 0) {
-    switched_to = best;
-  } else {
-    could_not_switch_to = best;
-    lagging = corename();
-  }
+  wanted = best;
+  if (std::strcmp(corename(), best) != 0) still_running = corename();
 }
 
 }  // namespace
@@ -82,17 +77,18 @@ void use_one_blas_thread() {
   std::call_once(once, [] {
     auto set = blas_symbol<void (*)(int)>("openblas_set_num_threads");
     if (set && !std::getenv("OPENBLAS_NUM_THREADS")) set(1);
-    if (switched_to)
+    if (!wanted) return;
+    if (!still_running)
       storage_log()->info(
           "OpenBLAS had chosen kernels older than this CPU; switched it to "
           "its {} kernels (OPENBLAS_CORETYPE, when set, decides instead)",
-          switched_to);
-    if (could_not_switch_to)
+          wanted);
+    else
       storage_log()->warn(
           "OpenBLAS runs its {} kernels on this CPU and could not be "
           "switched; start the process with OPENBLAS_CORETYPE={} for faster "
           "batched search",
-          lagging, could_not_switch_to);
+          still_running, wanted);
   });
 }
 

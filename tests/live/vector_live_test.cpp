@@ -72,12 +72,15 @@ TEST_P(vector_live_collections, created_dropped_and_filtered_during_migration) {
   // Keyed writes on both sides of drops and creates, sent without waiting:
   // their mirrors meet in the same rounds. Only the last round's records
   // belong in `churn` at the end.
+  constexpr int rounds = 30, per_round = 8;
+  auto churn_id = [](int round, int i) {
+    return "c" + std::to_string(round * per_round + i);
+  };
   std::vector<std::future<std::uint64_t>> writes;
-  for (int round = 0; round < 30; ++round) {
-    for (int i = 0; i < 8; ++i)
-      writes.push_back(vs.upsert(
-          churn, {record_for("c" + std::to_string(round * 8 + i), "c")}));
-    if (round + 1 < 30) {
+  for (int round = 0; round < rounds; ++round) {
+    for (int i = 0; i < per_round; ++i)
+      writes.push_back(vs.upsert(churn, {record_for(churn_id(round, i), "c")}));
+    if (round + 1 < rounds) {
       await(vs.drop_collection(churn));
       await(vs.create_collection({churn, 8, metric::l2}));
     }
@@ -103,7 +106,7 @@ TEST_P(vector_live_collections, created_dropped_and_filtered_during_migration) {
   std::set<std::string> churned;
   for (auto& [id, r] : scan_all(pg, churn)) churned.insert(id);
   std::set<std::string> last;
-  for (int i = 0; i < 8; ++i) last.insert("c" + std::to_string(29 * 8 + i));
+  for (int i = 0; i < per_round; ++i) last.insert(churn_id(rounds - 1, i));
   EXPECT_EQ(churned, last);
   m.finalize();
   await(vs.drop_collection(keep));
