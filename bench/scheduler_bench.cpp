@@ -4,6 +4,10 @@
 // measured is the runtime's path).
 //
 //   sched/facade_get/<threads>/<poll_attempts>     (0 = the default)
+//   sched/actor_get/<sqlite|redis>  an actor's get, the next from the
+//                                   previous reply (the case the idle
+//                                   threads' spinning serves; run with
+//                                   STORAGE_SPIN=0 for the comparison)
 //
 // Counters beyond the back-to-back loop (measured after it, untimed):
 //   sparse_p50_us, sparse_p99_us  a caller asking once per millisecond, so the
@@ -14,6 +18,7 @@
 #include <thread>
 
 #include "bench/bench_util.hpp"
+#include "tests/support/servers.hpp"
 
 namespace storage::bench {
 
@@ -27,15 +32,15 @@ double pct(double cpu_us, std::chrono::microseconds wall) {
   return 100.0 * cpu_us / static_cast<double>(wall.count());
 }
 
-void sparse_phase(benchmark::State& state, cache_store& s) {
+// `ask_once` is one request, timed by the caller.
+template <class AskOnce>
+void sparse_phase(benchmark::State& state, AskOnce ask_once) {
   std::vector<double> lat;
   auto cpu0 = process_cpu_us();
   auto wall0 = clock_type::now();
   for (int i = 0; i < sparse_requests; ++i) {
     std::this_thread::sleep_for(sparse_gap);
-    auto t0 = clock_type::now();
-    s.get("key").get();
-    lat.push_back(micros_since(t0));
+    ask_once(lat);
   }
   auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
       clock_type::now() - wall0);
@@ -67,7 +72,37 @@ void facade_get(benchmark::State& state) {
   timed_loop(state, [&](std::uint64_t) {
     benchmark::DoNotOptimize(s->get("key").get());
   });
-  sparse_phase(state, *s);
+  sparse_phase(state, [&](std::vector<double>& lat) {
+    auto t0 = clock_type::now();
+    s->get("key").get();
+    lat.push_back(micros_since(t0));
+  });
+}
+
+void actor_get(benchmark::State& state, const char* backend) {
+  std::optional<cache_store> s;
+  auto& rt = runtime_holder::get();
+  try {
+    s = std::string(backend) == "redis"
+            ? rt.open_cache(with_param(test::redis_uri(), "namespace=sched"))
+            : rt.open_cache("sqlite://" + scratch_dir() + "/sched.db");
+    s->set("key", std::string(100, 'v')).get();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  auto send = [](caf::event_based_actor* self, const cache_store_actor& h,
+                 std::uint64_t) {
+    return self->request(h, request_timeout, cget_atom::value,
+                         std::string("key"));
+  };
+  constexpr int batch = 100;
+  actor_loop<maybe_value>(state, rt.system(), s->actor(), send, batch);
+  round_trips<maybe_value, cache_store_actor, decltype(send)> once(s->actor(),
+                                                                   send);
+  sparse_phase(state, [&](std::vector<double>& lat) {
+    once.run(rt.system(), 0, 1, lat);
+  });
 }
 
 [[maybe_unused]] const int registered = [] {
@@ -75,6 +110,12 @@ void facade_get(benchmark::State& state) {
   b->ArgNames({"threads", "poll"})->UseRealTime()->Iterations(20000);
   for (long threads : {1, 2, 4})
     for (long poll : {0, 1000, 10000, 100000}) b->Args({threads, poll});
+  for (const char* backend : {"sqlite", "redis"})
+    benchmark::RegisterBenchmark(
+        (std::string("sched/actor_get/") + backend).c_str(),
+        [backend](benchmark::State& st) { actor_get(st, backend); })
+        ->UseRealTime()
+        ->MinTime(0.5);
   return 0;
 }();
 

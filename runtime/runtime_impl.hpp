@@ -23,6 +23,7 @@
 #include "runtime/migration_journal.hpp"
 #include "runtime/remote_store.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/spinning_stealing.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -48,7 +49,10 @@ inline constexpr std::size_t middleman_workers = 0;
 // BENCHMARKS.md (bench/scheduler_bench.cpp): the single-caller p50 about
 // 100 -> 30 us, CPU per request about 70 -> 40 us, idle CPU about 2.5% ->
 // 0.5% of a core. Raising poll_attempts spins longer: more CPU at low request
-// rates for no reliable latency gain on 2 cores, so it stays off.
+// rates for no reliable latency gain on 2 cores, so it stays off. Instead
+// the scheduler is CAF's work stealing with a targeted spin: an idle thread
+// polls a while longer only while one caller goes back and forth
+// (runtime/spinning_stealing.hpp).
 //
 // Every runtime loads the middleman (caf:// stores, node_server) and CAF's
 // OpenSSL module; both start idle and cost a thread that sleeps in epoll.
@@ -69,6 +73,10 @@ struct runtime_config : caf::actor_system_config {
     openssl_cafile = tls.cafile;
     openssl_capath = tls.capath;
     openssl_passphrase = tls.passphrase;
+    module_factories.push_back(
+        [](caf::actor_system& sys) -> caf::actor_system::module* {
+          return new spinning_scheduler(sys);
+        });
     load<caf::io::middleman>();
     load<caf::openssl::manager>();
     register_types(*this);

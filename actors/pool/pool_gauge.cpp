@@ -2,6 +2,14 @@
 
 namespace storage {
 
+namespace detail {
+std::atomic<std::size_t> tokens_alive{0};
+}  // namespace detail
+
+std::size_t requests_in_flight() {
+  return detail::tokens_alive.load(std::memory_order_relaxed);
+}
+
 pool_gauge::pool_gauge(std::uint32_t workers, std::size_t max_inflight)
     : max_inflight_(max_inflight),
       load_(new std::atomic<std::uint32_t>[workers]),

@@ -67,6 +67,15 @@ class pool_gauge {
   std::uint32_t rotor_ = 0;  // spreads ties between idle workers
 };
 
+// Requests whose load_token is alive, over every pool of the process: how
+// much work is on its way. Idle threads spin for the next job only when
+// this is small (actors/pool/worker_linger.hpp).
+std::size_t requests_in_flight();
+
+namespace detail {
+extern std::atomic<std::size_t> tokens_alive;
+}  // namespace detail
+
 // One request's share of a gauge, released when the token dies: held by
 // whoever holds the request (the router while it waits, the worker while it
 // is queued or running, a batch until it has run).
@@ -74,7 +83,9 @@ class load_token {
  public:
   load_token() = default;
   load_token(std::shared_ptr<pool_gauge> g, std::uint32_t worker, caller_id c)
-      : gauge_(std::move(g)), worker_(worker), caller_(c) {}
+      : gauge_(std::move(g)), worker_(worker), caller_(c) {
+    if (gauge_) detail::tokens_alive.fetch_add(1, std::memory_order_relaxed);
+  }
   load_token(load_token&& x) noexcept { *this = std::move(x); }
   load_token& operator=(load_token&& x) noexcept {
     reset();
@@ -89,8 +100,10 @@ class load_token {
   ~load_token() { reset(); }
 
   void reset() {
-    if (gauge_) gauge_->release(worker_, caller_);
+    if (!gauge_) return;
+    gauge_->release(worker_, caller_);
     gauge_ = nullptr;
+    detail::tokens_alive.fetch_sub(1, std::memory_order_relaxed);
   }
   explicit operator bool() const { return gauge_ != nullptr; }
 

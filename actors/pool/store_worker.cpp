@@ -5,6 +5,7 @@
 #include "actors/pool/cache_batch.hpp"
 #include "actors/pool/job.hpp"
 #include "actors/pool/request_exec.hpp"
+#include "actors/pool/worker_linger.hpp"
 #include "messages/caf_support.hpp"
 
 namespace storage {
@@ -17,6 +18,25 @@ caf::result<caf::message> as_result(caf::message reply) {
   return reply;
 }
 
+// Sends a handler's result now instead of after the handler, so the worker
+// can linger for the next request with the reply already on its way; CAF
+// then sends nothing more. A result still to come (a batch's promise) is
+// left alone.
+caf::result<caf::message> reply_then_linger(caf::scheduled_actor* self,
+                                            caf::result<caf::message> r,
+                                            worker_linger& linger) {
+  if (r.flag == caf::rt_value || r.flag == caf::rt_error) {
+    auto rp = self->make_response_promise();
+    if (r.flag == caf::rt_error)
+      rp.deliver(std::move(r.err));
+    else
+      rp.deliver(std::move(r.value));
+    r = rp;
+  }
+  linger.after_reply(self);
+  return r;
+}
+
 using vector_core = worker_core<vector_backend>;
 using cache_core = worker_core<cache_backend>;
 
@@ -25,11 +45,16 @@ caf::behavior vector_worker(caf::event_based_actor* self,
   // Every store operation: run it on the adapter, under the core's lock (a
   // caller may be running one inline).
   self->set_default_handler(
-      [core](caf::scheduled_actor* me,
-             caf::message_view& x) -> caf::result<caf::message> {
-        auto ticket = take_ticket(me);
-        std::lock_guard<std::mutex> guard(core->mutex());
-        return as_result(core->execute(x.content(), ticket));
+      [core, linger = worker_linger{}](
+          caf::scheduled_actor* me,
+          caf::message_view& x) mutable -> caf::result<caf::message> {
+        auto reply = [&] {
+          auto ticket = take_ticket(me);
+          linger.on_request(ticket.start);
+          std::lock_guard<std::mutex> guard(core->mutex());
+          return core->execute(x.content(), ticket);
+        }();
+        return reply_then_linger(me, as_result(std::move(reply)), linger);
       });
   return {
       [=](close_atom) { self->quit(); },
@@ -42,6 +67,7 @@ struct cache_worker_state {
   bool flush_pending = false;  // a cflush is on its way through the mailbox
   std::uint64_t requests = 0;  // single-key requests received
   std::uint64_t calls = 0;     // adapter calls made for them
+  worker_linger linger;
 
   // Runs the pending batch; call with the core's lock held.
   void flush() {
@@ -71,6 +97,7 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
   auto& core = *st.core;
   auto& req = x.content();
   auto ticket = take_ticket(self);
+  st.linger.on_request(ticket.start);
   std::lock_guard<std::mutex> guard(core.mutex());
   std::optional<cache_op> op;
   try {
@@ -109,14 +136,15 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
 
 caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
   self->state.core = std::move(core);
-  self->set_default_handler(
-      [self](caf::scheduled_actor*, caf::message_view& x) {
-        return cache_request(self, x);
-      });
+  self->set_default_handler([self](caf::scheduled_actor*,
+                                   caf::message_view& x) {
+    return reply_then_linger(self, cache_request(self, x), self->state.linger);
+  });
   return {
       [=](cflush_atom) {
         self->state.flush_pending = false;
         self->state.flush_now();
+        self->state.linger.after_reply(self);
       },
       [=](wstats_atom) {
         // A request a caller ran itself was one request and one call.

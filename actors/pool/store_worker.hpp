@@ -2,7 +2,9 @@
 // blocking I/O never stalls CAF's scheduler. It answers the store interface
 // by calling its adapter (actors/pool/request_exec.hpp); a store_error
 // becomes the error reply, and a request whose deadline passed while it
-// waited is answered timeout without running.
+// waited is answered timeout without running. The reply goes out from inside
+// the handler, after which the worker may poll its mailbox a moment before
+// its thread sleeps (actors/pool/worker_linger.hpp).
 //
 // A cache worker whose adapter can batch (capabilities().batching: Redis)
 // runs a single-key request at once when nothing else waits in its mailbox,
