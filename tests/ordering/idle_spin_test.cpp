@@ -29,49 +29,55 @@ std::string ping_pong(runtime& rt, const cache_store_actor& store, int rounds,
                       const std::string& key) {
   auto done = std::make_shared<std::promise<std::string>>();
   auto result = done->get_future();
-  rt.system().spawn([=](caf::event_based_actor* self) -> caf::behavior {
-    // The behavior holds the step; the step refers to itself weakly, so
-    // nothing is left when the actor quits.
-    auto step = std::make_shared<std::function<void(int)>>();
-    std::weak_ptr<std::function<void(int)>> next = step;
-    auto fail = [=](std::string what) {
-      done->set_value(std::move(what));
-      self->quit();
-    };
-    *step = [=](int i) {
-      if (i == rounds) {
-        done->set_value("");
-        self->quit();
-        return;
-      }
-      auto value = "v" + std::to_string(i);
-      self->request(store, 10s, cset_atom::value, cache_entry{key, value, {}})
-          .then(
-              [=](bool) {
-                self->request(store, 10s, cget_atom::value, key)
-                    .then(
-                        [=](const maybe_value& got) {
-                          if (!got.found || got.value != value)
-                            return fail("round " + std::to_string(i) +
-                                        ": get returned '" + got.value + "'");
-                          self->request(store, 10s, cincr_atom::value, key,
-                                        std::int64_t{1})
-                              .then(
-                                  [=](std::int64_t) {
-                                    fail("round " + std::to_string(i) +
-                                         ": incr of a word succeeded");
-                                  },
-                                  [=](caf::error&) {
-                                    if (auto f = next.lock()) (*f)(i + 1);
-                                  });
-                        },
-                        [=](caf::error& e) { fail(caf::to_string(e)); });
-              },
-              [=](caf::error& e) { fail(caf::to_string(e)); });
-    };
-    (*step)(0);
-    return {[step](caf::unit_t) {}};
-  });
+  // `rounds` goes in as an argument: CAF 0.17 binds a null reference for a
+  // function spawned without any (UBSan: init_fun_factory.hpp:85).
+  rt.system().spawn(
+      [=](caf::event_based_actor* self, int rounds) -> caf::behavior {
+        // The behavior holds the step; the step refers to itself weakly, so
+        // nothing is left when the actor quits.
+        auto step = std::make_shared<std::function<void(int)>>();
+        std::weak_ptr<std::function<void(int)>> next = step;
+        auto fail = [=](std::string what) {
+          done->set_value(std::move(what));
+          self->quit();
+        };
+        *step = [=](int i) {
+          if (i == rounds) {
+            done->set_value("");
+            self->quit();
+            return;
+          }
+          auto value = "v" + std::to_string(i);
+          self->request(store, 10s, cset_atom::value,
+                        cache_entry{key, value, {}})
+              .then(
+                  [=](bool) {
+                    self->request(store, 10s, cget_atom::value, key)
+                        .then(
+                            [=](const maybe_value& got) {
+                              if (!got.found || got.value != value)
+                                return fail("round " + std::to_string(i) +
+                                            ": get returned '" + got.value +
+                                            "'");
+                              self->request(store, 10s, cincr_atom::value, key,
+                                            std::int64_t{1})
+                                  .then(
+                                      [=](std::int64_t) {
+                                        fail("round " + std::to_string(i) +
+                                             ": incr of a word succeeded");
+                                      },
+                                      [=](caf::error&) {
+                                        if (auto f = next.lock()) (*f)(i + 1);
+                                      });
+                            },
+                            [=](caf::error& e) { fail(caf::to_string(e)); });
+                  },
+                  [=](caf::error& e) { fail(caf::to_string(e)); });
+        };
+        (*step)(0);
+        return {[step](caf::unit_t) {}};
+      },
+      rounds);
   if (result.wait_for(120s) != std::future_status::ready)
     return "no answer within 120 s";
   return result.get();
