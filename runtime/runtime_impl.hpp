@@ -23,7 +23,7 @@
 #include "runtime/migration_journal.hpp"
 #include "runtime/remote_store.hpp"
 #include "runtime/runtime.hpp"
-#include "runtime/spinning_stealing.hpp"
+#include "runtime/runtime_scheduler.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -52,7 +52,8 @@ inline constexpr std::size_t middleman_workers = 0;
 // rates for no reliable latency gain on 2 cores, so it stays off. Instead
 // the scheduler is CAF's work stealing with a targeted spin: an idle thread
 // polls a while longer only while one caller goes back and forth
-// (runtime/spinning_stealing.hpp).
+// (runtime/spinning_stealing.hpp), and CAF's clock thread is woken only when
+// a timer needs it (runtime/lazy_actor_clock.hpp; runtime_scheduler.hpp).
 //
 // Every runtime loads the middleman (caf:// stores, node_server) and CAF's
 // OpenSSL module; both start idle and cost a thread that sleeps in epoll.
@@ -75,7 +76,7 @@ struct runtime_config : caf::actor_system_config {
     openssl_passphrase = tls.passphrase;
     module_factories.push_back(
         [](caf::actor_system& sys) -> caf::actor_system::module* {
-          return new spinning_scheduler(sys);
+          return new runtime_scheduler(sys);
         });
     load<caf::io::middleman>();
     load<caf::openssl::manager>();

@@ -146,7 +146,4 @@ class spinning_stealing : public caf::policy::work_stealing {
   std::size_t ran_ = 0;
 };
 
-// CAF's scheduler with spinning_stealing, to load as a module.
-using spinning_scheduler = caf::scheduler::coordinator<spinning_stealing>;
-
 }  // namespace storage

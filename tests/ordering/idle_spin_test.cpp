@@ -13,7 +13,7 @@
 
 #include "actors/pool/pool_gauge.hpp"
 #include "runtime/runtime.hpp"
-#include "runtime/spinning_stealing.hpp"
+#include "runtime/runtime_scheduler.hpp"
 #include "support/servers.hpp"
 #include "support/test_util.hpp"
 
@@ -93,7 +93,7 @@ void expect_nothing_in_flight() {
 
 TEST(idle_spin, the_runtime_schedules_with_the_spinning_policy) {
   runtime rt;
-  EXPECT_NE(dynamic_cast<spinning_scheduler*>(&rt.system().scheduler()),
+  EXPECT_NE(dynamic_cast<runtime_scheduler*>(&rt.system().scheduler()),
             nullptr);
 }
 
