@@ -4,12 +4,6 @@
 
 namespace storage {
 
-namespace {
-
-constexpr auto never = caf::actor_clock::time_point::max();
-
-}  // namespace
-
 void lazy_actor_clock::set_ordinary_timeout(time_point t,
                                             caf::abstract_actor* self,
                                             caf::atom_value type,
@@ -32,16 +26,16 @@ void lazy_actor_clock::set_multi_timeout(time_point t,
 
 void lazy_actor_clock::cancel_ordinary_timeout(caf::abstract_actor* self,
                                                caf::atom_value type) {
-  push(new ordinary_timeout_cancellation(self->id(), type), never);
+  push(new ordinary_timeout_cancellation(self->id(), type), no_due);
 }
 
 void lazy_actor_clock::cancel_request_timeout(caf::abstract_actor* self,
                                               caf::message_id id) {
-  push(new request_timeout_cancellation(self->id(), id), never);
+  push(new request_timeout_cancellation(self->id(), id), no_due);
 }
 
 void lazy_actor_clock::cancel_timeouts(caf::abstract_actor* self) {
-  push(new timeouts_cancellation(self->id()), never);
+  push(new timeouts_cancellation(self->id()), no_due);
 }
 
 void lazy_actor_clock::schedule_message(time_point t,
@@ -59,7 +53,7 @@ void lazy_actor_clock::schedule_message(time_point t, caf::group target,
 }
 
 void lazy_actor_clock::cancel_all() {
-  push(new drop_all, never);
+  push(new drop_all, no_due);
 }
 
 void lazy_actor_clock::stop() {
@@ -85,10 +79,10 @@ void lazy_actor_clock::run() {
       std::unique_lock<std::mutex> guard(mtx_);
       if (queue_.empty() && !urgent_) {
         wake_at_ = schedule_.empty()
-                       ? never
+                       ? no_due
                        : std::max(schedule_.begin()->first, floor_);
         auto woken = [this] { return urgent_; };
-        if (wake_at_ == never)
+        if (wake_at_ == no_due)
           cv_.wait(guard, woken);
         else
           cv_.wait_until(guard, wake_at_, woken);

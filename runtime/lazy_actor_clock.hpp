@@ -2,8 +2,8 @@
 // only when it has to be.
 //
 // CAF 0.17's clock (thread_safe_actor_clock) wakes its thread for every
-// event: each request sent with a timeout, each response handler's
-// deadline, each delayed message. An actor asking a store with
+// event: each request sent with a timeout, each receive timeout an actor
+// sets, each delayed message. An actor asking a store with
 // request(handle, timeout, ...) woke a third thread per request besides the
 // worker and itself, on a machine where a wake-up costs more than a SQLite
 // read (measured: an actor's SQLite get at 35-46k/s with a timeout, 73-84k/s
@@ -15,7 +15,8 @@
 // timers keep expiring, the thread fires them at most once per `tick`: a
 // timer may then fire up to `tick` late (an idle clock's timer fires on
 // time). A request's timeout is rarely what fires -- CAF 0.17 never cancels
-// it when the response comes, so it fires later and the actor drops it.
+// it when the response comes (only when the actor quits), so it fires later
+// and the actor drops it.
 #pragma once
 
 #include <atomic>
@@ -36,6 +37,8 @@ class lazy_actor_clock : public caf::detail::thread_safe_actor_clock {
   static constexpr auto tick = std::chrono::milliseconds(1);
   // Events queued without a wake-up before the thread is woken to take them.
   static constexpr std::size_t max_queued = 4096;
+  // An event that does not need the thread by any time (a cancellation).
+  static constexpr time_point no_due = time_point::max();
 
   void set_ordinary_timeout(time_point t, caf::abstract_actor* self,
                             caf::atom_value type, std::uint64_t id) override;
@@ -63,8 +66,8 @@ class lazy_actor_clock : public caf::detail::thread_safe_actor_clock {
   std::size_t wakeups() const { return wakeups_; }
 
  private:
-  // `due`: when the event needs the thread (time_point::max(): not before
-  // the next wake-up it has anyway).
+  // `due`: when the event needs the thread (no_due: not before the next
+  // wake-up it has anyway; time_point::min(): now).
   void push(event* e, time_point due);
   // Applies one queued event; false for the shutdown.
   bool apply(unique_event_ptr& e);
