@@ -35,6 +35,10 @@ void pool_gauge::assign(std::uint32_t worker) {
 
 void pool_gauge::release(std::uint32_t worker, caller_id c) {
   --inflight_;
+  unload(worker, c);
+}
+
+void pool_gauge::unload(std::uint32_t worker, caller_id c) {
   if (worker == no_worker) return;
   --load_[worker];
   if (c == 0) return;

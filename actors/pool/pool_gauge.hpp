@@ -52,6 +52,9 @@ class pool_gauge {
   // The share of one request: one unit of the bound and, with a worker, its
   // load and its caller's claim on it.
   void release(std::uint32_t worker, caller_id c);
+  // The share of one part of a request split across workers: the worker's
+  // load and the caller's claim; the request's one unit is released apart.
+  void unload(std::uint32_t worker, caller_id c);
 
  private:
   struct claim {
@@ -79,12 +82,27 @@ extern std::atomic<std::size_t> tokens_alive;
 // One request's share of a gauge, released when the token dies: held by
 // whoever holds the request (the router while it waits, the worker while it
 // is queued or running, a batch until it has run).
+//
+// A request the router splits across workers counts once against the bound,
+// however many parts it has: each part's token holds its worker's load and
+// shares the request's unit, which goes when the last part is done.
 class load_token {
  public:
   load_token() = default;
+  // A whole request: one unit of the bound (taken by the caller of this
+  // constructor) and, unless worker is no_worker, the worker's load.
   load_token(std::shared_ptr<pool_gauge> g, std::uint32_t worker, caller_id c)
       : gauge_(std::move(g)), worker_(worker), caller_(c) {
     if (gauge_) detail::tokens_alive.fetch_add(1, std::memory_order_relaxed);
+  }
+  // One part of the request whose unit is `unit`: the worker's load only.
+  load_token(std::shared_ptr<load_token> unit, std::uint32_t worker,
+             caller_id c)
+      : gauge_(unit->gauge_),
+        worker_(worker),
+        caller_(c),
+        unit_(std::move(unit)) {
+    detail::tokens_alive.fetch_add(1, std::memory_order_relaxed);
   }
   load_token(load_token&& x) noexcept { *this = std::move(x); }
   load_token& operator=(load_token&& x) noexcept {
@@ -92,6 +110,7 @@ class load_token {
     gauge_ = std::move(x.gauge_);
     worker_ = x.worker_;
     caller_ = x.caller_;
+    unit_ = std::move(x.unit_);
     x.gauge_ = nullptr;
     return *this;
   }
@@ -101,16 +120,22 @@ class load_token {
 
   void reset() {
     if (!gauge_) return;
-    gauge_->release(worker_, caller_);
+    if (unit_)
+      gauge_->unload(worker_, caller_);
+    else
+      gauge_->release(worker_, caller_);
     gauge_ = nullptr;
+    unit_ = nullptr;
     detail::tokens_alive.fetch_sub(1, std::memory_order_relaxed);
   }
   explicit operator bool() const { return gauge_ != nullptr; }
+  const std::shared_ptr<pool_gauge>& gauge() const { return gauge_; }
 
  private:
   std::shared_ptr<pool_gauge> gauge_;
   std::uint32_t worker_ = pool_gauge::no_worker;
   caller_id caller_ = 0;
+  std::shared_ptr<load_token> unit_;  // set for a part
 };
 
 template <class Alive>

@@ -36,6 +36,9 @@ struct router_base {
   deadline_clock::time_point deadline;
   deadline_clock::time_point start;
   store_op op = store_op::other;
+  // Its unit of the bound (null if it came without one), which its parts
+  // share until the last of them is done.
+  std::shared_ptr<load_token> unit;
   // Workers of a swapped-out pool still finishing their mailboxes; requests
   // wait (paused) until they are done, so none overtakes an earlier one.
   std::vector<caf::actor_addr> draining;
@@ -105,8 +108,8 @@ std::shared_ptr<route_table> first_table(const Spec& spec) {
 
 // Runs a request now, or later if the router is paused or throttled (or
 // others already wait: they go first). The request keeps the deadline and
-// caller the dispatcher gave it, and its share of the bound until it has
-// been dispatched to workers (whose parts then hold their own shares).
+// caller the dispatcher gave it, and its unit of the bound, which passes to
+// its parts when it is dispatched to workers.
 template <class Self, class Fn>
 void admit(Self* self, Fn fn) {
   auto& st = self->state;
@@ -123,8 +126,10 @@ void admit(Self* self, Fn fn) {
     self->state.deadline = ticket->deadline;
     self->state.start = ticket->start;
     self->state.op = ticket->op;
+    if (ticket->token)
+      self->state.unit = std::make_shared<load_token>(std::move(ticket->token));
     fn();
-    ticket->token.reset();
+    self->state.unit = nullptr;
   };
   if (st.paused || st.throttled || !st.deferred.empty())
     st.deferred.emplace_back(std::move(run));
@@ -208,32 +213,36 @@ struct no_observer {
 // calls done(error, parts) once: with every part, or with the first error.
 // make_req(worker, part, ticket) returns the response handle of
 // ask_worker(self, worker, std::move(ticket), ...): each part carries the
-// request's deadline and its own share of the pool's gauge, which the worker
-// releases when it is done with the part.
+// request's deadline, its worker's load, and a share of the request's one
+// unit of the bound (`unit`, or a unit taken here if that is null or of
+// another pool), which goes when every worker is done with its part.
 template <class Reply, class Self, class Pool, class MakeReq, class Done,
           class Observe = no_observer>
 void scatter_as(Self*, std::shared_ptr<Pool> pool,
                 std::vector<std::uint32_t> targets, caller_id caller,
-                deadline_clock::time_point deadline, const char* op,
+                deadline_clock::time_point deadline,
+                std::shared_ptr<load_token> unit, const char* op,
                 MakeReq make_req, Done done, Observe observe = {}) {
   std::vector<Reply> none;
   if (targets.empty()) return done(caf::error{}, none);
+  if (!unit || unit->gauge() != pool->gauge) {
+    pool->gauge->admit();
+    unit = std::make_shared<load_token>(pool->gauge, pool_gauge::no_worker, 0);
+  }
   // Every worker is chosen before any part is sent: a request either goes
   // out whole or fails whole.
   std::vector<std::uint32_t> chosen;
   std::vector<load_token> tokens;
   for (auto t : targets) {
-    pool->gauge->admit();
     auto i = pool->take(t, caller);
     if (i == pool_gauge::no_worker) {
-      pool->gauge->release(pool_gauge::no_worker, 0);
       return done(
           router_error(errc::backend_unavailable, "a worker is being restarted",
                        op, pool->spec.store),
           none);
     }
     chosen.push_back(i);
-    tokens.emplace_back(pool->gauge, i, t == Pool::by_caller ? caller : 0);
+    tokens.emplace_back(unit, i, t == Pool::by_caller ? caller : 0);
   }
   struct gather {
     std::vector<Reply> parts;
@@ -273,8 +282,9 @@ void scatter(Self* self, std::shared_ptr<Pool> pool,
              std::vector<std::uint32_t> targets, const char* op,
              MakeReq make_req, Done done, Observe observe = {}) {
   auto deadline = deadline_clock::now() + pool->spec.timeout;
-  scatter_as<Reply>(self, std::move(pool), std::move(targets), 0, deadline, op,
-                    std::move(make_req), std::move(done), std::move(observe));
+  scatter_as<Reply>(self, std::move(pool), std::move(targets), 0, deadline,
+                    nullptr, op, std::move(make_req), std::move(done),
+                    std::move(observe));
 }
 
 // Sends one caller's request (the one admit() is running) to one or more
@@ -299,7 +309,7 @@ caf::typed_response_promise<Final> fan_out(
                     start);
   };
   scatter_as<Reply>(
-      self, st.pool, std::move(targets), st.caller, st.deadline, op,
+      self, st.pool, std::move(targets), st.caller, st.deadline, st.unit, op,
       std::move(make_req),
       [rp, merge, counted](const caf::error& e,
                            std::vector<Reply>& parts) mutable {

@@ -1,7 +1,8 @@
 // Deadlines and bounds on a blocked backend: a SQLite file locked by another
 // connection. The caller hears `timeout` by its deadline, a request that
 // timed out never writes afterwards, max_inflight holds while the backend is
-// stuck, and traffic recovers when the lock goes.
+// stuck, and traffic recovers when the lock goes. And a request split
+// across in-process shards counts once against max_inflight.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -137,6 +138,35 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   }
   ASSERT_TRUE(recovered);
   EXPECT_EQ(await(cache.get("after")), "2");
+}
+
+// The router splits a search across the shards; its parts share its one
+// unit of the bound. (Each part once took a unit of its own: a request that
+// came while a search's parts were still at the shards saw 16 units taken,
+// and at max_inflight=1024 a caller with some 70 such requests outstanding
+// on 16 shards was turned away, its store "more than 1024 in flight".)
+TEST(bounds, a_request_split_across_shards_counts_once) {
+  runtime rt;
+  auto vs = rt.open_vector("faiss://" + fresh_dir() +
+                           "/v?index=flat&pool=16&max_inflight=2");
+  constexpr std::size_t dim = 64;
+  await(vs.create_collection({"col", dim, metric::l2}));
+  std::vector<vector_record> batch(4000);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].id = "r" + std::to_string(i);
+    batch[i].embedding.assign(dim, static_cast<float>(i % 101));
+  }
+  await(vs.upsert("col", batch));
+  // Each shard compares 2000 queries with its 250 vectors: milliseconds of
+  // work, still going on when the count comes.
+  batch_search_request many;
+  many.k = 1;
+  many.queries.assign(2000, std::vector<float>(dim, 7.0f));
+  auto search = vs.search_batch("col", many);
+  std::this_thread::sleep_for(ms(2));
+  auto count = vs.count("col");
+  EXPECT_EQ(await(std::move(search)).size(), many.queries.size());
+  EXPECT_EQ(await(std::move(count)), batch.size());
 }
 
 }  // namespace
