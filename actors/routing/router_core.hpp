@@ -1,6 +1,6 @@
 // How a router sends one request to one or more workers: the request's
-// deadline and caller carried to each part, each part's share of the pool's
-// gauge, and a single reply merged from all parts. A router handles what
+// deadline, caller and one unit of the bound shared by its parts, each part
+// its worker's load, and a single reply merged from all parts. It handles what
 // the dispatcher (actors/pool/store_dispatcher.hpp) does not send straight
 // to a worker: requests while a store is swapped or migrated, requests that
 // span several in-process shards, and a live migration's own traffic.
