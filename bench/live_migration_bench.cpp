@@ -17,14 +17,18 @@ namespace storage::bench {
 namespace {
 
 // Caller latencies by the phase (live_state) the call began in, or
-// before_phase: where a high p99 comes from.
+// before_phase: where a high p99 comes from; and the migration's reads and
+// writes apart (reads do not pass the router, writes do).
 struct latencies {
   static constexpr int before_phase = -1;
   std::mutex mtx;
   std::map<int, std::vector<double>> by_phase;
-  void add(int phase, double us) {
+  std::vector<double> reads_during, writes_during;
+  void add(int phase, bool write, double us) {
     std::lock_guard<std::mutex> guard(mtx);
     by_phase[phase].push_back(us);
+    if (phase != before_phase)
+      (write ? writes_during : reads_during).push_back(us);
   }
   // Every phase of the migration's.
   std::vector<double> during() const {
@@ -58,8 +62,10 @@ vector_record record_of(std::mt19937& rng, int id) {
   return r;
 }
 
-// Runs `op(rng, id)` from `callers` threads for a second before and then
-// through the migration `start()` begins; fills the state's counters.
+// Runs `op(rng, id)` (true: it wrote) from `callers` threads for a second
+// before and then through the migration `start()` begins; fills the state's
+// counters. The callers are a closed loop: a faster call means more calls,
+// so the calls per second are reported beside the latencies.
 template <class Op, class Start>
 void under_traffic(benchmark::State& state, int callers, int ids, Op op,
                    Start start) {
@@ -75,21 +81,33 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
         int id = static_cast<int>(r() % ids);
         int during = phase;
         auto began = clock_type::now();
+        bool wrote = false;
         try {
-          op(r, id);
+          wrote = op(r, id);
         } catch (const std::exception&) {
           ++errors;
         }
-        lat.add(during, micros_since(began));
+        lat.add(during, wrote, micros_since(began));
       }
     });
+  auto began = clock_type::now();
   std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto before_s = micros_since(began) / 1e6;
+  began = clock_type::now();
   phase = static_cast<int>(live_state::dual_write);
   auto m = start();
-  while (m.state() != live_state::done && m.state() != live_state::failed) {
-    phase = static_cast<int>(m.state());
+  std::map<int, double> phase_s;  // how long each phase lasted
+  for (auto since = clock_type::now();;) {
+    auto now_in = static_cast<int>(m.state());
+    if (now_in != phase) {
+      phase_s[phase] += micros_since(since) / 1e6;
+      since = clock_type::now();
+      phase = now_in;
+    }
+    if (m.state() == live_state::done || m.state() == live_state::failed) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  auto during_s = micros_since(began) / 1e6;
   stop = true;
   for (auto& t : traffic) t.join();
   auto p = m.progress();
@@ -105,9 +123,19 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
   state.counters["p50_during_us"] = percentile(during, 0.5);
   state.counters["p99_during_us"] = p99d;
   state.counters["p99_ratio"] = p99b > 0 ? p99d / p99b : 0;
-  for (auto s : {live_state::backfill, live_state::verify, live_state::cutover})
+  state.counters["p99_reads_during_us"] = percentile(lat.reads_during, 0.99);
+  state.counters["p99_writes_during_us"] = percentile(lat.writes_during, 0.99);
+  state.counters["calls_s_before"] =
+      static_cast<double>(before.size()) / before_s;
+  state.counters["calls_s_during"] =
+      static_cast<double>(during.size()) / during_s;
+  for (auto s :
+       {live_state::backfill, live_state::verify, live_state::cutover}) {
     state.counters[std::string("p99_") + to_string(s) + "_us"] =
         percentile(lat.by_phase[static_cast<int>(s)], 0.99);
+    state.counters[std::string(to_string(s)) + "_s"] =
+        phase_s[static_cast<int>(s)];
+  }
   state.counters["cutover_pause_ms"] = p.cutover_ms;
   state.counters["migration_s"] = p.seconds;
   state.counters["caller_errors"] = errors.load();
@@ -137,10 +165,12 @@ void faiss_to_pgvector(benchmark::State& state) {
     under_traffic(
         state, callers, 5000,
         [&](std::mt19937& r, int id) {
-          if (r() % 2)
+          if (r() % 2) {
             vs.upsert(coll, {record_of(r, id)}).get();
-          else
-            vs.get(coll, {"doc-" + std::to_string(id)}).get();
+            return true;
+          }
+          vs.get(coll, {"doc-" + std::to_string(id)}).get();
+          return false;
         },
         [&] { return rt.migrate_live(src, tgt); });
     vs.drop_collection(coll).get();
@@ -169,10 +199,12 @@ void sqlite_to_redis(benchmark::State& state) {
         state, callers, 20000,
         [&](std::mt19937& r, int id) {
           auto key = "k" + std::to_string(id);
-          if (r() % 2)
+          if (r() % 2) {
             cs.set(key, std::string(100, 'w')).get();
-          else
-            cs.get(key).get();
+            return true;
+          }
+          cs.get(key).get();
+          return false;
         },
         [&] { return rt.migrate_live(src, tgt); });
     cs.clear().get();

@@ -3,7 +3,8 @@
 //
 //   dual_write  writes and deletes go to the source (authoritative, answers
 //               the caller) and are mirrored to the target in the source's
-//               order; reads stay on the source. The router records the ids
+//               order; reads stay on the source, straight to its workers
+//               while no write is held back. The router records the ids
 //               each write touches.
 //   backfill    the migration pipeline copies the source through the
 //               router's backfill path, which drops touched ids: a stale

@@ -246,7 +246,10 @@ std::shared_ptr<mirror_entry> reserve(Self* self) {
   auto e = std::make_shared<mirror_entry>();
   d->log.push_back(e);
   self->state.table->metrics->set_mirror_lag(d->backlog());
-  if (d->backlog() >= d->lag_bound()) self->state.throttled = true;
+  if (!self->state.throttled && d->backlog() >= d->lag_bound()) {
+    self->state.throttled = true;
+    publish(self);  // reads wait with the writes (see publish)
+  }
   return e;
 }
 
@@ -362,6 +365,7 @@ void pause_until_drained(Self* self,
     return;
   }
   self->state.paused = true;
+  publish(self);  // reads wait too (see publish)
   d->on_drained = std::move(then);
   check_drained(self);
 }
@@ -384,7 +388,7 @@ caf::error start_dual(Self* self, const std::string& uri, live_link link,
     d->hold = !d->target->spec.sharded;
     st.dual = d;
     *st.side = d->target;
-    publish(self);  // every request through the router from now on
+    publish(self);  // every write through the router from now on
     return {};
   } catch (const store_error& e) {
     return to_caf_error(e.with_context("migrate", redact_uri(uri)));

@@ -204,17 +204,21 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
     }
     router_->enqueue(make_job(std::move(what), std::move(t)), eu);
   };
-  if (!r.direct) return forward();
+  // Not direct: all to the router, or (a live migration) all but the
+  // reads of callers the router holds nothing of.
+  if (!r.direct &&
+      (!r.reads_direct || !is_read(op) || routed_to_router(t.caller)))
+    return forward();
   std::uint32_t w = 0;
   caller_id caller = 0;  // shards are chosen by key: no claim
   if (r.sharded) {
     auto n = static_cast<std::uint32_t>(r.workers.size());
     if (n > 1) {
       // One key: its shard. Several shards, or a caller whose earlier
-      // request the router still holds: the router, which splits the
-      // request and keeps the caller's order.
+      // request the router still holds (checked above if not direct): the
+      // router, which splits the request and keeps the caller's order.
       auto key = single_key(what->content());
-      if (!key || routed_to_router(t.caller)) return forward();
+      if (!key || (r.direct && routed_to_router(t.caller))) return forward();
       w = static_cast<std::uint32_t>(key_hash(*key) % n);
     }
     if (!r.workers[w])

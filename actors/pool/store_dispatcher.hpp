@@ -21,6 +21,12 @@
 // pool's gauge (max_inflight) and its start time for the store's metrics;
 // beyond the bound it fails at once with overloaded.
 //
+// During a live migration the router must see every write (it mirrors them
+// in the source's order), but not the reads: while it neither pauses nor
+// throttles writes, they go straight to the serving pool's workers by the
+// rules above, and to the router only while it still holds an undispatched
+// request of the same caller.
+//
 // When the chosen worker holds nothing else and its adapter is free, the
 // caller runs the request itself, on its own thread, and the reply is sent
 // as if from the worker: no hand-off at all. Who may is the worker's
@@ -50,8 +56,13 @@ namespace storage {
 
 // Where the dispatcher sends requests; published by the router.
 struct route {
-  // false: everything goes to the router.
+  // false: everything goes to the router, except reads if reads_direct.
   bool direct = false;
+  // A live migration that holds no writes back: writes go to the router
+  // (its mirror log orders them), reads straight to the serving pool's
+  // workers -- unless the caller has a request the router has not
+  // dispatched yet, which they would overtake.
+  bool reads_direct = false;
   bool sharded = false;
   std::vector<caf::strong_actor_ptr> workers;           // null: being respawned
   std::vector<std::shared_ptr<inline_runner>> runners;  // one per worker
@@ -79,7 +90,8 @@ class route_table {
   // Until then they keep going to the router; the switch happens when the
   // last such request has been taken (see taken()).
   void go_direct(std::shared_ptr<const route> r);
-  // The router dispatched (or queued) a request `caller` forwarded.
+  // The router dispatched a request `caller` forwarded (sent it to its
+  // workers, or answered it).
   void taken(caller_id caller);
 
   // A message that is not a store operation: to the router, as it is.

@@ -41,6 +41,23 @@ enum class store_op : std::uint8_t {
 constexpr std::size_t store_op_count =
     static_cast<std::size_t>(store_op::other) + 1;
 
+// Whether `op` only reads: it changes nothing a live migration mirrors.
+constexpr bool is_read(store_op op) {
+  switch (op) {
+    case store_op::list:
+    case store_op::get:
+    case store_op::count:
+    case store_op::search:
+    case store_op::scan:
+    case store_op::exists:
+    case store_op::mget:
+    case store_op::ttl:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The name errors and metrics use: "upsert", "delete" (a vector store's),
 // "del" (a cache's), ...; "request" for other.
 const char* to_string(store_op op);

@@ -69,7 +69,11 @@ struct router_base {
 
 // Publishes where the dispatcher sends requests: straight to the workers
 // when nothing needs the router (no migration, no swap draining), otherwise
-// to the router. Going direct waits until
+// to the router -- but for the reads during a live migration (only writes
+// need it) while it neither pauses nor throttles writes: reads that kept
+// going while the lag bound held writes made every write, the verification
+// and the cutover's pause slower (BENCHMARKS.md, "Reads during a live
+// migration"). Going direct waits until
 // no request forwarded to the router is still undispatched
 // (route_table::go_direct).
 template <class Self>
@@ -79,6 +83,8 @@ void publish(Self* self) {
   auto r = std::make_shared<route>();
   r->direct = !st.dual && st.draining.empty() && !st.paused && !st.throttled &&
               st.deferred.empty();
+  r->reads_direct = st.dual && st.draining.empty() && !st.paused &&
+                    !st.throttled && st.deferred.empty();
   r->sharded = pool.spec.sharded;
   for (auto& w : pool.workers)
     r->workers.push_back(caf::actor_cast<caf::strong_actor_ptr>(w));
@@ -121,7 +127,7 @@ void admit(Self* self, Fn fn) {
   }
   if (ticket->deadline == deadline_clock::time_point::max())
     ticket->deadline = deadline_clock::now() + st.pool->spec.timeout;
-  auto run = [self, fn = std::move(fn), ticket]() mutable {
+  auto run = [self, fn = std::move(fn), ticket, forwarded]() mutable {
     self->state.caller = ticket->caller;
     self->state.deadline = ticket->deadline;
     self->state.start = ticket->start;
@@ -130,14 +136,15 @@ void admit(Self* self, Fn fn) {
       self->state.unit = std::make_shared<load_token>(std::move(ticket->token));
     fn();
     self->state.unit = nullptr;
+    // Only now that it is with its workers (not while it waits in
+    // `deferred`): until then this caller's later requests, the reads a
+    // live migration sends straight included, must come here too.
+    if (forwarded) self->state.table->taken(ticket->caller);
   };
   if (st.paused || st.throttled || !st.deferred.empty())
     st.deferred.emplace_back(std::move(run));
   else
     run();
-  // Only now: a pending switch to direct must not let a later request of
-  // this caller overtake this one.
-  if (forwarded) st.table->taken(ticket->caller);
 }
 
 // Runs what waited, in order, until something pauses or throttles again.

@@ -5,8 +5,6 @@
 // across in-process shards counts once against max_inflight.
 #include <gtest/gtest.h>
 
-#include <sqlite3.h>
-
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <sstream>
@@ -14,6 +12,7 @@
 
 #include "adapters/storage_log.hpp"
 #include "runtime/runtime.hpp"
+#include "support/sqlite_file_lock.hpp"
 #include "support/test_util.hpp"
 
 namespace storage::test {
@@ -21,26 +20,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using ms = std::chrono::milliseconds;
-
-// Another process's write lock on the file, held until release().
-class file_lock {
- public:
-  explicit file_lock(const std::string& path) {
-    EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK);
-    EXPECT_EQ(sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr),
-              SQLITE_OK);
-  }
-  void release() {
-    if (!db_) return;
-    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-    sqlite3_close(db_);
-    db_ = nullptr;
-  }
-  ~file_lock() { release(); }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 long elapsed_ms(clock::time_point since) {
   return static_cast<long>(
@@ -52,7 +31,7 @@ TEST(deadlines, a_timed_out_write_never_happens_later) {
   auto path = fresh_dir() + "/locked.db";
   auto cache = rt.open_cache("sqlite://" + path + "?timeout_ms=400");
   await(cache.set("before", "1"));  // the file and schema exist
-  file_lock lock(path);
+  sqlite_file_lock lock(path);
   auto start = clock::now();
   // The first finds its connection idle and waits on the lock on this
   // thread until its deadline; a call that timed out sends the others to the
@@ -80,7 +59,7 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   auto uri = "sqlite://" + path + "?timeout_ms=800&max_inflight=4";
   auto cache = rt.open_cache(uri);
   await(cache.set("before", "1"));
-  file_lock lock(path);
+  sqlite_file_lock lock(path);
   // The log says so once, not once per refused request.
   std::ostringstream log;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
