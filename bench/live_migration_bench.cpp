@@ -18,7 +18,7 @@ namespace {
 
 // Caller latencies by the phase (live_state) the call began in, or
 // before_phase: where a high p99 comes from; and the migration's reads and
-// writes apart (reads do not pass the router, writes do).
+// writes apart (reads skip the router while it holds no write back).
 struct latencies {
   static constexpr int before_phase = -1;
   std::mutex mtx;
@@ -104,7 +104,9 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
       since = clock_type::now();
       phase = now_in;
     }
-    if (m.state() == live_state::done || m.state() == live_state::failed) break;
+    if (now_in == static_cast<int>(live_state::done) ||
+        now_in == static_cast<int>(live_state::failed))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   auto during_s = micros_since(began) / 1e6;

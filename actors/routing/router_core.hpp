@@ -81,10 +81,10 @@ void publish(Self* self) {
   auto& st = self->state;
   auto& pool = *st.pool;
   auto r = std::make_shared<route>();
-  r->direct = !st.dual && st.draining.empty() && !st.paused && !st.throttled &&
-              st.deferred.empty();
-  r->reads_direct = st.dual && st.draining.empty() && !st.paused &&
-                    !st.throttled && st.deferred.empty();
+  bool holds_nothing =
+      st.draining.empty() && !st.paused && !st.throttled && st.deferred.empty();
+  r->direct = !st.dual && holds_nothing;
+  r->reads_direct = st.dual && holds_nothing;
   r->sharded = pool.spec.sharded;
   for (auto& w : pool.workers)
     r->workers.push_back(caf::actor_cast<caf::strong_actor_ptr>(w));
