@@ -4,7 +4,14 @@
 // cutover and caller errors. One iteration per run: a run is a whole
 // migration.
 //
-//   ./build/bench/storage_bench --benchmark_filter='live/'
+// Two shapes of traffic. `live/`: closed-loop callers, each sending its next
+// call when the last one is answered, as fast as the store lets them; the
+// target's pace then sets everyone's. `live_steady/`: the same callers
+// sending at a fixed total rate (an open loop, as requests arrive in a
+// deployment whatever the latency); a call's latency counts from the moment
+// it was due, so a caller that falls behind is charged for the wait.
+//
+//   ./build/bench/storage_bench --benchmark_filter='live'
 #include <atomic>
 #include <map>
 #include <random>
@@ -62,25 +69,32 @@ vector_record record_of(std::mt19937& rng, int id) {
   return r;
 }
 
-// Runs `op(rng, id)` (true: it wrote) from `callers` threads for a second
+// Runs `op(rng, id)` (true: it wrote) from `callers` threads for a while
 // before and then through the migration `start()` begins; fills the state's
-// counters. The callers are a closed loop: a faster call means more calls,
-// so the calls per second are reported beside the latencies.
+// counters. With `rate` 0 the callers are a closed loop: a faster call means
+// more calls, so the calls per second are reported beside the latencies.
+// Otherwise they share `rate` calls per second, evenly spaced.
 template <class Op, class Start>
-void under_traffic(benchmark::State& state, int callers, int ids, Op op,
-                   Start start) {
+void under_traffic(benchmark::State& state, int callers, int rate, int ids,
+                   Op op, Start start) {
   latencies lat;
   std::atomic<int> phase{latencies::before_phase};
   std::atomic<bool> stop{false};
   std::atomic<int> errors{0};
   std::vector<std::thread> traffic;
+  auto period = std::chrono::nanoseconds(
+      rate > 0 ? static_cast<std::int64_t>(1e9 * callers / rate) : 0);
+  auto first = clock_type::now();
   for (int t = 0; t < callers; ++t)
     traffic.emplace_back([&, t] {
       std::mt19937 r(t + 1);
+      auto due = first + period * t / callers;
       while (!stop) {
+        if (rate > 0) std::this_thread::sleep_until(due);
         int id = static_cast<int>(r() % ids);
         int during = phase;
-        auto began = clock_type::now();
+        auto began = rate > 0 ? due : clock_type::now();
+        due += period;
         bool wrote = false;
         try {
           wrote = op(r, id);
@@ -90,8 +104,12 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
         lat.add(during, wrote, micros_since(began));
       }
     });
+  // At a low rate one second holds too few calls for a p99 worth reading
+  // (at 500/s it would be the fifth slowest of 500): wait for 2000.
+  auto lead = std::chrono::milliseconds(
+      rate > 0 ? std::max(1000, 2000 * 1000 / rate) : 1000);
   auto began = clock_type::now();
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::this_thread::sleep_for(lead);
   auto before_s = micros_since(began) / 1e6;
   began = clock_type::now();
   phase = static_cast<int>(live_state::dual_write);
@@ -138,6 +156,7 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
     state.counters[std::string(to_string(s)) + "_s"] =
         phase_s[static_cast<int>(s)];
   }
+  state.counters["rate_s"] = rate;
   state.counters["cutover_pause_ms"] = p.cutover_ms;
   state.counters["migration_s"] = p.seconds;
   state.counters["caller_errors"] = errors.load();
@@ -145,6 +164,7 @@ void under_traffic(benchmark::State& state, int callers, int ids, Op op,
 
 void faiss_to_pgvector(benchmark::State& state) {
   int callers = static_cast<int>(state.range(0));
+  int rate = static_cast<int>(state.range(1));
   for (auto _ : state) {
     runtime_options opts;
     opts.state_dir = fresh("live-state");
@@ -165,7 +185,7 @@ void faiss_to_pgvector(benchmark::State& state) {
       vs.upsert(coll, batch).get();
     }
     under_traffic(
-        state, callers, 5000,
+        state, callers, rate, 5000,
         [&](std::mt19937& r, int id) {
           if (r() % 2) {
             vs.upsert(coll, {record_of(r, id)}).get();
@@ -181,6 +201,7 @@ void faiss_to_pgvector(benchmark::State& state) {
 
 void sqlite_to_redis(benchmark::State& state) {
   int callers = static_cast<int>(state.range(0));
+  int rate = static_cast<int>(state.range(1));
   for (auto _ : state) {
     runtime_options opts;
     opts.state_dir = fresh("live-state");
@@ -198,7 +219,7 @@ void sqlite_to_redis(benchmark::State& state) {
       es.push_back({"k" + std::to_string(i), std::string(100, 'v'), {}});
     cs.mset(es).get();
     under_traffic(
-        state, callers, 20000,
+        state, callers, rate, 20000,
         [&](std::mt19937& r, int id) {
           auto key = "k" + std::to_string(id);
           if (r() % 2) {
@@ -215,15 +236,34 @@ void sqlite_to_redis(benchmark::State& state) {
 
 BENCHMARK(faiss_to_pgvector)
     ->Name("live/faiss_to_pgvector")
-    ->Arg(4)
-    ->Arg(32)
+    ->Args({4, 0})
+    ->Args({32, 0})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(sqlite_to_redis)
     ->Name("live/sqlite_to_redis")
-    ->Arg(4)
-    ->Arg(32)
+    ->Args({4, 0})
+    ->Args({32, 0})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+// Steady traffic at a rate the target carries with room to spare: 500
+// calls/s is 250 single-record writes/s into pgvector's HNSW graph (~1.5 ms
+// each on the one connection mirrors use, so ~40% of it; at 1000/s the
+// target fell behind and p99 reached 30-400 ms); 4000 calls/s is a quarter
+// to a third of what closed-loop callers reach on sqlite -> redis.
+BENCHMARK(faiss_to_pgvector)
+    ->Name("live_steady/faiss_to_pgvector")
+    ->Args({4, 500})
+    ->Args({32, 500})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(sqlite_to_redis)
+    ->Name("live_steady/sqlite_to_redis")
+    ->Args({4, 4000})
+    ->Args({32, 4000})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
