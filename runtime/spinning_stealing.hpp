@@ -40,7 +40,11 @@ class spinning_stealing : public caf::policy::work_stealing {
   using base = caf::policy::work_stealing;
   using clock = std::chrono::steady_clock;
 
-  static constexpr auto spin_for = std::chrono::microseconds(50);
+  // Longer than a Redis round trip on a loaded VM (~45-55 us): with 50 us the
+  // reply came after the spin had ended in about half the processes, which
+  // then paid a wake-up per call (BENCHMARKS.md, "A spin that outlasts the
+  // round trip").
+  static constexpr auto spin_for = std::chrono::microseconds(150);
   static constexpr auto hot_wait = std::chrono::microseconds(200);
   static constexpr std::size_t nobody = static_cast<std::size_t>(-1);
 
