@@ -31,8 +31,20 @@ int status_code(int status) {
 // Forks `storectl args...` with stdout on a pipe and stderr into `err_file`.
 pid_t spawn(const std::vector<std::string>& args, const std::string& err_file,
             int& out_fd) {
+  // Everything the child needs is built before the fork: the test process
+  // runs a runtime's threads, and a child of a threaded process may only
+  // make async-signal-safe calls until it execs: a malloc there can wait
+  // forever for a lock another thread held at the fork. (Most likely what
+  // happened once under ASan: a restarted node never logged a line and its
+  // start timed out.)
+  std::string path = STORECTL_PATH;
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  argv.push_back(path.data());
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   auto pid = fork();
   if (pid == 0) {
     // A test process that dies (a ctest timeout kills it) takes its node
@@ -40,17 +52,10 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& err_file,
     // that forked: gtest runs tests on the main thread.)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    int err =
+        open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (err >= 0) dup2(err, STDERR_FILENO);
-    std::vector<char*> argv;
-    std::string path = STORECTL_PATH;
-    argv.push_back(path.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(path.c_str(), argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   close(fds[1]);
