@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -33,13 +34,21 @@ std::ostream& operator<<(std::ostream& os, const crash_case& c) {
 // Runs the child to its self-inflicted SIGKILL; false if it ended otherwise.
 bool run_child(const std::vector<std::string>& args, const std::string& state,
                std::string& why) {
+  // Built before the fork: the child of this threaded process may only
+  // make async-signal-safe calls (a malloc could wait forever for a lock
+  // another thread held at the fork).
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::string state_var = "STORAGE_STATE_DIR=" + state;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "STORAGE_STATE_DIR=", 18) != 0) envp.push_back(*e);
+  envp.push_back(state_var.data());
+  envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::setenv("STORAGE_STATE_DIR", state.c_str(), 1);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,14 +131,22 @@ class storectl_child {
     argv.push_back(nullptr);
     // The child would write out this process's unflushed output again.
     std::fflush(nullptr);
+    // The files are opened before the fork: the child of this threaded
+    // process only makes async-signal-safe calls (dup2, execv).
+    int out =
+        ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int err =
+        ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0 || err < 0) throw std::runtime_error("cannot open " + out_);
     pid_ = ::fork();
     if (pid_ == 0) {
-      if (!std::freopen(out_.c_str(), "w", stdout) ||
-          !std::freopen(err_.c_str(), "w", stderr))
+      if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0)
         ::_exit(126);
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
+    ::close(out);
+    ::close(err);
   }
   ~storectl_child() {
     if (pid_ > 0 && status_ < 0) {
