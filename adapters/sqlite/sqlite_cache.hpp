@@ -64,6 +64,7 @@ class sqlite_cache final : public cache_backend {
   template <class F>
   auto in_write_txn(const char* op, F&& body);
   void close() noexcept;
+  [[noreturn]] void raise_open_failure(int rc);
 
   std::string store_;
   sqlite_cache_options opts_;

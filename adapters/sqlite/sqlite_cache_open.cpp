@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "adapters/factories.hpp"
@@ -36,6 +37,21 @@ int exec_when_free(sqlite3* db, const char* sql, std::int64_t timeout_ms,
 
 }  // namespace
 
+// SQLite says only "unable to open database file"; the error names the
+// file and, the most common cause, a directory that does not exist (SQLite
+// creates the file, never its directory).
+void sqlite_cache::raise_open_failure(int rc) {
+  auto parent = std::filesystem::path(opts_.path).parent_path();
+  std::error_code ec;
+  if ((rc & 0xff) == SQLITE_CANTOPEN && !parent.empty() &&
+      !std::filesystem::is_directory(parent, ec))
+    throw store_error(errc::backend_unavailable,
+                      "cannot open " + opts_.path + ": directory " +
+                          parent.string() + " does not exist",
+                      "open", store_);
+  raise_sqlite(db_, rc, store_, "open");
+}
+
 sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
     : store_(std::move(store)), opts_(std::move(opts)) {
   if (opts_.path.empty())
@@ -50,7 +66,7 @@ sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
       nullptr);
   try {
-    if (rc != SQLITE_OK) raise_sqlite(db_, rc, store_, "open");
+    if (rc != SQLITE_OK) raise_open_failure(rc);
     sqlite3_busy_timeout(db_, static_cast<int>(opts_.busy_timeout_ms));
     char mode[16] = {};
     auto copy_mode = [](void* out, int, char** vals, char**) {
