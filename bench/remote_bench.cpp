@@ -6,11 +6,18 @@
 //                                                (pool=1 at 1, pool=4 at 32)
 //   remote/faiss/search/<local|remote>/threads:1 k=10 over 10,000 x 128-d
 //   remote/faiss/upsert/<local|remote>/threads:1 batches of 100
+//   remote/loopback_rtt/threads:1                 the floor: a raw loopback
+//                                                 TCP round trip between two
+//                                                 processes, no runtime
 //
 // The serving node runs on the same two cores as the client, so a remote
 // row pays for both processes, as a real deployment on one host would.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +200,83 @@ void faiss_upsert(benchmark::State& state) {
   });
 }
 
+// Reads exactly 100 bytes; false at the end of the stream or on an error.
+bool read_full(int fd, char (&b)[100]) {
+  std::size_t got = 0;
+  while (got < sizeof b) {
+    auto r = ::read(fd, b + got, sizeof b - got);
+    if (r <= 0) return false;
+    got += static_cast<std::size_t>(r);
+  }
+  return true;
+}
+
+// The floor under the remote rows: a 100-byte request and a 100-byte reply
+// between this process and a child over loopback TCP (TCP_NODELAY, blocking
+// I/O, no runtime at all). A remote Redis GET pays one such round trip to
+// the node plus the node's own round trip to Redis.
+class echo_process {
+ public:
+  static echo_process& get() {
+    static echo_process e;
+    return e;
+  }
+  int fd() const { return fd_; }
+  ~echo_process() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+
+ private:
+  echo_process() {
+    int ls = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (ls < 0 || ::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+        ::listen(ls, 1) != 0)
+      throw std::runtime_error("echo_process: cannot listen on loopback");
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("echo_process: fork failed");
+    if (pid_ == 0) {  // only async-signal-safe calls in the child
+      int c = ::accept(ls, nullptr, nullptr);
+      int one = 1;
+      ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      char b[100];
+      while (read_full(c, b) && ::write(c, b, sizeof b) == sizeof b) {
+      }
+      _exit(0);
+    }
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd_ < 0 ||
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("echo_process: cannot connect");
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    ::close(ls);
+  }
+
+  pid_t pid_ = -1;
+  int fd_ = -1;
+};
+
+void loopback_rtt(benchmark::State& state) {
+  char b[100] = {};
+  int fd = -1;
+  try {
+    fd = echo_process::get().fd();
+  } catch (const std::exception& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  timed_loop(state, [&](std::uint64_t) {
+    if (::write(fd, b, sizeof b) != sizeof b || !read_full(fd, b))
+      throw std::runtime_error("echo_process: the child went away");
+  });
+}
+
 template <class F>
 void add(const char* name, F fn, int threads) {
   benchmark::RegisterBenchmark(name, fn)
@@ -202,6 +286,7 @@ void add(const char* name, F fn, int threads) {
 }
 
 const bool registered = [] {
+  add("remote/loopback_rtt", loopback_rtt, 1);
   add("remote/redis/get/local", redis_get<false>, 1);
   add("remote/redis/get/remote", redis_get<true>, 1);
   add("remote/redis/get/local", redis_get<false>, 32);
