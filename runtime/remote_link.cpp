@@ -167,22 +167,28 @@ reply_relay& remote_link_state::relay_for(connection& c,
 }
 
 void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what) {
-  auto content = what->move_content_to_message();
   if (!what->mid.is_request()) {
     // Not a request (nothing answers it): on as it is, in its turn.
+    auto content = what->move_content_to_message();
     c.outbox->add(std::move(what->sender), what->mid, std::move(content));
     return;
   }
   caf::strong_actor_ptr relay;
   caf::message_id mid;
+  std::optional<store_error> failed;
   {
     std::lock_guard<std::mutex> guard(c.mtx);
-    auto& r = relay_for(c, what->sender);
-    mid = r.add(std::move(what->sender), what->mid,
-                remote_clock::now() + spec_.timeout);
-    relay = caf::strong_actor_ptr{r.ctrl()};
+    failed = c.failed;
+    if (!failed) {
+      auto& r = relay_for(c, what->sender);
+      mid = r.add(std::move(what->sender), what->mid,
+                  remote_clock::now() + spec_.timeout);
+      relay = caf::strong_actor_ptr{r.ctrl()};
+    }
   }
-  c.outbox->add(std::move(relay), mid, std::move(content));
+  // Answered outside the lock: a caller's enqueue may run code.
+  if (failed) return answer_with_error(*what, *failed, handle_.lock(), nullptr);
+  c.outbox->add(std::move(relay), mid, what->move_content_to_message());
 }
 
 void remote_link_state::connecting() {
@@ -226,6 +232,7 @@ void remote_link_state::down(const store_error& why, bool final) {
 
 void remote_link_state::fail_connection(connection& c, const store_error& why) {
   std::lock_guard<std::mutex> guard(c.mtx);
+  c.failed = why;
   c.outbox->clear();  // their relays answer them below
   for (auto& [caller, relay] : c.relays) {
     static_cast<reply_relay*>(caf::actor_cast<caf::abstract_actor*>(relay))

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -107,6 +108,11 @@ class remote_link_state {
     // Sender of the connection's batches, receiver of the node's.
     caf::strong_actor_ptr endpoint;
     std::shared_ptr<batch_outbox> outbox;  // to `remote`, from `endpoint`
+    // Set once fail_connection() ran: a caller that took this connection
+    // just before it failed is answered with it at once. Its relays were
+    // answered already, and the watchdog only sweeps the current
+    // connection's, so a request added here would wait for nobody.
+    std::optional<store_error> failed;
   };
 
   reply_relay& relay_for(connection& c, const caf::strong_actor_ptr& caller);
