@@ -14,6 +14,7 @@
 #include "live_support.hpp"
 #include "runtime/migration_journal.hpp"
 #include "runtime/store_identity.hpp"
+#include "support/exec_argv.hpp"
 #include "support/servers.hpp"
 
 namespace storage::test {
@@ -34,12 +35,8 @@ std::ostream& operator<<(std::ostream& os, const crash_case& c) {
 // Runs the child to its self-inflicted SIGKILL; false if it ended otherwise.
 bool run_child(const std::vector<std::string>& args, const std::string& state,
                std::string& why) {
-  // Built before the fork: the child of this threaded process may only
-  // make async-signal-safe calls (a malloc could wait forever for a lock
-  // another thread held at the fork).
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
+  // Built before the fork, as argv is (support/exec_argv.hpp).
+  exec_argv argv(args.front(), {args.begin() + 1, args.end()});
   std::string state_var = "STORAGE_STATE_DIR=" + state;
   std::vector<char*> envp;
   for (char** e = environ; *e != nullptr; ++e)
@@ -48,7 +45,7 @@ bool run_child(const std::vector<std::string>& args, const std::string& state,
   envp.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
-    ::execve(argv[0], argv.data(), envp.data());
+    ::execve(argv.path(), argv.data(), envp.data());
     ::_exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/runtime.hpp"
+#include "support/exec_argv.hpp"
 #include "support/servers.hpp"
 #include "support/test_util.hpp"
 
@@ -124,15 +125,10 @@ class storectl_child {
   storectl_child(const std::vector<std::string>& args, const std::string& dir)
       : out_(dir + "/out." + test::unique_token()),
         err_(dir + "/err." + test::unique_token()) {
-    std::vector<std::string> copy = args;
-    std::string path = STORECTL_PATH;
-    std::vector<char*> argv{path.data()};
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    test::exec_argv argv(STORECTL_PATH, args);
     // The child would write out this process's unflushed output again.
     std::fflush(nullptr);
-    // The files are opened before the fork: the child of this threaded
-    // process only makes async-signal-safe calls (dup2, execv).
+    // Opened before the fork, as argv is built (support/exec_argv.hpp).
     int out =
         ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int err =
@@ -142,7 +138,7 @@ class storectl_child {
     if (pid_ == 0) {
       if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0)
         ::_exit(126);
-      ::execv(argv[0], argv.data());
+      ::execv(argv.path(), argv.data());
       ::_exit(127);
     }
     ::close(out);

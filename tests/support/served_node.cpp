@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/exec_argv.hpp"
 #include "support/test_util.hpp"
 
 namespace storage::test {
@@ -31,18 +32,7 @@ int status_code(int status) {
 // Forks `storectl args...` with stdout on a pipe and stderr into `err_file`.
 pid_t spawn(const std::vector<std::string>& args, const std::string& err_file,
             int& out_fd) {
-  // Everything the child needs is built before the fork: the test process
-  // runs a runtime's threads, and a child of a threaded process may only
-  // make async-signal-safe calls until it execs: a malloc there can wait
-  // forever for a lock another thread held at the fork. (Most likely what
-  // happened once under ASan: a restarted node never logged a line and its
-  // start timed out.)
-  std::string path = STORECTL_PATH;
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  argv.push_back(path.data());
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  exec_argv argv(STORECTL_PATH, args);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   auto pid = fork();
@@ -55,7 +45,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& err_file,
     int err =
         open(err_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (err >= 0) dup2(err, STDERR_FILENO);
-    execv(argv[0], argv.data());
+    execv(argv.path(), argv.data());
     _exit(127);
   }
   close(fds[1]);

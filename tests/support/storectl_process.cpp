@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/exec_argv.hpp"
+
 namespace storage::test {
 
 namespace {
@@ -55,12 +57,7 @@ storectl_result storectl(const std::vector<std::string>& args,
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) ||
       ::pipe2(err, O_CLOEXEC))
     throw std::runtime_error("pipe failed");
-  std::vector<char*> argv;
-  std::string path = STORECTL_PATH;
-  argv.push_back(path.data());
-  std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  exec_argv argv(STORECTL_PATH, args);
 
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
@@ -68,7 +65,7 @@ storectl_result storectl(const std::vector<std::string>& args,
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
     ::dup2(err[1], 2);
-    ::execv(argv[0], argv.data());
+    ::execv(argv.path(), argv.data());
     ::_exit(127);
   }
   ::close(in[0]);
