@@ -9,6 +9,10 @@ bool vector_backend::build_index(const std::string& collection) {
   return false;
 }
 
+bool vector_backend::searches_from_memory(const std::string&) {
+  return false;
+}
+
 std::vector<std::vector<search_hit>> vector_backend::search_batch(
     const std::string& collection, const batch_search_request& req) {
   // Checked whole first, so a bad query late in the batch fails it before

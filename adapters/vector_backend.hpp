@@ -55,6 +55,10 @@ class vector_backend {
   // (pgvector cancels the statement). The adapter is then discarded. The
   // default does nothing: its requests end at their deadlines.
   virtual void interrupt() {}
+  // Whether a search of `collection` would run now from memory, waiting for
+  // neither a load nor a lock: a CAF scheduler thread may then run it
+  // (actors/pool/inline_policy.hpp). The default: never.
+  virtual bool searches_from_memory(const std::string& collection);
   // True if it existed. A missing collection is not an error.
   virtual bool drop_collection(const std::string& name) = 0;
   virtual std::vector<collection_spec> list_collections() = 0;

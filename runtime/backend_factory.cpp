@@ -25,7 +25,9 @@ struct scheme_entry {
   // 0.3-1 ms, of which the two hand-offs were 15-40% here (BENCHMARKS.md),
   // so a facade thread runs it too (not an actor: a load can hold a call
   // until its deadline); pgvector and Chroma calls take milliseconds on a
-  // socket, where the saving is noise.
+  // socket, where the saving is noise. SQLite's point reads and a
+  // faiss:// search of a collection in memory run on an actor's thread too:
+  // they wait for no lock.
   inline_policy callers_run;
   maker<vector_backend> vector;
   maker<cache_backend> cache;
@@ -33,10 +35,12 @@ struct scheme_entry {
 
 constexpr auto never = inline_policy::never;
 constexpr auto waiting_callers = inline_policy::waiting_callers;
+constexpr auto waiting_callers_and_reads =
+    inline_policy::waiting_callers_and_ready_reads;
 constexpr auto any_caller = inline_policy::any_caller;
 
 const scheme_entry schemes[] = {
-    {"faiss", store_kind::vector, true, false, waiting_callers,
+    {"faiss", store_kind::vector, true, false, waiting_callers_and_reads,
      make_faiss_store, nullptr},
     {"pgvector", store_kind::vector, false, true, never, make_pgvector_store,
      nullptr},
@@ -44,8 +48,8 @@ const scheme_entry schemes[] = {
      nullptr},
     {"memory", store_kind::cache, true, false, any_caller, nullptr,
      make_memory_cache},
-    {"sqlite", store_kind::cache, false, false, waiting_callers, nullptr,
-     make_sqlite_cache},
+    {"sqlite", store_kind::cache, false, false, waiting_callers_and_reads,
+     nullptr, make_sqlite_cache},
     {"redis", store_kind::cache, false, true, waiting_callers, nullptr,
      make_redis_cache},
 };

@@ -58,6 +58,20 @@ constexpr bool is_read(store_op op) {
   }
 }
 
+// Whether `op` reads a bounded set of keys named in the request (no scan,
+// no count of a whole store).
+constexpr bool is_point_read(store_op op) {
+  switch (op) {
+    case store_op::get:
+    case store_op::exists:
+    case store_op::mget:
+    case store_op::ttl:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // The name errors and metrics use: "upsert", "delete" (a vector store's),
 // "del" (a cache's), ...; "request" for other.
 const char* to_string(store_op op);

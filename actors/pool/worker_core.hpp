@@ -23,7 +23,9 @@
 #include "actors/pool/job.hpp"
 #include "actors/pool/store_metrics.hpp"
 #include "actors/pool/waiting_caller.hpp"
+#include "adapters/cache_backend.hpp"
 #include "adapters/storage_log.hpp"
+#include "adapters/vector_backend.hpp"
 #include "messages/caf_support.hpp"
 
 namespace storage {
@@ -36,11 +38,26 @@ class inline_runner {
   // Runs `what` on the caller's thread and sends the reply from `worker`,
   // if the adapter is free and the worker's inline_policy admits the
   // caller (a plain thread that would only wait for the reply, see
-  // waiting_caller.hpp). False: nothing happened, enqueue it.
+  // waiting_caller.hpp) or the request (a read that waits for no lock,
+  // runs_at_once). False: nothing happened, enqueue it.
   virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
                           caf::execution_unit* eu,
                           const caf::strong_actor_ptr& worker) = 0;
 };
+
+// Whether an actor may run `req` on its CAF scheduler thread under
+// inline_policy::waiting_callers_and_ready_reads: a read that waits for no
+// lock. Called with the worker's lock held.
+inline bool runs_at_once(cache_backend&, store_op op,
+                         const caf::type_erased_tuple&) {
+  return is_point_read(op);
+}
+inline bool runs_at_once(vector_backend& b, store_op op,
+                         const caf::type_erased_tuple& req) {
+  return op == store_op::search && req.size() > 1 &&
+         req.match_element<std::string>(1) &&
+         b.searches_from_memory(req.get_as<std::string>(1));
+}
 
 template <class Backend>
 class worker_core final : public inline_runner {
@@ -121,19 +138,27 @@ class worker_core final : public inline_runner {
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
                   caf::execution_unit* eu,
                   const caf::strong_actor_ptr& worker) override {
-    if (callers_run_ == inline_policy::never ||
-        (callers_run_ == inline_policy::waiting_callers &&
-         !is_waiting_caller(what.sender)))
-      return false;
+    bool actor_read = false;  // an actor's read (inline_policy.hpp)
+    if (callers_run_ == inline_policy::never) return false;
+    if (callers_run_ != inline_policy::any_caller &&
+        !is_waiting_caller(what.sender)) {
+      if (callers_run_ != inline_policy::waiting_callers_and_ready_reads ||
+          !is_read(t.op))
+        return false;
+      actor_read = true;
+    }
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
-    if (!guard.owns_lock() || t.start < hand_off_until_) return false;
+    if (!guard.owns_lock() || t.start < hand_off_until_ ||
+        (actor_read &&
+         !(backend_ && runs_at_once(*backend_, t.op, what.content()))))
+      return false;
     // Admitted a moment ago on this thread: it has not waited.
     outcome out;
     auto reply = execute(what.content(), t, true, &out);
     ++inline_runs_;
     // The dispatcher stamped t.start, so out.ended is the metrics' own
     // clock read: deciding costs no other.
-    if (callers_run_ == inline_policy::waiting_callers &&
+    if (callers_run_ != inline_policy::any_caller &&
         (out.code == errc::timeout || out.code == errc::backend_unavailable ||
          out.ended - t.start >= slow_inline_call))
       hand_off_until_ = out.ended + hand_off_for;

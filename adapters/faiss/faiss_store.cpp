@@ -324,6 +324,12 @@ std::uint64_t faiss_store::count(const std::string& collection) {
   });
 }
 
+bool faiss_store::searches_from_memory(const std::string& collection) {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  return lock.owns_lock() && db_ && !turn_.background_waiting() &&
+         states_.count(collection) != 0;
+}
+
 std::vector<search_hit> faiss_store::search(const std::string& collection,
                                             const search_request& req) {
   return guarded("search", [&] {

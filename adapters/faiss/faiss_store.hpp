@@ -131,6 +131,9 @@ class faiss_store : public vector_backend {
       const std::string& collection, const batch_search_request& req) override;
   scan_page scan(const std::string& collection, const std::string& after,
                  std::uint32_t limit) override;
+  // The collection is in memory and nothing holds or wants the store's
+  // lock right now.
+  bool searches_from_memory(const std::string& collection) override;
   // How long a request may wait for its collection to load.
   void set_deadline(std::chrono::steady_clock::time_point deadline) override {
     deadline_ = deadline;

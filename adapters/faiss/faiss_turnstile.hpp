@@ -36,6 +36,12 @@ class turnstile {
         lock, [this] { return waiting_.load(std::memory_order_relaxed) == 0; });
   }
 
+  // Whether a background thread waits for the mutex (a caller would step
+  // aside).
+  bool background_waiting() const {
+    return waiting_.load(std::memory_order_relaxed) != 0;
+  }
+
  private:
   std::atomic<int> waiting_{0};
   std::condition_variable stepped_aside_;

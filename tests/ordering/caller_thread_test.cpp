@@ -4,13 +4,18 @@
 // that way (a locked file) or took 100 ms or more (a big faiss:// batch), the
 // connection's next calls go to its worker thread, so the caller gets a
 // pending future at once, and a second later calls run on the caller's
-// thread again.
+// thread again. An actor's point reads on SQLite run on its own thread too.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <random>
 #include <thread>
+
+#include <caf/all.hpp>
 
 #include "runtime/runtime.hpp"
 #include "support/servers.hpp"
@@ -52,16 +57,36 @@ TEST(caller_thread, an_idle_redis_connection_runs_the_call_on_the_caller) {
   await(cache.clear());
 }
 
+// Another connection holding the file's write lock (BEGIN EXCLUSIVE) while
+// it lives.
+class exclusive_lock {
+ public:
+  explicit exclusive_lock(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK ||
+        sqlite3_exec(db_, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr) !=
+            SQLITE_OK) {
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot lock " + path);
+    }
+  }
+  ~exclusive_lock() {
+    sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+  exclusive_lock(const exclusive_lock&) = delete;
+  exclusive_lock& operator=(const exclusive_lock&) = delete;
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
 TEST(caller_thread,
      a_timed_out_call_sends_the_next_ones_to_the_worker_for_a_while) {
   runtime rt;
   auto path = fresh_dir() + "/slow.db";
   auto cache = rt.open_cache("sqlite://" + path + "?timeout_ms=300");
   await(cache.set("before", "1"));
-  sqlite3* other = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  std::optional<exclusive_lock> other(path);
   auto slow_started = std::chrono::steady_clock::now();
   // Waits for the lock on this thread until its deadline.
   auto slow = cache.set("a", "x");
@@ -71,13 +96,94 @@ TEST(caller_thread,
   auto next = cache.set("b", "x");
   EXPECT_FALSE(ready(next));
   EXPECT_TRUE(fails_with(errc::timeout, [&] { await(std::move(next)); }));
-  sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr);
-  sqlite3_close(other);
+  other.reset();
   // The hand-off lasts a second from the first call's timeout (300 ms).
   std::this_thread::sleep_until(slow_started + 1600ms);
   auto again = cache.get("before");
   EXPECT_TRUE(ready(again));
   EXPECT_EQ(await(std::move(again)), "1");
+}
+
+// A new actor sends one request: whether the reply was in its mailbox when
+// request() returned (the request ran on the actor's own thread), and the
+// reply.
+template <class Reply, class Handle, class... Ts>
+std::pair<bool, Reply> ask_once(runtime& rt, const Handle& store, Ts... xs) {
+  auto done = std::make_shared<std::promise<std::pair<bool, Reply>>>();
+  auto result = done->get_future();
+  // An argument: CAF 0.17 binds a null reference for a function spawned
+  // without any (UBSan: init_fun_factory.hpp:85).
+  rt.system().spawn(
+      [=](caf::event_based_actor* self, int) -> caf::behavior {
+        auto h = self->request(store, 10s, xs...);
+        bool answered = !self->mailbox().empty();
+        h.then(
+            [=](const Reply& r) {
+              done->set_value({answered, r});
+              self->quit();
+            },
+            [=](caf::error& e) {
+              done->set_exception(std::make_exception_ptr(
+                  std::runtime_error(caf::to_string(e))));
+              self->quit();
+            });
+        return {[](caf::unit_t) {}};
+      },
+      0);
+  if (result.wait_for(60s) != std::future_status::ready)
+    throw std::runtime_error("no answer within 60 s");
+  return result.get();
+}
+
+// An actor's get, mget, exists and ttl of "k" (= "v"), `rounds` times each:
+// how many were not answered on the actor's thread; fails the test on a
+// wrong answer.
+int actor_point_reads(runtime& rt, const cache_store_actor& store,
+                      int rounds = 5) {
+  int handed_off = 0;
+  auto count = [&](bool on_its_thread) { handed_off += on_its_thread ? 0 : 1; };
+  for (int i = 0; i < rounds; ++i) {
+    auto got =
+        ask_once<maybe_value>(rt, store, cget_atom::value, std::string{"k"});
+    count(got.first);
+    EXPECT_TRUE(got.second.found && got.second.value == "v");
+    auto many = ask_once<std::vector<maybe_value>>(rt, store, cmget_atom::value,
+                                                   ids{"k", "none"});
+    count(many.first);
+    EXPECT_TRUE(many.second.size() == 2 && many.second[0].found &&
+                !many.second[1].found);
+    auto there =
+        ask_once<bool>(rt, store, cexists_atom::value, std::string{"k"});
+    count(there.first);
+    EXPECT_TRUE(there.second);
+    count(ask_once<ttl_info>(rt, store, cttl_atom::value, std::string{"k"})
+              .first);
+  }
+  return handed_off;
+}
+
+// Point reads on an open SQLite connection never wait for a lock (WAL), so
+// an actor runs them on its own scheduler thread too.
+TEST(caller_thread, an_actors_point_reads_on_sqlite_run_on_its_thread) {
+  runtime rt;
+  auto cache = rt.open_cache("sqlite://" + fresh_dir() + "/c.db?pool=2");
+  await(cache.set("k", "v"));
+  // Each worker opens its connection on its first request, on its own
+  // thread: opening can wait for the file's lock.
+  actor_point_reads(rt, cache.actor());
+  EXPECT_EQ(actor_point_reads(rt, cache.actor()), 0);
+}
+
+// Another connection's exclusive lock holds writers, not readers.
+TEST(caller_thread, an_actors_point_reads_on_sqlite_pass_a_writers_lock) {
+  runtime rt;
+  auto path = fresh_dir() + "/locked.db";
+  auto cache = rt.open_cache("sqlite://" + path + "?timeout_ms=300");
+  await(cache.set("k", "v"));
+  exclusive_lock other(path);
+  EXPECT_EQ(actor_point_reads(rt, cache.actor()), 0);
+  // The lock holds: a write waits for it until its deadline.
+  EXPECT_TRUE(fails_with(errc::timeout, [&] { await(cache.set("k2", "x")); }));
 }
 
 std::vector<vector_record> random_records(std::size_t n, std::uint32_t dim,
@@ -108,6 +214,43 @@ TEST(caller_thread, an_idle_faiss_shard_runs_the_call_on_the_caller) {
     auto hits = store.search("docs", req);
     EXPECT_TRUE(ready(hits)) << i;
     EXPECT_EQ(await(std::move(hits)).size(), 3u);
+  }
+}
+
+std::vector<std::string> ids_of(const std::vector<search_hit>& hits) {
+  std::vector<std::string> out;
+  for (auto& h : hits) out.push_back(h.id);
+  return out;
+}
+
+// A search of a collection in memory waits for nothing, so an actor runs it
+// on its own thread; a collection still on disk goes to the worker (its load
+// can take until the deadline), and once loaded its searches run on the
+// actor's thread.
+TEST(caller_thread, an_actors_faiss_search_runs_on_its_thread_once_loaded) {
+  auto uri = "faiss://" + fresh_dir() + "/v?pool=1";
+  {
+    runtime rt;
+    auto store = rt.open_vector(uri);
+    await(store.create_collection({"docs", 8, metric::l2}));
+    await(store.upsert("docs", random_records(20000, 8, "r-")));
+  }
+  runtime rt;
+  auto store = rt.open_vector(uri);
+  // Opens the shard; a count reads SQLite and loads nothing.
+  EXPECT_EQ(await(store.count("docs")), 20000u);
+  search_request req;
+  req.query = std::vector<float>(8, 0.5f);
+  req.k = 3;
+  auto first = ask_once<std::vector<search_hit>>(
+      rt, store.actor(), vsearch_atom::value, std::string{"docs"}, req);
+  EXPECT_FALSE(first.first) << "the load ran on the actor's thread";
+  ASSERT_EQ(first.second.size(), 3u);
+  for (int i = 0; i < 10; ++i) {
+    auto next = ask_once<std::vector<search_hit>>(
+        rt, store.actor(), vsearch_atom::value, std::string{"docs"}, req);
+    EXPECT_TRUE(next.first) << i;
+    EXPECT_EQ(ids_of(next.second), ids_of(first.second)) << i;
   }
 }
 
