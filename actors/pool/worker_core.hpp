@@ -59,6 +59,16 @@ inline bool runs_at_once(vector_backend& b, store_op op,
          b.searches_from_memory(req.get_as<std::string>(1));
 }
 
+// Whether `sender` is an actor that runs on threads of its own system's
+// (a scheduler thread, or its own if detached), which sends from there. A
+// node's stand-in for a client's caller is not: its requests arrive in the
+// middleman's one thread, which carries every client's traffic and must not
+// run a search (runtime/node_inbox.hpp).
+inline bool is_scheduled_actor(const caf::strong_actor_ptr& sender) {
+  return sender &&
+         dynamic_cast<const caf::scheduled_actor*>(sender->get()) != nullptr;
+}
+
 template <class Backend>
 class worker_core final : public inline_runner {
  public:
@@ -143,7 +153,7 @@ class worker_core final : public inline_runner {
     if (callers_run_ != inline_policy::any_caller &&
         !is_waiting_caller(what.sender)) {
       if (callers_run_ != inline_policy::waiting_callers_and_ready_reads ||
-          !is_read(t.op))
+          !is_read(t.op) || !is_scheduled_actor(what.sender))
         return false;
       actor_read = true;
     }
