@@ -33,11 +33,11 @@
 // inline_policy: any caller on a backend that never blocks (memory://), a
 // plain thread about to wait for the reply (the future facade; see
 // waiting_caller.hpp) on a backend of short calls (Redis, SQLite,
-// faiss://), and any caller for a read that waits for no lock: a point read
-// on SQLite, a faiss:// search of a collection in memory
-// (inline_policy.hpp). Order holds
-// the same way: the worker held nothing of the caller's, and the adapter's lock
-// keeps the worker out until the request is done.
+// faiss://), and an actor on its own thread for a read that waits for no
+// lock: a point read on SQLite, a faiss:// search of a collection in memory
+// (inline_policy.hpp). Order holds the same way: the worker held nothing of
+// the caller's, and the adapter's lock keeps the worker out until the
+// request is done.
 #pragma once
 
 #include <atomic>

@@ -4,7 +4,9 @@
 // that way (a locked file) or took 100 ms or more (a big faiss:// batch), the
 // connection's next calls go to its worker thread, so the caller gets a
 // pending future at once, and a second later calls run on the caller's
-// thread again. An actor's point reads on SQLite run on its own thread too.
+// thread again. An actor runs reads that wait for no lock on its own thread
+// too: point reads on an open SQLite connection, a faiss:// search of a
+// collection in memory.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
