@@ -41,23 +41,6 @@ enum class store_op : std::uint8_t {
 constexpr std::size_t store_op_count =
     static_cast<std::size_t>(store_op::other) + 1;
 
-// Whether `op` only reads: it changes nothing a live migration mirrors.
-constexpr bool is_read(store_op op) {
-  switch (op) {
-    case store_op::list:
-    case store_op::get:
-    case store_op::count:
-    case store_op::search:
-    case store_op::scan:
-    case store_op::exists:
-    case store_op::mget:
-    case store_op::ttl:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Whether `op` reads a bounded set of keys named in the request (no scan,
 // no count of a whole store).
 constexpr bool is_point_read(store_op op) {
@@ -70,6 +53,12 @@ constexpr bool is_point_read(store_op op) {
     default:
       return false;
   }
+}
+
+// Whether `op` only reads: it changes nothing a live migration mirrors.
+constexpr bool is_read(store_op op) {
+  return is_point_read(op) || op == store_op::list || op == store_op::count ||
+         op == store_op::search || op == store_op::scan;
 }
 
 // The name errors and metrics use: "upsert", "delete" (a vector store's),

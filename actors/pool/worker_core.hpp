@@ -148,18 +148,11 @@ class worker_core final : public inline_runner {
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
                   caf::execution_unit* eu,
                   const caf::strong_actor_ptr& worker) override {
-    bool actor_read = false;  // an actor's read (inline_policy.hpp)
-    if (callers_run_ == inline_policy::never) return false;
-    if (callers_run_ != inline_policy::any_caller &&
-        !is_waiting_caller(what.sender)) {
-      if (callers_run_ != inline_policy::waiting_callers_and_ready_reads ||
-          !is_read(t.op) || !is_scheduled_actor(what.sender))
-        return false;
-      actor_read = true;
-    }
+    auto may = admission(what, t.op);
+    if (may == admits::no) return false;
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
     if (!guard.owns_lock() || t.start < hand_off_until_ ||
-        (actor_read &&
+        (may == admits::if_ready &&
          !(backend_ && runs_at_once(*backend_, t.op, what.content()))))
       return false;
     // Admitted a moment ago on this thread: it has not waited.
@@ -182,6 +175,26 @@ class worker_core final : public inline_runner {
   }
 
  private:
+  // Whether inline_policy lets this caller run `op` on its thread: always,
+  // never, or if the adapter says the read waits for nothing (runs_at_once,
+  // decided under the lock).
+  enum class admits { no, yes, if_ready };
+  admits admission(const caf::mailbox_element& what, store_op op) const {
+    switch (callers_run_) {
+      case inline_policy::never:
+        return admits::no;
+      case inline_policy::any_caller:
+        return admits::yes;
+      case inline_policy::waiting_callers:
+        return is_waiting_caller(what.sender) ? admits::yes : admits::no;
+      case inline_policy::waiting_callers_and_ready_reads:
+        if (is_waiting_caller(what.sender)) return admits::yes;
+        return is_read(op) && is_scheduled_actor(what.sender) ? admits::if_ready
+                                                              : admits::no;
+    }
+    return admits::no;
+  }
+
   caf::message run_counted(const caf::type_erased_tuple& req,
                            deadline_clock::time_point deadline,
                            bool check_deadline, store_op op, errc& code) {

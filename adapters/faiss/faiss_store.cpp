@@ -326,7 +326,8 @@ std::uint64_t faiss_store::count(const std::string& collection) {
 
 bool faiss_store::searches_from_memory(const std::string& collection) {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  return lock.owns_lock() && db_ && !turn_.background_waiting() &&
+  // states_ is emptied whenever db_ goes (forget_states).
+  return lock.owns_lock() && !turn_.background_waiting() &&
          states_.count(collection) != 0;
 }
 
