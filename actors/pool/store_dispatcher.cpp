@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "actors/pool/pool_spec.hpp"
+#include "actors/pool/shard_search.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/interfaces.hpp"
@@ -214,11 +215,17 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   if (r.sharded) {
     auto n = static_cast<std::uint32_t>(r.workers.size());
     if (n > 1) {
-      // One key: its shard. Several shards, or a caller whose earlier
-      // request the router still holds (checked above if not direct): the
-      // router, which splits the request and keeps the caller's order.
+      // One key: its shard. A search: every shard, sent from here
+      // (shard_search.hpp). Anything else about several shards, or a
+      // caller whose earlier request the router still holds (checked above
+      // if not direct): the router, which splits the request and keeps the
+      // caller's order.
       auto key = single_key(what->content());
-      if (!key || (r.direct && routed_to_router(t.caller))) return forward();
+      if (r.direct && routed_to_router(t.caller)) return forward();
+      if (!key && is_shard_search(what->content()))
+        return scatter_search(std::move(what), std::move(t), r, metrics, eu,
+                              self);
+      if (!key) return forward();
       w = static_cast<std::uint32_t>(key_hash(*key) % n);
     }
     if (!r.workers[w])
@@ -242,7 +249,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   t.token = load_token(r.gauge, w, caller);
   // Alone on an idle worker: run it here (the token goes when t does).
   if (r.gauge->load(w) == 1 && r.runners[w] &&
-      r.runners[w]->run_inline(*what, t, eu, r.workers[w]))
+      r.runners[w]->run_inline(*what, t, eu, r.workers[w], what->sender))
     return;
   r.workers[w]->enqueue(make_job(std::move(what), std::move(t)), eu);
 }

@@ -35,14 +35,17 @@ class inline_runner {
  public:
   virtual ~inline_runner() = default;
 
-  // Runs `what` on the caller's thread and sends the reply from `worker`,
-  // if the adapter is free and the worker's inline_policy admits the
-  // caller (a plain thread that would only wait for the reply, see
-  // waiting_caller.hpp) or the request (a read that waits for no lock,
-  // runs_at_once). False: nothing happened, enqueue it.
+  // Runs `what` on the caller's thread and sends the reply from `worker`
+  // to what's sender, if the adapter is free and the worker's
+  // inline_policy admits `caller`, whose thread this is (a plain thread
+  // that would only wait for the reply, see waiting_caller.hpp), or the
+  // request (a read that waits for no lock, runs_at_once). The sender is
+  // the caller, or what gathers a search's parts (shard_search.hpp).
+  // False: nothing happened, enqueue it.
   virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
                           caf::execution_unit* eu,
-                          const caf::strong_actor_ptr& worker) = 0;
+                          const caf::strong_actor_ptr& worker,
+                          const caf::strong_actor_ptr& caller) = 0;
 };
 
 // Whether an actor may run `req` on its CAF scheduler thread under
@@ -146,12 +149,17 @@ class worker_core final : public inline_runner {
   }
 
   bool run_inline(caf::mailbox_element& what, const job_ticket& t,
-                  caf::execution_unit* eu,
-                  const caf::strong_actor_ptr& worker) override {
-    auto may = admission(what, t.op);
+                  caf::execution_unit* eu, const caf::strong_actor_ptr& worker,
+                  const caf::strong_actor_ptr& caller) override {
+    auto may = admission(caller, t.op);
     if (may == admits::no) return false;
+    // A part of a search split across shards is counted once, by what
+    // gathers the parts, and carries no start: it reads the clock here.
+    auto began = t.start != deadline_clock::time_point{}
+                     ? t.start
+                     : deadline_clock::now();
     std::unique_lock<std::mutex> guard(mtx_, std::try_to_lock);
-    if (!guard.owns_lock() || t.start < hand_off_until_ ||
+    if (!guard.owns_lock() || began < hand_off_until_ ||
         (may == admits::if_ready &&
          !(backend_ && runs_at_once(*backend_, t.op, what.content()))))
       return false;
@@ -160,11 +168,14 @@ class worker_core final : public inline_runner {
     auto reply = execute(what.content(), t, true, &out);
     ++inline_runs_;
     // The dispatcher stamped t.start, so out.ended is the metrics' own
-    // clock read: deciding costs no other.
+    // clock read: deciding costs no other (a part, uncounted, reads it).
+    auto ended = out.ended != deadline_clock::time_point{}
+                     ? out.ended
+                     : deadline_clock::now();
     if (callers_run_ != inline_policy::any_caller &&
         (out.code == errc::timeout || out.code == errc::backend_unavailable ||
-         out.ended - t.start >= slow_inline_call))
-      hand_off_until_ = out.ended + hand_off_for;
+         ended - began >= slow_inline_call))
+      hand_off_until_ = ended + hand_off_for;
     guard.unlock();
     if (what.sender && what.mid.is_request())
       what.sender->enqueue(
@@ -179,18 +190,18 @@ class worker_core final : public inline_runner {
   // never, or if the adapter says the read waits for nothing (runs_at_once,
   // decided under the lock).
   enum class admits { no, yes, if_ready };
-  admits admission(const caf::mailbox_element& what, store_op op) const {
+  admits admission(const caf::strong_actor_ptr& caller, store_op op) const {
     switch (callers_run_) {
       case inline_policy::never:
         return admits::no;
       case inline_policy::any_caller:
         return admits::yes;
       case inline_policy::waiting_callers:
-        return is_waiting_caller(what.sender) ? admits::yes : admits::no;
+        return is_waiting_caller(caller) ? admits::yes : admits::no;
       case inline_policy::waiting_callers_and_ready_reads:
-        if (is_waiting_caller(what.sender)) return admits::yes;
-        return is_read(op) && is_scheduled_actor(what.sender) ? admits::if_ready
-                                                              : admits::no;
+        if (is_waiting_caller(caller)) return admits::yes;
+        return is_read(op) && is_scheduled_actor(caller) ? admits::if_ready
+                                                         : admits::no;
     }
     return admits::no;
   }

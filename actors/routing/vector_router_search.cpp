@@ -1,28 +1,10 @@
 // The vector router's searches: sent to the readers (one worker of a shared
 // backend, every shard of an in-process one) and merged per query into the
 // k closest, ties by id -- the same merge for one query and for a batch.
-#include <algorithm>
-
 #include "actors/routing/vector_router_state.hpp"
-#include "messages/distance.hpp"
 #include "messages/validation.hpp"
 
 namespace storage::vector_detail {
-
-namespace {
-
-hits merge_hits(std::vector<hits>& parts, std::uint32_t k) {
-  hits all;
-  for (auto& p : parts)
-    for (auto& h : p) all.push_back(std::move(h));
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return closer(a.distance, a.id, b.distance, b.id);
-  });
-  if (all.size() > k) all.resize(k);
-  return all;
-}
-
-}  // namespace
 
 void search(self_ptr self, caf::typed_response_promise<hits> rp,
             const std::string& c, const search_request& req) {
@@ -56,15 +38,7 @@ void search_batch(self_ptr self, caf::typed_response_promise<batch_hits> rp,
         return ask_worker(self, w, std::move(t), vsearchb_atom::value, c, req);
       },
       [k, n](std::vector<batch_hits>& parts) {
-        batch_hits out(n);
-        std::vector<hits> per_query(parts.size());
-        for (std::size_t q = 0; q < n; ++q) {
-          for (std::size_t p = 0; p < parts.size(); ++p)
-            per_query[p] =
-                q < parts[p].size() ? std::move(parts[p][q]) : hits{};
-          out[q] = merge_hits(per_query, k);
-        }
-        return out;
+        return merge_batch_hits(parts, n, k);
       });
 }
 

@@ -50,16 +50,19 @@ std::vector<search_hit> to_hits(database& db, const std::string& collection,
   }
   // The index keeps cosine vectors normalized: embeddings as written come
   // from SQLite, as documents do.
-  for (auto& h : hits) {
-    if (include.embedding) {
-      auto r = db.get(collection, h.id);
-      if (!r) continue;
-      h.embedding = std::move(r->embedding);
-      if (include.document) h.document = std::move(r->document);
-    } else if (include.document) {
-      h.document = db.document(collection, h.id);
+  if (hits.empty() || !(include.embedding || include.document)) return hits;
+  db.reading([&] {
+    for (auto& h : hits) {
+      if (include.embedding) {
+        auto r = db.get(collection, h.id);
+        if (!r) continue;
+        h.embedding = std::move(r->embedding);
+        if (include.document) h.document = std::move(r->document);
+      } else if (include.document) {
+        h.document = db.document(collection, h.id);
+      }
     }
-  }
+  });
   return hits;
 }
 
@@ -279,8 +282,10 @@ std::vector<vector_record> faiss_store::get(
   return guarded("get", [&] {
     spec_of(collection);
     std::vector<vector_record> out;
-    for (auto& id : ids)
-      if (auto r = db_->get(collection, id)) out.push_back(std::move(*r));
+    db_->reading([&] {
+      for (auto& id : ids)
+        if (auto r = db_->get(collection, id)) out.push_back(std::move(*r));
+    });
     return out;
   });
 }

@@ -106,6 +106,8 @@ database::database(const std::string& path, bool full_sync, bool log_removals)
                      "WHERE collection = ? AND id = ?");
     document_ = statement(
         db_, "SELECT document FROM records WHERE collection = ? AND id = ?");
+    begin_read_ = statement(db_, "BEGIN DEFERRED");
+    end_read_ = statement(db_, "COMMIT");
     count_ =
         statement(db_, "SELECT COUNT(*) FROM records WHERE collection = ?");
     scan_ = statement(db_,
@@ -205,6 +207,22 @@ void database::transaction(const std::function<void()>& fn) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }
+}
+
+void database::reading(const std::function<void()>& fn) {
+  if (!sqlite3_get_autocommit(db_)) return fn();
+  {
+    use u(begin_read_);
+    if (int rc = u.step(); rc != SQLITE_DONE) fail(rc, "starting a read");
+  }
+  try {
+    fn();
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+  use u(end_read_);
+  if (int rc = u.step(); rc != SQLITE_DONE) fail(rc, "ending a read");
 }
 
 }  // namespace storage::faiss_detail

@@ -80,6 +80,10 @@ class database {
   std::optional<std::string> document(const std::string& collection,
                                       const std::string& id);
   std::uint64_t count(const std::string& collection);
+  // Runs fn's reads in one read transaction (or in the one already open):
+  // a WAL reader then takes its snapshot, and the fcntl locks on the -shm
+  // file that go with it, once instead of once per statement.
+  void reading(const std::function<void()>& fn);
   // Up to `limit` records with id > after, in bytewise id order.
   std::vector<vector_record> scan(const std::string& collection,
                                   const std::string& after, std::int64_t limit);
@@ -122,7 +126,7 @@ class database {
   statement list_collections_, insert_collection_, delete_collection_,
       delete_records_, delete_removed_, upsert_, remove_, log_removal_, get_,
       document_, count_, scan_, load_since_, load_by_id_, removed_since_,
-      forget_removals_, next_seq_, last_seq_;
+      forget_removals_, next_seq_, last_seq_, begin_read_, end_read_;
 };
 
 }  // namespace storage::faiss_detail

@@ -1,10 +1,11 @@
 // A caller's un-awaited vector operations take effect in the order issued,
 // at every pool size and on every backend: several callers at once, each on
 // its own collection of one shared store, issuing upserts, gets, deletes by
-// id and by filter, counts and drop/create without waiting, checked against
-// a sequential model.
+// id and by filter, counts and drop/create without waiting (and on faiss://
+// filtered searches, exact there), checked against a sequential model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <thread>
@@ -52,7 +53,15 @@ vector_record record(const std::string& id, std::int64_t g, int i) {
   return r;
 }
 
-void run_caller(vector_store vs, std::string c, unsigned seed) {
+// The ids a search for group `g` must find: all of them (k covers them).
+std::vector<std::string> ids_in_group(const model_t& model, std::int64_t g) {
+  std::vector<std::string> out;
+  for (auto& [id, group] : model)
+    if (group == g) out.push_back(id);
+  return out;
+}
+
+void run_caller(vector_store vs, std::string c, unsigned seed, bool searches) {
   std::mt19937 rng(seed);
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
   const std::vector<std::string> ids = {"a", "b", "c", "d", "e", "f"};
@@ -78,6 +87,21 @@ void run_caller(vector_store vs, std::string c, unsigned seed) {
       auto n = batch.size();
       log.push_back(
           {tag + " upsert", [f, n] { EXPECT_EQ(await(std::move(*f)), n); }});
+    } else if (searches && op >= 50 && op < 60) {
+      auto g = static_cast<std::int64_t>(pick(3));
+      search_request req;
+      req.query = {1.0f, static_cast<float>(g), 1.0f};
+      req.k = 6;
+      req.where = filter::parse("{\"g\": " + std::to_string(g) + "}");
+      auto want = ids_in_group(model, g);
+      auto f = std::make_shared<std::future<std::vector<search_hit>>>(
+          vs.search(c, req));
+      log.push_back({tag + " search", [f, want, tag] {
+                       std::vector<std::string> got;
+                       for (auto& h : await(std::move(*f))) got.push_back(h.id);
+                       std::sort(got.begin(), got.end());
+                       EXPECT_EQ(got, want) << tag;
+                     }});
     } else if (op < 60) {
       std::vector<std::string> want_ids = {ids[pick(6)], ids[pick(6)]};
       if (want_ids[0] == want_ids[1]) want_ids.pop_back();
@@ -145,9 +169,9 @@ TEST_P(vector_order, each_callers_operations_take_effect_in_issue_order) {
   auto vs = rt.open_vector(store_uri(GetParam()));
   std::vector<std::thread> threads;
   for (int c = 0; c < callers; ++c)
-    threads.emplace_back(run_caller, vs,
-                         "ord" + std::to_string(c) + "_" + unique_token(),
-                         104729u * (c + 1) + GetParam().pool);
+    threads.emplace_back(
+        run_caller, vs, "ord" + std::to_string(c) + "_" + unique_token(),
+        104729u * (c + 1) + GetParam().pool, GetParam().backend == "faiss");
   for (auto& t : threads) t.join();
 }
 
