@@ -67,7 +67,7 @@ std::vector<std::string> hit_ids(const std::vector<search_hit>& hits) {
 }
 
 template <class T>
-bool answered(const std::future<T>& f) {
+bool came_back_complete(const std::future<T>& f) {
   return f.wait_for(0s) == std::future_status::ready;
 }
 
@@ -118,7 +118,7 @@ TEST(shard_search, merges_the_k_closest_of_every_shard_on_the_callers_thread) {
     req.k = 7;
     auto f = s.store.search("docs", req);
     // Every shard was idle: the caller ran all four parts itself.
-    EXPECT_TRUE(answered(f)) << i;
+    EXPECT_TRUE(came_back_complete(f)) << i;
     EXPECT_EQ(hit_ids(await(std::move(f))), closest(s.records, req.query, 7))
         << i;
   }
@@ -126,7 +126,7 @@ TEST(shard_search, merges_the_k_closest_of_every_shard_on_the_callers_thread) {
   for (int q = 0; q < 3; ++q) b.queries.push_back(random_point(gen));
   b.k = 5;
   auto f = s.store.search_batch("docs", b);
-  EXPECT_TRUE(answered(f));
+  EXPECT_TRUE(came_back_complete(f));
   auto got = await(std::move(f));
   ASSERT_EQ(got.size(), 3u);
   for (int q = 0; q < 3; ++q)
