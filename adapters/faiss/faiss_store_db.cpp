@@ -222,7 +222,11 @@ void database::reading(const std::function<void()>& fn) {
     throw;
   }
   use u(end_read_);
-  if (int rc = u.step(); rc != SQLITE_DONE) fail(rc, "ending a read");
+  if (int rc = u.step(); rc != SQLITE_DONE) {
+    // Left open, the transaction would make every later write fail.
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    fail(rc, "ending a read");
+  }
 }
 
 }  // namespace storage::faiss_detail
