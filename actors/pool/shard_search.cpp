@@ -131,6 +131,22 @@ batch_hits merge_batch(std::vector<batch_hits>& parts,
   return merge_batch_hits(parts, r.queries.size(), r.k);
 }
 
+// A shard_gather<Reply> in `self`'s actor system; args as its constructor's.
+template <class Reply, class... Ts>
+caf::strong_actor_ptr spawn_gather(std::size_t parts, const caf::message& req,
+                                   typename shard_gather<Reply>::merge_fn merge,
+                                   const caf::strong_actor_ptr& caller,
+                                   caf::message_id mid,
+                                   const caf::strong_actor_ptr& self,
+                                   Ts&&... xs) {
+  caf::actor_config cfg;
+  auto& sys = *self->home_system;
+  return caf::actor_cast<caf::strong_actor_ptr>(
+      caf::make_actor<shard_gather<Reply>, caf::actor>(
+          sys.next_actor_id(), sys.node(), &sys, cfg, parts, req, merge, caller,
+          mid, self, std::forward<Ts>(xs)...));
+}
+
 }  // namespace
 
 void scatter_search(caf::mailbox_element_ptr what, job_ticket t, const route& r,
@@ -156,19 +172,12 @@ void scatter_search(caf::mailbox_element_ptr what, job_ticket t, const route& r,
   auto caller = what->sender;
   auto mid = what->mid;
   auto req = what->move_content_to_message();
-  caf::actor_config cfg;
-  auto& sys = *self->home_system;
-  caf::strong_actor_ptr gather;
-  if (req.match_element<vsearch_atom>(0))
-    gather = caf::actor_cast<caf::strong_actor_ptr>(
-        caf::make_actor<shard_gather<hits>, caf::actor>(
-            sys.next_actor_id(), sys.node(), &sys, cfg, n, req, merge_one,
-            caller, mid, self, r.store, std::move(metrics), t.start));
-  else
-    gather = caf::actor_cast<caf::strong_actor_ptr>(
-        caf::make_actor<shard_gather<batch_hits>, caf::actor>(
-            sys.next_actor_id(), sys.node(), &sys, cfg, n, req, merge_batch,
-            caller, mid, self, r.store, std::move(metrics), t.start));
+  auto gather =
+      req.match_element<vsearch_atom>(0)
+          ? spawn_gather<hits>(n, req, merge_one, caller, mid, self, r.store,
+                               std::move(metrics), t.start)
+          : spawn_gather<batch_hits>(n, req, merge_batch, caller, mid, self,
+                                     r.store, std::move(metrics), t.start);
   for (std::uint32_t w = 0; w < n; ++w) {
     r.gauge->assign(w);
     job_ticket part;
