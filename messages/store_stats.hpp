@@ -70,8 +70,9 @@ struct store_stats {
   // pgvector's does, is not seen here).
   std::uint64_t reconnects = 0;
   std::uint64_t respawns = 0;  // workers restarted after they died
-  // Cache pipelines: batches run (one round trip each on Redis), the
-  // requests they carried and the deepest one.
+  // Batches run, the requests they carried and the deepest one: on a
+  // cache, pipelines (one round trip each on Redis); on a vector store,
+  // upserts a faiss:// shard ran as one (one transaction each).
   std::uint64_t batches = 0;
   std::uint64_t batched_requests = 0;
   std::uint64_t max_batch_depth = 0;

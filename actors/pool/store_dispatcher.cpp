@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "actors/pool/pool_spec.hpp"
-#include "actors/pool/shard_search.hpp"
+#include "actors/pool/shard_scatter.hpp"
 #include "adapters/storage_log.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/interfaces.hpp"
@@ -215,16 +215,15 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   if (r.sharded) {
     auto n = static_cast<std::uint32_t>(r.workers.size());
     if (n > 1) {
-      // One key: its shard. A search: every shard, sent from here
-      // (shard_search.hpp). Anything else about several shards, or a
+      // One key: its shard. A search, a count or a keyed batch: the
+      // shards it concerns, sent from here (shard_scatter.hpp). Anything
+      // else about several shards (a whole-store operation, a scan), or a
       // caller whose earlier request the router still holds (checked above
       // if not direct): the router, which splits the request and keeps the
       // caller's order.
       auto key = single_key(what->content());
       if (r.direct && routed_to_router(t.caller)) return forward();
-      if (!key && is_shard_search(what->content()))
-        return scatter_search(std::move(what), std::move(t), r, metrics, eu,
-                              self);
+      if (!key && scatter_to_shards(what, t, r, metrics, eu, self)) return;
       if (!key) return forward();
       w = static_cast<std::uint32_t>(key_hash(*key) % n);
     }

@@ -4,16 +4,17 @@
 // copying it. In the common case that is a worker, which answers the caller
 // directly: two thread hand-offs per request and no actor every request of
 // the store must pass in turn. While the store is being swapped or
-// migrated, and for a write or scan that spans several in-process shards,
-// requests go to the router actor instead, which routes them the same way.
+// migrated, and for a whole-store operation or scan on several in-process
+// shards, requests go to the router actor instead, which routes them the
+// same way.
 //
 // Where requests go, and why order holds:
 // - in-process shards (memory://, faiss://): the shard owning the key; a
-//   search goes to every shard from here and comes back merged
-//   (shard_search.hpp); any other request about several keys (or a whole
-//   collection or store) goes to the router, which splits it across the
-//   shards -- and so do the caller's later requests until the router has
-//   dispatched it, so none overtakes;
+//   search or count goes to every shard, a keyed batch to the shards
+//   owning its ids, from here, and comes back merged (shard_scatter.hpp);
+//   a request about a whole collection or store goes to the router, which
+//   splits it across the shards -- and so do the caller's later requests
+//   until the router has dispatched it, so none overtakes;
 // - interchangeable workers (SQLite, Redis, PostgreSQL, Chroma): the worker
 //   that still holds an unfinished request of the same caller, otherwise the
 //   least loaded. A caller's requests are therefore never on two workers at

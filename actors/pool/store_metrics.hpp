@@ -43,7 +43,8 @@ class store_metrics {
 
   void reconnected() { reconnects_.fetch_add(1, std::memory_order_relaxed); }
   void respawned() { respawns_.fetch_add(1, std::memory_order_relaxed); }
-  // A cache worker ran `depth` requests in one batch.
+  // A worker ran `depth` requests in one batch (a cache pipeline, a
+  // faiss:// shard's upserts as one).
   void batch_ran(std::size_t depth);
   void set_mirror_lag(std::size_t n) {
     mirror_lag_.store(n, std::memory_order_relaxed);

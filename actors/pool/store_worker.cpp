@@ -5,8 +5,10 @@
 #include "actors/pool/cache_batch.hpp"
 #include "actors/pool/job.hpp"
 #include "actors/pool/request_exec.hpp"
+#include "actors/pool/upsert_group.hpp"
 #include "actors/pool/worker_linger.hpp"
 #include "messages/caf_support.hpp"
+#include "messages/validation.hpp"
 
 namespace storage {
 
@@ -40,24 +42,84 @@ caf::result<caf::message> reply_then_linger(caf::scheduled_actor* self,
 using vector_core = worker_core<vector_backend>;
 using cache_core = worker_core<cache_backend>;
 
-caf::behavior vector_worker(caf::event_based_actor* self,
+struct vector_worker_state {
+  std::shared_ptr<vector_core> core;
+  upsert_group group;
+  bool flush_pending = false;  // a vflush is on its way through the mailbox
+  worker_linger linger;
+
+  void flush_now() {
+    std::lock_guard<std::mutex> guard(core->mutex());
+    group.run(*core);
+  }
+};
+
+using vector_self = caf::stateful_actor<vector_worker_state>*;
+
+// One vector request, on the adapter, under the core's lock (a caller may
+// be running one inline). An upsert on an in-process shard that finds
+// others waiting behind it joins the group (upsert_group.hpp), which runs
+// when the mailbox has drained, when it is full, when a request that cannot
+// join arrives, or at the latest when the vflush sent now comes up; alone,
+// or on a server backend, a request runs at once.
+caf::result<caf::message> vector_request(vector_self self,
+                                         caf::message_view& x) {
+  auto& st = self->state;
+  auto& core = *st.core;
+  auto ticket = take_ticket(self);
+  st.linger.on_request(ticket.start);
+  std::lock_guard<std::mutex> guard(core.mutex());
+  auto& req = x.content();
+  bool grouped = req.match_elements<vupsert_atom, std::string, records>() &&
+                 core.connected() && core.backend().capabilities().in_process &&
+                 !(st.group.empty() && self->mailbox().empty());
+  if (!grouped) {
+    st.group.run(core);
+    return as_result(core.execute(req, ticket));
+  }
+  auto msg = x.move_content_to_message();
+  auto& c = msg.get_as<std::string>(1);
+  auto& rs = msg.get_mutable_as<records>(2);  // a copy only if shared
+  try {
+    validate_collection_name(c);
+    validate_batch(rs);
+    if (ticket.expired())
+      throw store_error(errc::timeout,
+                        "the deadline passed before the request started");
+  } catch (const store_error& e) {
+    core.metrics().record(store_op::upsert, e.code(), ticket.start);
+    return core.failure(e, "upsert");
+  }
+  if (!st.group.fits(c, rs)) st.group.run(core);
+  auto rp = self->make_response_promise();
+  st.group.add(c, std::move(rs), rp, std::move(ticket));
+  if (st.group.records() >= upsert_group::max_records ||
+      self->mailbox().empty()) {
+    st.group.run(core);
+  } else if (!st.flush_pending) {
+    st.flush_pending = true;
+    self->send(self, vflush_atom::value);
+  }
+  return rp;
+}
+
+caf::behavior vector_worker(vector_self self,
                             std::shared_ptr<vector_core> core) {
-  // Every store operation: run it on the adapter, under the core's lock (a
-  // caller may be running one inline).
-  self->set_default_handler(
-      [core, linger = worker_linger{}](
-          caf::scheduled_actor* me,
-          caf::message_view& x) mutable -> caf::result<caf::message> {
-        auto reply = [&] {
-          auto ticket = take_ticket(me);
-          linger.on_request(ticket.start);
-          std::lock_guard<std::mutex> guard(core->mutex());
-          return core->execute(x.content(), ticket);
-        }();
-        return reply_then_linger(me, as_result(std::move(reply)), linger);
-      });
+  self->state.core = std::move(core);
+  self->set_default_handler([self](caf::scheduled_actor*,
+                                   caf::message_view& x) {
+    return reply_then_linger(self, vector_request(self, x), self->state.linger);
+  });
   return {
-      [=](close_atom) { self->quit(); },
+      [=](vflush_atom) {
+        self->state.flush_pending = false;
+        self->state.flush_now();
+        self->state.linger.after_reply(self);
+      },
+      [=](close_atom) {
+        self->state.flush_now();
+        self->quit();
+      },
   };
 }
 

@@ -6,6 +6,10 @@
 // the handler, after which the worker may poll its mailbox a moment before
 // its thread sleeps (actors/pool/worker_linger.hpp).
 //
+// A vector worker of an in-process shard (faiss://) holds an upsert that
+// finds others waiting behind it and runs those that arrived back to back
+// as one (actors/pool/upsert_group.hpp).
+//
 // A cache worker whose adapter can batch (capabilities().batching: Redis)
 // runs a single-key request at once when nothing else waits in its mailbox,
 // and otherwise collects the waiting requests and runs them as one batch,
@@ -25,8 +29,13 @@ namespace storage {
 // Asks a worker to quit after the requests already in its mailbox.
 using close_atom = caf::atom_constant<caf::atom("close")>;
 
+// Runs a vector worker's held upserts (upsert_group.hpp); the worker sends
+// it to itself, so it comes after every request that was already waiting.
+using vflush_atom = caf::atom_constant<caf::atom("vflush")>;
+
 using vector_worker_actor =
-    vector_store_actor::extend<caf::reacts_to<close_atom>>;
+    vector_store_actor::extend<caf::reacts_to<close_atom>,
+                               caf::reacts_to<vflush_atom>>;
 // Runs a cache worker's pending batch; the worker sends it to itself, so it
 // comes after every request that was already waiting.
 using cflush_atom = caf::atom_constant<caf::atom("cflush")>;

@@ -40,7 +40,8 @@ class inline_runner {
   // inline_policy admits `caller`, whose thread this is (a plain thread
   // that would only wait for the reply, see waiting_caller.hpp), or the
   // request (a read that waits for no lock, runs_at_once). The sender is
-  // the caller, or what gathers a search's parts (shard_search.hpp).
+  // the caller, or what gathers the parts of a request split across
+  // shards (shard_scatter.hpp).
   // False: nothing happened, enqueue it.
   virtual bool run_inline(caf::mailbox_element& what, const job_ticket& t,
                           caf::execution_unit* eu,
@@ -153,7 +154,7 @@ class worker_core final : public inline_runner {
                   const caf::strong_actor_ptr& caller) override {
     auto may = admission(caller, t.op);
     if (may == admits::no) return false;
-    // A part of a search split across shards is counted once, by what
+    // A part of a request split across shards is counted once, by what
     // gathers the parts, and carries no start: it reads the clock here.
     auto began = t.start != deadline_clock::time_point{}
                      ? t.start

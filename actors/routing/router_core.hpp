@@ -3,9 +3,9 @@
 // its worker's load, and a single reply merged from all parts. It handles what
 // the dispatcher (actors/pool/store_dispatcher.hpp) does not send straight
 // to a worker: requests while a store is swapped or migrated, requests
-// other than a search that span several in-process shards (a search goes
-// from the dispatcher, actors/pool/shard_search.hpp), and a live
-// migration's own traffic.
+// about a whole collection or store on several in-process shards (a
+// search, count or keyed batch goes from the dispatcher,
+// actors/pool/shard_scatter.hpp), and a live migration's own traffic.
 #pragma once
 
 #include <deque>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "actors/live/live_cutover.hpp"
-#include "actors/pool/shard_search.hpp"
+#include "actors/pool/hit_merge.hpp"
 #include "actors/routing/vector_router.hpp"
 
 namespace storage::vector_detail {
@@ -32,7 +32,7 @@ std::vector<std::uint32_t> readers(pool_type& pool);
 scan_page merge_pages(std::vector<scan_page>& parts, std::uint32_t limit);
 
 // Searches (vector_router_search.cpp): on the readers, merged per query
-// (merge_hits, shard_search.hpp).
+// (merge_hits, hit_merge.hpp).
 void search(self_ptr self, caf::typed_response_promise<hits> rp,
             const std::string& c, const search_request& req);
 void search_batch(self_ptr self, caf::typed_response_promise<batch_hits> rp,
