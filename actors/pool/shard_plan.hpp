@@ -13,11 +13,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include <caf/all.hpp>
-
-#include "actors/pool/store_op.hpp"
 
 namespace storage {
 
@@ -33,13 +32,12 @@ struct shard_plan {
   std::function<caf::message(std::vector<caf::message>&)> merge;
 };
 
-// Whether the dispatcher splits this kind of request itself: a search, a
-// count, a keyed batch. Whole-store operations and scans go to the router.
-bool splits_across_shards(const caf::type_erased_tuple& req);
-
-// The plan for `req` (splits_across_shards) over `shards` shards (at least
-// 2), taking its payload. Throws store_error for a request that breaks the
-// contract (a bad id, a duplicate record), before any part is made.
-shard_plan plan_for_shards(caf::message& req, std::uint32_t shards);
+// The plan for `what` over `shards` shards (at least 2), taking its
+// payload; nullopt, with `what` untouched, if the dispatcher does not split
+// this kind of request (whole-store operations and scans go to the
+// router). Throws store_error for a request that breaks the contract (a bad
+// id, a duplicate record), before any part is made.
+std::optional<shard_plan> plan_for_shards(caf::mailbox_element& what,
+                                          std::uint32_t shards);
 
 }  // namespace storage

@@ -106,28 +106,27 @@ void refuse(caf::mailbox_element& what, const store_error& e,
 
 }  // namespace
 
-bool scatter_to_shards(caf::mailbox_element_ptr& what, job_ticket& t,
+bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
                        const route& r, std::shared_ptr<store_metrics> metrics,
                        caf::execution_unit* eu,
                        const caf::strong_actor_ptr& self) {
-  if (!splits_across_shards(what->content())) return false;
   auto n = static_cast<std::uint32_t>(r.workers.size());
-  auto op = t.op != store_op::other ? t.op : op_of(what->content());
-  t.op = op;
+  auto op = t.op;
   shard_plan plan;
   try {
-    auto req = what->move_content_to_message();
-    plan = plan_for_shards(req, n);
+    auto planned = plan_for_shards(what, n);
+    if (!planned) return false;
+    plan = std::move(*planned);
     for (auto& p : plan.parts)
       if (!r.workers[p.shard])
         throw store_error(errc::backend_unavailable,
                           "a shard's worker is being restarted");
   } catch (const store_error& e) {
-    refuse(*what, e, t, r, *metrics, eu, self);
+    refuse(what, e, t, r, *metrics, eu, self);
     return true;
   }
-  auto caller = what->sender;
-  auto mid = what->mid;
+  auto caller = what.sender;
+  auto mid = what.mid;
   if (plan.parts.empty()) {  // nothing to ask: an empty batch
     r.gauge->release(pool_gauge::no_worker, 0);
     std::vector<caf::message> none;

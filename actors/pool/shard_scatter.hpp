@@ -41,7 +41,7 @@ class store_metrics;
 // dispatcher does not split this kind of request (plan_for_shards). If a
 // shard's worker is being restarted, nothing is sent and the caller gets
 // backend_unavailable.
-bool scatter_to_shards(caf::mailbox_element_ptr& what, job_ticket& t,
+bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
                        const route& r, std::shared_ptr<store_metrics> metrics,
                        caf::execution_unit* eu,
                        const caf::strong_actor_ptr& self);

@@ -223,7 +223,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
       // caller's order.
       auto key = single_key(what->content());
       if (r.direct && routed_to_router(t.caller)) return forward();
-      if (!key && scatter_to_shards(what, t, r, metrics, eu, self)) return;
+      if (!key && scatter_to_shards(*what, t, r, metrics, eu, self)) return;
       if (!key) return forward();
       w = static_cast<std::uint32_t>(key_hash(*key) % n);
     }
