@@ -131,13 +131,15 @@ std::string prometheus_text(const std::vector<store_stats>& stores) {
   x.family("storage_worker_respawns_total", "counter",
            "Workers restarted after they died.",
            [](auto& s, auto add) { add("", number(s.respawns)); });
-  // A cache's figure, one sample per cache store.
-  auto cache_figure = [&x](const char* name, const char* type, const char* help,
-                           auto value) {
-    x.family(name, type, help, [value](auto& s, auto add) {
-      if (s.kind == "cache") add("", number(value(s)));
+  // A figure of one kind of store, one sample per store of that kind.
+  auto kind_figure = [&x](const char* kind, const char* name, const char* type,
+                          const char* help, auto value) {
+    x.family(name, type, help, [kind, value](auto& s, auto add) {
+      if (s.kind == kind) add("", number(value(s)));
     });
   };
+  auto cache_figure = [&](auto... args) { kind_figure("cache", args...); };
+  auto vector_figure = [&](auto... args) { kind_figure("vector", args...); };
   cache_figure("storage_cache_batches_total", "counter",
                "Pipelined batches a cache's workers ran (one round trip "
                "each on Redis).",
@@ -148,6 +150,16 @@ std::string prometheus_text(const std::vector<store_stats>& stores) {
   cache_figure("storage_cache_batch_depth_max", "gauge",
                "The deepest batch so far.",
                [](auto& s) { return s.max_batch_depth; });
+  vector_figure("storage_vector_upsert_groups_total", "counter",
+                "Upserts queued at a faiss:// shard that ran as one "
+                "(one transaction each).",
+                [](auto& s) { return s.batches; });
+  vector_figure("storage_vector_grouped_upserts_total", "counter",
+                "Upsert requests those groups carried.",
+                [](auto& s) { return s.batched_requests; });
+  vector_figure("storage_vector_upsert_group_depth_max", "gauge",
+                "The most upserts one group carried so far.",
+                [](auto& s) { return s.max_batch_depth; });
   x.family("storage_migration_phase", "gauge",
            "1 for the phase the store's last live migration is in.",
            [](auto& s, auto add) {

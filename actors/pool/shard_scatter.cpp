@@ -147,6 +147,11 @@ bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
           sys.next_actor_id(), sys.node(), &sys, cfg, parts.size(),
           std::move(plan.merge), op, caller, mid, self, r.store,
           std::move(metrics), t.start));
+  // An upsert's parts all go to the workers: they write side by side on
+  // both cores instead of one after another on the caller's thread, and a
+  // part that finds others queued joins their transaction (upsert_group).
+  // Measured faster at 1 caller as well (BENCHMARKS.md).
+  bool run_here = !(op == store_op::upsert && parts.size() > 1);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     auto w = parts[i].shard;
     r.gauge->assign(w);
@@ -157,7 +162,7 @@ bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
     part.token = load_token(unit, w, 0);
     auto e = caf::make_mailbox_element(gather, caf::make_message_id(i + 1), {},
                                        std::move(parts[i].request));
-    if (r.gauge->load(w) == 1 && r.runners[w] &&
+    if (run_here && r.gauge->load(w) == 1 && r.runners[w] &&
         r.runners[w]->run_inline(*e, part, eu, r.workers[w], caller))
       continue;
     r.workers[w]->enqueue(make_job(std::move(e), std::move(part)), eu);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <caf/all.hpp>
 
@@ -85,11 +87,23 @@ TEST(supervision, killed_faiss_shard_recovers_its_data_from_disk) {
   auto ws = workers_of<vector_router_actor>(rt, vs.actor());
   ASSERT_EQ(ws.size(), 2u);
   caf::anon_send_exit(ws[0], caf::exit_reason::kill);
+  // Until the router has seen the death, a caller may still be answered on
+  // its own thread, and during the backoff it is turned away; wait for the
+  // new worker, which has only the disk to load its shard from.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  for (;;) {
+    auto now = workers_of<vector_router_actor>(rt, vs.actor());
+    ASSERT_EQ(now.size(), 2u);
+    if (now[0] && now[0] != ws[0]) break;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "shard 0 was not respawned";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   until_ok([&] { EXPECT_EQ(await(vs.count("sup")), 50u); });
   search_request q;
   q.query = {10.2f, 0};
   q.k = 1;
-  EXPECT_EQ(await(vs.search("sup", q)).at(0).id, "id10");
+  until_ok([&] { EXPECT_EQ(await(vs.search("sup", q)).at(0).id, "id10"); });
 }
 
 }  // namespace

@@ -109,6 +109,8 @@ store_stats sample_stats() {
   m.record_latency(store_op::search, errc::ok, microseconds(700));
   m.reconnected();
   m.respawned();
+  m.batch_ran(4);  // two groups of upserts, of 4 and 5
+  m.batch_ran(5);
   store_stats s;
   m.snapshot(s);
   s.store = "odd \"name\" \\ with\nnewline";
@@ -181,6 +183,12 @@ TEST(store_stats, prometheus_exposition_is_well_formed) {
   EXPECT_EQ(x.value("storage_reconnects_total", base), 1);
   EXPECT_EQ(x.value("storage_worker_respawns_total", base), 1);
   EXPECT_EQ(x.value("storage_migration_mirror_lag", base), 7);
+  // A vector store's groups of upserts, under names of their own.
+  EXPECT_EQ(x.types.at("storage_vector_upsert_groups_total"), "counter");
+  EXPECT_EQ(x.value("storage_vector_upsert_groups_total", base), 2);
+  EXPECT_EQ(x.value("storage_vector_grouped_upserts_total", base), 9);
+  EXPECT_EQ(x.value("storage_vector_upsert_group_depth_max", base), 5);
+  EXPECT_TRUE(x.find("storage_cache_batches_total", base).empty());
   EXPECT_EQ(x.value("storage_migration_phase", with({{"phase", "backfill"}})),
             1);
   // Buckets are cumulative, end at +Inf with the count, and the search's
