@@ -4,9 +4,11 @@
 // On faiss:// a call that finds its shard idle runs on the calling thread and
 // returns a future that is already complete (no thread hand-off), so calls a
 // thread issues before waiting run one after another -- use several threads
-// to overlap them. A call that took 100 ms or more, timed out or failed that
-// way sends that shard's next calls to its worker thread for a second. A
-// thread's calls take effect in the order it issued them either way.
+// to overlap them. A search or upsert that spans several shards (pool >= 2)
+// is the exception: its parts run on the shards' workers, side by side. A
+// call that took 100 ms or more, timed out or failed that way sends that
+// shard's next calls to its worker thread for a second. A thread's calls
+// take effect in the order it issued them either way.
 #pragma once
 
 #include <future>

@@ -147,11 +147,14 @@ bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
           sys.next_actor_id(), sys.node(), &sys, cfg, parts.size(),
           std::move(plan.merge), op, caller, mid, self, r.store,
           std::move(metrics), t.start));
-  // An upsert's parts all go to the workers: they write side by side on
-  // both cores instead of one after another on the caller's thread, and a
-  // part that finds others queued joins their transaction (upsert_group).
-  // Measured faster at 1 caller as well (BENCHMARKS.md).
-  bool run_here = !(op == store_op::upsert && parts.size() > 1);
+  // The parts of a search or an upsert all go to the workers: they run
+  // side by side on both cores instead of one after another on the
+  // caller's thread, and an upsert's part joins the upserts queued at its
+  // shard (upsert_group). A count's or a keyed read's parts are too small
+  // to gain; the caller runs an idle shard's itself (BENCHMARKS.md,
+  // "Parts on the workers").
+  bool heavy = op == store_op::upsert || op == store_op::search;
+  bool run_here = !(heavy && parts.size() > 1);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     auto w = parts[i].shard;
     r.gauge->assign(w);

@@ -4,8 +4,8 @@
 // ids; mget, mset or del of several keys) split by id (shard_plan.hpp).
 // Each part goes to its shard's worker -- or is run by the caller itself
 // when the worker is idle and its inline_policy admits the caller, unless
-// it is one of several parts of an upsert (those run on the workers, side
-// by side, where queued upserts join one transaction) -- and
+// it is one of several parts of a search or an upsert (those run on the
+// workers, side by side, and queued upserts join one transaction) -- and
 // one reply, merged from all parts, goes to the caller from whichever
 // thread delivers the last part. The parts' replies go to a small actor
 // without a mailbox that merges them during their enqueue, as the
