@@ -5,6 +5,7 @@
 
 #include "actors/pool/hit_merge.hpp"
 #include "actors/pool/pool_spec.hpp"
+#include "actors/pool/search_bound.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/validation.hpp"
 
@@ -100,7 +101,11 @@ bool vector_plan(caf::mailbox_element& what, std::uint32_t n, shard_plan& p) {
   if (x.match_elements<vsearch_atom, string, search_request>()) {
     auto req = what.move_content_to_message();
     auto k = req.get_as<search_request>(2).k;
-    p.parts = to_every_shard(req, n);
+    p.parts = to_every_shard(
+        caf::make_message(vsearch_atom::value, req.get_as<string>(1),
+                          std::move(req.get_mutable_as<search_request>(2)),
+                          std::make_shared<search_bound>(k)),
+        n);
     p.merge = [k](replies& rs) {
       std::vector<hits> parts;
       for (auto& r : rs) parts.push_back(std::move(reply_as<hits>(r)));

@@ -6,7 +6,8 @@
 //
 // Keyed batches go by id: a record, key or id goes to the shard
 // key_hash(id) % shards, as a single-key request does, and only shards that
-// own something get a part. Searches and counts go to every shard. The
+// own something get a part. Searches and counts go to every shard; the
+// parts of one query share a search_bound (search_bound.hpp). The
 // request's records, entries and ids are moved into the parts, never
 // copied.
 #pragma once

@@ -19,6 +19,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/pool/pool_spec.hpp"
+#include "actors/pool/search_bound.hpp"
 #include "actors/pool/worker_core.hpp"
 #include "adapters/cache_backend.hpp"
 #include "adapters/vector_backend.hpp"
@@ -33,9 +34,12 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 // it to itself, so it comes after every request that was already waiting.
 using vflush_atom = caf::atom_constant<caf::atom("vflush")>;
 
-using vector_worker_actor =
-    vector_store_actor::extend<caf::reacts_to<close_atom>,
-                               caf::reacts_to<vflush_atom>>;
+// A shard's part of a search split across shards (search_bound.hpp) is
+// the search with the bound its parts share.
+using vector_worker_actor = vector_store_actor::extend<
+    caf::reacts_to<close_atom>, caf::reacts_to<vflush_atom>,
+    caf::replies_to<vsearch_atom, std::string, search_request,
+                    search_bound_ptr>::with<std::vector<search_hit>>>;
 // Runs a cache worker's pending batch; the worker sends it to itself, so it
 // comes after every request that was already waiting.
 using cflush_atom = caf::atom_constant<caf::atom("cflush")>;

@@ -1,6 +1,7 @@
 // The vector router's searches: sent to the readers (one worker of a shared
 // backend, every shard of an in-process one) and merged per query into the
 // k closest, ties by id -- the same merge for one query and for a batch.
+#include "actors/pool/search_bound.hpp"
 #include "actors/routing/vector_router_state.hpp"
 #include "messages/validation.hpp"
 
@@ -14,10 +15,17 @@ void search(self_ptr self, caf::typed_response_promise<hits> rp,
       }))
     return;
   auto k = req.k;
+  auto shards = readers(*self->state.pool);
+  // Shards share a bound (search_bound.hpp); one reader needs none, and a
+  // server backend would pay a second round trip for its documents.
+  auto bound = shards.size() > 1 ? std::make_shared<search_bound>(k) : nullptr;
   fan_out<hits>(
-      self, rp, readers(*self->state.pool), "search",
+      self, rp, std::move(shards), "search",
       [=](const worker& w, std::size_t, job_ticket t) {
-        return ask_worker(self, w, std::move(t), vsearch_atom::value, c, req);
+        if (!bound)
+          return ask_worker(self, w, std::move(t), vsearch_atom::value, c, req);
+        return ask_worker(self, w, std::move(t), vsearch_atom::value, c, req,
+                          bound);
       },
       [k](std::vector<hits>& parts) { return merge_hits(parts, k); });
 }

@@ -262,5 +262,55 @@ TEST(shard_search, a_bad_search_fails_once_and_the_next_one_works) {
   EXPECT_EQ(searches_counted(s.rt, s.uri, "collection_not_found"), 1u);
 }
 
+// Sixteen shards, each part cut by the bound its search shares
+// (actors/pool/search_bound.hpp): every hit still carries its own
+// document, metadata and embedding, filtered or not, with k above a
+// shard's share and above the whole store, from several callers at once.
+TEST(shard_search, the_winners_carry_their_documents_from_sixteen_shards) {
+  runtime rt;
+  auto store = rt.open_vector("faiss://" + fresh_dir() + "/v?pool=16");
+  await(store.create_collection({"docs", dims, metric::l2}));
+  auto rs = points(300, "d-", 7);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    rs[i].document = "text of " + rs[i].id;
+    rs[i].metadata["n"] = static_cast<std::int64_t>(i % 3);
+  }
+  ASSERT_EQ(await(store.upsert("docs", rs)), 300u);
+  std::vector<vector_record> n0;  // what filter n == 0 matches
+  for (auto& r : rs)
+    if (std::get<std::int64_t>(r.metadata.at("n")) == 0) n0.push_back(r);
+  auto by_id = [&](const std::string& id) -> const vector_record& {
+    return *std::find_if(rs.begin(), rs.end(),
+                         [&](auto& r) { return r.id == id; });
+  };
+  std::atomic<int> checked{0};
+  auto caller = [&](unsigned seed) {
+    std::mt19937 gen(seed);
+    for (std::uint32_t k : {1u, 10u, 40u, 400u}) {
+      for (bool filtered : {false, true}) {
+        search_request req;
+        req.query = random_point(gen);
+        req.k = k;
+        req.include.embedding = true;
+        if (filtered) req.where = filter::eq("n", std::int64_t{0});
+        auto got = await(store.search("docs", req));
+        EXPECT_EQ(hit_ids(got), closest(filtered ? n0 : rs, req.query, k))
+            << "k " << k << (filtered ? ", filtered" : "");
+        for (auto& h : got) {
+          auto& r = by_id(h.id);
+          EXPECT_EQ(h.document, r.document) << h.id;
+          EXPECT_EQ(h.metadata, r.metadata) << h.id;
+          EXPECT_EQ(h.embedding, r.embedding) << h.id;
+        }
+        ++checked;
+      }
+    }
+  };
+  std::vector<std::thread> callers;
+  for (unsigned t = 0; t < 4; ++t) callers.emplace_back(caller, 100 + t);
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(checked.load(), 4 * 4 * 2);
+}
+
 }  // namespace
 }  // namespace storage::test
