@@ -3,9 +3,9 @@
 // still among the k closest of everything offered: a hit outside them now
 // can never be in the merged answer, since each offer only moves the k-th
 // closest nearer. A part then reads documents and embeddings for what it
-// kept, so a search of n shards reads ~k·ln(n) documents instead of k·n,
-// and a shard that keeps nothing reads none (BENCHMARKS.md, "Documents of
-// the winners only").
+// kept, so a search of n shards reads about k·(ln n + 0.6) documents, not
+// k·n, and a shard that keeps nothing reads none (BENCHMARKS.md,
+// "Documents of the winners only").
 #pragma once
 
 #include <cstdint>
@@ -43,7 +43,8 @@ using search_bound_ptr = std::shared_ptr<search_bound>;
 // lock: the adapter's search without documents or embeddings, the bound's
 // cut, then one read of what the kept hits asked for. The lock makes the
 // two reads one view of the shard. A part that starts before k hits were
-// offered would keep them all, so it searches with documents at once.
+// offered is likely to keep most of its own, so it searches with documents
+// at once and cuts after.
 std::vector<search_hit> search_one_shard(vector_backend& b,
                                          const std::string& collection,
                                          const search_request& req,
