@@ -74,20 +74,17 @@ caf::message run_vector_request(vector_backend& b,
     validate_collection_name(c);
     return caf::make_message(b.count(c));
   }
-  if (is<vsearch_atom, string, search_request>(req)) {
+  // A shard's part of a split search carries the bound its parts share.
+  bool part = is<vsearch_atom, string, search_request, search_bound_ptr>(req);
+  if (part || is<vsearch_atom, string, search_request>(req)) {
     auto& c = arg<string>(req, 1);
     auto& r = arg<search_request>(req, 2);
     validate_collection_name(c);
     validate_search(r);
+    if (part)
+      return caf::make_message(
+          search_one_shard(b, c, r, *arg<search_bound_ptr>(req, 3)));
     return caf::make_message(b.search(c, r));
-  }
-  if (is<vsearch_atom, string, search_request, search_bound_ptr>(req)) {
-    auto& c = arg<string>(req, 1);
-    auto& r = arg<search_request>(req, 2);
-    validate_collection_name(c);
-    validate_search(r);
-    return caf::make_message(
-        search_one_shard(b, c, r, *arg<search_bound_ptr>(req, 3)));
   }
   if (is<vsearchb_atom, string, batch_search_request>(req)) {
     auto& c = arg<string>(req, 1);

@@ -48,7 +48,7 @@ std::vector<search_hit> search_one_shard(vector_backend& b,
     bound.keep_contenders(found);
     return found;
   }
-  search_request bare{req.query, req.k, req.where, req.include};
+  auto bare = req;
   bare.include.document = false;
   bare.include.embedding = false;
   auto found = b.search(collection, bare);

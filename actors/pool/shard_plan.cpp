@@ -102,7 +102,8 @@ bool vector_plan(caf::mailbox_element& what, std::uint32_t n, shard_plan& p) {
     auto req = what.move_content_to_message();
     auto k = req.get_as<search_request>(2).k;
     p.parts = to_every_shard(
-        caf::make_message(vsearch_atom::value, req.get_as<string>(1),
+        caf::make_message(vsearch_atom::value,
+                          std::move(req.get_mutable_as<string>(1)),
                           std::move(req.get_mutable_as<search_request>(2)),
                           std::make_shared<search_bound>(k)),
         n);

@@ -15,15 +15,13 @@ void search(self_ptr self, caf::typed_response_promise<hits> rp,
       }))
     return;
   auto k = req.k;
-  auto shards = readers(*self->state.pool);
-  // Shards share a bound (search_bound.hpp); one reader needs none, and a
-  // server backend would pay a second round trip for its documents.
-  auto bound = shards.size() > 1 ? std::make_shared<search_bound>(k) : nullptr;
+  // The parts share a bound (search_bound.hpp). A lone reader (one worker
+  // of a server backend) finds it empty and searches as asked: one round
+  // trip, documents included.
+  auto bound = std::make_shared<search_bound>(k);
   fan_out<hits>(
-      self, rp, std::move(shards), "search",
+      self, rp, readers(*self->state.pool), "search",
       [=](const worker& w, std::size_t, job_ticket t) {
-        if (!bound)
-          return ask_worker(self, w, std::move(t), vsearch_atom::value, c, req);
         return ask_worker(self, w, std::move(t), vsearch_atom::value, c, req,
                           bound);
       },
