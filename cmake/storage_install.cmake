@@ -8,7 +8,8 @@ include(CMakePackageConfigHelpers)
 # they include (each must compile on its own; package_check.sh checks).
 set(storage_public_headers
   messages/errors.hpp messages/filter.hpp messages/inspect.hpp
-  messages/interfaces.hpp messages/limits.hpp messages/records.hpp
+  messages/interfaces.hpp messages/limits.hpp messages/record_codec.hpp
+  messages/records.hpp
   messages/store_uri.hpp messages/value.hpp
   adapters/cache_backend.hpp adapters/vector_backend.hpp
   actors/migration/migration.hpp actors/migration/migration_verifier.hpp

@@ -12,11 +12,15 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/detail/scope_guard.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+#include <caf/serializer.hpp>
 
+#include "messages/record_codec.hpp"
 #include "messages/records.hpp"
 
 namespace storage {
@@ -264,6 +268,34 @@ typename I::result_type inspect(I& f, vector_record& x) {
   detail::optional_field<std::string> doc{x.document};
   detail::numbers_field<float> embedding{x.embedding};
   return f(caf::meta::type_name("vector_record"), x.id, embedding, meta, doc);
+}
+
+// A batch of records crosses as one string (record_codec.hpp): found by
+// argument-dependent lookup, this overload takes precedence over CAF's
+// element-by-element sequence, for message elements and fields alike. A
+// message printed for a log shows the records' ids instead of bytes.
+template <class I>
+typename std::enable_if<I::reads_state, typename I::result_type>::type inspect(
+    I& f, std::vector<vector_record>& xs) {
+  if constexpr (std::is_base_of<caf::serializer, I>::value) {
+    auto bytes = detail::encode_records(xs);
+    return f(bytes);
+  } else {
+    std::vector<std::string> ids;
+    for (auto& x : xs) ids.push_back(x.id);
+    return f(caf::meta::type_name("records"), ids);
+  }
+}
+
+template <class I>
+typename std::enable_if<I::writes_state, typename I::result_type>::type inspect(
+    I& f, std::vector<vector_record>& xs) {
+  std::string bytes;
+  if (auto err = f(bytes)) return err;
+  if (!detail::decode_records(bytes, xs))
+    return caf::make_error(caf::sec::invalid_argument,
+                           "malformed batch of vector records");
+  return {};
 }
 
 template <class I>

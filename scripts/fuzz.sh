@@ -16,7 +16,7 @@ seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-2}
 build=$root/build-fuzz
 all=(fuzz_where_filter fuzz_store_uri fuzz_config_file fuzz_upsert_line
-     fuzz_chroma_reply fuzz_pgvector_text fuzz_redis_reply)
+     fuzz_chroma_reply fuzz_pgvector_text fuzz_redis_reply fuzz_record_batch)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
