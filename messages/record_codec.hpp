@@ -12,8 +12,8 @@
 // str id, u32 dimension, the floats' IEEE-754 bits, u32 fields, per field
 // str key, u8 tag (0 null, 1 bool, 2 int64, 3 double, 4 string) and its
 // payload (u8, 8 bytes, 8 bytes of bits, str), u8 has-document and the
-// document's str; a str is u32 length and bytes. Both nodes run the same
-// build, so the layout has no version.
+// document's str; a str is u32 length and bytes. The layout has no
+// version: a node and its clients run the same version (README, "Nodes").
 #pragma once
 
 #include <string>
