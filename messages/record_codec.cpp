@@ -11,27 +11,22 @@ class writer {
  public:
   explicit writer(std::string& out) : out_(out) {}
 
-  void u8(std::uint8_t x) { out_.push_back(static_cast<char>(x)); }
-
-  void u32(std::uint32_t x) {
-    char b[4];
-    for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(x >> (8 * i));
-    out_.append(b, 4);
-  }
-
-  void u64(std::uint64_t x) {
-    char b[8];
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(x >> (8 * i));
-    out_.append(b, 8);
+  // An unsigned integer, little-endian.
+  template <class T>
+  void uint(T x) {
+    char b[sizeof(T)];
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      b[i] = static_cast<char>(x >> (8 * i));
+    out_.append(b, sizeof(T));
   }
 
   void str(const std::string& s) {
-    u32(static_cast<std::uint32_t>(s.size()));
+    uint(static_cast<std::uint32_t>(s.size()));
     out_.append(s);
   }
 
   void floats(const std::vector<float>& xs) {
-    u32(static_cast<std::uint32_t>(xs.size()));
+    uint(static_cast<std::uint32_t>(xs.size()));
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (!xs.empty())
       out_.append(reinterpret_cast<const char*>(xs.data()),
@@ -40,7 +35,7 @@ class writer {
     for (float x : xs) {
       std::uint32_t bits;
       std::memcpy(&bits, &x, sizeof bits);
-      u32(bits);
+      uint(bits);
     }
 #endif
   }
@@ -58,31 +53,20 @@ class reader {
   bool done() const { return p_ == end_; }
   std::size_t left() const { return static_cast<std::size_t>(end_ - p_); }
 
-  bool u8(std::uint8_t& x) {
-    if (left() < 1) return false;
-    x = *p_++;
-    return true;
-  }
-
-  bool u32(std::uint32_t& x) {
-    if (left() < 4) return false;
+  // An unsigned integer, little-endian.
+  template <class T>
+  bool uint(T& x) {
+    if (left() < sizeof(T)) return false;
     x = 0;
-    for (int i = 0; i < 4; ++i) x |= std::uint32_t{p_[i]} << (8 * i);
-    p_ += 4;
-    return true;
-  }
-
-  bool u64(std::uint64_t& x) {
-    if (left() < 8) return false;
-    x = 0;
-    for (int i = 0; i < 8; ++i) x |= std::uint64_t{p_[i]} << (8 * i);
-    p_ += 8;
+    for (std::size_t i = 0; i < sizeof(T); ++i)
+      x = static_cast<T>(x | T{p_[i]} << (8 * i));
+    p_ += sizeof(T);
     return true;
   }
 
   bool str(std::string& s) {
     std::uint32_t n = 0;
-    if (!u32(n) || left() < n) return false;
+    if (!uint(n) || left() < n) return false;
     s.assign(reinterpret_cast<const char*>(p_), n);
     p_ += n;
     return true;
@@ -90,7 +74,7 @@ class reader {
 
   bool floats(std::vector<float>& xs) {
     std::uint32_t n = 0;
-    if (!u32(n) || left() / sizeof(float) < n) return false;
+    if (!uint(n) || left() / sizeof(float) < n) return false;
     xs.resize(n);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (n != 0) std::memcpy(xs.data(), p_, n * sizeof(float));
@@ -98,7 +82,7 @@ class reader {
 #else
     for (auto& x : xs) {
       std::uint32_t bits = 0;
-      u32(bits);
+      uint(bits);
       std::memcpy(&x, &bits, sizeof x);
     }
 #endif
@@ -116,40 +100,40 @@ constexpr std::size_t min_record_bytes = 4 + 4 + 4 + 1;
 constexpr std::size_t min_field_bytes = 4 + 1;
 
 void put_value(writer& w, const metadata_value& v) {
-  w.u8(static_cast<std::uint8_t>(v.index()));
-  if (auto* b = std::get_if<bool>(&v)) w.u8(*b ? 1 : 0);
+  w.uint(static_cast<std::uint8_t>(v.index()));
+  if (auto* b = std::get_if<bool>(&v)) w.uint(std::uint8_t{*b});
   if (auto* i = std::get_if<std::int64_t>(&v))
-    w.u64(static_cast<std::uint64_t>(*i));
+    w.uint(static_cast<std::uint64_t>(*i));
   if (auto* d = std::get_if<double>(&v)) {
     std::uint64_t bits;
     std::memcpy(&bits, d, sizeof bits);
-    w.u64(bits);
+    w.uint(bits);
   }
   if (auto* s = std::get_if<std::string>(&v)) w.str(*s);
 }
 
 bool get_value(reader& r, metadata_value& v) {
   std::uint8_t tag = 0;
-  if (!r.u8(tag)) return false;
+  if (!r.uint(tag)) return false;
   switch (tag) {
     case 0:
       v = std::monostate{};
       return true;
     case 1: {
       std::uint8_t b = 0;
-      if (!r.u8(b) || b > 1) return false;
+      if (!r.uint(b) || b > 1) return false;
       v = b == 1;
       return true;
     }
     case 2: {
       std::uint64_t bits = 0;
-      if (!r.u64(bits)) return false;
+      if (!r.uint(bits)) return false;
       v = static_cast<std::int64_t>(bits);
       return true;
     }
     case 3: {
       std::uint64_t bits = 0;
-      if (!r.u64(bits)) return false;
+      if (!r.uint(bits)) return false;
       double d;
       std::memcpy(&d, &bits, sizeof d);
       v = d;
@@ -168,7 +152,7 @@ bool get_value(reader& r, metadata_value& v) {
 
 bool get_record(reader& r, vector_record& x) {
   std::uint32_t fields = 0;
-  if (!r.str(x.id) || !r.floats(x.embedding) || !r.u32(fields) ||
+  if (!r.str(x.id) || !r.floats(x.embedding) || !r.uint(fields) ||
       r.left() / min_field_bytes < fields)
     return false;
   x.metadata.clear();
@@ -179,7 +163,7 @@ bool get_record(reader& r, vector_record& x) {
     x.metadata.insert_or_assign(x.metadata.end(), std::move(key), std::move(v));
   }
   std::uint8_t has_doc = 0;
-  if (!r.u8(has_doc) || has_doc > 1) return false;
+  if (!r.uint(has_doc) || has_doc > 1) return false;
   if (has_doc == 0) {
     x.document.reset();
     return true;
@@ -197,16 +181,16 @@ std::string encode_records(const std::vector<vector_record>& rs) {
   std::string out;
   out.reserve(size);
   writer w(out);
-  w.u32(static_cast<std::uint32_t>(rs.size()));
+  w.uint(static_cast<std::uint32_t>(rs.size()));
   for (auto& x : rs) {
     w.str(x.id);
     w.floats(x.embedding);
-    w.u32(static_cast<std::uint32_t>(x.metadata.size()));
+    w.uint(static_cast<std::uint32_t>(x.metadata.size()));
     for (auto& [k, v] : x.metadata) {
       w.str(k);
       put_value(w, v);
     }
-    w.u8(x.document ? 1 : 0);
+    w.uint(std::uint8_t{x.document.has_value()});
     if (x.document) w.str(*x.document);
   }
   return out;
@@ -216,7 +200,7 @@ bool decode_records(const std::string& bytes, std::vector<vector_record>& out) {
   reader r(bytes);
   std::uint32_t n = 0;
   // A count the bytes cannot hold is refused before anything is allocated.
-  if (!r.u32(n) || r.left() / min_record_bytes < n) return false;
+  if (!r.uint(n) || r.left() / min_record_bytes < n) return false;
   out.clear();
   out.resize(n);
   for (auto& x : out)
