@@ -42,6 +42,10 @@
 // advisory lock (a second builder waits, then finds the index); neither
 // reads nor writes wait for a build.
 //
+// Writes lock their rows in id order (upserts insert in id order, deletes
+// lock what they delete in id order first), so connections writing shared
+// ids wait for each other instead of deadlocking.
+//
 // Errors: a server that cannot be reached (or is lost) is backend_unavailable
 // naming host:port; a wrong password, unknown role or unknown database is
 // invalid_argument (a configuration error retrying cannot fix). Neither ever

@@ -26,6 +26,18 @@ std::string id_array(const std::vector<std::string>& ids) {
   return pgv::array_literal(v);
 }
 
+// Deletes the rows of `table` matching `cond`, locking them in id order
+// first, as upserts lock theirs: concurrent writes of shared ids then wait
+// for each other. A plain DELETE locks in its scan's order (a bitmap or
+// sequential scan goes by the rows' places in the table), and two
+// statements locking shared rows in different orders deadlock -- one
+// fails with SQLSTATE 40P01, a `conflict` for its caller.
+std::string delete_in_id_order(const std::string& table,
+                               const std::string& cond) {
+  return "DELETE FROM " + table + " WHERE id IN (SELECT id FROM " + table +
+         " WHERE " + cond + " ORDER BY id FOR UPDATE)";
+}
+
 }  // namespace
 
 vector_record pgv::read_record(const pgv::result& r, int row) {
@@ -138,8 +150,8 @@ std::uint64_t pgvector_store::remove(const std::string& collection,
     if (ids.empty()) return 0;
     pgv::params p;
     return conn_
-        ->exec("DELETE FROM " + c.table + " WHERE id = ANY(" +
-                   p.add(id_array(ids)) + "::text[])",
+        ->exec(delete_in_id_order(
+                   c.table, "id = ANY(" + p.add(id_array(ids)) + "::text[])"),
                p)
         .affected();
   });
@@ -151,8 +163,7 @@ std::uint64_t pgvector_store::remove_where(const std::string& collection,
     auto c = lookup(collection);
     pgv::params p;
     auto cond = pgv::where_sql(where, p);
-    return conn_->exec("DELETE FROM " + c.table + " WHERE " + cond, p)
-        .affected();
+    return conn_->exec(delete_in_id_order(c.table, cond), p).affected();
   });
 }
 
