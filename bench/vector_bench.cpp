@@ -7,9 +7,10 @@
 //
 // With N callers the direct path uses N adapters and the runtime opens the
 // store with pool=N. faiss:// keeps its state in the process, so there the
-// N direct adapters each load the whole collection, while pool=N makes N
-// shards that a search fans out to (ARCHITECTURE.md); direct upserts go to a
-// directory per caller, as shards would.
+// N direct adapters each hold the whole collection (each in a directory of
+// its own: one store at a time per directory), while pool=N makes N
+// shards that a search fans out to (ARCHITECTURE.md); direct upserts go to
+// a directory per caller, as shards would.
 #include <map>
 #include <mutex>
 
@@ -169,7 +170,10 @@ void direct(benchmark::State& state, const vector_def* d) {
   std::vector<std::vector<vector_record>> batches;
   try {
     auto uri = d->direct_uri();
-    if (d->in_process && O == op::upsert) uri += "-up" + std::to_string(t);
+    // In-process stores: a directory per thread, since a directory has
+    // one store at a time (faiss_dir_lock.hpp).
+    if (d->in_process)
+      uri += (O == op::upsert ? "-up" : "-s") + std::to_string(t);
     prepare_direct(*d, uri, O != op::upsert);
     if (d->in_process) {
       b = &cached_adapter(*d, uri, t);

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "adapters/factories.hpp"
+#include "adapters/faiss/faiss_dir_lock.hpp"
 #include "adapters/faiss/faiss_store_db.hpp"
 #include "adapters/faiss/faiss_store_index.hpp"
 #include "adapters/faiss/faiss_store_math.hpp"
@@ -148,6 +149,7 @@ faiss_detail::database& faiss_store::db() {
       throw store_error(
           errc::backend_unavailable,
           "cannot create directory " + dir_ + ": " + ec.message());
+    if (!lock_) lock_ = std::make_unique<faiss_detail::dir_lock>(dir_);
     // Without snapshots the removal log is not kept, so any snapshot left
     // from earlier runs would go stale: it goes first.
     if (!snapshots_) std::filesystem::remove_all(dir_ + "/snapshots", ec);

@@ -61,8 +61,12 @@
 // holds the store only while the state is copied into the page cache;
 // syncing and renaming the file happen outside. snapshot=off neither reads
 // nor writes snapshots, and deletes any it finds (it keeps no removal log,
-// so they would go stale). Another process writing the same directory is
-// not seen until reopen.
+// so they would go stale).
+//
+// One store at a time uses a directory: a second one, in this process or
+// another, gets `conflict` naming the holder's pid until the first closes
+// (faiss_dir_lock.hpp says why). Other processes use the store through a
+// node (storectl serve, caf://).
 //
 // Memory: one copy of each vector (in the FAISS index's storage) plus ~75
 // bytes per record, distinct metadata maps aside; hnsw adds ~8·m bytes per
@@ -101,6 +105,7 @@ namespace storage {
 
 namespace faiss_detail {
 class database;
+class dir_lock;
 class collection_state;
 struct index_options;
 }  // namespace faiss_detail
@@ -249,6 +254,9 @@ class faiss_store : public vector_backend {
   bool snapshots_ = true;
   std::uint64_t snapshot_after_ = 0;
   std::unique_ptr<faiss_detail::index_options> opts_;
+  // Taken with the first database open, held until the store is gone
+  // (destroyed after db_): faiss_dir_lock.hpp.
+  std::unique_ptr<faiss_detail::dir_lock> lock_;
   std::unique_ptr<faiss_detail::database> db_;
   std::map<std::string, collection_entry> catalogue_;
   std::map<std::string, loaded_collection> states_;  // ready to use

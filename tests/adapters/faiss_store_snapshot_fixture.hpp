@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +26,35 @@ class faiss_snapshot_test : public faiss_store_test {
  protected:
   std::unique_ptr<faiss_store> open_store(const std::string& extra = "") {
     return std::make_unique<faiss_store>(store_uri::parse(uri(extra)), 0, 1);
+  }
+
+  void TearDown() override {
+    for (auto& d : copies_) fs::remove_all(d);
+    faiss_store_test::TearDown();
+  }
+
+  // A second store over a copy of this one's records, for comparing with
+  // the store under test while it is open (a directory has one store at a
+  // time): the database copied in one read transaction (VACUUM INTO), so
+  // a write of the open store's threads cannot tear it, and with
+  // `snapshots` the snapshot files.
+  std::unique_ptr<faiss_store> open_copy(const std::string& extra,
+                                         bool snapshots = false) {
+    auto to = make_temp_dir();
+    copies_.push_back(to);
+    sqlite3* db = nullptr;
+    auto sql = "VACUUM INTO '" + to + "/store.db'";
+    bool copied =
+        sqlite3_open((dir_ + "/store.db").c_str(), &db) == SQLITE_OK &&
+        sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(db);
+    if (!copied) throw std::runtime_error("cannot copy " + dir_);
+    if (snapshots && fs::exists(dir_ + "/snapshots"))
+      fs::copy(dir_ + "/snapshots", to + "/snapshots",
+               fs::copy_options::recursive);
+    return std::make_unique<faiss_store>(
+        store_uri::parse("faiss://" + to + "?index=" + GetParam() + extra), 0,
+        1);
   }
 
   // The snapshots in place (not the temporary files of one being written).
@@ -85,7 +115,7 @@ class faiss_snapshot_test : public faiss_store_test {
     search_request first;
     first.query = m.begin()->second.embedding;
     s.search(c, first);
-    auto rebuilt = open("&snapshot=off&exact_below=0");
+    auto rebuilt = open_copy("&snapshot=off&exact_below=0");
     std::mt19937 rng(99);
     std::size_t checked = 0;
     for (auto& [id, r] : m) {
@@ -139,6 +169,9 @@ class faiss_snapshot_test : public faiss_store_test {
     s->upsert("col", records);
     return m;
   }
+
+ private:
+  std::vector<std::string> copies_;
 };
 
 // Captures what the adapter logs, beside the "storage" logger's own sink.

@@ -93,7 +93,8 @@ TEST_P(faiss_snapshot_test, background_snapshot_after_enough_writes) {
   for (int i = 0; i < 500 && snapshot_files().empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(snapshot_files().size(), 1u) << "no snapshot while open";
-  auto other = open_store("&snapshot_after=500");
+  // What a new process would load (a copy: one store per directory).
+  auto other = open_copy("&snapshot_after=500", true);
   search_request req;
   req.query = random_vector(rng, 8);
   EXPECT_EQ(other->search("col", req).size(), 10u);

@@ -2,6 +2,7 @@
 #include "adapters/faiss/faiss_store.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -259,6 +260,28 @@ TEST_P(faiss_store_test, unusable_directory_is_unavailable) {
     EXPECT_EQ(e.code(), errc::backend_unavailable);
     EXPECT_NE(e.message().find(dir_ + "/file/sub"), std::string::npos);
   }
+}
+
+TEST_P(faiss_store_test, a_directory_has_one_store_at_a_time) {
+  auto first = open();
+  first->create_collection({"col", 2, metric::l2});
+  first->upsert("col", {rec("a", {1, 2})});
+  try {
+    open();
+    FAIL() << "a second store opened the directory";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::conflict) << e.what();
+    EXPECT_NE(e.message().find("this process (pid " +
+                               std::to_string(::getpid()) + ")"),
+              std::string::npos)
+        << e.what();
+  }
+  // Another shard's directory is another directory.
+  faiss_store shard(store_uri::parse(uri()), 0, 2);
+  // The lock goes with the store that held it.
+  first.reset();
+  auto second = open();
+  EXPECT_EQ(second->count("col"), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(index, faiss_store_test,

@@ -136,8 +136,12 @@ TEST_P(live_crash, every_acknowledged_write_survives_on_the_right_backend) {
             c.journaled.end())
       << "journal step " << to_string(entry->step);
 
-  runtime rt({0, {}, 0, state, {}});
-  auto actual = contents(rt, vector, src, coll);
+  // Closed before the second runtime below opens the same faiss://
+  // directory (one store at a time per directory).
+  auto actual = [&] {
+    runtime rt({0, {}, 0, state, {}});
+    return contents(rt, vector, src, coll);
+  }();
   for (auto& [id, ok] : allowed) {
     auto it = actual.find(id);
     value got = it == actual.end() ? value{} : value{it->second};

@@ -1,0 +1,32 @@
+// The lock that makes one faiss_store the only one using its directory,
+// across processes and within one. Private to the faiss_store library.
+//
+// A second store on the same directory would not see the first one's
+// writes in its index, and worse, a snapshot it saved records how far the
+// shared SQLite log it reflects goes -- past writes it never applied, so
+// after a reopen they would be missing from searches, and removals the
+// other store had already forgotten could come back. Like LevelDB's LOCK
+// file: flock(2) on dir/LOCK, which the kernel releases when the store
+// closes or its process dies, even by SIGKILL. Other processes reach the
+// store through a node (`storectl serve`, caf://).
+#pragma once
+
+#include <string>
+
+namespace storage::faiss_detail {
+
+class dir_lock {
+ public:
+  // Takes the lock of `dir` (which must exist). Throws store_error:
+  // conflict, naming the holder's process, when another store holds it;
+  // backend_unavailable when the lock file cannot be opened.
+  explicit dir_lock(const std::string& dir);
+  ~dir_lock();
+  dir_lock(const dir_lock&) = delete;
+  dir_lock& operator=(const dir_lock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace storage::faiss_detail
