@@ -3,6 +3,13 @@
 // out each served store's handle by name, and runs live migrations of its
 // stores for a client that asks (storectl migrate --live --from caf://...).
 // Secrets never cross: the directory names stores by redacted URI only.
+//
+// A client greets the directory first (nhello) with the protocol version
+// it speaks, and the directory answers nothing else to a client node that
+// has not, or that speaks another version: the form of what crosses (the
+// records' codec, the batches, these structs) changes between versions
+// without changing the message types' names, and CAF 0.17 would drop or
+// misread such a message silently instead of failing it.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +26,13 @@
 
 namespace storage {
 
+// The version of everything that crosses between a client and a node.
+// 1: every version before the handshake, which does not greet; 2: the
+// handshake, records as one packed string (record_codec.hpp). Raise it
+// with any change of what crosses.
+constexpr std::uint32_t node_protocol_version = 2;
+
+using nhello_atom = caf::atom_constant<caf::atom("nhello")>;
 using nlookup_atom = caf::atom_constant<caf::atom("nlookup")>;
 using nlist_atom = caf::atom_constant<caf::atom("nlist")>;
 using nmigrate_atom = caf::atom_constant<caf::atom("nmigrate")>;
@@ -112,6 +126,10 @@ typename I::result_type inspect(I& f, message_batch& x) {
 }
 
 using node_directory_actor = caf::typed_actor<
+    // The client's node_protocol_version -> the node's. `unsupported`
+    // when they differ; until a client node has greeted, every other
+    // message is answered with `unsupported` too.
+    caf::replies_to<nhello_atom, std::uint32_t>::with<std::uint32_t>,
     // name -> (the store's handle, what it is). The handle also takes
     // (nbatch_atom, message_batch) from a connection's reply endpoint.
     caf::replies_to<nlookup_atom, std::string>::with<caf::strong_actor_ptr,

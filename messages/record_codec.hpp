@@ -13,7 +13,9 @@
 // str key, u8 tag (0 null, 1 bool, 2 int64, 3 double, 4 string) and its
 // payload (u8, 8 bytes, 8 bytes of bits, str), u8 has-document and the
 // document's str; a str is u32 length and bytes. The layout has no
-// version: a node and its clients run the same version (README, "Nodes").
+// version of its own: a change raises node_protocol_version
+// (node_protocol.hpp), and a node and a client of different versions
+// refuse each other before any record crosses.
 #pragma once
 
 #include <string>

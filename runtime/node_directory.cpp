@@ -6,6 +6,7 @@
 
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -62,6 +63,11 @@ struct migration_entry {
 struct directory_state {
   std::map<std::string, entry> stores;
   std::map<std::string, migration_entry> migrations;
+  // Client nodes that greeted with this node's protocol version, and those
+  // refused (logged once each). A node is a client process; their number
+  // stays small, so none is forgotten.
+  std::set<caf::node_id> greeted;
+  std::set<caf::node_id> refused;
 };
 
 node_directory_actor::behavior_type directory(
@@ -105,20 +111,54 @@ node_directory_actor::behavior_type directory(
     }).detach();
     return rp;
   };
+  // `unsupported`; the node's log names the client's node once.
+  auto refuse = [self](std::string what) {
+    auto& sender = self->current_sender();
+    auto from = sender ? sender->node() : caf::node_id{};
+    if (self->state.refused.insert(from).second)
+      storage_log()->warn("refused a client (node {}): {}",
+                          caf::to_string(from), what);
+    return to_caf_error(
+        store_error(errc::unsupported, std::move(what), "open"));
+  };
+  // An error unless the sender's node greeted (node_protocol.hpp).
+  auto ungreeted = [self, refuse]() -> caf::error {
+    auto& sender = self->current_sender();
+    if (sender && self->state.greeted.count(sender->node())) return {};
+    return refuse(
+        "the client did not greet this node with its protocol version "
+        "(nhello): it runs a storage_runtime older than the node (node "
+        "protocol " +
+        std::to_string(node_protocol_version) +
+        "); run the same version on both sides");
+  };
   return {
+      [=](nhello_atom, std::uint32_t theirs) -> caf::result<std::uint32_t> {
+        if (theirs != node_protocol_version)
+          return refuse("the client speaks node protocol " +
+                        std::to_string(theirs) + ", this node " +
+                        std::to_string(node_protocol_version) +
+                        "; run the same storage_runtime version on both sides");
+        if (auto& sender = self->current_sender())
+          self->state.greeted.insert(sender->node());
+        return node_protocol_version;
+      },
       [=](nlookup_atom, const std::string& name)
           -> caf::result<caf::strong_actor_ptr, served_store> {
+        if (auto e = ungreeted()) return e;
         auto it = self->state.stores.find(name);
         if (it == self->state.stores.end()) return not_served(name);
         return {it->second.handle, it->second.info};
       },
-      [=](nlist_atom) {
+      [=](nlist_atom) -> caf::result<std::vector<served_store>> {
+        if (auto e = ungreeted()) return e;
         std::vector<served_store> out;
         for (auto& [n, e] : self->state.stores) out.push_back(e.info);
         return out;
       },
       [=](nmigrate_atom, const std::string& name,
           const live_request& req) -> caf::result<live_report> {
+        if (auto e = ungreeted()) return e;
         if (!self->state.stores.count(name)) return not_served(name);
         try {
           live_options opts;
@@ -136,21 +176,25 @@ node_directory_actor::behavior_type directory(
         }
       },
       [=](nprogress_atom, const std::string& name) -> caf::result<live_report> {
+        if (auto e = ungreeted()) return e;
         auto m = migration_of(name);
         if (!m) return std::move(m.error());
         return report_of(m->migration, m->target);
       },
       [=](nabort_atom, const std::string& name) -> caf::result<live_report> {
+        if (auto e = ungreeted()) return e;
         auto m = migration_of(name);
         if (!m) return std::move(m.error());
         return complete(*m, true);
       },
       [=](nfinalize_atom, const std::string& name) -> caf::result<live_report> {
+        if (auto e = ungreeted()) return e;
         auto m = migration_of(name);
         if (!m) return std::move(m.error());
         return complete(*m, false);
       },
       [=](nstats_atom, const std::string& name) -> caf::result<std::string> {
+        if (auto e = ungreeted()) return e;
         if (!self->state.stores.count(name)) return not_served(name);
         try {
           auto s = rt->stats(name);

@@ -80,11 +80,7 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
     self->state.backoff = first_backoff;
     retry_later();
   });
-  auto lookup = [=](caf::strong_actor_ptr dir) {
-    if (!dir)
-      return failed(
-          unavailable("node " + where + " publishes no store directory"));
-    auto d = caf::actor_cast<node_directory_actor>(dir);
+  auto lookup = [=](node_directory_actor d) {
     self->request(d, spec.timeout, nlookup_atom::value, spec.name)
         .then(
             [=](caf::strong_actor_ptr& h, served_store& s) {
@@ -115,6 +111,22 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
               failed(why);
             });
   };
+  // A node of another version fails each attempt with `unsupported`; it
+  // may be upgraded in place, so the connector keeps trying.
+  auto greet = [=](caf::strong_actor_ptr dir) {
+    if (!dir)
+      return failed(
+          unavailable("node " + where + " publishes no store directory"));
+    auto d = caf::actor_cast<node_directory_actor>(dir);
+    self->request(d, spec.timeout, nhello_atom::value, node_protocol_version)
+        .then(
+            [=](std::uint32_t theirs) {
+              if (theirs != node_protocol_version)
+                return failed(protocol_mismatch(theirs, spec, "open"));
+              lookup(d);
+            },
+            [=](caf::error& e) { failed(greeting_error(e, spec, "open")); });
+  };
   return {
       [=](nconnect_atom) {
         if (self->state.attempting || self->state.remote) return;
@@ -124,7 +136,7 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
             std::min<std::chrono::milliseconds>(spec.timeout, max_connect_wait);
         self->request(mm, wait, caf::connect_atom::value, spec.host, spec.port)
             .then([=](caf::node_id&, caf::strong_actor_ptr& dir,
-                      std::set<std::string>&) { lookup(std::move(dir)); },
+                      std::set<std::string>&) { greet(std::move(dir)); },
                   [=](caf::error& e) {
                     auto why = self->system().render(e);
                     if (e == caf::sec::disconnect_during_handshake)
@@ -139,6 +151,34 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
 }
 
 }  // namespace
+
+store_error protocol_mismatch(std::uint32_t theirs,
+                              const remote_store_spec& spec,
+                              const std::string& op) {
+  return store_error(errc::unsupported,
+                     "node " + spec.host + ":" + std::to_string(spec.port) +
+                         " speaks node protocol " + std::to_string(theirs) +
+                         ", this client " +
+                         std::to_string(node_protocol_version) +
+                         "; run the same storage_runtime version on both "
+                         "sides",
+                     op, spec.display);
+}
+
+store_error greeting_error(const caf::error& e, const remote_store_spec& spec,
+                           const std::string& op) {
+  // A node from before the handshake has no nhello: CAF answers so.
+  if (e == caf::sec::unexpected_message)
+    return store_error(
+        errc::unsupported,
+        "node " + spec.host + ":" + std::to_string(spec.port) +
+            " does not greet: it runs a storage_runtime older than this "
+            "client (node protocol " +
+            std::to_string(node_protocol_version) +
+            "); run the same version on both sides",
+        op, spec.display);
+  return from_caf_error(e, op, spec.display);
+}
 
 remote_store_spec remote_spec_for(const std::string& uri, store_kind kind) {
   auto u = store_uri::parse(uri);

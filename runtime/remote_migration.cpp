@@ -39,6 +39,13 @@ node_directory_actor connect_directory(runtime& rt,
     throw store_error(errc::backend_unavailable,
                       "the node publishes no store directory", op,
                       spec.display);
+  self->request(dir, spec.timeout, nhello_atom::value, node_protocol_version)
+      .receive(
+          [&](std::uint32_t theirs) {
+            if (theirs != node_protocol_version)
+              throw protocol_mismatch(theirs, spec, op);
+          },
+          [&](caf::error& e) { throw greeting_error(e, spec, op); });
   return dir;
 }
 

@@ -17,8 +17,9 @@ namespace storage {
 
 class runtime;
 
-// The directory of the node `spec` names (node_protocol.hpp);
-// backend_unavailable, naming `op`, when the node cannot be reached.
+// The directory of the node `spec` names (node_protocol.hpp), greeted;
+// backend_unavailable, naming `op`, when the node cannot be reached,
+// unsupported when it speaks another protocol version.
 node_directory_actor connect_directory(runtime& rt,
                                        const remote_store_spec& spec,
                                        const char* op);

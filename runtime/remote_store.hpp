@@ -20,7 +20,9 @@
 // `backend_unavailable`, and so is every new one until the node is back:
 // the handle reconnects by itself with backoff (50 ms doubling to 1 s), and
 // callers keep their handle throughout. Requests made while the first
-// connection is being set up wait for it (within their deadline).
+// connection is being set up wait for it (within their deadline). A node
+// that speaks another protocol version (node_protocol.hpp) fails them
+// with `unsupported` naming both versions, and is retried the same way.
 #pragma once
 
 #include <chrono>
@@ -31,6 +33,7 @@
 #include <caf/fwd.hpp>
 #include <caf/io/middleman_actor.hpp>
 
+#include "messages/errors.hpp"
 #include "runtime/backend_factory.hpp"
 
 namespace storage {
@@ -48,6 +51,16 @@ struct remote_store_spec {
 // caf://host:port/name[?timeout_ms=N]; invalid_argument naming what is
 // wrong otherwise.
 remote_store_spec remote_spec_for(const std::string& uri, store_kind kind);
+
+// A client greets a node's directory with its protocol version first
+// (node_protocol.hpp). These are the errors its callers then see, both
+// `unsupported`: the node answered with another version, or the greeting
+// failed (`e`; a node older than the handshake does not understand it).
+store_error protocol_mismatch(std::uint32_t theirs,
+                              const remote_store_spec& spec,
+                              const std::string& op);
+store_error greeting_error(const caf::error& e, const remote_store_spec& spec,
+                           const std::string& op);
 
 class remote_link_state;
 

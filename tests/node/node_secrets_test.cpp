@@ -38,6 +38,10 @@ TEST(node_secrets, odd_passwords_cross_neither_the_wire_nor_the_log) {
                                                                 node.port());
   ASSERT_TRUE(dir) << sys.render(dir.error());
   caf::scoped_actor self{sys};
+  self->request(*dir, std::chrono::seconds(10), nhello_atom::value,
+                node_protocol_version)
+      .receive([](std::uint32_t) {},
+               [&](caf::error& e) { FAIL() << sys.render(e); });
   std::vector<served_store> listed;
   self->request(*dir, std::chrono::seconds(10), nlist_atom::value)
       .receive([&](std::vector<served_store>& xs) { listed = std::move(xs); },

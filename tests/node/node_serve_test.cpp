@@ -284,9 +284,9 @@ TEST(node_serve, unawaited_calls_keep_their_order_across_batches) {
   test::await(cache.clear());
 }
 
-// An actor application that looks a store up in the node's directory and
-// sends it requests one message each (as a client of an older version
-// does) is served as before, next to clients that send batches.
+// An actor application that greets the node's directory, looks a store up
+// and sends it requests one message each is served as before, next to
+// clients that send batches.
 TEST(node_serve, the_directorys_handle_takes_single_requests) {
   auto dir = fresh_dir();
   test::served_node node(local_stores(dir));
@@ -295,6 +295,10 @@ TEST(node_serve, the_directorys_handle_takes_single_requests) {
       "127.0.0.1", node.port());
   ASSERT_TRUE(directory) << rt.system().render(directory.error());
   caf::scoped_actor self{rt.system()};
+  self->request(*directory, std::chrono::seconds(10), nhello_atom::value,
+                node_protocol_version)
+      .receive([](std::uint32_t) {},
+               [&](caf::error& e) { FAIL() << rt.system().render(e); });
   caf::strong_actor_ptr handle;
   self->request(*directory, std::chrono::seconds(10), nlookup_atom::value,
                 std::string("cache"))

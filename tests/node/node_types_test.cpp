@@ -175,6 +175,7 @@ TEST_F(node_types, cache_interface_requests_and_replies) {
 
 TEST_F(node_types, directory_messages) {
   served_store s{"vectors", "vector", "pgvector://app:***@db/app"};
+  round_trip(nhello_atom::value, node_protocol_version);
   round_trip(nlookup_atom::value, s);
   round_trip(nlist_atom::value, std::vector<served_store>{s, s});
   round_trip(nmigrate_atom::value, std::string("vectors"),
