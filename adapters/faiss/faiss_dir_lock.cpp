@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "messages/errors.hpp"
 
@@ -13,13 +15,20 @@ namespace storage::faiss_detail {
 
 namespace {
 
-// The pid the holder wrote into the file, as the error shows it.
-std::string holder_of(int fd) {
+// How long a store of this process that is still closing is waited for.
+constexpr auto closing_wait = std::chrono::seconds(5);
+
+// The pid the holder wrote into the file.
+std::string holder_pid(int fd) {
   char buf[32] = {};
   auto n = ::pread(fd, buf, sizeof buf - 1, 0);
   std::string pid = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
   while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' '))
     pid.pop_back();
+  return pid;
+}
+
+std::string holder_of(const std::string& pid) {
   if (pid.empty()) return "another store";
   if (pid == std::to_string(::getpid()))
     return "another store of this process (pid " + pid + ")";
@@ -34,13 +43,19 @@ dir_lock::dir_lock(const std::string& dir) {
   if (fd_ < 0)
     throw store_error(errc::backend_unavailable,
                       "cannot open " + path + ": " + std::strerror(errno));
-  int rc;
-  do {
-    rc = ::flock(fd_, LOCK_EX | LOCK_NB);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
+  auto give_up = std::chrono::steady_clock::now() + closing_wait;
+  auto me = std::to_string(::getpid());
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     auto why = errno;
-    auto holder = why == EWOULDBLOCK ? holder_of(fd_) : std::string();
+    if (why == EINTR) continue;
+    // A store of this process is most likely closing (a swap to the same
+    // directory, a runtime's teardown; a close may write snapshots).
+    auto pid = why == EWOULDBLOCK ? holder_pid(fd_) : std::string();
+    if (why == EWOULDBLOCK && pid == me &&
+        std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
     ::close(fd_);
     fd_ = -1;
     if (why != EWOULDBLOCK)
@@ -48,7 +63,7 @@ dir_lock::dir_lock(const std::string& dir) {
                         "cannot lock " + path + ": " + std::strerror(why));
     throw store_error(
         errc::conflict,
-        "directory " + dir + " is in use by " + holder +
+        "directory " + dir + " is in use by " + holder_of(pid) +
             ": a faiss:// directory has one store at a time; close that "
             "one, or serve it (storectl serve) and use caf:// elsewhere");
   }

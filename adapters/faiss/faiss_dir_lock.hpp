@@ -17,9 +17,13 @@ namespace storage::faiss_detail {
 
 class dir_lock {
  public:
-  // Takes the lock of `dir` (which must exist). Throws store_error:
-  // conflict, naming the holder's process, when another store holds it;
-  // backend_unavailable when the lock file cannot be opened.
+  // Takes the lock of `dir` (which must exist). A store of this process
+  // that holds it is waited for up to 5 s: it is most likely closing (a
+  // swap to the same directory hands over while the old store closes,
+  // and a close may write snapshots). Throws store_error: conflict,
+  // naming the holder's process, when another store holds it (another
+  // process's at once); backend_unavailable when the lock file cannot be
+  // opened.
   explicit dir_lock(const std::string& dir);
   ~dir_lock();
   dir_lock(const dir_lock&) = delete;

@@ -65,7 +65,8 @@
 //
 // One store at a time uses a directory: a second one, in this process or
 // another, gets `conflict` naming the holder's pid until the first closes
-// (faiss_dir_lock.hpp says why). Other processes use the store through a
+// (faiss_dir_lock.hpp says why, and how long it waits for a store of its
+// own process). Other processes use the store through a
 // node (storectl serve, caf://).
 //
 // Memory: one copy of each vector (in the FAISS index's storage) plus ~75
