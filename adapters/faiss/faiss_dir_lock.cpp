@@ -28,10 +28,9 @@ std::string holder_pid(int fd) {
   return pid;
 }
 
-std::string holder_of(const std::string& pid) {
+std::string holder_of(const std::string& pid, const std::string& me) {
   if (pid.empty()) return "another store";
-  if (pid == std::to_string(::getpid()))
-    return "another store of this process (pid " + pid + ")";
+  if (pid == me) return "another store of this process (pid " + pid + ")";
   return "the store of process " + pid;
 }
 
@@ -63,14 +62,14 @@ dir_lock::dir_lock(const std::string& dir) {
                         "cannot lock " + path + ": " + std::strerror(why));
     throw store_error(
         errc::conflict,
-        "directory " + dir + " is in use by " + holder_of(pid) +
+        "directory " + dir + " is in use by " + holder_of(pid, me) +
             ": a faiss:// directory has one store at a time; close that "
             "one, or serve it (storectl serve) and use caf:// elsewhere");
   }
   // Only for the error above; the lock itself is the flock.
-  auto pid = std::to_string(::getpid()) + "\n";
+  me += '\n';
   if (::ftruncate(fd_, 0) == 0) {
-    auto n = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    auto n = ::pwrite(fd_, me.data(), me.size(), 0);
     (void)n;
   }
 }

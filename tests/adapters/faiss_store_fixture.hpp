@@ -70,7 +70,11 @@ class faiss_store_test : public ::testing::TestWithParam<std::string> {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string uri(const std::string& extra = "") const {
-    return "faiss://" + dir_ + "?index=" + GetParam() + extra;
+    return uri_at(dir_, extra);
+  }
+  std::string uri_at(const std::string& dir,
+                     const std::string& extra = "") const {
+    return "faiss://" + dir + "?index=" + GetParam() + extra;
   }
   std::unique_ptr<vector_backend> open(const std::string& extra = "") const {
     return make_faiss_store(store_uri::parse(uri(extra)), 0, 1);

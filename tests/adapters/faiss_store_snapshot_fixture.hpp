@@ -52,9 +52,8 @@ class faiss_snapshot_test : public faiss_store_test {
     if (snapshots && fs::exists(dir_ + "/snapshots"))
       fs::copy(dir_ + "/snapshots", to + "/snapshots",
                fs::copy_options::recursive);
-    return std::make_unique<faiss_store>(
-        store_uri::parse("faiss://" + to + "?index=" + GetParam() + extra), 0,
-        1);
+    return std::make_unique<faiss_store>(store_uri::parse(uri_at(to, extra)), 0,
+                                         1);
   }
 
   // The snapshots in place (not the temporary files of one being written).
