@@ -2,9 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+#include <cstring>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 
 #include "messages/errors.hpp"
 #include "messages/secrets.hpp"
@@ -14,19 +15,292 @@ namespace storage {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 std::ifstream open_config(const std::string& path) {
   std::ifstream in(path);
   if (!in)
     throw store_error(errc::invalid_argument,
                       "cannot read config file '" + path + "'");
   return in;
+}
+
+// One key's value. Lists and maps are parsed only to find where they end:
+// no key the runtime reads takes one.
+struct entry {
+  std::string text;
+  const char* not_a_string = nullptr;  // "a list" or "a map"
+  int line = 0;
+};
+using ini_section = std::map<std::string, entry>;
+using ini_file = std::map<std::string, ini_section>;  // "" before any header
+
+bool name_start(int c) {
+  return c >= 0 && (std::isalnum(c) || c == '_');
+}
+// '.' beyond CAF's key characters: nested section names ([a.b]) and the
+// dotted openssl.* keys earlier versions read.
+bool name_char(int c) {
+  return name_start(c) || c == '-' || c == '.';
+}
+
+// CAF 0.17.6's INI grammar (caf/detail/parser/read_ini.hpp), plus what
+// earlier versions of this reader accepted and CAF does not: '#' comment
+// lines, '\r' as blank (CRLF files), unquoted values (up to a ';' comment)
+// and dotted keys. Messages show a key or one character, never a value:
+// values may hold passwords no one has redacted yet.
+class ini_parser {
+ public:
+  ini_parser(const std::string& text, const std::string& path)
+      : text_(text), path_(path) {}
+
+  ini_file parse() {
+    ini_file out;
+    std::string section;
+    for (int c = peek(); c != eof; c = peek()) {
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        next();
+      else if (c == ';' || c == '#')
+        skip_comment();
+      else if (c == '[')
+        section = read_header();
+      else if (name_start(c))
+        read_key_value(out[section]);
+      else
+        fail("unexpected " + shown(c) +
+             " (expected a key, a [section] or a ; comment)");
+    }
+    return out;
+  }
+
+ private:
+  static constexpr int eof = -1;
+  static constexpr int max_depth = 64;  // keeps a fuzzer's [[[[... on stack
+
+  int peek() const {
+    return pos_ < text_.size() ? static_cast<unsigned char>(text_[pos_]) : eof;
+  }
+  int next() {
+    int c = peek();
+    if (c == '\n') ++line_;
+    if (c != eof) ++pos_;
+    return c;
+  }
+  [[noreturn]] void fail(const std::string& what) const {
+    throw store_error(errc::invalid_argument,
+                      path_ + ":" + std::to_string(line_) + ": " + what);
+  }
+  static std::string shown(int c) {
+    if (c == eof) return "end of file";
+    if (c == '\n') return "end of line";
+    if (std::isprint(c)) return std::string("'") + char(c) + "'";
+    static const char hex[] = "0123456789abcdef";
+    return std::string("byte 0x") + hex[c >> 4] + hex[c & 15];
+  }
+  void skip_blanks() {
+    while (peek() == ' ' || peek() == '\t' || peek() == '\r') next();
+  }
+  void skip_comment() {  // leaves the '\n' for the caller
+    while (peek() != eof && peek() != '\n') next();
+  }
+  // Blanks, line ends and ';' comments, as between items of a list or map;
+  // true if a line ended.
+  bool skip_space() {
+    bool newline = false;
+    for (int c = peek();; c = peek()) {
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+        newline = next() == '\n' || newline;
+      else if (c == ';')
+        skip_comment();
+      else
+        return newline;
+    }
+  }
+  std::string read_name() {
+    std::string name;
+    while (name_char(peek())) name += char(next());
+    return name;
+  }
+
+  std::string read_header() {
+    next();  // '['
+    skip_blanks();
+    if (!name_start(peek()))
+      fail("malformed section header: expected a name after '['");
+    auto name = read_name();
+    skip_blanks();
+    if (peek() != ']') fail("malformed section header: expected ']'");
+    next();
+    return name;  // a key may follow on this line, as in CAF
+  }
+
+  // `key = value`, or CAF's `key { ... }`; the value's line is the key's.
+  std::string read_assignment(int depth, entry& out) {
+    auto key = read_name();
+    skip_blanks();
+    if (peek() == '=') {
+      next();
+      skip_blanks();
+    } else if (peek() != '{') {
+      fail("expected '=' after '" + key + "'");
+    }
+    int c = peek();
+    if (c == eof || c == '\n' || c == ';' || (depth > 0 && c == '}'))
+      fail("no value for '" + key + "'");
+    out.line = line_;
+    read_value(depth, out);
+    return key;
+  }
+
+  void read_key_value(ini_section& section) {
+    entry value;
+    auto key = read_assignment(0, value);
+    skip_blanks();
+    if (peek() == ';')
+      skip_comment();
+    else if (peek() != '\n' && peek() != eof)
+      fail("unexpected " + shown(peek()) + " after the value of '" + key +
+           "' (a comment starts with ';')");
+    // The last one wins, as in actor_system_config::parse.
+    section[key] = std::move(value);
+  }
+
+  void read_value(int depth, entry& out) {
+    switch (peek()) {
+      case '"':
+        out.text = read_string();
+        return;
+      case '\'':  // a CAF atom
+        out.text = read_until('\'', "atom", false);
+        return;
+      case '<': {  // a CAF URI, maybe with blanks inside the brackets
+        auto uri = read_until('>', "<URI>", true);
+        auto b = uri.find_first_not_of(" \t\r\n");
+        auto e = uri.find_last_not_of(" \t\r\n");
+        out.text = b == std::string::npos ? "" : uri.substr(b, e - b + 1);
+        return;
+      }
+      case '[':
+        read_items(depth + 1, ']');
+        out.not_a_string = "a list";
+        return;
+      case '{':
+        read_items(depth + 1, '}');
+        out.not_a_string = "a map";
+        return;
+      default:
+        break;
+    }
+    // A number, bool or timespan for CAF; inside a list or map it ends
+    // where CAF's would.
+    const char* stop = depth > 0 ? " \t\r\n,;]}" : "\n;";
+    while (peek() != eof && !std::strchr(stop, peek()))
+      out.text += char(next());
+    if (out.text.empty()) fail("unexpected " + shown(peek()));
+    out.text.erase(out.text.find_last_not_of(" \t\r") + 1);
+  }
+
+  // CAF's read_string: one line, escapes \n \r \t \\ \".
+  std::string read_string() {
+    next();  // '"'
+    std::string out;
+    for (;;) {
+      int c = peek();
+      if (c == eof || c == '\n')
+        fail("unterminated string (a string ends on its line)");
+      next();
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += char(c);
+        continue;
+      }
+      static const std::string escapes = "nrt\\\"", chars = "\n\r\t\\\"";
+      c = peek();
+      auto i = c == eof ? std::string::npos : escapes.find(char(c));
+      if (i == std::string::npos)
+        fail("illegal escape sequence '\\" +
+             (std::isprint(c) ? std::string(1, char(c)) : std::string()) +
+             "' in a string (CAF reads \\n \\r \\t \\\\ \\\")");
+      out += chars[i];
+      next();
+    }
+  }
+
+  std::string read_until(char close, const char* what, bool multiline) {
+    next();  // the opening character
+    std::string out;
+    for (int c = peek(); c != close; c = peek()) {
+      if (c == eof || (c == '\n' && !multiline))
+        fail(std::string("unterminated ") + what);
+      out += char(next());
+    }
+    next();
+    return out;
+  }
+
+  // A list ('[' values ']', ',' between) or a map ('{' key=value ... '}',
+  // ',' or a line end between); blanks, line ends and comments anywhere.
+  void read_items(int depth, char close) {
+    const std::string what = close == ']' ? "list" : "map";
+    const auto opened = std::to_string(line_);
+    if (depth > max_depth) fail("lists and maps nested too deep");
+    next();  // '[' or '{'
+    for (bool separated = true;;) {
+      separated = skip_space() || separated;
+      int c = peek();
+      if (c == close) break;
+      if (c == eof)
+        fail("unterminated " + what + " (opened on line " + opened + ")");
+      if (!separated || (close == '}' && !name_start(c)))
+        fail("unexpected " + shown(c) + " in the " + what + " opened on line " +
+             opened);
+      entry item;
+      if (close == '}')
+        read_assignment(depth, item);
+      else
+        read_value(depth, item);
+      separated = skip_space() && close == '}';
+      if (peek() == ',') {
+        next();
+        separated = true;
+      }
+    }
+    next();
+  }
+
+  const std::string& text_;
+  const std::string& path_;
+  std::size_t pos_ = 0;
+  int line_ = 1;
+};
+
+ini_file parse_ini(std::istream& in, const std::string& path) {
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  return ini_parser(text, path).parse();
+}
+
+// The string values of `name`'s keys that `wanted` accepts.
+template <class Pred>
+std::map<std::string, std::string> strings_of(const ini_file& file,
+                                              const std::string& name,
+                                              const std::string& path,
+                                              Pred wanted) {
+  std::map<std::string, std::string> out;
+  auto s = file.find(name);
+  if (s == file.end()) return out;
+  auto where =
+      name.empty() ? std::string("before any [section]") : "in [" + name + "]";
+  for (auto& [key, value] : s->second) {
+    if (!wanted(key)) continue;
+    auto at = path + ":" + std::to_string(value.line) + ": ";
+    if (value.not_a_string)
+      throw store_error(errc::invalid_argument,
+                        at + "'" + key + "' " + where + " is " +
+                            value.not_a_string + ", not a string");
+    if (value.text.empty())
+      throw store_error(errc::invalid_argument,
+                        at + "empty value for '" + key + "' " + where);
+    out.emplace(key, value.text);
+  }
+  return out;
 }
 
 }  // namespace
@@ -40,36 +314,8 @@ std::map<std::string, std::string> read_section(const std::string& path,
 std::map<std::string, std::string> read_section(std::istream& in,
                                                 const std::string& path,
                                                 const std::string& wanted) {
-  std::map<std::string, std::string> out;
-  std::string line, section;
-  for (int no = 1; std::getline(in, line); ++no) {
-    auto t = trim(line);
-    if (t.empty() || t[0] == ';' || t[0] == '#') continue;
-    if (t.front() == '[') {
-      if (t.back() != ']')
-        throw store_error(
-            errc::invalid_argument,
-            path + ":" + std::to_string(no) + ": malformed section header");
-      section = trim(t.substr(1, t.size() - 2));
-      continue;
-    }
-    if (section != wanted) continue;
-    auto eq = t.find('=');
-    if (eq == std::string::npos)
-      throw store_error(errc::invalid_argument,
-                        path + ":" + std::to_string(no) +
-                            ": expected key=\"value\" in [" + wanted + "]");
-    auto name = trim(t.substr(0, eq));
-    auto value = trim(t.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-      value = value.substr(1, value.size() - 2);
-    if (name.empty() || value.empty())
-      throw store_error(
-          errc::invalid_argument,
-          path + ":" + std::to_string(no) + ": empty key or value");
-    out[name] = value;
-  }
-  return out;
+  return strings_of(parse_ini(in, path), wanted, path,
+                    [](const std::string&) { return true; });
 }
 
 std::map<std::string, std::string> read_store_names(const std::string& path) {
@@ -109,19 +355,19 @@ tls_options read_tls_options(const std::string& path) {
 }
 
 tls_options read_tls_options(std::istream& in, const std::string& path) {
-  // Three sections of one text: read it once.
-  const std::string text{std::istreambuf_iterator<char>(in), {}};
-  auto section = [&](const char* name) {
-    std::istringstream s(text);
-    return read_section(s, path, name);
-  };
+  auto file = parse_ini(in, path);
   tls_options out;
-  // [openssl] key=..., or CAF's dotted form openssl.key=... outside any
-  // section or in [global].
-  auto keys = section("openssl");
+  // [openssl] key=..., or the dotted form openssl.key=... outside any
+  // section or in [global] (CAF's command-line spelling; its INI parser
+  // rejects dots in keys).
+  auto keys = strings_of(file, "openssl", path,
+                         [](const std::string&) { return true; });
+  auto dotted = [](const std::string& key) {
+    return key.rfind("openssl.", 0) == 0;
+  };
   for (auto* name : {"", "global"})
-    for (auto& [key, value] : section(name))
-      if (key.rfind("openssl.", 0) == 0) keys.emplace(key.substr(8), value);
+    for (auto& [key, value] : strings_of(file, name, path, dotted))
+      keys.emplace(key.substr(8), value);
   for (auto& [key, value] : keys) {
     if (key == "certificate")
       out.certificate = value;

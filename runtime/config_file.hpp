@@ -9,6 +9,13 @@
 //   certificate="/etc/app/node.pem"
 //   key="/etc/app/node.key"
 //   cafile="/etc/app/ca.pem"
+//
+// Read as CAF 0.17.6 reads an INI file: `;` starts a comment on a line of
+// its own or after a value (inside quotes it is part of the string), strings
+// take CAF's escapes (\n \r \t \\ \"), and atoms ('info'), numbers,
+// booleans and <URI>s read as their text. The whole file must parse, lists
+// and maps of other sections included, or the error names the file and line.
+// Also read, as before: `#` comment lines, CRLF, unquoted values, dotted keys.
 #pragma once
 
 #include <istream>
@@ -20,9 +27,9 @@
 
 namespace storage {
 
-// key -> value of one section (quotes around a value removed). Throws
-// store_error(invalid_argument) if the file cannot be read or a line of the
-// section is malformed.
+// key -> string value of one section; a repeated key's last value. Throws
+// store_error(invalid_argument) if the file cannot be read or parsed, or a
+// key of the section is empty, a list or a map.
 std::map<std::string, std::string> read_section(const std::string& path,
                                                 const std::string& section);
 // The same over text already open; `path` names it in messages.

@@ -20,8 +20,8 @@ std::optional<store_kind> kind_of_uri(const std::string& uri) {
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& message) {
-  throw store_error(errc::invalid_argument, message, "migrate");
+[[noreturn]] void invalid(const std::string& message, const char* op) {
+  throw store_error(errc::invalid_argument, message, op);
 }
 
 const char* kind_name(store_kind k) {
@@ -30,14 +30,16 @@ const char* kind_name(store_kind k) {
 
 // Both stores' kind. A remote caf:// store takes the other side's kind; two
 // remote ones are taken as vector stores unless nothing else fits.
-store_kind common_kind(const std::string& from_uri, const std::string& to_uri) {
+store_kind common_kind(const std::string& from_uri, const std::string& to_uri,
+                       const char* op) {
   auto a = kind_of_uri(from_uri);
   auto b = kind_of_uri(to_uri);
   if (a && b && *a != *b)
     invalid("--from '" + redact_uri(from_uri) + "' is " + kind_name(*a) +
-            " but --to '" + redact_uri(to_uri) + "' is " + kind_name(*b) +
-            "; a migration copies vector store to vector store or cache to "
-            "cache");
+                " but --to '" + redact_uri(to_uri) + "' is " + kind_name(*b) +
+                "; a migration copies vector store to vector store or cache to "
+                "cache",
+            op);
   if (a) return *a;
   if (b) return *b;
   return store_kind::vector;
@@ -56,16 +58,17 @@ store_pair check_pair(runtime& rt, const std::string& from,
   auto from_uri = rt.resolve(from);
   auto to_uri = rt.resolve(to);
   store_pair p;
-  p.kind = common_kind(from_uri, to_uri);
+  p.kind = common_kind(from_uri, to_uri, op);
   if (from_uri == to_uri)
-    invalid("--from and --to are the same store '" + redact_uri(from_uri) +
-            "'");
+    invalid("--from and --to are the same store '" + redact_uri(from_uri) + "'",
+            op);
   opts.source_name = redact_uri(from_uri);
   opts.target_name = redact_uri(to_uri);
   if (p.kind == store_kind::cache) {
     if (!collections.empty())
       invalid("--collection applies to vector stores; '" +
-              redact_uri(from_uri) + "' is a cache");
+                  redact_uri(from_uri) + "' is a cache",
+              op);
     return p;
   }
   for (auto& c : collections) {
@@ -122,6 +125,34 @@ verification_result verify_one(runtime& rt, vector_store& src,
   return out;
 }
 
+// Every named collection checked on both sides before the first is copied:
+// a later collection's conflict must not find earlier ones written (CLI.md:
+// "nothing is written").
+void check_before_copying(const std::vector<std::string>& names,
+                          const spec_map& on_src, const spec_map& on_dst,
+                          const migration_options& opts) {
+  for (auto& c : names) {
+    auto a = on_src.find(c);
+    if (a == on_src.end())
+      throw store_error(errc::collection_not_found,
+                        "collection '" + c +
+                            "' does not exist on the source; nothing was "
+                            "written",
+                        "migrate", opts.source_name);
+    auto b = on_dst.find(c);
+    if (b != on_dst.end() && !(a->second == b->second))
+      throw store_error(
+          errc::conflict,
+          "collection '" + c + "' exists on the target with dimension " +
+              std::to_string(b->second.dimension) + " and metric " +
+              to_string(b->second.metric) + ", not dimension " +
+              std::to_string(a->second.dimension) + " and metric " +
+              to_string(a->second.metric) +
+              " as on the source; nothing was written",
+          "migrate", opts.target_name);
+  }
+}
+
 [[noreturn]] void fail_verification(const std::vector<std::string>& what) {
   std::string message;
   for (auto& w : what) message += (message.empty() ? "" : "; ") + w;
@@ -147,6 +178,7 @@ void migrate_stores(
   bool whole_store = names.empty();
   if (whole_store)
     for (auto& spec : src.list_collections().get()) names.push_back(spec.name);
+  check_before_copying(names, specs_of(src), specs_of(dst), opts);
   for (auto& c : names)
     on_result(
         migrate_collection(rt.system(), src.actor(), dst.actor(), c, opts));

@@ -21,9 +21,11 @@ namespace storage {
 std::optional<store_kind> kind_of_uri(const std::string& uri);
 
 // Copies `from` into `to` (names or URIs). Vector stores: `collections`, or
-// every collection of `from` when empty, one after another; caches: every
-// live key (`collections` must be empty). `on_result` gets each summary as
-// soon as its collection is done. A whole vector store (no collection named)
+// every collection of `from` when empty, one after another, after checking
+// them all on both sides (one missing on the source, or held by the target
+// with another dimension or metric, fails before anything is written);
+// caches: every live key (`collections` must be empty). `on_result` gets
+// each summary as soon as its collection is done. A whole vector store (no collection named)
 // verifies the collection lists too, after the copies: a collection on only
 // one side then fails verification (one only on the target is reported, never
 // dropped: the migration copies the source's collections and owns no other).

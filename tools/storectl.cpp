@@ -38,6 +38,15 @@ void remember_argument_secrets(int argc, char** argv) {
   }
 }
 
+// --help is a success; every other parse failure is syntax: exit 2.
+int exit_for(CLI::App& app, const CLI::ParseError& e) {
+  std::ostringstream out, err;
+  int code = app.exit(e, out, err);
+  std::cout << out.str();
+  std::cerr << storage::scrub_secrets(err.str());
+  return code == 0 ? 0 : 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,16 +82,20 @@ int main(int argc, char** argv) {
   storectl::add_doctor_command(app, selected);
   storectl::add_completion_command(app, selected);
   storectl::add_stats_command(app, selected);
+  storectl::strict_integers(app);
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RequiredError& e) {
+    auto unknown = storectl::find_unknown_command(app, argc, argv);
+    if (unknown.under == nullptr) return exit_for(app, e);
+    // Not under->help(): that shows a parsed subcommand's help instead.
+    std::cerr << "storectl: " << storage::scrub_secrets(unknown.message) << "\n"
+              << app.get_formatter()->make_help(unknown.under, unknown.path,
+                                                CLI::AppFormatMode::Normal);
+    return 2;
   } catch (const CLI::ParseError& e) {
-    // --help is a success; every other parse failure is syntax: exit 2.
-    std::ostringstream out, err;
-    int code = app.exit(e, out, err);
-    std::cout << out.str();
-    std::cerr << storage::scrub_secrets(err.str());
-    return code == 0 ? 0 : 2;
+    return exit_for(app, e);
   }
   storectl::set_output_format(
       output == "table" || (output.empty() && ::isatty(STDOUT_FILENO) == 1)

@@ -69,6 +69,26 @@ storage::filter parse_where(const std::string& text);
 storage::vector_record parse_record_line(const std::string& line,
                                          std::size_t n);
 
+// Every integer option of `app` and its subcommands takes decimal digits
+// only, and a value that fits in 64 bits; anything else is a syntax error
+// (exit 2) quoting what was typed.
+void strict_integers(CLI::App& app);
+
+// A mistyped command, which CLI11 reports only as "A subcommand is
+// required": the message naming the word and the commands expected there,
+// and the command it came after (null when argv holds no such word) with
+// its words (path: "storectl cache").
+struct unknown_word {
+  std::string message;
+  CLI::App* under = nullptr;
+  std::string path;
+};
+unknown_word find_unknown_command(CLI::App& app, int argc, char** argv);
+
+// Throws invalid_argument naming `what` unless `text` is valid UTF-8
+// (CLI.md: keys, values and ids are UTF-8 strings).
+void require_utf8(const std::string& text, const std::string& what);
+
 // Prints the one error line and returns the exit code for a failed command.
 int report_error(const std::exception& e);
 

@@ -1,5 +1,6 @@
 // Argument rules the contract makes beyond syntax: these fail with
 // invalid_argument (exit 1), never with a parse error (exit 2).
+#include <cstdint>
 #include <unordered_set>
 
 #include "messages/errors.hpp"
@@ -25,12 +26,38 @@ std::int64_t require_positive(std::int64_t value, const std::string& what) {
   return value;
 }
 
+void require_utf8(const std::string& text, const std::string& what) {
+  auto bad = [&] {
+    invalid(what +
+            " is not valid UTF-8 (CLI.md: keys, values and ids are "
+            "UTF-8 strings)");
+  };
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    unsigned c = *p++;
+    if (c < 0x80) continue;
+    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
+    if (more < 0 || c > 0xF4 || end - p < more) bad();
+    std::uint32_t cp = c & (0x3F >> more);
+    for (int i = 0; i < more; ++i, ++p) {
+      if ((*p & 0xC0) != 0x80) bad();
+      cp = (cp << 6) | (*p & 0x3F);
+    }
+    // Overlong forms, UTF-16 surrogates and values past U+10FFFF.
+    static const std::uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < least[more] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      bad();
+  }
+}
+
 std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
                                      const std::vector<std::string>& single) {
   std::vector<std::string> ids;
   std::unordered_set<std::string> seen;
   auto take = [&](const std::string& id, const char* from) {
     if (id.empty()) invalid(std::string("empty id in ") + from);
+    require_utf8(id, std::string("an id in ") + from);
     if (seen.insert(id).second) ids.push_back(id);
   };
   for (const auto& list : lists) {

@@ -54,6 +54,10 @@ CLI::App* command(CLI::App& cache, action& selected,
   cmd->callback([&selected, args, run] {
     selected = [args, run] {
       ttl_of(*args);
+      require_utf8(args->key, "KEY");
+      require_utf8(args->value, "VALUE");
+      for (std::size_t i = 0; i < args->keys.size(); ++i)
+        require_utf8(args->keys[i], "KEY " + std::to_string(i + 1));
       if (args->contract) args->contract(*args);
       with_cache_store(args->store,
                        [&](storage::cache_store& c) { run(*args, c); });

@@ -29,8 +29,12 @@ struct transfer_args {
   store_options store;
   std::string collection;
   std::string file;
-  std::string metric = "cosine";
+  std::string metric;  // empty: cosine for a new collection, any existing one
   std::int64_t batch = 500;
+
+  storage::metric metric_or_default() const {
+    return storage::parse_metric(metric.empty() ? "cosine" : metric);
+  }
 };
 
 bool blank(const std::string& line) {
@@ -102,7 +106,8 @@ checked_file check_file(const std::string& path) {
 }
 
 // Creates the collection for `f` with --metric when it does not exist;
-// true if it did. An existing one must have the file's dimension.
+// true if it did. An existing one must have the file's dimension, and the
+// metric --metric names if given (as `vector create` would insist).
 bool ensure_collection(storage::vector_store& vs, const transfer_args& a,
                        const checked_file& f) {
   for (const auto& spec : vs.list_collections().get()) {
@@ -115,6 +120,13 @@ bool ensure_collection(storage::vector_store& vs, const transfer_args& a,
               a.collection + "' has dimension " +
               std::to_string(spec.dimension),
           "import", vs.name());
+    if (!a.metric.empty() && spec.metric != storage::parse_metric(a.metric))
+      throw storage::store_error(
+          storage::errc::conflict,
+          "collection '" + a.collection + "' exists with metric " +
+              storage::to_string(spec.metric) + ", not --metric " + a.metric +
+              "; nothing was written",
+          "import", vs.name());
     return false;
   }
   if (f.records == 0)
@@ -123,15 +135,14 @@ bool ensure_collection(storage::vector_store& vs, const transfer_args& a,
         "collection '" + a.collection +
             "' does not exist and --file holds no record to size it by",
         "import", vs.name());
-  vs.create_collection(
-        {a.collection, f.dimension, storage::parse_metric(a.metric), true})
+  vs.create_collection({a.collection, f.dimension, a.metric_or_default(), true})
       .get();
   return true;
 }
 
 void import_file(const transfer_args& a) {
   storage::validate_collection_name(a.collection);
-  storage::parse_metric(a.metric);
+  a.metric_or_default();  // a bad --metric fails before anything is read
   auto batch = static_cast<std::size_t>(require_positive(a.batch, "--batch"));
   auto checked = check_file(a.file);
   with_vector_store(a.store, [&](storage::vector_store& vs) {
@@ -158,7 +169,7 @@ void import_file(const transfer_args& a) {
       // Created with the index deferred for the bulk load; building it now
       // is create_collection again without the flag.
       vs.create_collection(
-            {a.collection, checked.dimension, storage::parse_metric(a.metric)})
+            {a.collection, checked.dimension, a.metric_or_default()})
           .get();
     }
     progress(written, true);
@@ -228,8 +239,9 @@ void add_transfer_commands(CLI::App& vector, action& selected) {
   imp->add_option("--file", in->file, "JSON lines {\"id\",\"embedding\",...}")
       ->required();
   imp->add_option("--metric", in->metric,
-                  "metric of a collection import creates: cosine (default), "
-                  "l2 or ip");
+                  "cosine (default), l2 or ip: the metric of a collection "
+                  "import creates; one that exists with another is a "
+                  "conflict");
   imp->add_option("--batch", in->batch, "records per upsert (default 500)");
   imp->callback([&selected, in] { selected = [in] { import_file(*in); }; });
 

@@ -227,5 +227,25 @@ TEST_F(StorectlErrors, ConfigFileNamesStores) {
       "invalid_argument");
 }
 
+// Comments where CAF's INI parser allows them; a line storectl
+// cannot read is named in the error.
+TEST_F(StorectlErrors, ConfigFileReadAsCafReadsIt) {
+  std::string config = dir_.path() + "/cfg.ini";
+  std::ofstream(config) << "; shared with a CAF application\n"
+                        << "[stores]   ; names -> URIs\n"
+                        << "fv = \"" << vectors()
+                        << "\"   ; trailing comment\n";
+  auto r = storectl({"vector", "list", "--store", "fv", "--config", config});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.line().value("name", ""), "docs");
+
+  std::ofstream(config) << "[stores]\nfv = \"" << vectors() << "\" x\n";
+  r = storectl({"vector", "list", "--store", "fv", "--config", config});
+  expect_error(r, "invalid_argument");
+  EXPECT_NE(r.err.find(config + ":2: unexpected 'x' after the value of 'fv'"),
+            std::string::npos)
+      << r.err;
+}
+
 }  // namespace
 }  // namespace storage::test

@@ -93,6 +93,36 @@ TEST_F(storectl_migrate, contract_errors_exit_1_with_one_line) {
   EXPECT_EQ(run({"migrate", "--from", from}, out, err), 2);
 }
 
+// The second collection's target has another spec: the first must not be
+// copied either, whichever order the collections are named (or none is).
+TEST_F(storectl_migrate, a_conflict_on_any_collection_writes_nothing) {
+  auto from = "faiss://" + dir_ + "/src";
+  auto to = "faiss://" + dir_ + "/dst";
+  {
+    runtime rt;
+    auto src = rt.open_vector(from);
+    fill(src, "alpha", 8, metric::l2, 20);
+    fill(src, "beta", 8, metric::l2, 20);
+    rt.open_vector(to).create_collection({"beta", 4, metric::cosine}).get();
+  }
+  std::string out, err;
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--collection", "alpha", "--collection", "beta"},
+           {"--collection", "beta", "--collection", "alpha"},
+           {}}) {
+    args.insert(args.begin(), {"migrate", "--from", from, "--to", to});
+    EXPECT_EQ(run(args, out, err), 1);
+    EXPECT_EQ(err.rfind("storectl: error: conflict: collection 'beta'", 0), 0u)
+        << err;
+    EXPECT_TRUE(out.empty()) << out;
+    runtime rt;
+    auto names = rt.open_vector(to).list_collections().get();
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_EQ(names[0].name, "beta");
+    EXPECT_EQ(rt.open_vector(to).count("beta").get(), 0u);
+  }
+}
+
 TEST_F(storectl_migrate, a_cache_summary_has_a_null_collection) {
   auto from = "sqlite://" + dir_ + "/a.db?namespace=a";
   auto to = test::with_param(test::redis_uri(),
