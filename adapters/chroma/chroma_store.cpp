@@ -73,7 +73,7 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
         // records go first, then come back whole.
         json clear = json::array();
         json embeddings = json::array(), metadatas = json::array(),
-             documents = json::array();
+             documents = json::array(), uris = json::array();
         for (std::size_t i = s; i < e; ++i) {
           auto& r = records[i];
           json md = metadata_to_json(normalized(r.metadata));
@@ -86,15 +86,15 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
           embeddings.push_back(r.embedding);
           metadatas.push_back(md.empty() ? json(nullptr) : md);
           documents.push_back(r.document ? json(*r.document) : json(nullptr));
+          if (info.metric == metric::cosine)
+            uris.push_back(chroma_exact_copy(r.embedding));
         }
         // Deleting and upserting are two requests: if the upsert fails,
         // the deleted records are put back as they were (the write failed,
         // its outcome is unknown to the caller, but nothing is lost).
         std::vector<vector_record> before;
         if (!clear.empty()) {
-          json w{{"ids", clear},
-                 {"include",
-                  json::array({"embeddings", "metadatas", "documents"})}};
+          json w{{"ids", clear}, {"include", chroma_record_columns()}};
           before = fetch(path, w);
           json d{{"ids", clear}};
           call("POST", path + "/delete", &d);
@@ -103,10 +103,11 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
                   {"embeddings", embeddings},
                   {"metadatas", metadatas},
                   {"documents", documents}};
+        if (!uris.empty()) body["uris"] = uris;
         try {
           call("POST", path + "/upsert", &body);
         } catch (const store_error&) {
-          if (!before.empty()) restore(path, before);
+          if (!before.empty()) restore(info, path, before);
           throw;
         }
       }
@@ -115,21 +116,25 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
   });
 }
 
-void chroma_store::restore(const std::string& path,
+void chroma_store::restore(const collection_info& info, const std::string& path,
                            const std::vector<vector_record>& records) {
   json ids = json::array(), embeddings = json::array(),
-       metadatas = json::array(), documents = json::array();
+       metadatas = json::array(), documents = json::array(),
+       uris = json::array();
   for (auto& r : records) {
     json md = metadata_to_json(r.metadata);
     ids.push_back(r.id);
     embeddings.push_back(r.embedding);
     metadatas.push_back(md.empty() ? json(nullptr) : md);
     documents.push_back(r.document ? json(*r.document) : json(nullptr));
+    if (info.metric == metric::cosine)
+      uris.push_back(chroma_exact_copy(r.embedding));
   }
   json body{{"ids", ids},
             {"embeddings", embeddings},
             {"metadatas", metadatas},
             {"documents", documents}};
+  if (!uris.empty()) body["uris"] = uris;
   try {
     call("POST", path + "/upsert", &body);
   } catch (const store_error&) {
@@ -145,9 +150,7 @@ std::vector<vector_record> chroma_store::get(
         collection, [&](const collection_info&, const std::string& path) {
           std::vector<vector_record> out;
           if (ids.empty()) return out;
-          json q{{"ids", ids},
-                 {"include",
-                  json::array({"embeddings", "metadatas", "documents"})}};
+          json q{{"ids", ids}, {"include", chroma_record_columns()}};
           std::unordered_map<std::string, vector_record> found;
           for (auto& r : fetch(path, q)) found[r.id] = std::move(r);
           for (auto& id : ids) {

@@ -22,6 +22,20 @@
 // records. Metadata keys starting with "chroma:" are rejected: Chroma keeps
 // its own data there, and writing one breaks the collection for good.
 // scan has no server-side id order to use: each page lists every id (O(n)).
+//
+// Exact embeddings on cosine collections: Chroma's index (its hnswlib fork)
+// keeps a cosine vector as its unit vector and its length, both float32,
+// and answers get and query with their product, an ulp or so off the values
+// written ([0.3, 0.4, 0.5] comes back [0.3, 0.4, 0.49999997]); the values
+// written are gone from the server. So each record of a cosine collection
+// also carries an exact copy in its uri, a Chroma column the contract does
+// not use: "data:application/x-float32le;base64,..." (chroma_exact_copy),
+// about 1.33 x 4 bytes per dimension more per record. Reads prefer the copy
+// while it agrees with the embedding to 1e-3 of its norm; a record written
+// before copies, or re-embedded by another Chroma client (whose upsert
+// keeps the old uri), answers with Chroma's values instead. Clients other
+// than this adapter see the copy as the record's uri. l2 and ip
+// collections come back exact and carry no copy.
 #pragma once
 
 #include <map>
@@ -126,7 +140,7 @@ class chroma_store final : public vector_backend {
   std::vector<std::string> all_ids(const std::string& path,
                                    const nlohmann::json* where);
   // Upserts `records` back as they were read (best effort).
-  void restore(const std::string& path,
+  void restore(const collection_info& info, const std::string& path,
                const std::vector<vector_record>& records);
   std::vector<vector_record> fetch(const std::string& path,
                                    const nlohmann::json& request);

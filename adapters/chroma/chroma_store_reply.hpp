@@ -22,8 +22,18 @@ struct chroma_collection {
   storage::metric metric = metric::l2;
 };
 
-// Chroma's /get and /query answer columns; row i as a record.
+// Chroma's /get and /query answer columns; row i as a record. Its
+// embedding is the row's exact copy (below) when the "uris" column holds
+// one that agrees with the "embeddings" column, else the embedding column.
 vector_record chroma_record(const nlohmann::json& columns, std::size_t i);
+
+// The exact copy of an embedding kept in a record's uri on cosine
+// collections: a data: URI of its float32 values, little-endian, base64.
+std::string chroma_exact_copy(const std::vector<float>& embedding);
+
+// The "include" of a /get or /query that reads whole records: with the
+// uris, where exact copies are.
+nlohmann::json chroma_record_columns();
 
 // Every record of a /get answer, in its order.
 std::vector<vector_record> chroma_records(const nlohmann::json& answer);

@@ -153,7 +153,7 @@ std::vector<std::vector<search_hit>> chroma_store::query_many(
   if (where)
     if (auto w = chroma_where(*where); !w.is_null()) chroma_filter = w;
   const std::size_t k = top_k, n = k + tie_margin;
-  auto include = json::array({"embeddings", "metadatas", "documents"});
+  auto include = chroma_record_columns();
   json body{
       {"query_embeddings", queries}, {"n_results", n}, {"include", include}};
   if (chroma_filter) body["where"] = *chroma_filter;
@@ -226,9 +226,7 @@ scan_page chroma_store::scan(const std::string& collection,
               first, first + static_cast<std::ptrdiff_t>(take));
           scan_page page;
           if (wanted.empty()) return page;
-          json q{{"ids", wanted},
-                 {"include",
-                  json::array({"embeddings", "metadatas", "documents"})}};
+          json q{{"ids", wanted}, {"include", chroma_record_columns()}};
           std::unordered_map<std::string, vector_record> found;
           for (auto& r : retry_racing_delete([&] { return fetch(path, q); }))
             found[r.id] = std::move(r);

@@ -305,6 +305,36 @@ TEST_P(VectorBasic, SearchReturnsWholeCollectionWhenKIsLarger) {
   EXPECT_EQ(hits[1].id, "c");
 }
 
+// A cosine index may keep vectors normalized (hnswlib does, inside Chroma):
+// what comes back must still be the float32 values written, bit for bit.
+TEST_P(VectorBasic, CosineEmbeddingsComeBackExactly) {
+  auto c = create("cosexact", 3, metric::cosine);
+  const std::vector<float> ones{1.0f, 1.0f, 0.0f};
+  const std::vector<float> fracs{0.3f, 0.4f, 0.5f};
+  await(vs().upsert(c, {rec("a", ones), rec("b", fracs)}));
+  auto got = await(vs().get(c, {"a", "b"}));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].embedding, ones);
+  EXPECT_EQ(got[1].embedding, fracs);
+  search_request req;
+  req.query = ones;
+  req.k = 2;
+  req.include.embedding = true;
+  auto hits = await(vs().search(c, req));
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0].id, "a");
+  EXPECT_EQ(hits[0].embedding, ones);
+  EXPECT_EQ(hits[1].embedding, fracs);
+  // 1 - (0.3 + 0.4) / (sqrt(2) * sqrt(0.5)) = 0.3, as computed in double.
+  EXPECT_NEAR(hits[0].distance, 0.0, 1e-6);
+  EXPECT_NEAR(hits[1].distance, 0.3, 1e-6);
+  // Migration reads through scan.
+  auto page = await(vs().scan(c, "", 10));
+  ASSERT_EQ(page.records.size(), 2u);
+  EXPECT_EQ(page.records[0].embedding, ones);
+  EXPECT_EQ(page.records[1].embedding, fracs);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, VectorBasic,
                          ::testing::ValuesIn(vector_backends()), backend_name);
 
