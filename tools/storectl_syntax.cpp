@@ -16,7 +16,7 @@ namespace {
 std::string check_decimal(std::string& text) {
   const char* first = text.data();
   const char* last = first + text.size();
-  if (first != last && *first == '+') ++first;
+  if (last - first > 1 && *first == '+' && first[1] != '-') ++first;
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(first, last, value);
   if (ec == std::errc::result_out_of_range)
