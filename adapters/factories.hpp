@@ -39,4 +39,14 @@ std::unique_ptr<vector_backend> make_chroma_store(const store_uri& uri,
                                                   std::uint32_t shard,
                                                   std::uint32_t shards);
 
+// Throws what the matching make_* throws for a bad URI (an unknown
+// parameter, a value out of range), opening nothing: the runtime checks a
+// URI when a store is opened, not at its first request.
+void check_memory_uri(const store_uri& uri);
+void check_sqlite_uri(const store_uri& uri);
+void check_redis_uri(const store_uri& uri);
+void check_faiss_uri(const store_uri& uri);
+void check_pgvector_uri(const store_uri& uri);
+void check_chroma_uri(const store_uri& uri);
+
 }  // namespace storage

@@ -7,7 +7,8 @@ include(CMakePackageConfigHelpers)
 # The facade, the typed actor interfaces and the contract types, and what
 # they include (each must compile on its own; package_check.sh checks).
 set(storage_public_headers
-  messages/errors.hpp messages/filter.hpp messages/inspect.hpp
+  messages/caf_support.hpp messages/errors.hpp messages/filter.hpp
+  messages/inspect.hpp
   messages/interfaces.hpp messages/limits.hpp messages/record_codec.hpp
   messages/records.hpp
   messages/store_uri.hpp messages/value.hpp

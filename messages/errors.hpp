@@ -1,5 +1,6 @@
 // The error codes every backend shares. Adapters throw store_error; the actor
-// layer carries it as a caf::error (see caf_errors.hpp).
+// layer carries it as a caf::error (caf_support.hpp: to_caf_error and
+// from_caf_error; the context holds the message, operation and store).
 #pragma once
 
 #include <cstdint>

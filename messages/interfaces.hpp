@@ -1,6 +1,6 @@
 // The typed actor interfaces callers hold. Every operation of the contract is
 // one request; each reply is the value or a caf::error in the "storage"
-// category (see caf_errors.hpp).
+// category (caf_support.hpp turns one back into a store_error).
 #pragma once
 
 #include <caf/atom.hpp>

@@ -31,6 +31,8 @@ struct scheme_entry {
   inline_policy callers_run;
   maker<vector_backend> vector;
   maker<cache_backend> cache;
+  // The adapter's own parameters, checked when the store is opened.
+  void (*check)(const store_uri&);
 };
 
 constexpr auto never = inline_policy::never;
@@ -41,17 +43,17 @@ constexpr auto any_caller = inline_policy::any_caller;
 
 const scheme_entry schemes[] = {
     {"faiss", store_kind::vector, true, false, waiting_callers_and_reads,
-     make_faiss_store, nullptr},
+     make_faiss_store, nullptr, check_faiss_uri},
     {"pgvector", store_kind::vector, false, true, never, make_pgvector_store,
-     nullptr},
+     nullptr, check_pgvector_uri},
     {"chroma", store_kind::vector, false, false, never, make_chroma_store,
-     nullptr},
+     nullptr, check_chroma_uri},
     {"memory", store_kind::cache, true, false, any_caller, nullptr,
-     make_memory_cache},
+     make_memory_cache, check_memory_uri},
     {"sqlite", store_kind::cache, false, false, waiting_callers_and_reads,
-     nullptr, make_sqlite_cache},
+     nullptr, make_sqlite_cache, check_sqlite_uri},
     {"redis", store_kind::cache, false, true, waiting_callers, nullptr,
-     make_redis_cache},
+     make_redis_cache, check_redis_uri},
 };
 
 const scheme_entry& entry_for(const store_uri& u) {
@@ -66,6 +68,19 @@ const scheme_entry& entry_for(const store_uri& u) {
                     "unknown scheme '" + u.scheme() +
                         "' (faiss, pgvector, chroma, memory, sqlite, redis)",
                     "open", u.redacted());
+}
+
+template <class Backend>
+pool_spec<Backend> pool_for(const std::string& text, store_kind want);
+
+// pool_for, its errors naming the operation (open) and the store.
+template <class Backend>
+pool_spec<Backend> opened_pool_for(const std::string& text, store_kind want) {
+  try {
+    return pool_for<Backend>(text, want);
+  } catch (const store_error& e) {
+    throw e.with_context("open", redact_uri(text));
+  }
 }
 
 template <class Backend>
@@ -86,6 +101,9 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
         errc::invalid_argument,
         std::string(e.scheme) + ":// takes no password; remove it from the URI",
         "open", u.redacted());
+  // Here, not at the first request: open promises invalid_argument for a
+  // bad URI (runtime.hpp).
+  e.check(u);
   pool_spec<Backend> spec;
   spec.store = u.redacted();
   spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
@@ -109,11 +127,11 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
 }  // namespace
 
 pool_spec<vector_backend> vector_pool_for(const std::string& uri) {
-  return pool_for<vector_backend>(uri, store_kind::vector);
+  return opened_pool_for<vector_backend>(uri, store_kind::vector);
 }
 
 pool_spec<cache_backend> cache_pool_for(const std::string& uri) {
-  return pool_for<cache_backend>(uri, store_kind::cache);
+  return opened_pool_for<cache_backend>(uri, store_kind::cache);
 }
 
 store_kind kind_of(const std::string& uri) {

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/errors.hpp"  // what every call throws: store_error
 #include "messages/interfaces.hpp"
 
 namespace storage {

@@ -7,6 +7,7 @@
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
 #include "messages/validation.hpp"
+#include "runtime/store_identity.hpp"
 
 namespace storage {
 
@@ -59,7 +60,7 @@ store_pair check_pair(runtime& rt, const std::string& from,
   auto to_uri = rt.resolve(to);
   store_pair p;
   p.kind = common_kind(from_uri, to_uri, op);
-  if (from_uri == to_uri)
+  if (store_identity(from_uri) == store_identity(to_uri))
     invalid("--from and --to are the same store '" + redact_uri(from_uri) + "'",
             op);
   opts.source_name = redact_uri(from_uri);
@@ -161,10 +162,11 @@ void check_before_copying(const std::vector<std::string>& names,
 
 }  // namespace
 
-void migrate_stores(
-    runtime& rt, const std::string& from, const std::string& to,
-    const std::vector<std::string>& collections, migration_options opts,
-    const std::function<void(const migration_result&)>& on_result) {
+void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
+                    const std::vector<std::string>& collections,
+                    migration_options opts,
+                    std::function<void(const migration_result&)> on_result) {
+  if (!on_result) on_result = [](const migration_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "migrate");
   if (pair.kind == store_kind::cache) {
     auto src = rt.open_cache(from);
@@ -198,10 +200,11 @@ void migrate_stores(
   if (!problems.empty()) fail_verification(problems);
 }
 
-void verify_stores(
-    runtime& rt, const std::string& from, const std::string& to,
-    const std::vector<std::string>& collections, migration_options opts,
-    const std::function<void(const verification_result&)>& on_result) {
+void verify_stores(runtime& rt, const std::string& from, const std::string& to,
+                   const std::vector<std::string>& collections,
+                   migration_options opts,
+                   std::function<void(const verification_result&)> on_result) {
+  if (!on_result) on_result = [](const verification_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "verify");
   std::vector<std::string> problems;
   if (pair.kind == store_kind::cache) {

@@ -25,16 +25,18 @@ std::optional<store_kind> kind_of_uri(const std::string& uri);
 // them all on both sides (one missing on the source, or held by the target
 // with another dimension or metric, fails before anything is written);
 // caches: every live key (`collections` must be empty). `on_result` gets
-// each summary as soon as its collection is done. A whole vector store (no collection named)
-// verifies the collection lists too, after the copies: a collection on only
-// one side then fails verification (one only on the target is reported, never
-// dropped: the migration copies the source's collections and owns no other).
-// Throws store_error: invalid_argument when the two stores are of different
-// kinds or the same store; whatever migrate_collection / migrate_cache throw.
+// each summary as soon as its collection is done. A whole vector store (no
+// collection named) verifies the collection lists too, after the copies: a
+// collection on only one side then fails verification (one only on the target
+// is reported, never dropped: the migration copies the source's collections and
+// owns no other). Throws store_error: invalid_argument when the two stores are
+// of different kinds or the same store (however each is spelled:
+// store_identity.hpp); whatever migrate_collection / migrate_cache throw.
+// `on_result` may be empty.
 void migrate_stores(
     runtime& rt, const std::string& from, const std::string& to,
     const std::vector<std::string>& collections, migration_options opts,
-    const std::function<void(const migration_result&)>& on_result);
+    std::function<void(const migration_result&)> on_result = {});
 
 // One collection's verification, or the cache's (collection empty).
 struct verification_result {
@@ -54,6 +56,6 @@ struct verification_result {
 void verify_stores(
     runtime& rt, const std::string& from, const std::string& to,
     const std::vector<std::string>& collections, migration_options opts,
-    const std::function<void(const verification_result&)>& on_result);
+    std::function<void(const verification_result&)> on_result = {});
 
 }  // namespace storage

@@ -23,8 +23,46 @@ std::uint16_t default_port(const std::string& scheme) {
   return 0;
 }
 
-bool file_backed(const std::string& scheme) {
-  return scheme == "sqlite" || scheme == "faiss";
+// Digits without leading zeros (`pool=01` is `pool=1` to the reader); other
+// text as is.
+std::string number_or_text(const std::string& v) {
+  if (v.empty() || !std::all_of(v.begin(), v.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      }))
+    return v;
+  auto first = v.find_first_not_of('0');
+  return first == std::string::npos ? "0" : v.substr(first);
+}
+
+// A parameter written at the default its reader uses (backend_factory.cpp
+// for the pool's, each adapter for its own) names the same store as one
+// left out. Only the parameters README lists for every store, and the
+// index kinds; any other is kept as written.
+bool at_default(const std::string& scheme, const std::string& key,
+                const std::string& value) {
+  if (key == "pool") return value == "1";
+  if (key == "timeout_ms") return value == "10000";
+  if (key == "max_inflight") return value == "1024";
+  if (key == "namespace")
+    return value == "default" &&
+           (scheme == "memory" || scheme == "sqlite" || scheme == "redis");
+  if (key == "index")
+    return (scheme == "faiss" && value == "flat") ||
+           (scheme == "pgvector" && value == "hnsw");
+  return false;
+}
+
+// Absolute and normal, symlinks resolved where the file exists.
+std::string absolute_file(const std::string& file) {
+  if (file.empty()) return file;  // the adapter says what is missing
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  if (ec) return file;
+  auto p = std::filesystem::weakly_canonical(abs, ec);
+  std::string out =
+      ec ? abs.lexically_normal().string() : p.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
 }
 
 }  // namespace
@@ -35,20 +73,29 @@ std::string store_identity(const std::string& uri) {
   std::string out = scheme + "://";
   if (!u.user().empty() || !u.password().empty())
     out += u.user() + ":" + u.password() + "@";
-  out += lower(u.host());
+  auto host = lower(u.host());
+  std::string path = u.path();
+  if (scheme == "faiss") {
+    // faiss://dir/sub is the relative directory dir/sub (faiss_store.cpp).
+    path = absolute_file(u.host() + u.path());
+    host.clear();
+  } else if (scheme == "sqlite") {
+    if (host == "localhost") host.clear();
+    if (!path.empty()) path = absolute_file(path);
+  } else if (scheme == "redis") {
+    // No database is database 0 (redis_cache.cpp).
+    auto db = path.empty() ? "" : path.substr(1);
+    path = "/" + number_or_text(db.empty() ? "0" : db);
+  } else if (path == "/") {
+    path.clear();  // memory:/// is memory://
+  }
+  out += host;
   auto port = u.port() ? u.port() : default_port(scheme);
   if (port) out += ":" + std::to_string(port);
-  std::string path = u.path();
-  if (file_backed(scheme) && !path.empty()) {
-    std::error_code ec;
-    auto p =
-        std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
-    if (!ec) path = p.lexically_normal().string();
-    while (path.size() > 1 && path.back() == '/') path.pop_back();
-  }
   out += path;
   char sep = '?';
   for (auto& [k, v] : u.params()) {  // a std::map: already sorted
+    if (at_default(scheme, k, number_or_text(v))) continue;
     out += sep + k + "=" + v;
     sep = '&';
   }

@@ -9,9 +9,13 @@
 namespace storage {
 
 // Lower-case scheme and host, the scheme's default port filled in, a file
-// path made absolute and normal (symlinks resolved where the file exists),
-// parameters in sorted order. Throws store_error for a URI that does not
-// parse.
+// path made absolute and normal (symlinks resolved where the file exists;
+// faiss://dir is the relative directory dir, sqlite://localhost/ is
+// sqlite:///), Redis's database 0 written out, parameters in sorted order,
+// and those at their default left out (pool=1, timeout_ms=10000,
+// max_inflight=1024, namespace=default, index=flat on faiss and hnsw on
+// pgvector; any other parameter counts as written). Throws store_error for
+// a URI that does not parse.
 std::string store_identity(const std::string& uri);
 
 }  // namespace storage

@@ -82,8 +82,12 @@ std::optional<std::string> single_key(const caf::type_erased_tuple& x) {
   return std::nullopt;
 }
 
-caf::error store_failure(errc code, std::string msg, const route& r) {
-  return to_caf_error(store_error(code, std::move(msg), "request", r.store));
+// Names the caller's operation (`incr`, not "request"), as a worker's
+// errors do.
+caf::error store_failure(errc code, std::string msg, store_op op,
+                         const route& r) {
+  return to_caf_error(
+      store_error(code, std::move(msg), to_string(op), r.store));
 }
 
 }  // namespace
@@ -192,7 +196,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
         store_failure(errc::overloaded,
                       "more than " + std::to_string(r.gauge->max_inflight()) +
                           " requests in flight",
-                      r),
+                      op, r),
         self, eu);
     return;
   }
@@ -241,7 +245,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
     metrics->record(op, errc::backend_unavailable, t.start);
     reply_error(*what,
                 store_failure(errc::backend_unavailable,
-                              "every worker is being restarted", r),
+                              "every worker is being restarted", op, r),
                 self, eu);
     return;
   }

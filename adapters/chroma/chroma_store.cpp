@@ -213,11 +213,9 @@ std::uint64_t chroma_store::count(const std::string& collection) {
   });
 }
 
-std::unique_ptr<vector_backend> make_chroma_store(const store_uri& uri,
-                                                  std::uint32_t /*shard*/,
-                                                  std::uint32_t /*shards*/) {
-  // The state is in the server: every worker is an interchangeable
-  // connection, so shard and shards do not matter.
+namespace {
+
+chroma_options chroma_options_of(const store_uri& uri) {
   uri.check_params({STORAGE_RUNTIME_PARAMS, "tenant", "database", "m",
                     "ef_construction", "ef_search"});
   chroma_options o;
@@ -246,7 +244,21 @@ std::unique_ptr<vector_backend> make_chroma_store(const store_uri& uri,
   } catch (const store_error& e) {
     throw e.with_context("open", o.store);
   }
-  return std::make_unique<chroma_store>(std::move(o));
+  return o;
+}
+
+}  // namespace
+
+void check_chroma_uri(const store_uri& uri) {
+  chroma_options_of(uri);
+}
+
+std::unique_ptr<vector_backend> make_chroma_store(const store_uri& uri,
+                                                  std::uint32_t /*shard*/,
+                                                  std::uint32_t /*shards*/) {
+  // The state is in the server: every worker is an interchangeable
+  // connection, so shard and shards do not matter.
+  return std::make_unique<chroma_store>(chroma_options_of(uri));
 }
 
 }  // namespace storage

@@ -9,6 +9,7 @@
 #include "adapters/faiss/faiss_store_db.hpp"
 #include "adapters/faiss/faiss_store_index.hpp"
 #include "adapters/faiss/faiss_store_math.hpp"
+#include "adapters/faiss/faiss_store_uri.hpp"
 #include "messages/errors.hpp"
 #include "messages/validation.hpp"
 
@@ -92,37 +93,15 @@ faiss_store::faiss_store(const store_uri& uri, std::uint32_t shard,
                          std::uint32_t shards)
     : uri_(uri.redacted()),
       opts_(std::make_unique<faiss_detail::index_options>()) {
-  if (uri.scheme() != "faiss")
-    invalid(uri_, "expected a faiss:// URI, got scheme '" + uri.scheme() + "'");
-  uri.check_params({STORAGE_RUNTIME_PARAMS, "index", "m", "ef_construction",
-                    "ef_search", "exact_below", "sync", "snapshot",
-                    "snapshot_after"});
+  auto s = faiss_detail::settings_of(uri);
   if (shards == 0 || shard >= shards)
     invalid(uri_, "shard " + std::to_string(shard) + " of " +
                       std::to_string(shards) + " does not exist");
-  auto index = uri.param_or("index", "flat");
-  if (index != "flat" && index != "hnsw")
-    invalid(uri_, "index must be flat or hnsw, got '" + index + "'");
-  opts_->hnsw = index == "hnsw";
-  opts_->m = static_cast<int>(uri.int_param("m", 32, 4, 256));
-  opts_->ef_construction =
-      static_cast<int>(uri.int_param("ef_construction", 64, 8, 4096));
-  opts_->ef_search =
-      static_cast<int>(uri.int_param("ef_search", 256, 8, 65536));
-  opts_->exact_below = static_cast<std::size_t>(
-      uri.int_param("exact_below", 10000, 0, 100000000));
-  auto sync = uri.param_or("sync", "normal");
-  if (sync != "normal" && sync != "full")
-    invalid(uri_, "sync must be normal or full, got '" + sync + "'");
-  full_sync_ = sync == "full";
-  auto snapshot = uri.param_or("snapshot", "on");
-  if (snapshot != "on" && snapshot != "off")
-    invalid(uri_, "snapshot must be on or off, got '" + snapshot + "'");
-  snapshots_ = snapshot == "on";
-  snapshot_after_ = static_cast<std::uint64_t>(uri.int_param(
-      "snapshot_after", opts_->hnsw ? 10000 : 100000, 1, 1000000000));
-  dir_ = uri.host() + uri.path();
-  if (dir_.empty()) invalid(uri_, "no directory in the URI");
+  *opts_ = s.index;
+  full_sync_ = s.full_sync;
+  snapshots_ = s.snapshots;
+  snapshot_after_ = s.snapshot_after;
+  dir_ = s.dir;
   if (shards > 1)
     dir_ += "/shard-" + std::to_string(shard) + "-of-" + std::to_string(shards);
   faiss_detail::use_one_blas_thread();

@@ -274,22 +274,36 @@ cache_scan_page memory_cache::scan(const std::string& cursor,
   return page;
 }
 
+namespace {
+
+// The namespace and max_entries of the whole store.
+std::pair<std::string, std::uint64_t> memory_settings_of(const store_uri& uri) {
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "max_entries", "namespace"});
+  auto ns = uri.param_or("namespace", "default");
+  if (ns.empty())
+    throw store_error(errc::invalid_argument, "namespace must not be empty",
+                      "open", uri.redacted());
+  auto total = static_cast<std::uint64_t>(
+      uri.int_param("max_entries", 100000, 1, 1'000'000'000'000LL));
+  return {std::move(ns), total};
+}
+
+}  // namespace
+
+void check_memory_uri(const store_uri& uri) {
+  memory_settings_of(uri);
+}
+
 std::unique_ptr<cache_backend> make_memory_cache(const store_uri& uri,
                                                  std::uint32_t shard,
                                                  std::uint32_t shards) {
-  uri.check_params({STORAGE_RUNTIME_PARAMS, "max_entries", "namespace"});
+  auto [ns, total] = memory_settings_of(uri);
   auto store = uri.redacted();
   if (shards == 0 || shard >= shards)
     throw store_error(errc::invalid_argument,
                       "shard " + std::to_string(shard) + " of " +
                           std::to_string(shards) + " does not exist",
                       "open", store);
-  auto ns = uri.param_or("namespace", "default");
-  if (ns.empty())
-    throw store_error(errc::invalid_argument, "namespace must not be empty",
-                      "open", store);
-  auto total = static_cast<std::uint64_t>(
-      uri.int_param("max_entries", 100000, 1, 1'000'000'000'000LL));
   auto per_shard = (total + shards - 1) / shards;
   return std::make_unique<memory_cache>(store, ns, per_shard);
 }

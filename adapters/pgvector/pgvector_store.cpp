@@ -49,6 +49,10 @@ pgvector_store::options parse_options(const store_uri& uri) {
 
 }  // namespace
 
+void check_pgvector_uri(const store_uri& uri) {
+  parse_options(uri);
+}
+
 std::unique_ptr<vector_backend> make_pgvector_store(const store_uri& uri,
                                                     std::uint32_t,
                                                     std::uint32_t) {

@@ -268,18 +268,31 @@ redis_options redis_options_of(const store_uri& uri) {
   return opts;
 }
 
+namespace {
+
+// The connection's options and the namespace.
+std::pair<redis_options, std::string> redis_settings_of(const store_uri& uri) {
+  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "pipeline"});
+  auto opts = redis_options_of(uri);
+  auto ns = uri.param_or("namespace", "default");
+  if (ns.empty())
+    throw store_error(errc::invalid_argument, "namespace must not be empty",
+                      "open", opts.store);
+  return {std::move(opts), std::move(ns)};
+}
+
+}  // namespace
+
+void check_redis_uri(const store_uri& uri) {
+  redis_settings_of(uri);
+}
+
 std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
                                                 std::uint32_t /*shard*/,
                                                 std::uint32_t /*shards*/) {
   // The state is in the server, so every worker is an interchangeable
   // connection: shard and shards do not matter here.
-  uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "pipeline"});
-  auto opts = redis_options_of(uri);
-  auto bad = [&](const std::string& what) {
-    return store_error(errc::invalid_argument, what, "open", opts.store);
-  };
-  auto ns = uri.param_or("namespace", "default");
-  if (ns.empty()) throw bad("namespace must not be empty");
+  auto [opts, ns] = redis_settings_of(uri);
   return std::make_unique<redis_cache>(std::move(opts), ns);
 }
 

@@ -111,8 +111,9 @@ void sqlite_cache::close() noexcept {
   db_ = nullptr;
 }
 
-std::unique_ptr<cache_backend> make_sqlite_cache(const store_uri& uri,
-                                                 std::uint32_t, std::uint32_t) {
+namespace {
+
+sqlite_cache_options sqlite_options_of(const store_uri& uri) {
   uri.check_params({STORAGE_RUNTIME_PARAMS, "namespace", "busy_timeout_ms"});
   if (!uri.host().empty() && uri.host() != "localhost")
     throw store_error(errc::invalid_argument,
@@ -123,7 +124,18 @@ std::unique_ptr<cache_backend> make_sqlite_cache(const store_uri& uri,
   opts.path = uri.path();
   opts.ns = uri.param_or("namespace", "default");
   opts.busy_timeout_ms = uri.int_param("busy_timeout_ms", 5000, 1, 600000);
-  return std::make_unique<sqlite_cache>(uri.redacted(), std::move(opts));
+  return opts;
+}
+
+}  // namespace
+
+void check_sqlite_uri(const store_uri& uri) {
+  sqlite_options_of(uri);
+}
+
+std::unique_ptr<cache_backend> make_sqlite_cache(const store_uri& uri,
+                                                 std::uint32_t, std::uint32_t) {
+  return std::make_unique<sqlite_cache>(uri.redacted(), sqlite_options_of(uri));
 }
 
 }  // namespace storage

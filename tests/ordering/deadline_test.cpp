@@ -72,7 +72,10 @@ TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
     try {
       await(std::move(w));
     } catch (const store_error& e) {
-      if (e.code() == errc::overloaded) ++overloaded;
+      if (e.code() == errc::overloaded) {
+        ++overloaded;
+        EXPECT_EQ(e.operation(), "set") << e.what();  // not "request"
+      }
       if (e.code() == errc::timeout) ++timed_out;
     }
   }

@@ -3,9 +3,11 @@
 // would each miss the other's writes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "runtime/runtime.hpp"
+#include "runtime/store_identity.hpp"
 #include "support/test_util.hpp"
 
 namespace storage::test {
@@ -39,6 +41,49 @@ TEST(identity, every_name_of_a_store_reaches_the_same_store) {
                                   }()))
                 .size(),
             1u);
+}
+
+// Spellings a reader takes for the same store: a relative directory,
+// parameters at their defaults, an empty path, database 0.
+TEST(identity, spellings_of_defaults_and_relative_paths_are_one_store) {
+  auto dir = fresh_dir();
+  auto rel = std::filesystem::relative(dir).string();
+  EXPECT_EQ(store_identity("faiss://" + rel + "/v"),
+            store_identity("faiss://" + dir + "/v"));
+  EXPECT_EQ(store_identity("faiss://" + dir + "/v?index=flat&pool=01"),
+            store_identity("faiss://" + dir + "/v"));
+  EXPECT_EQ(store_identity("faiss://" + dir +
+                           "/v?timeout_ms=10000&"
+                           "max_inflight=1024"),
+            store_identity("faiss://" + dir + "/v"));
+  EXPECT_EQ(store_identity("sqlite://localhost" + dir + "/c.db"),
+            store_identity("sqlite://" + dir + "/c.db"));
+  EXPECT_EQ(store_identity("memory:///"), store_identity("memory://"));
+  EXPECT_EQ(store_identity("memory://?namespace=default&pool=1"),
+            store_identity("memory://"));
+  EXPECT_EQ(store_identity("redis://127.0.0.1"),
+            store_identity("redis://127.0.0.1:6379/0?namespace=default"));
+  EXPECT_EQ(store_identity("pgvector://u@h/db?index=hnsw"),
+            store_identity("pgvector://u@h:5432/db"));
+  // Not the same store: other values, other namespaces, other databases.
+  EXPECT_NE(store_identity("faiss://" + dir + "/v?index=hnsw"),
+            store_identity("faiss://" + dir + "/v"));
+  EXPECT_NE(store_identity("memory://?namespace=007"),
+            store_identity("memory://?namespace=7"));
+  EXPECT_NE(store_identity("redis://h/1"), store_identity("redis://h/0"));
+  EXPECT_NE(store_identity("faiss://Dir/v"), store_identity("faiss://dir/v"));
+
+  runtime rt;
+  auto by_rel = rt.open_vector("faiss://" + rel + "/v?pool=1");
+  auto by_abs = rt.open_vector("faiss://" + dir + "/v?index=flat");
+  await(by_rel.create_collection({"docs", 2, metric::l2}));
+  EXPECT_EQ(await(by_abs.count("docs")), 0u);
+  await(by_rel.upsert("docs", {{"a", {1, 0}, {}, std::nullopt}}));
+  EXPECT_EQ(await(by_abs.count("docs")), 1u);
+  auto m1 = rt.open_cache("memory://");
+  auto m2 = rt.open_cache("memory:///?namespace=default");
+  await(m1.set("k", "v"));
+  EXPECT_TRUE(await(m2.exists("k")));
 }
 
 }  // namespace
