@@ -71,19 +71,6 @@ const scheme_entry& entry_for(const store_uri& u) {
 }
 
 template <class Backend>
-pool_spec<Backend> pool_for(const std::string& text, store_kind want);
-
-// pool_for, its errors naming the operation (open) and the store.
-template <class Backend>
-pool_spec<Backend> opened_pool_for(const std::string& text, store_kind want) {
-  try {
-    return pool_for<Backend>(text, want);
-  } catch (const store_error& e) {
-    throw e.with_context("open", redact_uri(text));
-  }
-}
-
-template <class Backend>
 pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   auto u = store_uri::parse(text);
   auto& e = entry_for(u);
@@ -106,12 +93,13 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   e.check(u);
   pool_spec<Backend> spec;
   spec.store = u.redacted();
-  spec.size = static_cast<std::uint32_t>(u.int_param("pool", 1, 1, 256));
+  spec.size =
+      static_cast<std::uint32_t>(u.int_param("pool", default_pool, 1, 256));
   spec.sharded = e.in_process;
   spec.callers_run = e.callers_run;
   spec.timeout = deadline_of(u);
-  spec.max_inflight =
-      static_cast<std::size_t>(u.int_param("max_inflight", 1024, 1, 1 << 24));
+  spec.max_inflight = static_cast<std::size_t>(
+      u.int_param("max_inflight", default_max_inflight, 1, 1 << 24));
   maker<Backend> make;
   if constexpr (std::is_same_v<Backend, vector_backend>)
     make = e.vector;
@@ -122,6 +110,16 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
     return make(u, index, shards);
   };
   return spec;
+}
+
+// pool_for, its errors naming the operation (open) and the store.
+template <class Backend>
+pool_spec<Backend> opened_pool_for(const std::string& text, store_kind want) {
+  try {
+    return pool_for<Backend>(text, want);
+  } catch (const store_error& e) {
+    throw e.with_context("open", redact_uri(text));
+  }
 }
 
 }  // namespace
@@ -144,7 +142,7 @@ const char* to_string(store_kind k) {
 
 std::chrono::milliseconds deadline_of(const store_uri& u) {
   return std::chrono::milliseconds(
-      u.int_param("timeout_ms", 10000, 1, 24 * 3600 * 1000));
+      u.int_param("timeout_ms", default_timeout_ms, 1, 24 * 3600 * 1000));
 }
 
 }  // namespace storage

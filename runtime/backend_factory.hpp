@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "actors/pool/pool_spec.hpp"
@@ -17,8 +18,14 @@ namespace storage {
 
 enum class store_kind { vector, cache };
 
-// invalid_argument for an unknown scheme, a scheme of the other kind or a
-// bad runtime parameter; adapters check their own parameters on first use.
+// The runtime parameters' defaults (store_identity leaves them out).
+constexpr std::int64_t default_pool = 1;
+constexpr std::int64_t default_timeout_ms = 10000;
+constexpr std::int64_t default_max_inflight = 1024;
+
+// invalid_argument for an unknown scheme, a scheme of the other kind, a bad
+// runtime parameter or a bad parameter of the adapter (its check_<x>_uri,
+// adapters/factories.hpp), all before anything is opened.
 pool_spec<vector_backend> vector_pool_for(const std::string& uri);
 pool_spec<cache_backend> cache_pool_for(const std::string& uri);
 

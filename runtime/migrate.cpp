@@ -88,10 +88,14 @@ store_pair check_pair(runtime& rt, const std::string& from,
 
 using spec_map = std::map<std::string, collection_spec>;
 
-spec_map specs_of(vector_store& vs) {
+spec_map specs_of(const std::vector<collection_spec>& listed) {
   spec_map out;
-  for (auto& s : vs.list_collections().get()) out.emplace(s.name, s);
+  for (auto& s : listed) out.emplace(s.name, s);
   return out;
+}
+
+spec_map specs_of(vector_store& vs) {
+  return specs_of(vs.list_collections().get());
 }
 
 std::string what_of(const std::string& collection) {
@@ -178,9 +182,10 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   auto dst = rt.open_vector(to);
   auto names = pair.names;
   bool whole_store = names.empty();
+  auto listed = src.list_collections().get();
   if (whole_store)
-    for (auto& spec : src.list_collections().get()) names.push_back(spec.name);
-  check_before_copying(names, specs_of(src), specs_of(dst), opts);
+    for (auto& spec : listed) names.push_back(spec.name);
+  check_before_copying(names, specs_of(listed), specs_of(dst), opts);
   for (auto& c : names)
     on_result(
         migrate_collection(rt.system(), src.actor(), dst.actor(), c, opts));

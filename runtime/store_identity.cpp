@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "messages/store_uri.hpp"
+#include "runtime/backend_factory.hpp"
 
 namespace storage {
 
@@ -34,15 +35,16 @@ std::string number_or_text(const std::string& v) {
   return first == std::string::npos ? "0" : v.substr(first);
 }
 
-// A parameter written at the default its reader uses (backend_factory.cpp
+// A parameter written at the default its reader uses (backend_factory.hpp
 // for the pool's, each adapter for its own) names the same store as one
 // left out. Only the parameters README lists for every store, and the
 // index kinds; any other is kept as written.
 bool at_default(const std::string& scheme, const std::string& key,
                 const std::string& value) {
-  if (key == "pool") return value == "1";
-  if (key == "timeout_ms") return value == "10000";
-  if (key == "max_inflight") return value == "1024";
+  if (key == "pool") return value == std::to_string(default_pool);
+  if (key == "timeout_ms") return value == std::to_string(default_timeout_ms);
+  if (key == "max_inflight")
+    return value == std::to_string(default_max_inflight);
   if (key == "namespace")
     return value == "default" &&
            (scheme == "memory" || scheme == "sqlite" || scheme == "redis");

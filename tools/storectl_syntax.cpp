@@ -60,11 +60,13 @@ unknown_word find_unknown_command(CLI::App& app, int argc, char** argv) {
       path += " " + word;
       continue;
     }
-    // storectl's own options may come before the command.
-    if (at == &app && word.rfind("--", 0) == 0) {
-      if (word.find('=') == std::string::npos && at->get_option_no_throw(word))
-        ++i;  // its value
-      if (at->get_option_no_throw(word.substr(0, word.find('=')))) continue;
+    // storectl's own options (--output, --log-level) may come before the
+    // command; written as --output=json, no value follows.
+    auto option = word.substr(0, word.find('='));
+    if (at == &app && word.rfind("--", 0) == 0 &&
+        app.get_option_no_throw(option)) {
+      if (option == word) ++i;
+      continue;
     }
     if (word.rfind("-", 0) == 0)
       return {"'" + path + "' needs a command before its options ('" + word +

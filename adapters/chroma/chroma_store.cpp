@@ -26,6 +26,29 @@ void check_keys(const std::vector<vector_record>& records) {
                               "' is reserved by Chroma");
 }
 
+// The body of an /upsert: each record's columns, its metadata as `md`
+// gives it, and on a cosine collection its exact copy (chroma_store.hpp).
+class upsert_body {
+ public:
+  explicit upsert_body(const chroma_collection& info)
+      : exact_copies_(info.metric == metric::cosine) {}
+
+  void add(const vector_record& r, const json& md) {
+    body_["ids"].push_back(r.id);
+    body_["embeddings"].push_back(r.embedding);
+    body_["metadatas"].push_back(md.empty() ? json(nullptr) : md);
+    body_["documents"].push_back(r.document ? json(*r.document)
+                                            : json(nullptr));
+    if (exact_copies_) body_["uris"].push_back(chroma_exact_copy(r.embedding));
+  }
+
+  json& get() { return body_; }
+
+ private:
+  bool exact_copies_;
+  json body_ = json::object();
+};
+
 }  // namespace
 
 chroma_store::chroma_store(chroma_options opts)
@@ -58,85 +81,60 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
   return guarded("upsert", [&] {
     validate_batch(records);
     check_keys(records);
-    return with_collection(collection, [&](const collection_info& info,
-                                           const std::string& path) {
-      if (info.dimension) validate_dimension(records, info.dimension);
-      for (std::size_t s = 0; s < records.size(); s += batch_limit) {
-        std::size_t e = std::min(records.size(), s + batch_limit);
-        json ids = json::array();
-        for (std::size_t i = s; i < e; ++i) ids.push_back(records[i].id);
-        json q{{"ids", ids},
-               {"include", json::array({"metadatas", "documents"})}};
-        std::unordered_map<std::string, vector_record> old;
-        for (auto& r : fetch(path, q)) old[r.id] = std::move(r);
-        // Chroma keeps a document when upserted without one: those
-        // records go first, then come back whole.
-        json clear = json::array();
-        json embeddings = json::array(), metadatas = json::array(),
-             documents = json::array(), uris = json::array();
-        for (std::size_t i = s; i < e; ++i) {
-          auto& r = records[i];
-          json md = metadata_to_json(normalized(r.metadata));
-          auto o = old.find(r.id);
-          if (o != old.end()) {
-            if (o->second.document && !r.document) clear.push_back(r.id);
-            for (auto& [k, v] : o->second.metadata)
-              if (!md.contains(k)) md[k] = nullptr;
+    return with_collection(
+        collection, [&](const collection_info& info, const std::string& path) {
+          if (info.dimension) validate_dimension(records, info.dimension);
+          for (std::size_t s = 0; s < records.size(); s += batch_limit) {
+            std::size_t e = std::min(records.size(), s + batch_limit);
+            json ids = json::array();
+            for (std::size_t i = s; i < e; ++i) ids.push_back(records[i].id);
+            json q{{"ids", ids},
+                   {"include", json::array({"metadatas", "documents"})}};
+            std::unordered_map<std::string, vector_record> old;
+            for (auto& r : fetch(path, q)) old[r.id] = std::move(r);
+            // Chroma keeps a document when upserted without one: those
+            // records go first, then come back whole.
+            json clear = json::array();
+            upsert_body body(info);
+            for (std::size_t i = s; i < e; ++i) {
+              auto& r = records[i];
+              json md = metadata_to_json(normalized(r.metadata));
+              auto o = old.find(r.id);
+              if (o != old.end()) {
+                if (o->second.document && !r.document) clear.push_back(r.id);
+                for (auto& [k, v] : o->second.metadata)
+                  if (!md.contains(k)) md[k] = nullptr;
+              }
+              body.add(r, md);
+            }
+            // Deleting and upserting are two requests: if the upsert fails,
+            // the deleted records are put back as they were (the write failed,
+            // its outcome is unknown to the caller, but nothing is lost).
+            std::vector<vector_record> before;
+            if (!clear.empty()) {
+              json w{{"ids", clear}, {"include", chroma_record_columns()}};
+              before = fetch(path, w);
+              json d{{"ids", clear}};
+              call("POST", path + "/delete", &d);
+            }
+            try {
+              call("POST", path + "/upsert", &body.get());
+            } catch (const store_error&) {
+              if (!before.empty()) restore(info, path, before);
+              throw;
+            }
           }
-          embeddings.push_back(r.embedding);
-          metadatas.push_back(md.empty() ? json(nullptr) : md);
-          documents.push_back(r.document ? json(*r.document) : json(nullptr));
-          if (info.metric == metric::cosine)
-            uris.push_back(chroma_exact_copy(r.embedding));
-        }
-        // Deleting and upserting are two requests: if the upsert fails,
-        // the deleted records are put back as they were (the write failed,
-        // its outcome is unknown to the caller, but nothing is lost).
-        std::vector<vector_record> before;
-        if (!clear.empty()) {
-          json w{{"ids", clear}, {"include", chroma_record_columns()}};
-          before = fetch(path, w);
-          json d{{"ids", clear}};
-          call("POST", path + "/delete", &d);
-        }
-        json body{{"ids", ids},
-                  {"embeddings", embeddings},
-                  {"metadatas", metadatas},
-                  {"documents", documents}};
-        if (!uris.empty()) body["uris"] = uris;
-        try {
-          call("POST", path + "/upsert", &body);
-        } catch (const store_error&) {
-          if (!before.empty()) restore(info, path, before);
-          throw;
-        }
-      }
-      return static_cast<std::uint64_t>(records.size());
-    });
+          return static_cast<std::uint64_t>(records.size());
+        });
   });
 }
 
 void chroma_store::restore(const collection_info& info, const std::string& path,
                            const std::vector<vector_record>& records) {
-  json ids = json::array(), embeddings = json::array(),
-       metadatas = json::array(), documents = json::array(),
-       uris = json::array();
-  for (auto& r : records) {
-    json md = metadata_to_json(r.metadata);
-    ids.push_back(r.id);
-    embeddings.push_back(r.embedding);
-    metadatas.push_back(md.empty() ? json(nullptr) : md);
-    documents.push_back(r.document ? json(*r.document) : json(nullptr));
-    if (info.metric == metric::cosine)
-      uris.push_back(chroma_exact_copy(r.embedding));
-  }
-  json body{{"ids", ids},
-            {"embeddings", embeddings},
-            {"metadatas", metadatas},
-            {"documents", documents}};
-  if (!uris.empty()) body["uris"] = uris;
+  upsert_body body(info);
+  for (auto& r : records) body.add(r, metadata_to_json(r.metadata));
   try {
-    call("POST", path + "/upsert", &body);
+    call("POST", path + "/upsert", &body.get());
   } catch (const store_error&) {
     // The server is gone for now: the caller hears of the upsert's error.
   }
