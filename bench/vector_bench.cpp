@@ -10,7 +10,13 @@
 // N direct adapters each hold the whole collection (each in a directory of
 // its own: one store at a time per directory), while pool=N makes N
 // shards that a search fans out to (ARCHITECTURE.md); direct upserts go to
-// a directory per caller, as shards would.
+// a directory per caller, as shards would. The rows
+//
+//   vector/faiss/<op>/<facade|actor>/shards:2/threads:16
+//
+// open the store with 2 shards instead (as many as this machine's cores),
+// in a directory of its own.
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -197,9 +203,22 @@ void direct(benchmark::State& state, const vector_def* d) {
   });
 }
 
-vector_store open_runtime_store(benchmark::State& state, const vector_def& d) {
+// A runtime path's store: `pool` workers (shards on faiss://), 0 for one
+// per caller.
+struct runtime_case {
+  const vector_def* def;
+  int pool;
+};
+
+vector_store open_runtime_store(benchmark::State& state,
+                                const runtime_case& c) {
+  auto& d = *c.def;
   auto uri =
-      with_param(d.runtime_uri(), "pool=" + std::to_string(state.threads()));
+      c.pool > 0
+          ? with_param(d.runtime_uri() + "-shards" + std::to_string(c.pool),
+                       "pool=" + std::to_string(c.pool))
+          : with_param(d.runtime_uri(),
+                       "pool=" + std::to_string(state.threads()));
   if (!d.in_process) prepare_direct(d, d.direct_uri());
   auto& rt = runtime_holder::get();
   auto s = rt.open_vector(uri);
@@ -223,11 +242,12 @@ vector_store open_runtime_store(benchmark::State& state, const vector_def& d) {
 }
 
 template <op O>
-void facade(benchmark::State& state, const vector_def* d) {
+void facade(benchmark::State& state, const runtime_case* c) {
+  auto d = c->def;
   std::optional<vector_store> s;
   std::vector<std::vector<vector_record>> batches;
   try {
-    s = open_runtime_store(state, *d);
+    s = open_runtime_store(state, *c);
     if (O == op::upsert)
       batches =
           upsert_batches(d->dim, state.thread_index(), upsert_tag(*d, "f"));
@@ -247,11 +267,12 @@ void facade(benchmark::State& state, const vector_def* d) {
 }
 
 template <op O>
-void actor(benchmark::State& state, const vector_def* d) {
+void actor(benchmark::State& state, const runtime_case* c) {
+  auto d = c->def;
   std::optional<vector_store> s;
   std::vector<std::vector<vector_record>> batches;
   try {
-    s = open_runtime_store(state, *d);
+    s = open_runtime_store(state, *c);
     if (O == op::upsert)
       batches =
           upsert_batches(d->dim, state.thread_index(), upsert_tag(*d, "a"));
@@ -274,12 +295,14 @@ void actor(benchmark::State& state, const vector_def* d) {
                     actor_batch(*d, O));
 }
 
-using bench_fn = void (*)(benchmark::State&, const vector_def*);
+template <class Arg>
+using bench_fn = void (*)(benchmark::State&, const Arg*);
 
 [[maybe_unused]] const int registered = [] {
   struct variant {
     const char* op;
-    bench_fn direct, facade, actor;
+    bench_fn<vector_def> direct;
+    bench_fn<runtime_case> facade, actor;
   };
   const variant variants[] = {
       {"upsert", direct<op::upsert>, facade<op::upsert>, actor<op::upsert>},
@@ -287,25 +310,42 @@ using bench_fn = void (*)(benchmark::State&, const vector_def*);
       {"search_filtered", direct<op::search_filtered>,
        facade<op::search_filtered>, actor<op::search_filtered>},
   };
+  // Registered benchmarks keep a pointer to their case for the process.
+  static std::deque<runtime_case> cases;
+  auto timing = [](benchmark::internal::Benchmark* b, const vector_def& d,
+                   const variant& v, int n) {
+    b->Threads(n)->UseRealTime();
+    // A server upsert of 100 x 384-d takes 0.2-1 s and the servers
+    // serialize them: a few per caller are enough.
+    if (d.in_process)
+      b->MinTime(0.5);
+    else if (std::string(v.op) == "upsert")
+      b->Iterations(n == 1 ? 5 : 1);
+    else
+      b->MinTime(1.0);
+  };
   for (auto& d : vector_defs())
     for (auto& v : variants)
-      for (auto [path, fn] :
-           {std::pair{"direct", v.direct}, std::pair{"facade", v.facade},
-            std::pair{"actor", v.actor}})
-        for (int n : d.callers) {
-          auto name = std::string("vector/") + d.name + "/" + v.op + "/" + path;
-          auto* b = benchmark::RegisterBenchmark(name.c_str(), fn, &d)
-                        ->Threads(n)
-                        ->UseRealTime();
-          // A server upsert of 100 x 384-d takes 0.2-1 s and the servers
-          // serialize them: a few per caller are enough.
-          if (d.in_process)
-            b->MinTime(0.5);
-          else if (std::string(v.op) == "upsert")
-            b->Iterations(n == 1 ? 5 : 1);
-          else
-            b->MinTime(1.0);
+      for (int n : d.callers) {
+        auto base = std::string("vector/") + d.name + "/" + v.op + "/";
+        timing(benchmark::RegisterBenchmark((base + "direct").c_str(), v.direct,
+                                            &d),
+               d, v, n);
+        cases.push_back({&d, 0});
+        for (auto [path, fn] :
+             {std::pair{"facade", v.facade}, std::pair{"actor", v.actor}})
+          timing(benchmark::RegisterBenchmark((base + path).c_str(), fn,
+                                              &cases.back()),
+                 d, v, n);
+        if (d.in_process && n > 2) {
+          cases.push_back({&d, 2});
+          for (auto [path, fn] :
+               {std::pair{"facade", v.facade}, std::pair{"actor", v.actor}})
+            timing(benchmark::RegisterBenchmark(
+                       (base + path + "/shards:2").c_str(), fn, &cases.back()),
+                   d, v, n);
         }
+      }
   return 0;
 }();
 

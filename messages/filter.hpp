@@ -33,6 +33,11 @@ class filter {
   static filter all_of(std::vector<filter> children);  // "$and"
   static filter any_of(std::vector<filter> children);  // "$or"
 
+  // Applies the same rules to a filter that did not come from parse or the
+  // builders: a default-constructed one (an empty "$and", which would
+  // match everything) or one decoded from a message. Throws as they do.
+  static void check(const filter& f);
+
   // The contract's semantics: a missing field never matches eq/gt/gte/lt/
   // lte/in and always matches ne/nin; ints and doubles compare numerically;
   // other type pairs are unequal.

@@ -12,6 +12,7 @@
 // misread such a message silently instead of failing it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,9 +29,10 @@ namespace storage {
 
 // The version of everything that crosses between a client and a node.
 // 1: every version before the handshake, which does not greet; 2: the
-// handshake, records as one packed string (record_codec.hpp). Raise it
-// with any change of what crosses.
-constexpr std::uint32_t node_protocol_version = 2;
+// handshake, records as one packed string (record_codec.hpp); 3: requests
+// carry their deadline (batched_message::deadline_us). Raise it with any
+// change of what crosses.
+constexpr std::uint32_t node_protocol_version = 3;
 
 using nhello_atom = caf::atom_constant<caf::atom("nhello")>;
 using nlookup_atom = caf::atom_constant<caf::atom("nlookup")>;
@@ -105,24 +107,40 @@ typename I::result_type inspect(I& f, live_report& x) {
 // each. An item is the message as it would have gone alone: a request with
 // its sender (the caller's reply relay), or a reply with its receiver (that
 // relay), and the request's id.
+//
+// A request also carries its deadline on the sender's wall clock, and a
+// batch the time it left: a node that was frozen, or slow to read, finds
+// how long a batch waited beyond the link's usual lag and does not start a
+// request whose deadline passed meanwhile (node_inbox.cpp). Only the lag
+// is compared, never the two clocks, so they need not agree.
 struct batched_message {
   caf::strong_actor_ptr actor;  // a request's sender, a reply's receiver
   std::uint64_t id = 0;         // caf::message_id::integer_value()
   caf::message content;
+  std::int64_t deadline_us = 0;  // a request's, µs since the epoch; 0: none
 };
 
 template <class I>
 typename I::result_type inspect(I& f, batched_message& x) {
-  return f(caf::meta::type_name("batched_message"), x.actor, x.id, x.content);
+  return f(caf::meta::type_name("batched_message"), x.actor, x.id, x.content,
+           x.deadline_us);
 }
 
 struct message_batch {
   std::vector<batched_message> items;
+  std::int64_t sent_us = 0;  // when it left, µs since the epoch
 };
 
 template <class I>
 typename I::result_type inspect(I& f, message_batch& x) {
-  return f(caf::meta::type_name("message_batch"), x.items);
+  return f(caf::meta::type_name("message_batch"), x.items, x.sent_us);
+}
+
+// The wall clock as batches carry it: µs since the epoch.
+inline std::int64_t wall_clock_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 using node_directory_actor = caf::typed_actor<

@@ -102,6 +102,7 @@ void validate_ids(const std::vector<std::string>& ids) {
 void validate_search(const search_request& req) {
   if (req.k == 0) invalid("k must be positive");
   validate_embedding(req.query, "query");
+  if (req.where) filter::check(*req.where);
 }
 
 void validate_batch_search(const batch_search_request& req) {
@@ -111,6 +112,7 @@ void validate_batch_search(const batch_search_request& req) {
             std::to_string(max_batch_queries) + " queries, got " +
             std::to_string(req.queries.size()));
   if (req.k == 0) invalid("k must be positive");
+  if (req.where) filter::check(*req.where);
   const auto dim = req.queries.front().size();
   for (std::size_t i = 0; i < req.queries.size(); ++i) {
     auto& q = req.queries[i];

@@ -13,11 +13,11 @@ batch_outbox::batch_outbox(caf::actor_system& sys, caf::strong_actor_ptr to,
     : sys_(sys), to_(std::move(to)), from_(std::move(from)) {}
 
 void batch_outbox::add(caf::strong_actor_ptr actor, caf::message_id mid,
-                       caf::message content) {
+                       caf::message content, std::int64_t deadline_us) {
   {
     std::lock_guard<std::mutex> guard(mtx_);
-    items_.push_back(
-        {std::move(actor), mid.integer_value(), std::move(content)});
+    items_.push_back({std::move(actor), mid.integer_value(), std::move(content),
+                      deadline_us});
     if (flush_posted_) return;
     flush_posted_ = true;
   }
@@ -39,6 +39,7 @@ void batch_outbox::flush(caf::execution_unit* mpx) {
     flush_posted_ = false;
   }
   if (batch.items.empty()) return;  // cleared meanwhile
+  batch.sent_us = wall_clock_us();
   to_->enqueue(caf::make_mailbox_element(from_, caf::make_message_id(), {},
                                          nbatch_atom::value, std::move(batch)),
                mpx);

@@ -28,9 +28,10 @@ class batch_outbox : public std::enable_shared_from_this<batch_outbox> {
   batch_outbox(caf::actor_system& sys, caf::strong_actor_ptr to,
                caf::strong_actor_ptr from);
 
-  // Any thread. `actor` is a request's sender or a reply's receiver.
+  // Any thread. `actor` is a request's sender or a reply's receiver;
+  // `deadline_us` a request's deadline (wall_clock_us(); 0: none).
   void add(caf::strong_actor_ptr actor, caf::message_id mid,
-           caf::message content);
+           caf::message content, std::int64_t deadline_us = 0);
   // Drops what has not gone yet (the link is gone).
   void clear();
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "actors/migration/checkpoint_file.hpp"
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
 #include "messages/validation.hpp"
@@ -172,6 +173,11 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
                     std::function<void(const migration_result&)> on_result) {
   if (!on_result) on_result = [](const migration_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "migrate");
+  // A checkpoint file of another migration is refused before anything is
+  // created on the target, not when the first collection's copy opens it.
+  if (!opts.checkpoint_file.empty())
+    checkpoint_file::open(opts.checkpoint_file, opts.source_name,
+                          opts.target_name);
   if (pair.kind == store_kind::cache) {
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);

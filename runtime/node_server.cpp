@@ -73,7 +73,7 @@ node_server::node_server(runtime& rt, serve_options opts)
                  : caf::actor_cast<caf::strong_actor_ptr>(
                        rt.open_cache(name).actor());
     d.longest_deadline = std::max(d.longest_deadline, deadline_of(parsed));
-    handles.emplace_back(spawn_node_inbox(rt.system(), std::move(h)), s);
+    handles.emplace_back(spawn_node_inbox(rt.system(), std::move(h), s.uri), s);
     d.stores.push_back(s);
   }
   d.directory = spawn_node_directory(rt, std::move(handles));

@@ -175,6 +175,7 @@ void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what) {
   }
   caf::strong_actor_ptr relay;
   caf::message_id mid;
+  std::int64_t deadline_us = 0;
   std::optional<store_error> failed;
   {
     std::lock_guard<std::mutex> guard(c.mtx);
@@ -183,12 +184,17 @@ void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what) {
       auto& r = relay_for(c, what->sender);
       mid = r.add(std::move(what->sender), what->mid,
                   remote_clock::now() + spec_.timeout);
+      deadline_us =
+          wall_clock_us() +
+          std::chrono::duration_cast<std::chrono::microseconds>(spec_.timeout)
+              .count();
       relay = caf::strong_actor_ptr{r.ctrl()};
     }
   }
   // Answered outside the lock: a caller's enqueue may run code.
   if (failed) return answer_with_error(*what, *failed, handle_.lock(), nullptr);
-  c.outbox->add(std::move(relay), mid, what->move_content_to_message());
+  c.outbox->add(std::move(relay), mid, what->move_content_to_message(),
+                deadline_us);
 }
 
 void remote_link_state::connecting() {

@@ -14,7 +14,9 @@
 //
 // Every request carries the store's deadline (the URI's timeout_ms, default
 // 10000): the relay answers `timeout` when the node has not by then -- a
-// request to a node that froze or dropped it would otherwise never end. A
+// request to a node that froze or dropped it would otherwise never end --
+// and the node keeps it too: a request whose deadline passed before the
+// node got to it never starts there (node_inbox.hpp). A
 // connection that dies (the node was killed, the network dropped, BASP
 // heartbeats stopped) fails every pending request at once with
 // `backend_unavailable`, and so is every new one until the node is back:

@@ -35,6 +35,11 @@ job_ticket take_ticket(caf::local_actor* self) {
   return std::move(e->ticket);
 }
 
+deadline_clock::time_point& dispatch_deadline_cap() {
+  thread_local auto cap = deadline_clock::time_point::max();
+  return cap;
+}
+
 caf::duration time_left(deadline_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - deadline_clock::now());

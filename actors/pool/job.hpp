@@ -53,6 +53,12 @@ caf::mailbox_element_ptr make_job(caf::mailbox_element_ptr what, job_ticket t);
 // and no share.
 job_ticket take_ticket(caf::local_actor* self);
 
+// A deadline that requests handed to a store on this thread must keep
+// besides their store's own timeout_ms, until it is reset; max(): none. A
+// serving node sets its client's around each request it hands on
+// (runtime/node_inbox.cpp): the request's message has no room for it.
+deadline_clock::time_point& dispatch_deadline_cap();
+
 // Time left until `deadline`, at least 1 ms, as a CAF request timeout.
 caf::duration time_left(deadline_clock::time_point deadline);
 

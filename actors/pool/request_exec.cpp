@@ -67,6 +67,7 @@ caf::message run_vector_request(vector_backend& b,
   if (is<vdelete_atom, string, filter>(req)) {
     auto& c = arg<string>(req, 1);
     validate_collection_name(c);
+    filter::check(arg<filter>(req, 2));
     return caf::make_message(b.remove_where(c, arg<filter>(req, 2)));
   }
   if (is<vcount_atom, string>(req)) {

@@ -185,7 +185,7 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   auto& r = *route_;
   job_ticket t;
   t.start = deadline_clock::now();
-  t.deadline = t.start + r.timeout;
+  t.deadline = std::min(t.start + r.timeout, dispatch_deadline_cap());
   t.op = op;
   t.caller = caller_of(what->sender, self->node());
   if (!r.gauge->try_admit()) {

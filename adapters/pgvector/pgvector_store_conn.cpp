@@ -140,6 +140,13 @@ void connection::ensure() {
   if (conn_ && PQstatus(conn_) == CONNECTION_OK) return;
   close();
   lost_ = false;
+  // A request whose deadline passed while it waited (behind one that hung)
+  // does not start a connection either.
+  if (request_deadline_ > 0 && now_ms() >= request_deadline_)
+    throw store_error(errc::timeout,
+                      "the deadline passed before the connection to "
+                      "PostgreSQL at " +
+                          endpoint_ + " was made");
   std::vector<const char*> k, v;
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     k.push_back(keys_[i].c_str());
@@ -158,16 +165,24 @@ void connection::ensure() {
         "cannot connect to PostgreSQL at " + endpoint_ + ": out of memory");
   // The statement deadline's 2 s of slack let the server's own
   // statement_timeout arrive first; a connect has no such answer to wait for.
-  auto until = std::min(deadline(), now_ms() + connect_ms_);
+  auto cap = now_ms() + connect_ms_;
+  auto until = std::min(deadline(), cap);
   auto polling = PGRES_POLLING_WRITING;  // libpq: as if PQconnectPoll said so
   while (PQstatus(conn_) != CONNECTION_BAD && polling != PGRES_POLLING_OK &&
          polling != PGRES_POLLING_FAILED) {
     auto left = until - now_ms();
     if (left <= 0) {
       close();
+      // Out of the request's time: timeout, as for a statement; out of
+      // the connect's own: the server is not there.
+      if (until < cap)
+        throw store_error(errc::timeout, "no connection to PostgreSQL at " +
+                                             endpoint_ +
+                                             " within the request's deadline");
       throw store_error(errc::backend_unavailable,
                         "cannot connect to PostgreSQL at " + endpoint_ +
-                            ": no answer within the request's deadline");
+                            ": no answer within " +
+                            std::to_string(connect_ms_) + " ms");
     }
     int fd = PQsocket(conn_);
     if (fd < 0) break;  // PQconnectPoll left no socket: its message says why

@@ -11,7 +11,10 @@
 //
 // The connection is opened on construction (2 s connect timeout) and
 // reopened by the first call after it broke; each command waits at most
-// timeout_ms (default 10000, the store's deadline). A server that cannot be
+// timeout_ms (default 10000, the store's deadline). A connection idle for
+// 20 ms or more is checked before use (one non-blocking peek), so one the
+// server closed meanwhile (it restarted) is replaced before a request goes
+// out on it instead of failing that request. A server that cannot be
 // reached is backend_unavailable naming host:port; rejected credentials and a
 // database that does not exist are invalid_argument.
 #pragma once

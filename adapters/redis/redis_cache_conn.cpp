@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <cerrno>
@@ -99,17 +100,34 @@ redis_connection::~redis_connection() {
 
 void redis_connection::set_deadline(
     std::chrono::steady_clock::time_point deadline) {
-  if (!ctx_) return;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  deadline - std::chrono::steady_clock::now())
-                  .count();
-  std::int64_t ms = std::clamp<std::int64_t>(left, 1, opts_.command_timeout_ms);
+  deadline_ = deadline;
+  if (!ctx_) return;  // ensure() applies it to the next connection
+  auto ms = ms_left(opts_.command_timeout_ms);
   // Two setsockopt calls per change: skip changes too small to matter.
   if (std::abs(ms - timeout_set_ms_) <= std::max<std::int64_t>(5, ms / 10))
     return;
   timeout_set_ms_ = ms;
   if (redisSetTimeout(ctx_, to_timeval(static_cast<int>(ms))) != REDIS_OK)
     io_failure(errno, "request");
+}
+
+std::int64_t redis_connection::ms_left(std::int64_t cap) const {
+  if (deadline_ == std::chrono::steady_clock::time_point::max()) return cap;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline_ - std::chrono::steady_clock::now())
+                  .count();
+  return std::clamp<std::int64_t>(left, 1, cap);
+}
+
+void redis_connection::drop_if_closed() {
+  if (!ctx_ || std::chrono::steady_clock::now() - last_used_ < idle_check_after)
+    return;
+  // Nothing is ever due on an idle connection: end of file, an error or
+  // stray bytes all mean it cannot be used, while EAGAIN means it is fine.
+  char byte;
+  auto n = ::recv(ctx_->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+  drop();
 }
 
 void redis_connection::drop() {
@@ -135,9 +153,20 @@ void redis_connection::io_failure(int saved_errno, const char* op) {
 }
 
 void redis_connection::ensure(const char* op) {
+  drop_if_closed();
   if (ctx_) return;
+  // A request whose deadline has passed (it waited behind one that hung)
+  // does not start a connection either.
+  if (deadline_ != std::chrono::steady_clock::time_point::max() &&
+      std::chrono::steady_clock::now() >= deadline_)
+    throw store_error(errc::timeout,
+                      "the deadline passed before the connection to redis "
+                      "at " +
+                          endpoint_ + " was made",
+                      op, opts_.store);
   redisContext* c = redisConnectWithTimeout(
-      opts_.host.c_str(), opts_.port, to_timeval(opts_.connect_timeout_ms));
+      opts_.host.c_str(), opts_.port,
+      to_timeval(static_cast<int>(ms_left(opts_.connect_timeout_ms))));
   if (!c || c->err) {
     std::string why = c ? c->errstr : "cannot allocate a connection";
     if (c) redisFree(c);
@@ -146,8 +175,10 @@ void redis_connection::ensure(const char* op) {
                       opts_.store);
   }
   ctx_ = c;
-  timeout_set_ms_ = opts_.command_timeout_ms;
-  if (redisSetTimeout(ctx_, to_timeval(opts_.command_timeout_ms)) != REDIS_OK)
+  last_used_ = std::chrono::steady_clock::now();
+  timeout_set_ms_ = ms_left(opts_.command_timeout_ms);
+  if (redisSetTimeout(ctx_, to_timeval(static_cast<int>(timeout_set_ms_))) !=
+      REDIS_OK)
     io_failure(errno, op);
   // Detects a peer that vanished without closing (host down, cable cut).
   redisEnableKeepAlive(ctx_);
@@ -233,6 +264,7 @@ void redis_connection::exchange(
     if (redisGetReply(ctx_, &r) != REDIS_OK || !r) io_failure(errno, op);
     replies.emplace_back(static_cast<redisReply*>(r));
   }
+  last_used_ = std::chrono::steady_clock::now();
 }
 
 redis_reply redis_connection::command(const std::vector<std::string>& args,

@@ -62,10 +62,14 @@ class redis_connection {
   // Throws the store_error that matches an error reply; returns otherwise.
   void check(const redisReply& reply, const char* op) const;
 
-  // Connects (and authenticates, selects the database) unless connected.
+  // Connects (and authenticates, selects the database) unless connected,
+  // within the deadline (set_deadline); a connection idle for a while is
+  // checked first, and replaced if the server closed it meanwhile (it
+  // restarted, say), so the request that finds it goes out on a new one.
   void ensure(const char* op);
   const std::string& endpoint() const { return endpoint_; }
-  // Later exchanges give up at `deadline` (at most command_timeout_ms).
+  // Later exchanges, and a connection made for them, give up at `deadline`
+  // (at most command_timeout_ms, connect_timeout_ms to connect).
   void set_deadline(std::chrono::steady_clock::time_point deadline);
   const std::string& store() const { return opts_.store; }
   // Exchanges with the server so far (one write of commands, then reading
@@ -75,12 +79,22 @@ class redis_connection {
  private:
   void drop();
   [[noreturn]] void io_failure(int saved_errno, const char* op);
+  // Milliseconds until the deadline: at least 1, at most `cap`.
+  std::int64_t ms_left(std::int64_t cap) const;
+  // Drops a connection idle for idle_check_after that the server closed.
+  void drop_if_closed();
+
+  // Busy connections are not checked: a peek costs a system call.
+  static constexpr auto idle_check_after = std::chrono::milliseconds(20);
 
   redis_options opts_;
   std::string endpoint_;  // host:port, named in every error
   redisContext* ctx_ = nullptr;
   std::uint64_t round_trips_ = 0;
   std::int64_t timeout_set_ms_ = -1;  // the socket timeout in force
+  std::chrono::steady_clock::time_point deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point last_used_{};  // the last reply
 };
 
 }  // namespace storage

@@ -190,6 +190,22 @@ TEST_P(VectorFilter, MalformedWhereIsInvalidArgument) {
   EXPECT_EQ(await(vs().count(c)), 6u);
 }
 
+// A default-constructed filter is an empty "$and", which parse refuses: a
+// C++ caller gets the same error from every backend, and nothing is
+// deleted (on faiss:// it once matched every record).
+TEST_P(VectorFilter, AnEmptyFilterIsInvalidArgumentAndDeletesNothing) {
+  auto c = seed();
+  EXPECT_TRUE(fails_with(errc::invalid_argument,
+                         [&] { await(vs().remove_where(c, filter{})); }));
+  search_request req;
+  req.query = {1, 0};
+  req.k = 3;
+  req.where = filter{};
+  EXPECT_TRUE(
+      fails_with(errc::invalid_argument, [&] { await(vs().search(c, req)); }));
+  EXPECT_EQ(await(vs().count(c)), 6u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, VectorFilter,
                          ::testing::ValuesIn(vector_backends()), backend_name);
 

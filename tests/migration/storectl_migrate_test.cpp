@@ -123,6 +123,34 @@ TEST_F(storectl_migrate, a_conflict_on_any_collection_writes_nothing) {
   }
 }
 
+// A checkpoint file written by a migration between other stores is refused
+// before the target gets anything, even the collection it would create.
+TEST_F(storectl_migrate, another_migrations_checkpoint_writes_nothing) {
+  auto from = "faiss://" + dir_ + "/src";
+  auto other = "faiss://" + dir_ + "/other";
+  auto to = "faiss://" + dir_ + "/dst";
+  {
+    runtime rt;
+    auto src = rt.open_vector(from);
+    fill(src, "docs", 4, metric::l2, 10);
+  }
+  auto cp = dir_ + "/cp.json";
+  std::string out, err;
+  ASSERT_EQ(run({"migrate", "--from", from, "--to", other, "--checkpoint", cp},
+                out, err),
+            0)
+      << err;
+  EXPECT_EQ(run({"migrate", "--from", from, "--to", to, "--checkpoint", cp},
+                out, err),
+            1);
+  EXPECT_EQ(err.rfind("storectl: error: invalid_argument: ", 0), 0u) << err;
+  EXPECT_NE(err.find("belongs to the migration from"), std::string::npos)
+      << err;
+  EXPECT_TRUE(out.empty()) << out;
+  runtime rt;
+  EXPECT_TRUE(rt.open_vector(to).list_collections().get().empty());
+}
+
 TEST_F(storectl_migrate, a_cache_summary_has_a_null_collection) {
   auto from = "sqlite://" + dir_ + "/a.db?namespace=a";
   auto to = test::with_param(test::redis_uri(),

@@ -170,6 +170,42 @@ TEST(node_failure, frozen_node_times_out_within_the_deadline_then_recovers) {
   EXPECT_EQ(test::await(cache.get("before")), std::optional<std::string>("1"));
 }
 
+// The requests a frozen node finds waiting when it runs again had their
+// deadline pass meanwhile: their callers were told `timeout`, and the node
+// must not start them now (a worker never starts a request whose deadline
+// has passed), so none of those writes takes effect.
+TEST(node_failure, a_frozen_node_does_not_run_requests_whose_deadline_passed) {
+  auto dir = fresh_dir();
+  test::served_node node(node_stores(dir));
+  runtime rt;
+  auto cache = rt.open_cache(node.uri("cache") + "?timeout_ms=500");
+  for (int i = 0; i < 5; ++i) test::await(cache.set("before", "1"));
+
+  node.signal(SIGSTOP);
+  std::vector<std::future<void>> sets;
+  for (int i = 0; i < 4; ++i)
+    sets.push_back(cache.set("late" + std::to_string(i), "written"));
+  for (auto& f : sets) {
+    ASSERT_EQ(f.wait_for(std::chrono::milliseconds(500) + slack),
+              std::future_status::ready);
+    try {
+      f.get();
+      ADD_FAILURE() << "a set to a frozen node succeeded";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::timeout) << e.what();
+    }
+  }
+  // Frozen a while longer, but not as long as the heartbeats allow.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  node.signal(SIGCONT);
+  EXPECT_TRUE(recovers([&] { return cache.exists("before"); },
+                       std::chrono::seconds(15)))
+      << node.log();
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(test::await(cache.get("late" + std::to_string(i))), std::nullopt)
+        << "late" << i << " was written after its caller got timeout";
+}
+
 TEST(node_failure, absent_node_fails_fast_and_the_handle_connects_later) {
   auto dir = fresh_dir();
   test::served_node node(node_stores(dir));

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <caf/scoped_actor.hpp>
+
+#include "messages/caf_support.hpp"
 #include "runtime/runtime.hpp"
 #include "server_support.hpp"
 
@@ -74,6 +77,59 @@ TEST(ServerPaused, RedisRequestsEndByTheirDeadlineAndRecover) {
     }
   }
   EXPECT_EQ(got, "v");
+}
+
+// An actor's requests queued behind one stuck on a frozen server: the stuck
+// one times out and drops its connection, and those behind it must not
+// spend more than their own deadline reconnecting to the frozen server
+// (the new connection's setup once waited a whole timeout_ms more).
+TEST(ServerPaused, RequestsQueuedBehindAStuckOneEndByTheirOwnDeadline) {
+  using clock = std::chrono::steady_clock;
+  runtime rt;
+  auto ns = "queued" + unique_token();
+  auto cache = rt.open_cache(
+      with_param(redis_uri(), "pool=1&timeout_ms=2000&namespace=" + ns));
+  await(cache.set("k", "v"));
+  caf::scoped_actor self{rt.system()};
+  frozen stop(redis_pid());
+  auto start = clock::now();
+  auto set = [&](const std::string& key) {
+    return self->request(cache.actor(), caf::infinite, cset_atom::value,
+                         cache_entry{key, "written", {}});
+  };
+  auto stuck = set("w0");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::vector<decltype(stuck)> queued;
+  for (int i = 1; i <= 5; ++i) queued.push_back(set("q" + std::to_string(i)));
+  auto answer = [&](auto& handle, const char* what) {
+    errc code = errc::ok;
+    handle.receive(
+        [](bool) {},
+        [&](caf::error& e) { code = from_caf_error(e, "set", "").code(); });
+    auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  clock::now() - start)
+                  .count();
+    EXPECT_EQ(code, errc::timeout) << what;
+    return at;
+  };
+  // w0's deadline is at 2000 ms, the others' at 3000 ms.
+  EXPECT_LT(answer(stuck, "w0"), 2600);
+  for (auto& q : queued) EXPECT_LT(answer(q, "a queued set"), 3600);
+  stop.thaw();
+  // None of the timed-out sets is written once the server runs again.
+  std::optional<std::string> got;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    try {
+      got = await(cache.get("q5"));
+      break;
+    } catch (const store_error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_EQ(got, std::nullopt);
+  for (const char* k : {"q1", "q2", "q3", "q4"})
+    EXPECT_EQ(await(cache.get(k)), std::nullopt) << k;
+  await(cache.clear());
 }
 
 }  // namespace

@@ -145,6 +145,41 @@ TEST(ServerStopped, RedisTrafficFailsCleanlyAndRecovers) {
   test::await(cache.clear());
 }
 
+// Workers that sat idle through a restart hold connections the old server
+// closed: the first request each of them gets must go out on a new one
+// instead of failing, since the server is back.
+TEST(ServerStopped, RedisIdleWorkersServeTheirFirstRequestAfterARestart) {
+  runtime rt;
+  auto ns = "idle" + test::unique_token();
+  auto cache = rt.open_cache(test::with_param(
+      test::redis_uri(), "namespace=" + ns + "&pool=4&timeout_ms=2000"));
+  // Enough at once that every worker connects.
+  std::vector<std::future<void>> warm;
+  for (int i = 0; i < 64; ++i)
+    warm.push_back(cache.set("k" + std::to_string(i % 8), "v"));
+  for (auto& f : warm) test::await(std::move(f));
+  {
+    stopped_service guard("redis");
+    ASSERT_EQ(guard.start(), 0) << "cannot restart redis";
+  }
+  std::this_thread::sleep_for(100ms);
+  // One at a time (each may land on any worker), then many at once.
+  for (int i = 0; i < 8; ++i) {
+    auto f = cache.set("after" + std::to_string(i), "1");
+    EXPECT_NO_THROW(test::await(std::move(f)))
+        << "request " << i << " after the restart";
+  }
+  std::vector<std::future<std::optional<std::string>>> reads;
+  for (int i = 0; i < 32; ++i)
+    reads.push_back(cache.get("after" + std::to_string(i % 8)));
+  for (auto& f : reads) {
+    std::optional<std::string> got;
+    EXPECT_NO_THROW(got = test::await(std::move(f)));
+    EXPECT_EQ(got, std::optional<std::string>("1"));
+  }
+  test::await(cache.clear());
+}
+
 vector_record rec(const std::string& id, float x) {
   return vector_record{id,
                        {x, 1.0f, 0.5f, -x},

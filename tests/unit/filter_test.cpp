@@ -241,5 +241,21 @@ TEST(FilterMatches, ValueHelpers) {
   EXPECT_EQ(compare_numbers(std::int64_t{-1}, std::int64_t{-2}), 1);
 }
 
+// check() holds a filter that did not come from parse or the builders to
+// their rules: a default-constructed one is refused, a built one passes.
+TEST(FilterCheck, RefusesTheDefaultFilterAndPassesBuiltOnes) {
+  EXPECT_THROW(filter::check(filter{}), store_error);
+  try {
+    filter::check(filter{});
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("empty filter"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(filter::check(filter::parse(
+      R"({"$or": [{"a": 1}, {"b": {"$in": [1, "x"]}}], "c": {"$lt": 3}})")));
+  EXPECT_THROW(filter::check(filter::all_of({filter{}})), store_error);
+}
+
 }  // namespace
 }  // namespace storage
