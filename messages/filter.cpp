@@ -236,53 +236,22 @@ filter filter::any_of(std::vector<filter> children) {
   return f;
 }
 
-namespace {
-
-// `f` rebuilt through the builders, which check every rule on the way.
-filter rebuilt(const filter& f) {
-  if (!f.is_logical()) {
-    switch (f.kind()) {
-      case filter::op::in:
-        return filter::in(f.field(), f.values());
-      case filter::op::nin:
-        return filter::nin(f.field(), f.values());
-      default:
-        if (f.values().size() != 1)
-          bad(std::string(to_string(f.kind())) + " on '" + f.field() +
-              "' needs exactly one value");
-        break;
-    }
-    switch (f.kind()) {
-      case filter::op::eq:
-        return filter::eq(f.field(), f.values()[0]);
-      case filter::op::ne:
-        return filter::ne(f.field(), f.values()[0]);
-      case filter::op::gt:
-        return filter::gt(f.field(), f.values()[0]);
-      case filter::op::gte:
-        return filter::gte(f.field(), f.values()[0]);
-      case filter::op::lt:
-        return filter::lt(f.field(), f.values()[0]);
-      default:
-        return filter::lte(f.field(), f.values()[0]);
-    }
-  }
-  std::vector<filter> children;
-  children.reserve(f.children().size());
-  for (auto& c : f.children()) children.push_back(rebuilt(c));
-  if (f.kind() == filter::op::all) {
-    if (children.empty())
-      bad("an empty filter (a default-constructed storage::filter) is no "
-          "condition; leave `where` out to match every record");
-    return filter::all_of(std::move(children));
-  }
-  return filter::any_of(std::move(children));
-}
-
-}  // namespace
-
 void filter::check(const filter& f) {
-  rebuilt(f);
+  if (!f.is_logical()) {
+    // The builders give every other leaf exactly one value.
+    if (f.kind_ != op::in && f.kind_ != op::nin && f.values_.size() != 1)
+      bad(std::string(to_string(f.kind_)) + " on '" + f.field_ +
+          "' needs exactly one value");
+    leaf(f.kind_, f.field_, f.values_);
+    return;
+  }
+  if (f.children_.empty())
+    bad(f.kind_ == op::all
+            ? "an empty filter (a default-constructed storage::filter) is "
+              "no condition; leave `where` out to match every record"
+            : "$or needs a non-empty array of filters");
+  for (auto& c : f.children_) check(c);
+  check_nesting(f.children_);
 }
 
 // Both numbers: -1, 0 or 1. Two int64s compare exactly, not through double.

@@ -125,6 +125,26 @@ TEST(runtime_stats, respawned_workers_are_counted) {
   EXPECT_EQ(s.live_workers, 2u) << "the slot is filled again";
 }
 
+// `callers` threads each issue `each` gets of key_of(thread, i) without
+// waiting, then wait for all; returns how many failed.
+template <class KeyOf>
+int burst_of_gets(cache_store& cache, int callers, int each, KeyOf key_of) {
+  std::atomic<int> failed{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < callers; ++t)
+    ts.emplace_back([&, t] {
+      std::vector<std::future<std::optional<std::string>>> fs;
+      for (int i = 0; i < each; ++i) fs.push_back(cache.get(key_of(t, i)));
+      for (auto& f : fs) try {
+          await(std::move(f));
+        } catch (const std::exception&) {
+          ++failed;
+        }
+    });
+  for (auto& t : ts) t.join();
+  return failed;
+}
+
 TEST(runtime_stats, redis_pipelines_and_reconnects) {
   runtime rt;
   auto uri = with_param(redis_uri(),
@@ -134,21 +154,11 @@ TEST(runtime_stats, redis_pipelines_and_reconnects) {
   auto cache = rt.open_cache(uri);
   await(cache.set("k", "v"));
   constexpr int callers = 16, each = 300;
-  std::vector<std::thread> ts;
-  std::atomic<int> failed{0};
-  for (int t = 0; t < callers; ++t)
-    ts.emplace_back([&, t] {
-      std::vector<std::future<std::optional<std::string>>> fs;
-      for (int i = 0; i < each; ++i)
-        fs.push_back(cache.get("k" + std::to_string((t * each + i) % 50)));
-      for (auto& f : fs) try {
-          await(std::move(f));
-        } catch (const std::exception&) {
-          ++failed;
-        }
-    });
-  for (auto& t : ts) t.join();
-  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(burst_of_gets(cache, callers, each,
+                          [](int t, int i) {
+                            return "k" + std::to_string((t * each + i) % 50);
+                          }),
+            0);
   auto s = rt.stats(uri);
   EXPECT_EQ(op(s, "get").requests, std::uint64_t{callers} * each);
   EXPECT_GT(s.batches, 0u) << "16 callers with 300 requests each in flight";
@@ -180,19 +190,9 @@ TEST(runtime_stats, redis_pipelines_and_reconnects) {
     EXPECT_NO_THROW(await(cache.set("after", "x"))) << "set " << i;
   // Many at once, so that both workers serve some (the one that lost its
   // connection makes its adapter again only when it gets a request).
-  std::vector<std::thread> burst;
-  for (int t = 0; t < callers; ++t)
-    burst.emplace_back([&] {
-      std::vector<std::future<std::optional<std::string>>> fs;
-      for (int i = 0; i < 50; ++i) fs.push_back(cache.get("after"));
-      for (auto& f : fs) try {
-          await(std::move(f));
-        } catch (const std::exception&) {
-          ++failed;
-        }
-    });
-  for (auto& t : burst) t.join();
-  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(burst_of_gets(cache, callers, 50,
+                          [](int, int) { return std::string("after"); }),
+            0);
   s = rt.stats(uri);
   EXPECT_EQ(s.reconnects, 1u);
   EXPECT_EQ(op(s, "set").requests, 1u + 1 + 20);
