@@ -7,6 +7,7 @@
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 #include "messages/limits.hpp"
+#include "messages/validation.hpp"
 
 namespace storage {
 
@@ -163,7 +164,12 @@ filter filter::parse(const std::string& text) {
 filter filter::leaf(op kind, std::string field,
                     std::vector<metadata_value> vs) {
   if (field.empty()) bad("empty field name");
+  if (!is_text(field)) not_text(field, "where: a field name");
   for (auto& v : vs) {
+    auto* s = std::get_if<std::string>(&v);
+    if (s && !is_text(*s))
+      not_text(
+          *s, "where: " + std::string(to_string(kind)) + " on '" + field + "'");
     if (is_null(v))
       bad(std::string(to_string(kind)) + " on '" + field +
           "': null is not a comparable value");

@@ -28,7 +28,44 @@ void validate_embedding(const std::vector<float>& v, const std::string& what) {
     if (!std::isfinite(x)) invalid(what + ": embedding contains NaN or Inf");
 }
 
+// Where the first byte that breaks UTF-8 (or is NUL) is, or npos. Well-formed
+// as RFC 3629 says: no overlong forms, no surrogates, nothing past U+10FFFF.
+std::size_t first_bad_byte(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c == 0) return i;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || i + len > n) return i;
+    for (std::size_t k = 1; k < len; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+    unsigned char d = p[i + 1];
+    if ((c == 0xE0 && d < 0xA0) || (c == 0xED && d > 0x9F) ||
+        (c == 0xF0 && d < 0x90) || (c == 0xF4 && d > 0x8F))
+      return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
 }  // namespace
+
+bool is_text(const std::string& s) {
+  return first_bad_byte(s) == std::string::npos;
+}
+
+void not_text(const std::string& s, const std::string& what) {
+  auto at = first_bad_byte(s);
+  invalid(what + (s[at] == '\0' ? " holds a NUL byte" : " is not UTF-8") +
+          " (byte " + std::to_string(at) +
+          "); text must be UTF-8 without NUL, which every backend can store");
+}
 
 void validate_collection_name(const std::string& name) {
   bool ok = name.size() >= 3 && name.size() <= 63 && is_alnum(name.front()) &&
@@ -62,6 +99,19 @@ void validate_id(const std::string& id) {
   if (id.size() > max_id_bytes)
     invalid("an id of " + std::to_string(id.size()) +
             " bytes, more than the limit of " + std::to_string(max_id_bytes));
+  if (!is_text(id)) not_text(id, "an id");
+}
+
+// Messages are built only for a record that fails: this runs per record.
+void validate_record_text(const vector_record& r) {
+  if (r.document && !is_text(*r.document))
+    not_text(*r.document, "record '" + r.id + "': the document");
+  for (auto& [key, value] : r.metadata) {
+    if (!is_text(key)) not_text(key, "record '" + r.id + "': a metadata key");
+    auto* s = std::get_if<std::string>(&value);
+    if (s && !is_text(*s))
+      not_text(*s, "record '" + r.id + "': metadata '" + key + "'");
+  }
 }
 
 }  // namespace
@@ -73,6 +123,7 @@ void validate_batch(const std::vector<vector_record>& records) {
   for (auto& r : records) {
     if (r.id.empty()) invalid("a record has an empty id");
     validate_id(r.id);
+    validate_record_text(r);
     if (!seen.insert(r.id).second)
       invalid("duplicate id '" + r.id + "' in one batch");
     validate_embedding(r.embedding, "record '" + r.id + "'");

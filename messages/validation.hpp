@@ -11,20 +11,28 @@
 
 namespace storage {
 
+// Ids, documents, metadata keys and string values, and the strings of a
+// `where`: UTF-8 without NUL -- what PostgreSQL text and Chroma's JSON can
+// hold, so a record one backend takes every backend takes (and a migration
+// can copy). Cache keys and values are bytes and are not checked.
+// not_text throws invalid_argument naming `what` and the first bad byte.
+bool is_text(const std::string& s);
+[[noreturn]] void not_text(const std::string& s, const std::string& what);
+
 // 3-63 characters from A-Z a-z 0-9 _ -, starting and ending alphanumeric.
 void validate_collection_name(const std::string& name);
 void validate_collection_spec(const collection_spec& spec);
 
 // A whole batch: at most max_batch_records, ids non-empty, unique and at most
-// max_id_bytes, embeddings non-empty, finite, at most max_dimension and all
-// of one length (dimension_mismatch otherwise).
+// max_id_bytes, text as is_text says, embeddings non-empty, finite, at
+// most max_dimension and all of one length (dimension_mismatch otherwise).
 void validate_batch(const std::vector<vector_record>& records);
 
 // The batch against the collection's dimension (dimension_mismatch).
 void validate_dimension(const std::vector<vector_record>& records,
                         std::uint32_t dimension);
 
-// At most max_batch_ids ids, each non-empty and at most max_id_bytes.
+// At most max_batch_ids ids, each non-empty, at most max_id_bytes and text.
 void validate_ids(const std::vector<std::string>& ids);
 void validate_search(const search_request& req);
 // What validate_search checks, for every query (errors name the query's

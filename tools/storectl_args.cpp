@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "messages/errors.hpp"
+#include "messages/validation.hpp"
 #include "tools/storectl.hpp"
 
 namespace storectl {
@@ -27,28 +28,11 @@ std::int64_t require_positive(std::int64_t value, const std::string& what) {
 }
 
 void require_utf8(const std::string& text, const std::string& what) {
-  auto bad = [&] {
+  // An argument cannot hold NUL, so is_text's one extra rule never fires.
+  if (!storage::is_text(text))
     invalid(what +
             " is not valid UTF-8 (CLI.md: keys, values and ids are "
             "UTF-8 strings)");
-  };
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    unsigned c = *p++;
-    if (c < 0x80) continue;
-    int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : -1;
-    if (more < 0 || c > 0xF4 || end - p < more) bad();
-    std::uint32_t cp = c & (0x3F >> more);
-    for (int i = 0; i < more; ++i, ++p) {
-      if ((*p & 0xC0) != 0x80) bad();
-      cp = (cp << 6) | (*p & 0x3F);
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF.
-    static const std::uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < least[more] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      bad();
-  }
 }
 
 std::vector<std::string> collect_ids(const std::vector<std::string>& lists,

@@ -335,6 +335,31 @@ TEST_P(VectorBasic, CosineEmbeddingsComeBackExactly) {
   EXPECT_EQ(page.records[1].embedding, fracs);
 }
 
+// PostgreSQL text cannot hold NUL and Chroma speaks JSON, so text that is not
+// UTF-8 without NUL is refused on every backend, before anything is written.
+TEST_P(VectorBasic, TextThatIsNotUtf8IsInvalidArgumentAndWritesNothing) {
+  using namespace std::string_literals;
+  auto c = create("nottext", 2);
+  auto doc = rec("d", {1, 0});
+  doc.document = "a\0b"s;
+  auto meta = rec("m", {0, 1});
+  meta.metadata["lang"] = "\xC3("s;
+  for (auto& bad : {doc, meta, rec("i\xFF"s, {1, 1})})
+    EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
+      await(vs().upsert(c, {rec("ok", {1, 1}), bad}));
+    })) << bad.id;
+  EXPECT_EQ(await(vs().count(c)), 0u);
+  EXPECT_TRUE(fails_with(errc::invalid_argument,
+                         [&] { await(vs().get(c, {"n\0"s})); }));
+  // A filter cannot even be built from such text.
+  EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
+    search_request req;
+    req.query = {1, 0};
+    req.where = filter::eq("lang", "\xC3("s);
+    await(vs().search(c, req));
+  }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, VectorBasic,
                          ::testing::ValuesIn(vector_backends()), backend_name);
 
