@@ -1,10 +1,7 @@
 // storectl: the command-line contract of /work/shared/design/CLI.md. Each
 // command family lives in its own file and registers itself here.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
-
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -63,8 +60,8 @@ int main(int argc, char** argv) {
   app.fallthrough();
   std::string output, log_level;
   app.add_option("--output", output,
-                 "json (one object per line) or table; default: table when "
-                 "stdout is a terminal, json otherwise")
+                 "json (one object per line, the default: CLI.md) or "
+                 "table (the same objects, for people)")
       ->check(CLI::IsMember({"json", "table"}));
   app.add_option("--log-level", log_level,
                  "the runtime's log on stderr: trace, debug, info, warn, "
@@ -97,10 +94,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return exit_for(app, e);
   }
-  storectl::set_output_format(
-      output == "table" || (output.empty() && ::isatty(STDOUT_FILENO) == 1)
-          ? storectl::output_format::table
-          : storectl::output_format::json);
+  storectl::set_output_format(output == "table"
+                                  ? storectl::output_format::table
+                                  : storectl::output_format::json);
   try {
     // A bad STORECTL_LOG is the usual error line, not a crash.
     if (!log_level.empty())

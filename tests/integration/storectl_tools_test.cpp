@@ -4,6 +4,7 @@
 // doctor's end-to-end check with its plain-words report.
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -72,9 +73,19 @@ TEST(StorectlTools, TableOutputAndLogLevels) {
       {"cache", "mget", "--store", store, "a", "b", "--output", "table"});
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_EQ(t.out, "key  value\n---  -----\na    1\nb    2\n");
-  // Not a terminal: JSON lines, as before.
   EXPECT_EQ(storectl({"cache", "get", "--store", store, "a"}).line()["value"],
             "1");
+  // On a terminal too, JSON lines unless asked (CLI.md: "Every command
+  // prints JSON on stdout"). script(1) gives storectl a pseudo-terminal.
+  std::string cmd = std::string("script -qec '") + STORECTL_PATH +
+                    " cache get --store " + store + " a' /dev/null";
+  auto* pipe = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string tty_out;
+  char buf[256];
+  while (auto n = std::fread(buf, 1, sizeof buf, pipe)) tty_out.append(buf, n);
+  EXPECT_EQ(::pclose(pipe), 0);
+  EXPECT_EQ(tty_out, "{\"key\":\"a\",\"value\":\"1\"}\r\n");
   EXPECT_EQ(
       storectl({"cache", "get", "--store", store, "a", "--output", "xml"}).code,
       2);
