@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace storage {
 
@@ -23,5 +24,9 @@ constexpr std::size_t max_filter_terms = 10000;    // leaves + $in values
 constexpr std::size_t max_key_bytes = 64 * 1024;           // one key
 constexpr std::size_t max_value_bytes = 64 * 1024 * 1024;  // one value
 constexpr std::size_t max_batch_keys = 100000;  // keys per mget/del/mset
+// A TTL of 100 years: Redis's PX plus the server's clock and steady_clock's
+// nanoseconds (~292 years) cannot overflow, and every backend keeps the same
+// remaining time.
+constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 
 }  // namespace storage

@@ -201,6 +201,10 @@ void validate_ttl(const ttl_ms& ttl) {
   if (ttl && *ttl <= 0)
     invalid("ttl must be a positive number of milliseconds, got " +
             std::to_string(*ttl));
+  if (ttl && *ttl > max_ttl_ms)
+    invalid("a ttl of " + std::to_string(*ttl) +
+            " ms, more than the limit of " + std::to_string(max_ttl_ms) +
+            " (100 years)");
 }
 
 void validate_entry(const cache_entry& e) {

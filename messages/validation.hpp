@@ -46,7 +46,7 @@ store_error for_query(std::size_t index, const store_error& e);
 // Non-empty and at most max_key_bytes; a batch holds at most max_batch_keys.
 void validate_key(const std::string& key);
 void validate_keys(const std::vector<std::string>& keys);
-void validate_ttl(const ttl_ms& ttl);  // absent, or > 0
+void validate_ttl(const ttl_ms& ttl);  // absent, or 1 to max_ttl_ms
 // Key and ttl as above, the value at most max_value_bytes.
 void validate_entry(const cache_entry& e);
 void validate_entries(const std::vector<cache_entry>& entries);

@@ -5,16 +5,9 @@
 #include "adapters/cache_incr.hpp"
 #include "adapters/factories.hpp"
 #include "messages/errors.hpp"
+#include "messages/limits.hpp"
 
 namespace storage {
-
-namespace {
-
-// Far beyond any real TTL, yet small enough that steady_clock arithmetic
-// cannot overflow (its range is ~292 years of nanoseconds).
-constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
-
-}  // namespace
 
 memory_cache::memory_cache(std::string store, std::string ns,
                            std::uint64_t max_entries)

@@ -23,6 +23,7 @@
 
 #include "adapters/cache_backend.hpp"
 #include "adapters/redis/redis_cache_conn.hpp"
+#include "messages/limits.hpp"
 
 namespace storage {
 
@@ -77,9 +78,6 @@ class redis_cache final : public cache_backend {
   std::vector<std::vector<std::string>> commands_for(const cache_op& op) const;
   // One op in one exchange; throws as the single-op methods do.
   cache_op_result run_one(const cache_op& op);
-  // The same ceiling as memory://, so a huge TTL means the same everywhere
-  // (and PX plus the server's clock cannot overflow).
-  static constexpr std::int64_t max_ttl_ms = 100LL * 365 * 24 * 3600 * 1000;
 
   // One SCAN step: returns the next cursor and appends this page's keys.
   std::string scan_step(const std::string& cursor, std::uint32_t count,

@@ -4,12 +4,12 @@
 #include <sqlite3.h>
 
 #include <chrono>
-#include <limits>
 
 #include "adapters/cache_incr.hpp"
 #include "adapters/sqlite/sqlite_cache_query.hpp"
 #include "adapters/sqlite/sqlite_cache_sql.hpp"
 #include "messages/errors.hpp"
+#include "messages/limits.hpp"
 
 namespace storage {
 
@@ -56,10 +56,8 @@ std::optional<std::int64_t> sqlite_cache::expiry(ttl_ms ttl, std::int64_t now,
                       "ttl must be a positive number of milliseconds, got " +
                           std::to_string(*ttl),
                       op, store_);
-  std::int64_t at = 0;
-  if (__builtin_add_overflow(now, *ttl, &at))
-    at = std::numeric_limits<std::int64_t>::max();
-  return at;
+  // The ceiling the contract's check enforces, for callers that skip it.
+  return now + std::min(*ttl, max_ttl_ms);
 }
 
 void sqlite_cache::exec(int id, const char* op) {
