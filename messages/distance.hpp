@@ -3,6 +3,7 @@
 // backend's answer can be checked against it.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -28,7 +29,11 @@ inline double distance(metric m, const std::vector<float>& a,
     case metric::cosine:
     default:
       // A zero vector has no direction: treat it as orthogonal to all.
-      return na == 0 || nb == 0 ? 1.0 : 1.0 - dot / std::sqrt(na * nb);
+      // Rounding can push the similarity past +-1; clamped, as pgvector
+      // does, so a distance is never negative.
+      return na == 0 || nb == 0
+                 ? 1.0
+                 : 1.0 - std::clamp(dot / std::sqrt(na * nb), -1.0, 1.0);
   }
 }
 

@@ -123,6 +123,30 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
   return {it->second, target_of(it->second, name)};
 }
 
+// One faiss:// directory, one store of this runtime (faiss_dir_lock.hpp):
+// the directory opened with other parameters is `conflict` at once, not a
+// second store that waits for the first one's lock on every call.
+void refuse_second_faiss_store(
+    const std::map<std::string, vector_store_handles>& vectors,
+    const std::map<std::string, std::string>& display, const std::string& id) {
+  if (id.rfind("faiss://", 0) != 0) return;
+  auto dir_of = [](const std::string& identity) {
+    return identity.substr(0, identity.find('?'));
+  };
+  for (auto& [open_id, handles] : vectors) {
+    if (open_id == id || dir_of(open_id) != dir_of(id)) continue;
+    auto name = display.find(open_id);
+    throw store_error(
+        errc::conflict,
+        "directory " + dir_of(id).substr(8) + " is in use by store '" +
+            (name != display.end() ? name->second : redact_uri(open_id)) +
+            "' of this runtime, opened with other parameters: a faiss:// "
+            "directory has one store at a time; use that store, or swap it "
+            "to the new parameters",
+        "open", redact_uri(id));
+  }
+}
+
 // The caf:// store `uri` names, opened as `kind` if it is not open yet.
 std::pair<caf::strong_actor_ptr, std::shared_ptr<const call_target>>
 open_remote(std::map<std::string, remote_store_handles>& remotes,
@@ -155,6 +179,8 @@ vector_store runtime::open_vector(const std::string& uri_or_name) {
     return vector_store(caf::actor_cast<vector_store_actor>(h), impl_->via,
                         target);
   }
+  refuse_second_faiss_store(impl_->vectors, impl_->display,
+                            store_identity(uri));
   auto [h, target] =
       open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
               vector_pool_for, uri_or_name, uri);

@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include "messages/errors.hpp"
@@ -35,6 +38,33 @@ std::string holder_of(const std::string& pid, const std::string& me) {
 }
 
 }  // namespace
+
+void check_layout(const std::string& root, std::uint32_t shards) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::set<std::uint32_t> found;
+  if (fs::exists(root + "/store.db", ec)) found.insert(1);
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    unsigned i = 0, n = 0;
+    char tail = 0;
+    auto name = it->path().filename().string();
+    if (std::sscanf(name.c_str(), "shard-%u-of-%u%c", &i, &n, &tail) == 2 &&
+        n > 1 && fs::exists(it->path() / "store.db", ec))
+      found.insert(n);
+  }
+  if (found.empty() || found.count(shards)) return;
+  auto held = *found.begin();
+  throw store_error(
+      errc::conflict,
+      "directory " + root + " holds a store of " + std::to_string(held) +
+          (held == 1 ? " shard" : " shards") +
+          " (pool=" + std::to_string(held) +
+          "); opened with pool=" + std::to_string(shards) +
+          " its records would not be visible. Open it with pool=" +
+          std::to_string(held) +
+          ", or migrate it (storectl migrate) to a directory of its own");
+}
 
 dir_lock::dir_lock(const std::string& dir) {
   auto path = dir + "/LOCK";

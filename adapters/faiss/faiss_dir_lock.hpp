@@ -15,6 +15,13 @@
 
 namespace storage::faiss_detail {
 
+// Refuses (conflict) to open `root` as a store of `shards` shards when it
+// already holds a store of another shard count: its records would not be
+// visible (one shard keeps root/store.db, n shards root/shard-<i>-of-<n>).
+// A directory holding several layouts (left by versions that allowed it)
+// may be opened with any of them.
+void check_layout(const std::string& root, std::uint32_t shards);
+
 class dir_lock {
  public:
   // Takes the lock of `dir` (which must exist). A store of this process

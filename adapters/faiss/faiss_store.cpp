@@ -102,6 +102,7 @@ faiss_store::faiss_store(const store_uri& uri, std::uint32_t shard,
   snapshots_ = s.snapshots;
   snapshot_after_ = s.snapshot_after;
   dir_ = s.dir;
+  guarded("open", [&] { faiss_detail::check_layout(dir_, shards); });
   if (shards > 1)
     dir_ += "/shard-" + std::to_string(shard) + "-of-" + std::to_string(shards);
   faiss_detail::use_one_blas_thread();

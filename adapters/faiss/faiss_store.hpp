@@ -5,8 +5,9 @@
 //                    &snapshot=on|off&snapshot_after=N
 //
 // - dir: created if missing. With shards > 1, shard i lives in
-//   dir/shard-<i>-of-<n>, so reopening with another pool size never mixes
-//   data; with one shard, in dir itself. A relative path may be written as
+//   dir/shard-<i>-of-<n>; with one shard, in dir itself. A directory
+//   holding a store of one shard count refuses another (conflict: its
+//   records would be invisible). A relative path may be written as
 //   faiss://relative/dir.
 // - index: flat (default, exact) or hnsw (faiss::IndexHNSWFlat, approximate).
 // - m, ef_construction, ef_search: HNSW graph degree, build and search beam

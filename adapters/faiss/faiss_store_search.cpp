@@ -46,7 +46,9 @@ double collection_state::exact(const float* q, double qnorm,
     acc += x * y;
   }
   if (spec_.metric == metric::ip) return 1.0 - acc;
-  return qnorm == 0 || norms_[slot] == 0 ? 1.0 : 1.0 - acc / std::sqrt(qnorm);
+  return qnorm == 0 || norms_[slot] == 0
+             ? 1.0
+             : 1.0 - std::clamp(acc / std::sqrt(qnorm), -1.0, 1.0);
 }
 
 void collection_state::sort_hits(std::vector<hit>& hits,

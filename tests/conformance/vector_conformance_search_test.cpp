@@ -107,6 +107,26 @@ TEST_P(VectorSearch, TiesOrderByIdBytewise) {
   }
 }
 
+// Vectors of one direction: rounding may put their cosine similarity a hair
+// past 1, which must not make a distance negative (pgvector clamps it).
+TEST_P(VectorSearch, CosineDistancesOfOneDirectionAreNeverNegative) {
+  auto c = create("samedir", 2, metric::cosine);
+  await(vs().upsert(c, {rec("a", {0.3f, 0.9f}), rec("b", {1, 3}),
+                        rec("c", {7, 21}), rec("d", {-1, -3})}));
+  search_request req;
+  req.query = {1, 3};
+  req.k = 4;
+  auto hits = await(vs().search(c, req));
+  ASSERT_EQ(hits.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_GE(hits[i].distance, 0.0) << hits[i].id;
+    EXPECT_LT(hits[i].distance, 1e-6) << hits[i].id;
+  }
+  EXPECT_EQ(hits[3].id, "d");
+  EXPECT_NEAR(hits[3].distance, 2.0, 1e-6);
+  EXPECT_LE(hits[3].distance, 2.0);
+}
+
 TEST_P(VectorSearch, ExactTopKAndFilteredSearch) {
   const std::uint32_t dim = 8;
   const int n = 3000;

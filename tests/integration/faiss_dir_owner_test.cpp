@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "runtime/runtime.hpp"
@@ -39,6 +41,51 @@ TEST(faiss_dir_owner, a_second_process_is_refused_while_the_first_holds_it) {
   auto r = storectl(count);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.line().value("count", -1), 1) << r.out;
+}
+
+// In one runtime, the directory opened again with other parameters is
+// refused at once (not after waiting for the first store's lock), and
+// opened with another shard count -- now or after the first store closed --
+// it is refused too: the records of the first layout would be invisible.
+TEST(faiss_dir_owner, other_parameters_or_shard_counts_are_refused_at_once) {
+  auto uri = "faiss://" + fresh_dir() + "/vectors";
+  {
+    runtime rt;
+    auto vs = rt.open_vector(uri);
+    await(vs.create_collection({"docs", 2, metric::l2}));
+    await(vs.upsert("docs", {{"a", {1, 2}, {}, {}}}));
+    auto started = std::chrono::steady_clock::now();
+    for (auto other :
+         {with_param(uri, "timeout_ms=5000"), with_param(uri, "pool=2")}) {
+      try {
+        auto second = rt.open_vector(other);
+        await(second.count("docs"));
+        ADD_FAILURE() << other << " opened a second store";
+      } catch (const store_error& e) {
+        EXPECT_EQ(e.code(), errc::conflict) << e.what();
+        EXPECT_NE(std::string(e.what()).find("one store at a time"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - started,
+              std::chrono::seconds(2));
+    // The same parameters are the same store.
+    EXPECT_EQ(
+        await(rt.open_vector(with_param(uri, "index=flat")).count("docs")), 1u);
+  }
+  // Closed: another pool size is still refused, naming the one it holds,
+  // and nothing is created beside the records.
+  auto r = storectl({"vector", "count", "--store", with_param(uri, "pool=3"),
+                     "--collection", "docs"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("conflict"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pool=1"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(uri.substr(8)) /
+                                       "shard-0-of-3"));
+  r = storectl({"vector", "count", "--store", uri, "--collection", "docs"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.line().value("count", -1), 1);
 }
 
 // A swap to the same directory with other options hands the directory
