@@ -128,6 +128,16 @@ double build_index(caf::scoped_actor& self, const vector_store_actor& target,
   }
 }
 
+// Whether this run repairs what verification finds: only a rerun the
+// checkpoint knows of (without one, data on the target may be the user's
+// own, a merge, and repairing would delete it) and only after a run that
+// did not complete. After a completed one a rerun copies nothing and only
+// verifies (CLI.md); a difference found then fails, and the run after it
+// repairs.
+bool repairs(const run_checkpoint& cp) {
+  return cp.enabled() && cp.before() && !cp.before()->completed;
+}
+
 // Verifies; a rerun repairs what differs and verifies again. Throws
 // verification_failed if the last verification still differs, and only then
 // leaves the checkpoint not completed. The repair's own comparison is a
@@ -210,9 +220,7 @@ migration_result migrate_collection(caf::actor_system& sys,
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
-  // Only a run the checkpoint knows of is a rerun: without one, data on the
-  // target may be the user's own (a merge), and repairing would delete it.
-  bool rerun = cp.enabled() && cp.before().has_value();
+  bool rerun = repairs(cp);
   r.copied = copy(sys, ends, opts, cp, r.source_count).copied;
   // Before verification: a failed verification (or a rerun's repair of a
   // few records) still leaves a collection with its index.
@@ -257,7 +265,7 @@ migration_result migrate_cache(caf::actor_system& sys,
   ends.source_name = opts.source_name;
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
-  bool rerun = cp.enabled() && cp.before().has_value();  // as above
+  bool rerun = repairs(cp);
   auto copied = copy(sys, ends, opts, cp, total);
   r.copied = copied.copied;
   if (opts.verify) {

@@ -114,6 +114,9 @@ TEST_P(cache_verification, an_expiring_key_is_not_repaired_back_to_life) {
   // extra key that makes the rerun repair.
   await(src_->set("fleeting", "f", 600));
   await(dst_->set("intruder", "x"));
+  // After a completed run a rerun only verifies; the one after repairs.
+  EXPECT_TRUE(test::fails_with(errc::verification_failed, [&] { migrate(o); }));
+  EXPECT_TRUE(await(dst_->exists("intruder")));
   auto r = migrate(o);
   EXPECT_EQ(r.repaired, 1u);  // the intruder only
   EXPECT_TRUE(r.verified);

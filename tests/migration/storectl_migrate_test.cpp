@@ -209,6 +209,22 @@ TEST_F(storectl_migrate, a_failed_verification_is_repaired_by_the_rerun) {
   EXPECT_EQ(third["copied"], 0);
   EXPECT_EQ(third["repaired"], 0);
   EXPECT_EQ(third["verified"], true);
+
+  // Completed: a rerun copies nothing and only verifies (CLI.md), so a
+  // target changed since fails and keeps what it holds; the next rerun
+  // repairs.
+  {
+    runtime rt;
+    await(rt.open_vector(to).upsert("docs", {make_record(4343, 4)}));
+  }
+  ASSERT_EQ(run(args, out, err), 1) << out;
+  EXPECT_NE(err.find("1 extra (rec-0004343)"), std::string::npos) << err;
+  EXPECT_EQ(checkpoint_entry_of(cp, "docs")["completed"], false);
+  ASSERT_EQ(run(args, out, err), 0) << err;
+  auto fifth = json_lines(out).at(0);
+  EXPECT_EQ(fifth["copied"], 0);
+  EXPECT_EQ(fifth["repaired"], 1);
+  EXPECT_EQ(fifth["target_count"], 100);
 }
 
 // 50,000 records faiss -> pgvector, killed once the checkpoint shows
