@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "messages/errors.hpp"
 
@@ -68,6 +70,26 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
+// A store's URI without the parameters that say how to reach it rather than
+// where its data is (pool, timeout_ms, max_inflight), others sorted: a run
+// killed by a too short timeout_ms resumes with a longer one.
+std::string data_of(const std::string& uri) {
+  auto q = uri.find('?');
+  if (q == std::string::npos) return uri;
+  std::vector<std::string> kept;
+  std::stringstream params(uri.substr(q + 1));
+  for (std::string kv; std::getline(params, kv, '&');) {
+    auto key = kv.substr(0, kv.find('='));
+    if (key != "pool" && key != "timeout_ms" && key != "max_inflight")
+      kept.push_back(kv);
+  }
+  std::sort(kept.begin(), kept.end());
+  std::string out = uri.substr(0, q);
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    out += (i ? "&" : "?") + kept[i];
+  return out;
+}
+
 }  // namespace
 
 checkpoint_file checkpoint_file::open(const std::string& path,
@@ -90,7 +112,9 @@ checkpoint_file checkpoint_file::open(const std::string& path,
       !doc["entries"].is_array() || !doc.contains("source") ||
       !doc.contains("target"))
     bad_file(path, "is not a migration checkpoint");
-  if (doc["source"] != source || doc["target"] != target)
+  if (!doc["source"].is_string() || !doc["target"].is_string() ||
+      data_of(doc["source"].get<std::string>()) != data_of(source) ||
+      data_of(doc["target"].get<std::string>()) != data_of(target))
     bad_file(path, "belongs to the migration from '" +
                        doc["source"].get<std::string>() + "' to '" +
                        doc["target"].get<std::string>() +

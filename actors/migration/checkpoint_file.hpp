@@ -34,7 +34,8 @@ class checkpoint_file {
  public:
   // Loads `path` (a missing file is an empty checkpoint). Throws store_error:
   // invalid_argument if the file is not a checkpoint, or if it belongs to a
-  // migration between other stores (resuming it would skip data).
+  // migration between other stores (resuming it would skip data); a
+  // store's pool, timeout_ms or max_inflight does not make it another.
   static checkpoint_file open(const std::string& path,
                               const std::string& source,
                               const std::string& target);
