@@ -31,12 +31,15 @@ inline double as_double(const metadata_value& v) {
 }
 
 // Removes null values: a null field and an absent field are the same record.
+// And -0.0 is 0.0, as PostgreSQL's jsonb and Chroma keep it.
 inline metadata normalized(metadata m) {
   for (auto it = m.begin(); it != m.end();) {
-    if (is_null(it->second))
+    if (is_null(it->second)) {
       it = m.erase(it);
-    else
-      ++it;
+      continue;
+    }
+    if (auto* d = std::get_if<double>(&it->second); d && *d == 0) *d = 0.0;
+    ++it;
   }
   return m;
 }

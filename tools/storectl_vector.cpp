@@ -137,7 +137,9 @@ storage::filter parse_where(const std::string& text) {
   try {
     return storage::filter::parse(text);
   } catch (const storage::store_error& e) {
-    invalid("--where: " + e.message());
+    // The filter's own errors already begin "where: ".
+    const auto& m = e.message();
+    invalid(m.rfind("where: ", 0) == 0 ? "--" + m : "--where: " + m);
   }
 }
 

@@ -191,6 +191,12 @@ TEST_P(VectorBasic, NullMetadataIsAbsent) {
             std::vector<std::string>{"a"});
   EXPECT_TRUE(
       search_ids(c, {1, 0}, 10, filter::in("n", {std::int64_t{0}})).empty());
+  // -0.0 comes back as 0.0 everywhere (PostgreSQL's jsonb has no -0).
+  await(vs().upsert(c, {rec("z", {0, 1}, {{"d", -0.0}})}));
+  got = await(vs().get(c, {"z"}));
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<double>(got[0].metadata["d"]));
+  EXPECT_FALSE(std::signbit(std::get<double>(got[0].metadata["d"])));
 }
 
 TEST_P(VectorBasic, InvalidBatchWritesNothing) {

@@ -119,9 +119,13 @@ TEST_F(StorectlErrors, ContractRejectionsAreExitOne) {
                "invalid_argument");
   expect_error(vector({"search", "--collection", "docs", "--vector", "[1,0]"}),
                "dimension_mismatch");
-  expect_error(vector({"search", "--collection", "docs", "--vector", "[1,0,0]",
-                       "--where", R"({"n":{"$regex":"x"}})"}),
-               "invalid_argument");
+  auto regex = vector({"search", "--collection", "docs", "--vector", "[1,0,0]",
+                       "--where", R"({"n":{"$regex":"x"}})"});
+  expect_error(regex, "invalid_argument");
+  // Named once: "--where: unknown operator", not "--where: where: ...".
+  EXPECT_NE(regex.err.find("invalid_argument: --where: "), std::string::npos)
+      << regex.err;
+  EXPECT_EQ(regex.err.find("where: where:"), std::string::npos) << regex.err;
   expect_error(
       vector({"delete", "--collection", "docs", "--where", "not json"}),
       "invalid_argument");
