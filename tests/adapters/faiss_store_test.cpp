@@ -250,7 +250,18 @@ TEST_P(faiss_store_test, shards_keep_their_own_directory) {
   EXPECT_EQ(shard.directory(), dir_ + "/shard-1-of-3");
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/shard-1-of-3/store.db"));
   shard.create_collection({"col", 2, metric::l2});
-  EXPECT_TRUE(open()->list_collections().empty());
+  faiss_store sibling(store_uri::parse(uri()), 2, 3);
+  EXPECT_TRUE(sibling.list_collections().empty());
+  // The directory holds a store of 3 shards: one shard would see nothing.
+  try {
+    open();
+    FAIL() << "opened a store of 3 shards as one";
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::conflict) << e.what();
+    EXPECT_NE(e.message().find("holds a store of 3 shards (pool=3)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_P(faiss_store_test, unusable_directory_is_unavailable) {
@@ -268,8 +279,8 @@ TEST_P(faiss_store_test, a_directory_has_one_store_at_a_time) {
   auto first = open();
   first->create_collection({"col", 2, metric::l2});
   first->upsert("col", {rec("a", {1, 2})});
-  // Another shard's directory is another directory.
-  faiss_store shard(store_uri::parse(uri()), 0, 2);
+  // Not as another shard count either: those shards would see nothing.
+  EXPECT_THROW(faiss_store(store_uri::parse(uri()), 0, 2), store_error);
   // A store of this process that closes meanwhile is waited for.
   auto start = std::chrono::steady_clock::now();
   std::thread closer([&] {
