@@ -19,8 +19,10 @@ const char* to_string(metric m);
 metric parse_metric(const std::string& name);
 
 struct collection_spec {
+  // 3-63 characters from A-Z a-z 0-9 _ -, starting and ending with a
+  // letter or digit, on every backend (invalid_argument otherwise).
   std::string name;
-  std::uint32_t dimension = 0;
+  std::uint32_t dimension = 0;  // 1 to max_dimension (limits.hpp)
   storage::metric metric = metric::cosine;
   // A request, not part of the collection: a bulk load follows, so an
   // adapter whose approximate index is slow to grow row by row (pgvector's
