@@ -56,6 +56,14 @@ std::size_t first_bad_byte(const std::string& s) {
 
 }  // namespace
 
+std::vector<std::string> text_ids(const std::vector<std::string>& ids) {
+  std::vector<std::string> out;
+  out.reserve(ids.size());
+  for (auto& id : ids)
+    if (is_text(id)) out.push_back(id);
+  return out;
+}
+
 bool is_text(const std::string& s) {
   return first_bad_byte(s) == std::string::npos;
 }
@@ -99,7 +107,23 @@ void validate_id(const std::string& id) {
   if (id.size() > max_id_bytes)
     invalid("an id of " + std::to_string(id.size()) +
             " bytes, more than the limit of " + std::to_string(max_id_bytes));
-  if (!is_text(id)) not_text(id, "an id");
+}
+
+// An id with its bytes outside printable ASCII as \xNN: the message must
+// name a record whose id is what is wrong.
+std::string escaped(const std::string& id) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : id.substr(0, 256)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
 }
 
 // Messages are built only for a record that fails: this runs per record.
@@ -123,6 +147,9 @@ void validate_batch(const std::vector<vector_record>& records) {
   for (auto& r : records) {
     if (r.id.empty()) invalid("a record has an empty id");
     validate_id(r.id);
+    if (!is_text(r.id))
+      not_text(r.id, "the id of record " + std::to_string(&r - records.data()) +
+                         " ('" + escaped(r.id) + "')");
     validate_record_text(r);
     if (!seen.insert(r.id).second)
       invalid("duplicate id '" + r.id + "' in one batch");

@@ -11,13 +11,18 @@
 
 namespace storage {
 
-// Ids, documents, metadata keys and string values, and the strings of a
-// `where`: UTF-8 without NUL -- what PostgreSQL text and Chroma's JSON can
-// hold, so a record one backend takes every backend takes (and a migration
-// can copy). Cache keys and values are bytes and are not checked.
+// What a vector store writes -- ids, documents, metadata keys and string
+// values -- and the strings of a `where`: UTF-8 without NUL, what
+// PostgreSQL text and Chroma's JSON can hold, so a record one backend takes
+// every backend takes (and a migration can copy). Ids to get or delete are
+// not checked: a record an older version stored with other bytes stays
+// readable and deletable, and on the server backends such an id is simply
+// absent (text_ids). Cache keys and values are bytes and are not checked.
 // not_text throws invalid_argument naming `what` and the first bad byte.
 bool is_text(const std::string& s);
 [[noreturn]] void not_text(const std::string& s, const std::string& what);
+// The ids of `ids` that are text, in order.
+std::vector<std::string> text_ids(const std::vector<std::string>& ids);
 
 // 3-63 characters from A-Z a-z 0-9 _ -, starting and ending alphanumeric.
 void validate_collection_name(const std::string& name);
@@ -32,7 +37,7 @@ void validate_batch(const std::vector<vector_record>& records);
 void validate_dimension(const std::vector<vector_record>& records,
                         std::uint32_t dimension);
 
-// At most max_batch_ids ids, each non-empty, at most max_id_bytes and text.
+// At most max_batch_ids ids, each non-empty and at most max_id_bytes.
 void validate_ids(const std::vector<std::string>& ids);
 void validate_search(const search_request& req);
 // What validate_search checks, for every query (errors name the query's

@@ -124,7 +124,8 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
 }
 
 // One faiss:// directory, one store of this runtime (faiss_dir_lock.hpp):
-// the directory opened with other parameters is `conflict` at once, not a
+// a directory another of its stores serves now (as opened, or since a swap
+// or cutover) opened with other parameters is `conflict` at once, not a
 // second store that waits for the first one's lock on every call.
 void refuse_second_faiss_store(
     const std::map<std::string, vector_store_handles>& vectors,
@@ -134,15 +135,16 @@ void refuse_second_faiss_store(
     return identity.substr(0, identity.find('?'));
   };
   for (auto& [open_id, handles] : vectors) {
-    if (open_id == id || dir_of(open_id) != dir_of(id)) continue;
+    auto r = handles.table ? handles.table->current() : nullptr;
+    if (open_id == id || !r || r->store.rfind("faiss://", 0) != 0) continue;
+    if (dir_of(store_identity(r->store)) != dir_of(id)) continue;
     auto name = display.find(open_id);
     throw store_error(
         errc::conflict,
         "directory " + dir_of(id).substr(8) + " is in use by store '" +
             (name != display.end() ? name->second : redact_uri(open_id)) +
-            "' of this runtime, opened with other parameters: a faiss:// "
-            "directory has one store at a time; use that store, or swap it "
-            "to the new parameters",
+            "' of this runtime, which serves it with other parameters: a "
+            "faiss:// directory has one store at a time; use that store",
         "open", redact_uri(id));
   }
 }

@@ -71,16 +71,19 @@ bool write_all(int fd, const std::string& data) {
 }
 
 // A store's URI without the parameters that say how to reach it rather than
-// where its data is (pool, timeout_ms, max_inflight), others sorted: a run
-// killed by a too short timeout_ms resumes with a longer one.
+// where its data is (timeout_ms, max_inflight, and pool except on faiss://,
+// where it is the shard layout), others sorted: a run killed by a too short
+// timeout_ms resumes with a longer one.
 std::string data_of(const std::string& uri) {
+  const bool sharded_on_disk = uri.rfind("faiss:", 0) == 0;
   auto q = uri.find('?');
   if (q == std::string::npos) return uri;
   std::vector<std::string> kept;
   std::stringstream params(uri.substr(q + 1));
   for (std::string kv; std::getline(params, kv, '&');) {
     auto key = kv.substr(0, kv.find('='));
-    if (key != "pool" && key != "timeout_ms" && key != "max_inflight")
+    if ((key != "pool" || sharded_on_disk) && key != "timeout_ms" &&
+        key != "max_inflight")
       kept.push_back(kv);
   }
   std::sort(kept.begin(), kept.end());
@@ -110,10 +113,10 @@ checkpoint_file checkpoint_file::open(const std::string& path,
   auto doc = nlohmann::json::parse(text.str(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("entries") ||
       !doc["entries"].is_array() || !doc.contains("source") ||
-      !doc.contains("target"))
+      !doc.contains("target") || !doc["source"].is_string() ||
+      !doc["target"].is_string())
     bad_file(path, "is not a migration checkpoint");
-  if (!doc["source"].is_string() || !doc["target"].is_string() ||
-      data_of(doc["source"].get<std::string>()) != data_of(source) ||
+  if (data_of(doc["source"].get<std::string>()) != data_of(source) ||
       data_of(doc["target"].get<std::string>()) != data_of(target))
     bad_file(path, "belongs to the migration from '" +
                        doc["source"].get<std::string>() + "' to '" +

@@ -35,7 +35,8 @@ class checkpoint_file {
   // Loads `path` (a missing file is an empty checkpoint). Throws store_error:
   // invalid_argument if the file is not a checkpoint, or if it belongs to a
   // migration between other stores (resuming it would skip data); a
-  // store's pool, timeout_ms or max_inflight does not make it another.
+  // store's timeout_ms, max_inflight or (but on faiss://) pool does not
+  // make it another.
   static checkpoint_file open(const std::string& path,
                               const std::string& source,
                               const std::string& target);

@@ -147,8 +147,10 @@ std::vector<vector_record> chroma_store::get(
     return with_collection(
         collection, [&](const collection_info&, const std::string& path) {
           std::vector<vector_record> out;
-          if (ids.empty()) return out;
-          json q{{"ids", ids}, {"include", chroma_record_columns()}};
+          // An id that is not text cannot be stored (nor sent as JSON).
+          auto wanted = text_ids(ids);
+          if (wanted.empty()) return out;
+          json q{{"ids", wanted}, {"include", chroma_record_columns()}};
           std::unordered_map<std::string, vector_record> found;
           for (auto& r : fetch(path, q)) found[r.id] = std::move(r);
           for (auto& id : ids) {
@@ -168,9 +170,10 @@ std::uint64_t chroma_store::remove(const std::string& collection,
     validate_ids(ids);
     return with_collection(
         collection, [&](const collection_info&, const std::string& path) {
-          if (ids.empty()) return std::uint64_t{0};
+          auto wanted = text_ids(ids);  // as in get
+          if (wanted.empty()) return std::uint64_t{0};
           // Chroma's /delete does not say how many it removed.
-          json q{{"ids", ids}, {"include", json::array()}};
+          json q{{"ids", wanted}, {"include", json::array()}};
           json present = call("POST", path + "/get", &q).at("ids");
           if (present.empty()) return std::uint64_t{0};
           json d{{"ids", present}};

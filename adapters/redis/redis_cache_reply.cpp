@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "messages/errors.hpp"
+#include "messages/limits.hpp"
 
 namespace storage {
 
@@ -42,8 +43,8 @@ void redis_unexpected(const redis_connection& conn, const char* op) {
 
 std::int64_t redis_live_ttl(long long pttl) {
   // Still live, and a TTL read here may be written back elsewhere, where 0
-  // is invalid.
-  return std::max<long long>(1, pttl);
+  // is invalid and more than max_ttl_ms too (another client may set any).
+  return std::clamp<long long>(pttl, 1, max_ttl_ms);
 }
 
 void redis_read_result(const redis_connection& conn, const cache_op& op,

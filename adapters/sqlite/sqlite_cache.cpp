@@ -60,6 +60,12 @@ std::optional<std::int64_t> sqlite_cache::expiry(ttl_ms ttl, std::int64_t now,
   return now + std::min(*ttl, max_ttl_ms);
 }
 
+// At most max_ttl_ms: a file written before that limit may hold an expiry
+// far beyond it, and a TTL read here may be written elsewhere (migration).
+std::int64_t sqlite_cache::remaining_ms(std::int64_t at, std::int64_t now) {
+  return std::min(at - now, max_ttl_ms);
+}
+
 void sqlite_cache::exec(int id, const char* op) {
   sqlite_query q(db_, stmts_[id], store_, op);
   q.next();
@@ -258,7 +264,7 @@ ttl_info sqlite_cache::ttl(const std::string& key) {
   ttl_info info;
   if (!q.next()) return info;
   info.exists = true;
-  if (auto at = q.column_opt(0)) info.ttl = *at - now;
+  if (auto at = q.column_opt(0)) info.ttl = remaining_ms(*at, now);
   return info;
 }
 
@@ -298,7 +304,7 @@ cache_scan_page sqlite_cache::scan(const std::string& cursor,
       break;
     }
     cache_entry e{q.column_text(0), q.column_blob(1), std::nullopt};
-    if (auto at = q.column_opt(2)) e.ttl = *at - now;
+    if (auto at = q.column_opt(2)) e.ttl = remaining_ms(*at, now);
     page.entries.push_back(std::move(e));
   }
   if (more) page.next_cursor = page.entries.back().key;

@@ -56,6 +56,8 @@ class sqlite_cache final : public cache_backend {
   void commit(const char* op);
   void rollback() noexcept;
   void after_write(std::int64_t now) noexcept;
+  // What is left of an expiry `at`, at most max_ttl_ms.
+  static std::int64_t remaining_ms(std::int64_t at, std::int64_t now);
   std::optional<std::int64_t> expiry(ttl_ms ttl, std::int64_t now,
                                      const char* op) const;
   void check_key(const std::string& key, const char* op) const;

@@ -11,6 +11,7 @@
 
 #include "adapters/cache_rules.hpp"
 #include "adapters/factories.hpp"
+#include "messages/limits.hpp"
 #include "messages/store_uri.hpp"
 
 namespace storage::testing {
@@ -159,6 +160,29 @@ TEST(sqlite_cache, ttl_survives_reopening) {
   EXPECT_GT(*t.ttl, 50000);
   sleep_ms(150);
   EXPECT_FALSE(c->exists("short"));
+}
+
+// A file of an older version may hold an expiry far past max_ttl_ms (it
+// saturated at INT64_MAX): read back, the TTL is at most the limit, so a
+// migration can write it to a store that checks it.
+TEST(sqlite_cache, a_ttl_read_back_is_at_most_the_limit) {
+  auto db = dir().file("legacy.db");
+  auto c = open(db);
+  c->set("far", "v", 60000);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "UPDATE cache SET expires_at = 9223372036854775807",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  auto t = c->ttl("far");
+  ASSERT_TRUE(t.ttl);
+  EXPECT_EQ(*t.ttl, max_ttl_ms);
+  auto page = c->scan("", 10);
+  ASSERT_EQ(page.entries.size(), 1u);
+  ASSERT_TRUE(page.entries[0].ttl);
+  EXPECT_EQ(*page.entries[0].ttl, max_ttl_ms);
 }
 
 TEST(sqlite_cache, held_lock_times_out_instead_of_hanging) {

@@ -355,8 +355,9 @@ TEST_P(VectorBasic, TextThatIsNotUtf8IsInvalidArgumentAndWritesNothing) {
       await(vs().upsert(c, {rec("ok", {1, 1}), bad}));
     })) << bad.id;
   EXPECT_EQ(await(vs().count(c)), 0u);
-  EXPECT_TRUE(fails_with(errc::invalid_argument,
-                         [&] { await(vs().get(c, {"n\0"s})); }));
+  // Such an id cannot have been written: read or deleted, it is absent.
+  EXPECT_TRUE(await(vs().get(c, {"n\0"s, "i\xFF"s})).empty());
+  EXPECT_EQ(await(vs().remove(c, {"n\0"s, "i\xFF"s})), 0u);
   // A filter cannot even be built from such text.
   EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
     search_request req;

@@ -73,6 +73,15 @@ TEST(faiss_dir_owner, other_parameters_or_shard_counts_are_refused_at_once) {
     // The same parameters are the same store.
     EXPECT_EQ(
         await(rt.open_vector(with_param(uri, "index=flat")).count("docs")), 1u);
+    // What counts is the directory a store serves now: swapped elsewhere,
+    // it leaves this one free and holds the other.
+    auto elsewhere = "faiss://" + fresh_dir() + "/moved";
+    rt.swap(uri, elsewhere);
+    auto freed = rt.open_vector(with_param(uri, "timeout_ms=5000"));
+    EXPECT_EQ(await(freed.count("docs")), 1u);
+    EXPECT_TRUE(fails_with(errc::conflict, [&] {
+      rt.open_vector(with_param(elsewhere, "timeout_ms=5000"));
+    }));
   }
   // Closed: another pool size is still refused, naming the one it holds,
   // and nothing is created beside the records.
