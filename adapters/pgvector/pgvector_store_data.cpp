@@ -54,12 +54,10 @@ std::uint64_t pgvector_store::upsert(
   using field = std::optional<std::string>;
   std::vector<std::array<field, 4>> rows;
   try {
-    // Duplicate ids would make ON CONFLICT fail mid-statement.
+    // Duplicate ids would make ON CONFLICT fail mid-statement, and text
+    // PostgreSQL cannot hold (NUL) fails here, before any row is built.
     validate_batch(records);
     for (auto& r : records) {
-      pgv::check_text(r.id, "id");
-      if (r.document)
-        pgv::check_text(*r.document, "document of '" + r.id + "'");
       rows.push_back({r.id, pgv::vector_text(r.embedding),
                       pgv::metadata_json(r.metadata), r.document});
     }
