@@ -1,6 +1,7 @@
 #include "messages/filter.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -175,6 +176,11 @@ filter filter::leaf(op kind, std::string field,
           "': null is not a comparable value");
     if (is_range(kind) && !is_number(v))
       bad(std::string(to_string(kind)) + " on '" + field + "' needs a number");
+    // As parse refuses 1e400: no record holds one (validate_batch).
+    auto* d = std::get_if<double>(&v);
+    if (d && !std::isfinite(*d))
+      bad(std::string(to_string(kind)) + " on '" + field +
+          "': not a finite number");
   }
   if ((kind == op::in || kind == op::nin) && vs.empty())
     bad(std::string(to_string(kind)) + " on '" + field +

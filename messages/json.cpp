@@ -75,6 +75,14 @@ vector_record record_from_json(const json& j) {
   if (id == j.end() || !id->is_string())
     throw store_error(errc::invalid_argument, "a record needs a string \"id\"");
   r.id = id->get<std::string>();
+  // A misspelt field ("metdata") would drop what it holds without a word.
+  for (auto& [key, value] : j.items())
+    if (key != "id" && key != "embedding" && key != "metadata" &&
+        key != "document")
+      throw store_error(errc::invalid_argument,
+                        "record '" + r.id + "': unknown field '" + key +
+                            "' (a record has id, embedding, metadata, "
+                            "document)");
   auto emb = j.find("embedding");
   if (emb == j.end() || !emb->is_array())
     throw store_error(errc::invalid_argument,

@@ -65,7 +65,15 @@ std::string redact_uri(const std::string& text) {
   }
 }
 
-store_uri store_uri::parse(const std::string& text) {
+store_uri store_uri::parse(const std::string& given) {
+  // Schemes are case-insensitive (RFC 3986): REDIS:// is redis://, in
+  // every use and in what is shown.
+  std::string text = given;
+  auto scheme_end = text.find("://");
+  if (scheme_end == std::string::npos) scheme_end = 0;
+  for (std::size_t i = 0; i < scheme_end; ++i)
+    text[i] =
+        static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
   store_uri u;
   u.redacted_ = text;
   auto fail = [&](const std::string& what) {
@@ -86,7 +94,8 @@ store_uri store_uri::parse(const std::string& text) {
       rest.find('@', end) != std::string::npos)
     fail(
         "an '@' after the host: write '/', '?' and '@' in a user name, "
-        "password or path percent-encoded (%2F, %3F, %40)");
+        "password, path or parameter value percent-encoded (%2F, %3F, "
+        "%40)");
   std::string authority = rest.substr(0, end);
   std::string tail = end == std::string::npos ? "" : rest.substr(end);
   if (auto at = authority.rfind('@'); at != std::string::npos) {
@@ -125,8 +134,15 @@ store_uri store_uri::parse(const std::string& text) {
     auto p = authority.substr(colon + 1);
     if (p.empty() || p.size() > 5 ||
         p.find_first_not_of("0123456789") != std::string::npos ||
-        std::stol(p) == 0 || std::stol(p) > 65535)
-      bad(u.redacted_, "port '" + p + "' is not a number from 1 to 65535");
+        std::stol(p) == 0 || std::stol(p) > 65535) {
+      if (p.find_first_not_of("0123456789") == std::string::npos)
+        bad(u.redacted_, "port '" + p + "' is not a number from 1 to 65535");
+      // Not digits: perhaps a password that lost its '@'. Never shown.
+      remember_secret(p);
+      bad(scrub_secrets(u.redacted_),
+          "the port is not a number from 1 to 65535 (a password goes in "
+          "scheme://user:password@host)");
+    }
     u.port_ = static_cast<std::uint16_t>(std::stol(p));
   }
   if (!decode(tail, u.path_)) bad(u.redacted_, "malformed path");

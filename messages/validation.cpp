@@ -131,10 +131,17 @@ void validate_record_text(const vector_record& r) {
   if (r.document && !is_text(*r.document))
     not_text(*r.document, "record '" + r.id + "': the document");
   for (auto& [key, value] : r.metadata) {
+    if (key.empty()) invalid("record '" + r.id + "': an empty metadata key");
     if (!is_text(key)) not_text(key, "record '" + r.id + "': a metadata key");
     auto* s = std::get_if<std::string>(&value);
     if (s && !is_text(*s))
       not_text(*s, "record '" + r.id + "': metadata '" + key + "'");
+    // JSON and PostgreSQL have no NaN or infinity: what one backend kept,
+    // another would refuse or lose.
+    auto* d = std::get_if<double>(&value);
+    if (d && !std::isfinite(*d))
+      invalid("record '" + r.id + "': metadata '" + key +
+              "' is not a finite number");
   }
 }
 

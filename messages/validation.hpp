@@ -29,8 +29,9 @@ void validate_collection_name(const std::string& name);
 void validate_collection_spec(const collection_spec& spec);
 
 // A whole batch: at most max_batch_records, ids non-empty, unique and at most
-// max_id_bytes, text as is_text says, embeddings non-empty, finite, at
-// most max_dimension and all of one length (dimension_mismatch otherwise).
+// max_id_bytes, text as is_text says, metadata keys non-empty and numbers
+// finite, embeddings non-empty, finite, at most max_dimension and all of
+// one length (dimension_mismatch otherwise).
 void validate_batch(const std::vector<vector_record>& records);
 
 // The batch against the collection's dimension (dimension_mismatch).

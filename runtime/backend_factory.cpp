@@ -61,8 +61,9 @@ const scheme_entry& entry_for(const store_uri& u) {
     if (u.scheme() == e.scheme) return e;
   if (u.scheme() == "caf")
     throw store_error(errc::unsupported,
-                      "caf:// stores (served by another node) are not "
-                      "available in this build",
+                      "a caf:// store (served by another node) cannot "
+                      "be the target of a swap or a live migration: run "
+                      "those on the node that serves it",
                       "open", u.redacted());
   throw store_error(errc::invalid_argument,
                     "unknown scheme '" + u.scheme() +

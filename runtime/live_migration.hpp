@@ -5,7 +5,11 @@
 //               the caller) and are mirrored to the target in the source's
 //               order; reads stay on the source, straight to its workers
 //               while no write is held back. The router records the ids
-//               each write touches.
+//               each write touches. A mirrored cache TTL counts from when
+//               the write went to the source, not from when the mirror
+//               leaves, so a key expires on both sides together (within a
+//               millisecond; one that expired on its way is written with
+//               1 ms left).
 //   backfill    the migration pipeline copies the source through the
 //               router's backfill path, which drops touched ids: a stale
 //               copy never overwrites a newer write, a delete is never undone.
@@ -15,7 +19,10 @@
 //               mirrors go on (vector_backend::build_index); abort()
 //               cancels a build in progress (vector_backend::interrupt).
 //   verify      both collection lists are compared (a collection missing on
-//               the target fails unless the router saw the source drop it),
+//               the target fails unless the router saw the source drop it;
+//               one only the target has is logged as a warning and shows
+//               in the store after cutover: pgvector has no namespace, and
+//               a shared database holds other stores' collections),
 //               then page by page both sides' records, read while traffic
 //               runs: a difference on an id no live write touched is real
 //               and fails the migration (a rerun to the same target, which

@@ -61,7 +61,7 @@ store_pair check_pair(runtime& rt, const std::string& from,
   auto to_uri = rt.resolve(to);
   store_pair p;
   p.kind = common_kind(from_uri, to_uri, op);
-  if (store_identity(from_uri) == store_identity(to_uri))
+  if (data_identity(from_uri) == data_identity(to_uri))
     invalid("--from and --to are the same store '" + redact_uri(from_uri) + "'",
             op);
   opts.source_name = redact_uri(from_uri);

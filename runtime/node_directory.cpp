@@ -44,7 +44,10 @@ live_report report_of(const live_migration& m, const std::string& target) {
       r.result_verified = res.verified;
     } catch (const store_error& e) {
       r.error_code = static_cast<std::uint8_t>(e.code());
-      r.error = e.what();
+      // The message, not what(): the client names code and operation, and
+      // they came twice. The store it failed on may be the target.
+      r.error =
+          e.message() + (e.store().empty() ? "" : " (at " + e.store() + ")");
     }
   }
   return r;

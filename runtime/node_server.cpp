@@ -25,6 +25,23 @@ bool is_loopback(const std::string& address) {
   return (ntohl(a.s_addr) >> 24) == 127;
 }
 
+namespace {
+
+// A node announces only stores it holds. A faiss:// directory is taken at
+// its first request, one lock per shard (faiss_dir_lock.hpp); a count
+// reaches every shard, so another holder is found now (conflict), not by
+// the node's first client. Which collection is counted does not matter.
+void hold_faiss_directory(vector_store& vs) {
+  try {
+    vs.count("storage-serve-probe").get();
+  } catch (const store_error& e) {
+    if (e.code() != errc::collection_not_found)
+      throw store_error(e.code(), e.message(), "serve", e.store());
+  }
+}
+
+}  // namespace
+
 struct node_server::impl {
   impl(runtime& r, serve_options o) : rt(r), opts(std::move(o)) {}
   runtime& rt;
@@ -67,11 +84,14 @@ node_server::node_server(runtime& rt, serve_options opts)
                         "serve");
     auto kind = kind_of(uri);
     served_store s{name, to_string(kind), redact_uri(uri)};
-    auto h = kind == store_kind::vector
-                 ? caf::actor_cast<caf::strong_actor_ptr>(
-                       rt.open_vector(name).actor())
-                 : caf::actor_cast<caf::strong_actor_ptr>(
-                       rt.open_cache(name).actor());
+    caf::strong_actor_ptr h;
+    if (kind == store_kind::vector) {
+      auto vs = rt.open_vector(name);
+      if (parsed.scheme() == "faiss") hold_faiss_directory(vs);
+      h = caf::actor_cast<caf::strong_actor_ptr>(vs.actor());
+    } else {
+      h = caf::actor_cast<caf::strong_actor_ptr>(rt.open_cache(name).actor());
+    }
     d.longest_deadline = std::max(d.longest_deadline, deadline_of(parsed));
     handles.emplace_back(spawn_node_inbox(rt.system(), std::move(h), s.uri), s);
     d.stores.push_back(s);

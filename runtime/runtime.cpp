@@ -52,7 +52,7 @@ std::string runtime::resolve(const std::string& uri_or_name) const {
   auto it = impl_->names.find(uri_or_name);
   if (it == impl_->names.end())
     throw store_error(errc::invalid_argument,
-                      "'" + uri_or_name +
+                      "'" + redact_uri(uri_or_name) +
                           "' is neither a store URI nor a store named in the "
                           "config file's [stores] section",
                       "open");
@@ -277,6 +277,16 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                         "finalize or abort it first",
                         "migrate", name);
   }
+  // Onto the data it serves from now (another spelling, pool or timeout):
+  // a copy onto itself, whose "old backend" would be the live data.
+  auto table = v ? v->table : c->table;
+  if (auto r = table ? table->current() : nullptr;
+      r && data_identity(r->store) == data_identity(target))
+    throw store_error(errc::invalid_argument,
+                      "the target '" + redact_uri(target_uri) +
+                          "' is where this store's data is now (" + r->store +
+                          "): a migration needs another backend",
+                      "migrate", name);
   // The journal names the backend the store serves from now (an earlier
   // migration may have moved it), which is this migration's source.
   auto last = impl_->journal.find(entry.source_identity);

@@ -60,31 +60,43 @@ std::size_t runtime::requests_in_flight() const {
   return n;
 }
 
-store_stats runtime::stats(const std::string& uri_or_name) {
-  auto uri = resolve(uri_or_name);
-  if (is_remote(uri)) return remote_stats(*this, uri);
-  auto id = store_identity(uri);
-  std::lock_guard<std::mutex> guard(impl_->mtx);
+namespace {
+
+// The open store whose identity is `id`, or nothing. Looked up by identity,
+// never parsed again: an identity holds a decoded password, which need not
+// parse as a URI (a '@' or '/' in it). A template: runtime::impl is private.
+template <class Impl>
+std::optional<store_stats> stats_by_identity(Impl& impl,
+                                             const std::string& id) {
+  std::lock_guard<std::mutex> guard(impl.mtx);
   std::shared_ptr<route_table> table;
   const char* kind = "vector";
-  if (auto it = impl_->vectors.find(id); it != impl_->vectors.end()) {
+  if (auto it = impl.vectors.find(id); it != impl.vectors.end()) {
     table = it->second.table;
-  } else if (auto it = impl_->caches.find(id); it != impl_->caches.end()) {
+  } else if (auto it = impl.caches.find(id); it != impl.caches.end()) {
     table = it->second.table;
     kind = "cache";
   } else {
-    throw store_error(errc::invalid_argument,
-                      "no open store named '" + redact_uri(uri_or_name) + "'",
-                      "stats");
+    return std::nullopt;
   }
   auto s = local_stats(*table, kind);
-  s.store = impl_->display[id];
-  if (auto it = impl_->last_migration.find(id);
-      it != impl_->last_migration.end()) {
+  s.store = impl.display[id];
+  if (auto it = impl.last_migration.find(id); it != impl.last_migration.end()) {
     s.migration = migration_of(it->second, table->metrics->mirror_lag());
-    s.migration->target = impl_->migration_targets[id];
+    s.migration->target = impl.migration_targets[id];
   }
   return s;
+}
+
+}  // namespace
+
+store_stats runtime::stats(const std::string& uri_or_name) {
+  auto uri = resolve(uri_or_name);
+  if (is_remote(uri)) return remote_stats(*this, uri);
+  if (auto s = stats_by_identity(*impl_, store_identity(uri))) return *s;
+  throw store_error(errc::invalid_argument,
+                    "no open store named '" + redact_uri(uri_or_name) + "'",
+                    "stats");
 }
 
 std::vector<store_stats> runtime::stats() {
@@ -94,7 +106,8 @@ std::vector<store_stats> runtime::stats() {
     for (auto& [id, name] : impl_->display) ids.push_back(id);
   }
   std::vector<store_stats> out;
-  for (auto& id : ids) out.push_back(stats(id));
+  for (auto& id : ids)  // one closed meanwhile is left out
+    if (auto s = stats_by_identity(*impl_, id)) out.push_back(std::move(*s));
   std::sort(out.begin(), out.end(),
             [](auto& a, auto& b) { return a.store < b.store; });
   return out;

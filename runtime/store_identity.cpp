@@ -69,12 +69,22 @@ std::string absolute_file(const std::string& file) {
 
 }  // namespace
 
-std::string store_identity(const std::string& uri) {
+namespace {
+
+// Whether parameter `key` selects where a store's data is (rather than how
+// it is reached or searched): the namespace of a cache, Chroma's tenant and
+// database. memory:// keeps all: each spelling is a store of its own.
+bool selects_data(const std::string& scheme, const std::string& key) {
+  if (scheme == "memory") return true;
+  return key == "namespace" || key == "tenant" || key == "database";
+}
+
+std::string identity_of(const std::string& uri, bool data_only) {
   auto u = store_uri::parse(uri);
   auto scheme = lower(u.scheme());
   std::string out = scheme + "://";
   if (!u.user().empty() || !u.password().empty())
-    out += u.user() + ":" + u.password() + "@";
+    out += data_only ? u.user() + "@" : u.user() + ":" + u.password() + "@";
   auto host = lower(u.host());
   std::string path = u.path();
   if (scheme == "faiss") {
@@ -98,10 +108,21 @@ std::string store_identity(const std::string& uri) {
   char sep = '?';
   for (auto& [k, v] : u.params()) {  // a std::map: already sorted
     if (at_default(scheme, k, number_or_text(v))) continue;
+    if (data_only && !selects_data(scheme, k)) continue;
     out += sep + k + "=" + v;
     sep = '&';
   }
   return out;
+}
+
+}  // namespace
+
+std::string store_identity(const std::string& uri) {
+  return identity_of(uri, false);
+}
+
+std::string data_identity(const std::string& uri) {
+  return identity_of(uri, true);
 }
 
 }  // namespace storage

@@ -18,4 +18,12 @@ namespace storage {
 // a URI that does not parse.
 std::string store_identity(const std::string& uri);
 
+// Where a store's data is, without how it is reached: store_identity without
+// the password, the pool, timeouts, bounds and index parameters (on
+// memory://, where each store is its own data, all parameters stay). Two
+// URIs with one data identity may be two stores of a runtime (a Redis
+// namespace opened with pool=1 and pool=4) but never a migration's source
+// and target.
+std::string data_identity(const std::string& uri);
+
 }  // namespace storage

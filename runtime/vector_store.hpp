@@ -38,6 +38,8 @@ class vector_store {
   // The whole batch is validated before anything is written.
   std::future<std::uint64_t> upsert(std::string collection,
                                     std::vector<vector_record> records);
+  // The records found, each once (an id asked twice is answered once);
+  // missing ids are simply absent.
   std::future<std::vector<vector_record>> get(std::string collection,
                                               std::vector<std::string> ids);
   std::future<std::uint64_t> remove(std::string collection,

@@ -21,6 +21,7 @@
 #include "adapters/pgvector/pgvector_store_detail.hpp"
 #include "adapters/redis/redis_cache_conn.hpp"
 #include "messages/errors.hpp"
+#include "messages/secrets.hpp"
 #include "messages/store_uri.hpp"
 #include "tools/storectl.hpp"
 
@@ -222,7 +223,7 @@ bool served_as_vector(const store_options& opts) {
 void doctor(const store_options& opts) {
   report r;
   std::optional<storage::store_uri> uri;
-  std::string shown = opts.store;
+  std::string shown = storage::redact_uri(opts.store);
   r.run("uri", [&] {
     storage::runtime_options ro;
     ro.config_file = opts.config;
@@ -273,7 +274,10 @@ void doctor(const store_options& opts) {
       r.run("open", [&]() -> json { throw e; });
     }
   }
-  print({{"doctor", r.failed ? "failed" : "ok"}, {"store", shown}});
+  // scrub_secrets: a URI that did not parse may hold a password the parse
+  // found and remembered (redis://:pw, its '@' missing).
+  print({{"doctor", r.failed ? "failed" : "ok"},
+         {"store", storage::scrub_secrets(shown)}});
   if (r.failed) throw *r.first_error;
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "messages/errors.hpp"
+#include "messages/store_uri.hpp"
 #include "runtime/migrate.hpp"
 #include "runtime/migrate_progress.hpp"
 #include "tools/storectl.hpp"
@@ -31,7 +32,7 @@ storage::runtime_options migration_runtime_options(const std::string& from,
     invalid("cannot read config file '" + config + "'");
   for (auto* s : {&from, &to})
     if (config.empty() && !is_uri(*s))
-      invalid("store '" + *s +
+      invalid("store '" + storage::redact_uri(*s) +
               "' is not a URI; a store name needs --config FILE");
   storage::runtime_options ro;
   ro.config_file = config;

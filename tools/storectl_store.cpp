@@ -25,7 +25,7 @@ storage::runtime_options runtime_options_for(const store_options& opts) {
   if (!opts.config.empty() && !std::ifstream(opts.config))
     invalid("cannot read config file '" + opts.config + "'");
   if (opts.config.empty() && !is_uri(opts.store))
-    invalid("--store '" + opts.store +
+    invalid("--store '" + storage::redact_uri(opts.store) +
             "' is not a URI; a store name needs --config FILE");
   storage::runtime_options ro;
   ro.config_file = opts.config;

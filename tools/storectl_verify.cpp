@@ -22,18 +22,22 @@ struct verify_args {
 
 nlohmann::ordered_json summary(const storage::verification_result& v) {
   auto& r = v.report;
-  return {{"collection", collection_field(v.collection)},
-          {"copied", 0},
-          {"source_count", r.source_count},
-          {"target_count", r.target_count},
-          {"verified", r.passed()},
-          {"missing", r.missing.count},
-          {"extra", r.extra.count},
-          {"mismatched", r.mismatched.count},
-          {"first_missing", r.missing.first},
-          {"first_extra", r.extra.first},
-          {"first_mismatched", r.mismatched.first},
-          {"seconds", summary_seconds(v.seconds)}};
+  nlohmann::ordered_json out = {{"collection", collection_field(v.collection)},
+                                {"copied", 0},
+                                {"source_count", r.source_count},
+                                {"target_count", r.target_count},
+                                {"verified", r.passed()},
+                                {"missing", r.missing.count},
+                                {"extra", r.extra.count},
+                                {"mismatched", r.mismatched.count},
+                                {"first_missing", r.missing.first},
+                                {"first_extra", r.extra.first},
+                                {"first_mismatched", r.mismatched.first},
+                                {"seconds", summary_seconds(v.seconds)}};
+  // Why a collection failed that no record explains: it is on one side
+  // only, or its spec differs.
+  if (!r.collection_problem.empty()) out["problem"] = r.collection_problem;
+  return out;
 }
 
 void run(const verify_args& a) {

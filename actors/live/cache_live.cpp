@@ -19,17 +19,34 @@ bool collected(self_ptr self, decltype(mirror_batch::kind) kind) {
   return true;
 }
 
-void send_mset(self_ptr self, const std::vector<cache_entry>& es) {
+// The entries as they go out now: each TTL what is left of it, at least 1 ms
+// (an entry whose time ran out while it waited expires on the target at
+// once, after replacing whatever older value was there).
+std::vector<cache_entry> as_of_now(const std::vector<timed_entry>& es) {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<cache_entry> out;
+  out.reserve(es.size());
+  for (auto& t : es) {
+    out.push_back(t.entry);
+    if (t.expires)
+      out.back().ttl = std::max<std::int64_t>(
+          1, std::chrono::duration_cast<ms>(*t.expires - now).count());
+  }
+  return out;
+}
+
+void send_mset(self_ptr self, const std::vector<timed_entry>& es) {
   if (collected(self, mirror_batch::mset)) {
     auto& to = self->state.pending.entries;
     to.insert(to.end(), es.begin(), es.end());
     return;
   }
   to_target_owners(
-      self, es, [](const cache_entry& e) { return e.key; },
-      [=](std::uint32_t i, std::vector<cache_entry> part) {
+      self, es, [](const timed_entry& e) { return e.entry.key; },
+      [=](std::uint32_t i, std::vector<timed_entry> part) {
         target_send<bool>(self, i, [=](const worker& w, job_ticket t) {
-          return ask_worker(self, w, std::move(t), cmset_atom::value, part);
+          return ask_worker(self, w, std::move(t), cmset_atom::value,
+                            as_of_now(part));
         });
       });
 }
@@ -51,6 +68,17 @@ void send_del(self_ptr self, const ids& keys) {
 
 }  // namespace
 
+std::vector<timed_entry> timed(const std::vector<cache_entry>& es,
+                               std::chrono::steady_clock::time_point from) {
+  std::vector<timed_entry> out;
+  out.reserve(es.size());
+  for (auto& e : es) {
+    out.push_back({e, std::nullopt});
+    if (e.ttl) out.back().expires = from + ms(*e.ttl);
+  }
+  return out;
+}
+
 void flush_mirrors(self_ptr self) {
   auto b = std::move(self->state.pending);
   self->state.pending = {};
@@ -58,11 +86,12 @@ void flush_mirrors(self_ptr self) {
   if (!d || b.kind == mirror_batch::none) return;
   if (b.kind == mirror_batch::mset) {
     auto last = last_per_key(std::move(b.entries),
-                             [](const cache_entry& e) { return e.key; });
-    target_send<bool>(
-        self, pool_type::by_caller, [=](const worker& w, job_ticket t) {
-          return ask_worker(self, w, std::move(t), cmset_atom::value, last);
-        });
+                             [](const timed_entry& e) { return e.entry.key; });
+    target_send<bool>(self, pool_type::by_caller,
+                      [=](const worker& w, job_ticket t) {
+                        return ask_worker(self, w, std::move(t),
+                                          cmset_atom::value, as_of_now(last));
+                      });
   } else {
     auto keys =
         last_per_key(std::move(b.keys), [](const std::string& k) { return k; });
@@ -90,7 +119,9 @@ std::shared_ptr<mirror_entry> keyed_sent(self_ptr self, const ids& keys) {
 void set_done(self_ptr self, const mirror_slot<worker>& slot,
               const cache_entry& e, bool ok) {
   if (!slot.entry) return;
-  if (ok) return fill(self, slot.entry, [=] { send_mset(self, {e}); });
+  if (ok)
+    return fill(self, slot.entry,
+                [=, es = timed({e}, slot.sent)] { send_mset(self, es); });
   copy_keys(self, slot, {e.key});
 }
 
@@ -104,7 +135,9 @@ void del_done(self_ptr self, const mirror_slot<worker>& slot, const ids& keys,
 void mset_done(self_ptr self, const mirror_slot<worker>& slot,
                const std::vector<cache_entry>& es, bool ok) {
   if (!slot.entry) return;
-  if (ok) return fill(self, slot.entry, [=] { send_mset(self, es); });
+  if (ok)
+    return fill(self, slot.entry,
+                [=, ts = timed(es, slot.sent)] { send_mset(self, ts); });
   ids keys;
   for (auto& e : es) keys.push_back(e.key);
   copy_keys(self, slot, keys);
@@ -121,6 +154,7 @@ void copy_keys(self_ptr self, const mirror_slot<worker>& slot,
   auto d = self->state.dual;
   auto e = slot.entry;
   auto s = std::make_shared<snapshot>();
+  auto read_at = std::chrono::steady_clock::now();  // the reads go out below
   s->ttls.resize(keys.size());
   s->left = keys.size() + 1;
   auto failed = [=](caf::error& err) {
@@ -131,6 +165,7 @@ void copy_keys(self_ptr self, const mirror_slot<worker>& slot,
   };
   auto step = [=] {
     if (s->failed || --s->left > 0) return;
+    // The TTLs read are what was left when the reads went out.
     std::vector<cache_entry> present;
     ids gone;
     for (std::size_t i = 0; i < keys.size(); ++i) {
@@ -141,8 +176,8 @@ void copy_keys(self_ptr self, const mirror_slot<worker>& slot,
       else
         gone.push_back(keys[i]);
     }
-    fill(self, e, [=] {
-      if (!present.empty()) send_mset(self, present);
+    fill(self, e, [=, ts = timed(present, read_at)] {
+      if (!present.empty()) send_mset(self, ts);
       if (!gone.empty()) send_del(self, gone);
     });
   };

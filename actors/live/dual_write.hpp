@@ -41,6 +41,9 @@ template <class Worker>
 struct mirror_slot {
   std::shared_ptr<mirror_entry> entry;
   Worker source;
+  // When the part went to the source: a mirrored TTL counts from here, not
+  // from when the mirror leaves (cache_live.cpp).
+  std::chrono::steady_clock::time_point sent = std::chrono::steady_clock::now();
 };
 
 template <class Worker>

@@ -102,6 +102,15 @@ checkpoint_file checkpoint_file::open(const std::string& path,
   f.path_ = path;
   std::ifstream in(path);
   if (!in) {
+    // A path that cannot be written is the caller's mistake, named before
+    // the migration writes anything, not after its first batch.
+    auto probe = path + ".probe." + std::to_string(::getpid());
+    int fd =
+        ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      bad_file(path, std::string("cannot be created: ") + std::strerror(errno));
+    ::close(fd);
+    ::unlink(probe.c_str());
     f.doc_ = {{"format", 1},
               {"source", source},
               {"target", target},

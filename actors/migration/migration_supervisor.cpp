@@ -87,6 +87,16 @@ void stop_stages(self_ptr self) {
     if (*a) self->send_exit(*a, caf::exit_reason::kill);
 }
 
+// An error a restart cannot mend: the request itself was wrong (a target
+// URI with an empty namespace). Not conflict or dimension_mismatch: a
+// collection dropped and created again during a live migration gives those
+// once, and the restart reads the new one.
+bool permanent(const caf::error& e) {
+  if (e.category() != error_category) return false;
+  auto code = static_cast<errc>(e.code());
+  return code == errc::invalid_argument || code == errc::unsupported;
+}
+
 void give_up(self_ptr self) {
   auto& st = self->state;
   auto cause = from_caf_error(st.last_error, "migrate", st.ends.target_name);
@@ -94,9 +104,11 @@ void give_up(self_ptr self) {
                                    : "collection '" + st.ends.collection + "'";
   store_error e(cause.code(),
                 "migrating " + what + " from '" + st.ends.source_name +
-                    "' to '" + st.ends.target_name + "' failed after " +
-                    std::to_string(st.failures) +
-                    " attempts: " + cause.message(),
+                    "' to '" + st.ends.target_name + "' failed" +
+                    (st.failures > 1
+                         ? " after " + std::to_string(st.failures) + " attempts"
+                         : std::string()) +
+                    ": " + cause.message(),
                 cause.operation(), cause.store());
   if (st.slot->claim())
     st.slot->promise.set_exception(std::make_exception_ptr(e));
@@ -118,7 +130,8 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
   if (st.alive > 0) return;
   ++st.failures;
-  if (st.failures > st.opts.max_attempts) return give_up(self);
+  if (st.failures > st.opts.max_attempts || permanent(st.last_error))
+    return give_up(self);
   auto shift = std::min(st.failures - 1, 8u);
   auto delay = st.opts.backoff * (1u << shift);
   self->delayed_send(self, delay, mrestart_atom::value, st.generation);

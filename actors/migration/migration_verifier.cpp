@@ -236,7 +236,9 @@ std::string describe(const verify_report& r, const std::string& what) {
              to_string(d) + " (" + join_ids(s) + ")";
   }
   if (!parts.empty()) out += ": " + parts;
-  return out + " of " + std::to_string(r.source_count) + " on the source and " +
+  // "of 0 on the source" after "does not exist on the source" reads wrong.
+  out += r.collection_problem.empty() ? " of " : "; ";
+  return out + std::to_string(r.source_count) + " on the source and " +
          std::to_string(r.target_count) + " on the target";
 }
 

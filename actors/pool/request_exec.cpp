@@ -1,5 +1,7 @@
 #include "actors/pool/request_exec.hpp"
 
+#include <unordered_set>
+
 #include "actors/pool/search_bound.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/validation.hpp"
@@ -55,6 +57,14 @@ caf::message run_vector_request(vector_backend& b,
     auto& xs = arg<ids>(req, 2);
     validate_collection_name(c);
     validate_ids(xs);
+    // An id asked twice is answered once, as sharded stores and Chroma do.
+    if (xs.size() > 1) {
+      std::unordered_set<std::string> seen;
+      ids once;
+      for (auto& x : xs)
+        if (seen.insert(x).second) once.push_back(x);
+      if (once.size() < xs.size()) return caf::make_message(b.get(c, once));
+    }
     return caf::make_message(b.get(c, xs));
   }
   if (is<vdelete_atom, string, ids>(req)) {

@@ -10,11 +10,21 @@ namespace storage::cache_detail {
 
 using pool_type = worker_pool<cache_backend, cache_worker_actor>;
 using worker = cache_worker_actor;
+// An entry to mirror and the moment its TTL ends, fixed when the write went
+// to the source: the time it waits in the log and in a batch does not
+// lengthen the key's life on the target.
+struct timed_entry {
+  cache_entry entry;
+  std::optional<std::chrono::steady_clock::time_point> expires;
+};
+std::vector<timed_entry> timed(const std::vector<cache_entry>& es,
+                               std::chrono::steady_clock::time_point from);
+
 // Keyed mirrors collected while the dual-write log is pumped, sent as one
 // request per run of the same kind (dual_write.hpp's pump).
 struct mirror_batch {
   enum { none, mset, del } kind = none;
-  std::vector<cache_entry> entries;
+  std::vector<timed_entry> entries;
   ids keys;
 };
 

@@ -119,12 +119,15 @@ chroma_response chroma_http::send(const char* method, const std::string& path,
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     double connect_time = 0;
+    long sent = 0;
     curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect_time);
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
     std::string what =
         std::string(method) + " " + path + ": " + curl_easy_strerror(rc);
     // A timeout after the connection stood is a slow server, not a
-    // missing one.
-    if (rc == CURLE_OPERATION_TIMEDOUT && connect_time > 0)
+    // missing one. A kept-alive connection has no connect time of this
+    // transfer; that the request went out says it stood.
+    if (rc == CURLE_OPERATION_TIMEDOUT && (connect_time > 0 || sent > 0))
       throw store_error(errc::timeout, "Chroma at " + endpoint_ +
                                            " did not answer within " +
                                            std::to_string(request_timeout_ms_) +

@@ -56,10 +56,11 @@
 // in the background once snapshot_after records were written or removed
 // since the last one, and when the store closes once min(snapshot_after,
 // 1000) were. Opening loads the snapshot and replays only the writes made
-// after it; a missing, stale, torn or corrupt snapshot is rebuilt from SQLite
-// (with a warning in the log), so a crash or SIGKILL at any moment loses
-// nothing acknowledged and brings no removed record back. Writing a snapshot
-// holds the store only while the state is copied into the page cache;
+// after it; a stale, torn or corrupt snapshot is rebuilt from SQLite (with a
+// warning in the log), and so is a missing one (without: a collection closed
+// before its first snapshot has none), so a crash or SIGKILL at any moment
+// loses nothing acknowledged and brings no removed record back. Writing a
+// snapshot holds the store only while the state is copied into the page cache;
 // syncing and renaming the file happen outside. snapshot=off neither reads
 // nor writes snapshots, and deletes any it finds (it keeps no removal log,
 // so they would go stale).

@@ -278,6 +278,14 @@ std::pair<std::string, std::uint64_t> memory_settings_of(const store_uri& uri) {
                       "open", uri.redacted());
   auto total = static_cast<std::uint64_t>(
       uri.int_param("max_entries", 100000, 1, 1'000'000'000'000LL));
+  // Each shard holds at least one key, and the shards together at most N.
+  auto shards = uri.int_param("pool", 1, 1, 256);
+  if (total < static_cast<std::uint64_t>(shards))
+    throw store_error(errc::invalid_argument,
+                      "max_entries=" + std::to_string(total) +
+                          " is fewer than pool=" + std::to_string(shards) +
+                          ": each shard holds at least one key",
+                      "open", uri.redacted());
   return {std::move(ns), total};
 }
 
@@ -297,7 +305,9 @@ std::unique_ptr<cache_backend> make_memory_cache(const store_uri& uri,
                       "shard " + std::to_string(shard) + " of " +
                           std::to_string(shards) + " does not exist",
                       "open", store);
-  auto per_shard = (total + shards - 1) / shards;
+  // The whole store holds at most max_entries: the remainder goes one key
+  // each to the first shards.
+  auto per_shard = total / shards + (shard < total % shards ? 1 : 0);
   return std::make_unique<memory_cache>(store, ns, per_shard);
 }
 

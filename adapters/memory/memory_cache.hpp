@@ -1,6 +1,7 @@
 // memory://?max_entries=N&namespace=NS — an in-process LRU cache with TTLs.
 // Each instance is one shard holding its own keys; with pool=N the runtime
-// makes N of them and routes each key to one.
+// makes N of them and routes each key to one. max_entries bounds the whole
+// store (split over the shards, so at least pool; LRU order is per shard).
 #pragma once
 
 #include <chrono>

@@ -8,6 +8,9 @@
 //   m=16                HNSW links per node (2..100)
 //   ef_construction=64  HNSW build candidate list (>= 2*m, <= 1000)
 //   ef_search=200       HNSW search candidate list, raised to k+10 per query
+//                       (the rows an index search fetches; when they come
+//                       up short, or end inside the k-th hit's tie, the
+//                       search scans instead, so ties keep id order)
 //   exact_below=10000   collections estimated below this many rows are
 //                       searched exactly (sequential scan), so small
 //                       collections never get approximate answers

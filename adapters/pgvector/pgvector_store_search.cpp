@@ -119,10 +119,10 @@ pgv::statement set_ef_search(int ef) {
   return s;
 }
 
-// The rows as hits: distances recomputed exactly, ties by id, k at most.
+// The rows as hits: distances recomputed exactly, ties by id, all of them.
 std::vector<search_hit> to_hits(std::vector<vector_record> rows, metric m,
                                 const std::vector<float>& query,
-                                std::uint32_t k, const include_fields& inc) {
+                                const include_fields& inc) {
   std::vector<search_hit> hits;
   hits.reserve(rows.size());
   for (auto& rec : rows) {
@@ -138,6 +138,19 @@ std::vector<search_hit> to_hits(std::vector<vector_record> rows, metric m,
             [](const search_hit& a, const search_hit& b) {
               return closer(a.distance, a.id, b.distance, b.id);
             });
+  return hits;
+}
+
+// Whether the index's `fetch` rows may have cut a tie the k-th hit is in:
+// the last row fetched is as far as the k-th, so rows of that distance may
+// have been left out in the server's order, not by id. Only a scan tells.
+bool tie_past_fetch(const std::vector<search_hit>& hits, std::uint32_t k,
+                    std::uint64_t fetch) {
+  return hits.size() >= fetch && k > 0 && hits.size() >= k &&
+         hits[k - 1].distance == hits.back().distance;
+}
+
+std::vector<search_hit> first_k(std::vector<search_hit> hits, std::uint32_t k) {
   if (hits.size() > k) hits.resize(k);
   return hits;
 }
@@ -210,11 +223,14 @@ std::vector<search_hit> pgvector_store::search_rows(const collection_info& c,
     // up early (filtered search); only a full scan tells which.
     if (static_cast<std::uint64_t>(rows->rows()) < fetch) exact = true;
   }
-  if (exact) {
-    auto s = search_statement(c.table, m, req.query, req.where, fetch, true);
-    rows = conn_->exec(s.sql, s.args);
+  if (!exact) {
+    auto hits = to_hits(records_of(*rows), m, req.query, req.include);
+    if (!tie_past_fetch(hits, req.k, fetch))
+      return first_k(std::move(hits), req.k);
   }
-  return to_hits(records_of(*rows), m, req.query, req.k, req.include);
+  auto s = search_statement(c.table, m, req.query, req.where, fetch, true);
+  rows = conn_->exec(s.sql, s.args);
+  return first_k(to_hits(records_of(*rows), m, req.query, req.include), req.k);
 }
 
 std::vector<std::vector<search_hit>> pgvector_store::search_rows_batch(
@@ -256,22 +272,25 @@ std::vector<std::vector<search_hit>> pgvector_store::search_rows_batch(
   for (std::size_t j = 0; j < by_index.size(); ++j)
     found[by_index[j]] = records_of(rows[first + j]);
   if (!by_scan.empty()) take_scan(rows.back(), found);
-  // Fewer rows than asked from the index: fewer matches, or an index that
-  // gave up early; a full scan tells which, as in search_rows.
+  std::vector<std::vector<search_hit>> out(qs.size());
+  for (std::size_t i = 0; i < qs.size(); ++i)
+    out[i] = to_hits(std::move(found[i]), m, qs[i], req.include);
+  // Fewer rows than asked from the index (fewer matches, or an index that
+  // gave up early) or a tie the fetch may have cut: a full scan tells, as
+  // in search_rows.
   std::vector<std::size_t> redo;
   for (auto i : by_index)
-    if (found[i].size() < fetch) {
+    if (out[i].size() < fetch || tie_past_fetch(out[i], req.k, fetch))
       redo.push_back(i);
-      found[i].clear();
-    }
   if (!redo.empty()) {
+    std::vector<std::vector<vector_record>> again(qs.size());
     auto s = scan_statement(c.table, m, qs, redo, req.where, fetch);
-    take_scan(conn_->exec(s.sql, s.args), found);
+    take_scan(conn_->exec(s.sql, s.args), again);
+    for (auto i : redo)
+      out[i] = to_hits(std::move(again[i]), m, qs[i], req.include);
   }
-  std::vector<std::vector<search_hit>> out;
-  out.reserve(qs.size());
   for (std::size_t i = 0; i < qs.size(); ++i)
-    out.push_back(to_hits(std::move(found[i]), m, qs[i], req.k, req.include));
+    out[i] = first_k(std::move(out[i]), req.k);
   return out;
 }
 

@@ -87,14 +87,23 @@ TEST(memory_cache, expired_entries_are_dropped_before_live_ones) {
   EXPECT_EQ(c->clear(), 3u);
 }
 
+// max_entries bounds the whole store: 10 over 3 shards is 4 + 3 + 3, and
+// fewer entries than shards cannot be split.
 TEST(memory_cache, shards_split_max_entries) {
-  auto c = open("memory://?max_entries=10", 1, 3);
-  auto* m = dynamic_cast<memory_cache*>(c.get());
-  ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->max_entries(), 4u);  // ceil(10 / 3)
-  for (int i = 0; i < 6; ++i) c->set(std::to_string(i), "v", std::nullopt);
-  EXPECT_EQ(scan_all(*c, 100).size(), 4u);
-  EXPECT_EQ(m->name_space(), "default");
+  std::uint64_t sum = 0;
+  for (std::uint32_t shard = 0; shard < 3; ++shard) {
+    auto c = open("memory://?max_entries=10&pool=3", shard, 3);
+    auto* m = dynamic_cast<memory_cache*>(c.get());
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->max_entries(), shard == 0 ? 4u : 3u) << shard;
+    sum += m->max_entries();
+    for (int i = 0; i < 6; ++i) c->set(std::to_string(i), "v", std::nullopt);
+    EXPECT_EQ(scan_all(*c, 100).size(), m->max_entries());
+    EXPECT_EQ(m->name_space(), "default");
+  }
+  EXPECT_EQ(sum, 10u);
+  EXPECT_EQ(code_of([] { open("memory://?max_entries=3&pool=4", 0, 4); }),
+            errc::invalid_argument);
 }
 
 TEST(memory_cache, instances_do_not_share_keys) {

@@ -190,6 +190,32 @@ TEST_F(pgvector, ties_order_by_id_bytewise) {
   EXPECT_EQ(ids_of(hits), (std::vector<std::string>{"B", "_", "a", "aa"}));
 }
 
+// A tie wider than what the index fetches (k + 10 rows, in the server's
+// order): the k smallest ids of it, through search and search_batch.
+TEST_F(pgvector, a_tie_wider_than_the_index_fetch_keeps_id_order) {
+  make(2, metric::l2, "exact_below=0");
+  std::vector<vector_record> batch;
+  std::vector<std::string> tied;
+  for (int i = 0; i < 40; ++i) {
+    auto id = "t" + std::to_string((i * 37) % 40 + 100);
+    tied.push_back(id);
+    batch.push_back(rec(id, {1, 1}));
+  }
+  for (int i = 0; i < 20; ++i)
+    batch.push_back(rec("far" + std::to_string(i), {9, float(9 + i)}));
+  store->upsert(name, batch);
+  std::sort(tied.begin(), tied.end());
+  for (std::uint32_t k : {1u, 5u, 29u}) {
+    auto want = std::vector<std::string>(tied.begin(), tied.begin() + k);
+    EXPECT_EQ(ids_of(store->search(name, {{1, 1}, k, {}, {}})), want) << k;
+    batch_search_request b;
+    b.queries = {{1, 1}, {1, 1}};
+    b.k = k;
+    for (auto& hits : store->search_batch(name, b))
+      EXPECT_EQ(ids_of(hits), want) << "batch, k=" << k;
+  }
+}
+
 // Every operator, against the reference filter::matches.
 TEST_F(pgvector, where_matches_the_reference) {
   make(2);

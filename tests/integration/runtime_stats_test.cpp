@@ -13,6 +13,7 @@
 #include "runtime/metrics_endpoint.hpp"
 #include "runtime/runtime.hpp"
 #include "support/http_get.hpp"
+#include "support/odd_password.hpp"
 #include "support/prometheus.hpp"
 #include "support/servers.hpp"
 #include "support/test_util.hpp"
@@ -253,6 +254,39 @@ TEST(runtime_stats, pgvector_operations_and_a_scrape_of_the_same_figures) {
   EXPECT_TRUE(fails_with(errc::backend_unavailable, [&] {
     metrics_endpoint taken(rt, std::to_string(endpoint.port()));
   }));
+}
+
+// A password with '@', '/' and '?' (percent-encoded in the URI) once made
+// stats() and the scrape fail for every store: they parsed the identity,
+// which holds the decoded password, as a URI again.
+TEST(runtime_stats, stores_whose_passwords_hold_uri_characters_are_listed) {
+  runtime rt;
+  auto pg = odd_pgvector_uri();
+  auto rd = odd_redis_uri("stats" + unique_token());
+  ASSERT_FALSE(rd.empty());
+  auto vs = rt.open_vector(pg);
+  auto cs = rt.open_cache(rd);
+  await(cs.set("k", "v"));
+  for (int i = 0; i < 2; ++i) await(vs.list_collections());
+
+  auto all = rt.stats();
+  ASSERT_EQ(all.size(), 2u);
+  for (auto& s : all) {
+    expect_hidden(s.store, "stats()");
+    EXPECT_NE(s.store.find("storage_odd:***@"), std::string::npos) << s.store;
+  }
+  EXPECT_EQ(op(rt.stats(rd), "set").requests, 1u);
+  EXPECT_EQ(op(rt.stats(pg), "list").requests, 2u);
+
+  metrics_endpoint endpoint(rt, "0");
+  auto res = http_get("127.0.0.1", endpoint.port(), "/metrics");
+  EXPECT_EQ(res.status, 200) << res.body;
+  expect_hidden(res.body, "/metrics");
+  auto x = parse_prometheus(res.body);
+  EXPECT_EQ(x.value("storage_requests_total", {{"store", rt.stats(rd).store},
+                                               {"kind", "cache"},
+                                               {"op", "set"}}),
+            1);
 }
 
 }  // namespace

@@ -175,6 +175,13 @@ TEST_F(StorectlErrors, BadUpsertWritesNothing) {
   expect_error(r, "invalid_argument");
   EXPECT_EQ(count(), 1u);
 
+  // A misspelt field would drop its metadata without a word.
+  r = vector({"upsert", "--collection", "docs"},
+             R"({"id":"b","embedding":[1,0,0],"metdata":{"x":1}})");
+  expect_error(r, "invalid_argument");
+  EXPECT_NE(r.err.find("unknown field 'metdata'"), std::string::npos) << r.err;
+  EXPECT_EQ(count(), 1u);
+
   expect_error(vector({"upsert", "--collection", "nowhere"},
                       R"({"id":"b","embedding":[1,0,0]})"),
                "collection_not_found");

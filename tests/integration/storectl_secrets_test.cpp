@@ -118,6 +118,27 @@ TEST_F(StorectlSecrets, WrongPasswordsFailWithoutShowingThem) {
   }
 }
 
+// A URI mistyped around its password (no "://", a ':' too few, no '@') is
+// not parsed as one, and was once quoted whole in the error.
+TEST_F(StorectlSecrets, MistypedUrisDoNotShowTheirPasswords) {
+  auto rd = store_uri::parse(redis_uri());
+  auto at = rd.host() + ":" + std::to_string(rd.port());
+  for (const std::string& uri : std::vector<std::string>{
+           "redis//:Kq7xWz8y@" + at + "/0", ":Kq7xWz8y@" + at + "/0",
+           "redis:Kq7xWz8y@" + at + "/0", "redis://:Kq7xWz8y",
+           "pgvector//storage:Kq7xWz8y@" + at + "/x"}) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"cache", "get", "--store", uri, "k"},
+             {"migrate", "--from", uri, "--to", "memory://"},
+             {"verify", "--from", "memory://", "--to", uri},
+             {"doctor", "--store", uri}}) {
+      auto r = run(args);
+      EXPECT_EQ(r.code, 1) << uri << ": " << r.err;
+      EXPECT_NE(r.err.find("invalid_argument"), std::string::npos) << r.err;
+    }
+  }
+}
+
 TEST_F(StorectlSecrets, ConfigFileReadableByOthersGetsAWarning) {
   auto config = dir_.path() + "/app.ini";
   std::ofstream(config) << "[stores]\nvectors=\"" << pg_odd_ << "\"\n";

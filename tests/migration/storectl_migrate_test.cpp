@@ -2,6 +2,7 @@
 // stderr, errors, and a run killed with SIGKILL that resumes from its
 // checkpoint when started again with the same arguments.
 #include <filesystem>
+#include <fstream>
 
 #include "migration/migration_support.hpp"
 
@@ -162,6 +163,18 @@ TEST_F(storectl_migrate, another_migrations_checkpoint_writes_nothing) {
       << err;
   EXPECT_EQ(json_lines(out).at(0)["copied"], 0);
   EXPECT_EQ(json_lines(out).at(0)["verified"], true);
+
+  // A checkpoint path that cannot be created: named before the target gets
+  // its first collection.
+  std::ofstream(dir_ + "/plain") << "a file, not a directory\n";
+  EXPECT_EQ(run({"migrate", "--from", from, "--to", to, "--checkpoint",
+                 dir_ + "/plain/cp.json"},
+                out, err),
+            1);
+  EXPECT_EQ(err.rfind("storectl: error: invalid_argument: ", 0), 0u) << err;
+  EXPECT_NE(err.find("cannot be created"), std::string::npos) << err;
+  runtime rt;
+  EXPECT_TRUE(rt.open_vector(to).list_collections().get().empty());
 }
 
 TEST_F(storectl_migrate, a_cache_summary_has_a_null_collection) {

@@ -97,6 +97,8 @@ TEST_F(storectl_verify, prints_migrates_shape_and_exits_by_the_outcome) {
   EXPECT_EQ(lines[2]["verified"], false);
   EXPECT_EQ(lines[2]["source_count"], 0);
   EXPECT_EQ(lines[2]["extra"], 1);
+  EXPECT_EQ(lines[2]["problem"], "does not exist on the source");
+  EXPECT_FALSE(lines[1].contains("problem")) << lines[1];
   // Same records, another metric: the collection itself differs.
   EXPECT_EQ(lines[3]["collection"], "epsilon");
   EXPECT_EQ(lines[3]["verified"], false);

@@ -176,5 +176,31 @@ TEST(node_live_migration, abort_after_cutover_from_outside_switches_back) {
   EXPECT_NE(none.err.find("no live migration"), std::string::npos) << none.err;
 }
 
+// A target the node cannot use: the error says so once (its code and
+// operation came twice) and at once (invalid_argument is not retried), and
+// a target that is the served store's own data is refused.
+TEST(node_live_migration, a_bad_target_is_named_once) {
+  auto dir = fresh_dir();
+  auto source = "sqlite://" + dir + "/c.db";
+  test::served_node node({{"cache", source}});
+  auto bad = test::storectl({"migrate", "--live", "--from", node.uri("cache"),
+                             "--to", "sqlite://" + dir + "/t.db?namespace="});
+  EXPECT_EQ(bad.code, 1);
+  // Progress lines first, then the error line.
+  auto at = bad.err.find("storectl: error: invalid_argument: ");
+  ASSERT_NE(at, std::string::npos) << bad.err;
+  auto line = bad.err.substr(at);
+  EXPECT_EQ(line.find("invalid_argument", 20), std::string::npos) << line;
+  EXPECT_NE(line.find("namespace must not be empty"), std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("attempts"), std::string::npos) << line;
+  auto self = test::storectl({"migrate", "--live", "--from", node.uri("cache"),
+                              "--to", source + "?pool=2"});
+  EXPECT_EQ(self.code, 1);
+  EXPECT_NE(self.err.find("is where this store's data is now"),
+            std::string::npos)
+      << self.err;
+}
+
 }  // namespace
 }  // namespace storage

@@ -154,6 +154,32 @@ TEST(node_serve, sigterm_stops_cleanly_and_keeps_acknowledged_writes) {
             nlohmann::json::parse(R"({"key":"k49","value":"49"})"));
 }
 
+// A node holds what it announces: a second node, or a process of its own,
+// on the same faiss:// directory (two shards) is refused when it starts, not
+// at its first request.
+TEST(node_serve, a_served_faiss_directory_is_held_from_the_start) {
+  auto dir = fresh_dir();
+  auto uri = "faiss://" + dir + "/v?pool=2";
+  test::served_node first({{"vectors", uri}});
+  auto cfg = dir + "/second.ini";
+  std::ofstream(cfg) << "[stores]\nvectors=\"" << uri << "\"\n";
+  auto second =
+      test::serve_expecting_exit({"serve", "--config", cfg, "--port", "0"});
+  EXPECT_EQ(second.code, 1) << second.err;
+  EXPECT_NE(second.err.find("error: conflict"), std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find(std::to_string(first.pid())), std::string::npos)
+      << "names the holder: " << second.err;
+  auto direct = storectl({"vector", "list", "--store", uri});
+  EXPECT_EQ(direct.code, 1);
+  EXPECT_NE(direct.err.find("error: conflict"), std::string::npos)
+      << direct.err;
+  EXPECT_EQ(storectl({"vector", "create", "--store", first.uri("vectors"),
+                      "--collection", "abc", "--dim", "2"})
+                .code,
+            0);
+}
+
 TEST(node_serve, a_config_without_stores_is_refused) {
   auto dir = fresh_dir();
   auto cfg = dir + "/empty.ini";

@@ -8,6 +8,7 @@
 
 #include "runtime/runtime.hpp"
 #include "runtime/store_identity.hpp"
+#include "support/servers.hpp"
 #include "support/test_util.hpp"
 
 namespace storage::test {
@@ -84,6 +85,48 @@ TEST(identity, spellings_of_defaults_and_relative_paths_are_one_store) {
   auto m2 = rt.open_cache("memory:///?namespace=default");
   await(m1.set("k", "v"));
   EXPECT_TRUE(await(m2.exists("k")));
+}
+
+// Where the data is, however the store is reached: no migration has one
+// data identity as its source and its target.
+TEST(identity, a_migration_onto_its_own_data_is_refused) {
+  EXPECT_EQ(data_identity(redis_uri() + "?pool=2&timeout_ms=500"),
+            data_identity(redis_uri()));
+  EXPECT_EQ(data_identity("pgvector://u:a@h/db?pool=4&ef_search=80"),
+            data_identity("pgvector://u:b@h:5432/db"));
+  EXPECT_EQ(data_identity("faiss:///x/v?index=hnsw&pool=2"),
+            data_identity("faiss:///x/v"));
+  EXPECT_NE(data_identity(redis_uri() + "?namespace=other"),
+            data_identity(redis_uri()));
+  EXPECT_NE(data_identity("chroma://h:1?database=a"),
+            data_identity("chroma://h:1?database=b"));
+  EXPECT_NE(data_identity("memory://?pool=2"), data_identity("memory://"));
+
+  auto dir = fresh_dir();
+  auto ns = "ident" + unique_token();
+  auto redis = with_param(redis_uri(), "namespace=" + ns);
+  auto sqlite = "sqlite://" + dir + "/c.db";
+  runtime rt;
+  auto cache = rt.open_cache(sqlite);
+  await(cache.set("k", "v"));
+  for (auto target : {sqlite + "?pool=2",
+                      "sqlite://localhost" + dir + "/./c.db?timeout_ms=900"})
+    EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
+      rt.migrate_live(sqlite, target);
+    })) << target;
+  // Once the store serves from Redis, Redis is its data and the SQLite
+  // file a target again.
+  auto m = rt.migrate_live(sqlite, redis);
+  m.wait();
+  ASSERT_EQ(m.progress().state, live_state::done);
+  m.finalize();
+  EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
+    rt.migrate_live(sqlite, with_param(redis, "pool=3"));
+  }));
+  auto back = rt.migrate_live(sqlite, sqlite + "?pool=2");
+  back.wait();
+  EXPECT_EQ(back.progress().state, live_state::done);
+  EXPECT_EQ(await(cache.get("k")), std::optional<std::string>("v"));
 }
 
 }  // namespace

@@ -111,6 +111,26 @@ TEST(shard_batch, mget_answers_every_key_in_its_place) {
   EXPECT_EQ(await(cache.del(keys)), 0u);
 }
 
+// max_entries bounds the whole sharded store, not each shard: 50 over four
+// shards once held 52.
+TEST(shard_batch, max_entries_bounds_the_whole_store) {
+  runtime rt;
+  auto cache = rt.open_cache("memory://?max_entries=50&pool=4");
+  for (int i = 0; i < 500; ++i)
+    await(cache.set("key" + std::to_string(i), "v"));
+  std::size_t live = 0;
+  std::string cursor;
+  do {
+    auto page = await(cache.scan(cursor, 100));
+    live += page.entries.size();
+    cursor = page.next_cursor;
+  } while (!cursor.empty());
+  EXPECT_EQ(live, 50u);
+  EXPECT_TRUE(fails_with(errc::invalid_argument, [&] {
+    rt.open_cache("memory://?max_entries=3&pool=4");
+  }));
+}
+
 // An actor's un-awaited upserts to one faiss:// shard: the worker runs
 // those that queued as one, yet each gets its own count, the one with a
 // wrong dimension fails alone, and ten writes of one id leave the last.

@@ -3,6 +3,7 @@
 // traffic recovers by itself once the server runs again (SIGCONT).
 #include <signal.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -77,6 +78,82 @@ TEST(ServerPaused, RedisRequestsEndByTheirDeadlineAndRecover) {
     }
   }
   EXPECT_EQ(got, "v");
+}
+
+// The Chroma server's pid, from the pid file scripts/services.sh keeps.
+pid_t chroma_pid() {
+  auto* dir = std::getenv("STORAGE_SERVICES_DIR");
+  auto file = (dir ? std::string(dir)
+                   : std::string(STORAGE_SOURCE_DIR) + "/build/services") +
+              "/chroma/chroma.pid";
+  auto text = srv::shell("cat '" + file + "'");
+  EXPECT_FALSE(text.empty()) << "no pid in " << file;
+  return text.empty() ? 0 : static_cast<pid_t>(std::stol(text));
+}
+
+// A request on a kept-alive connection to a frozen Chroma is a timeout (a
+// slow server), not backend_unavailable: the connection stood, it had no
+// connect time of its own.
+TEST(ServerPaused, ChromaRequestsOnAnOpenConnectionTimeOut) {
+  runtime rt;
+  auto vs = rt.open_vector(with_param(chroma_uri(), "timeout_ms=800"));
+  auto c = "paused" + unique_token();
+  await(vs.create_collection({c, 2, metric::l2}));
+  await(vs.upsert(c, {{"a", {1, 0}, {}, std::nullopt}}));
+  {
+    frozen stop(chroma_pid());
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(fails_with(errc::timeout, [&] {
+      await(vs.upsert(c, {{"b", {0, 1}, {}, std::nullopt}}));
+    }));
+    EXPECT_LT(std::chrono::steady_clock::now() - start,
+              std::chrono::seconds(2));
+  }
+  std::optional<std::uint64_t> n;
+  for (int attempt = 0; attempt < 50 && !n; ++attempt) {
+    try {
+      n = await(vs.count(c));
+    } catch (const store_error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(n.has_value());
+  await(vs.drop_collection(c));
+}
+
+// A mirrored TTL counts from the write, not from when the mirror left the
+// router: with Redis frozen (reverse replication after cutover), the first
+// mirror is stuck on its way and the next waits in the router's log; that
+// one must expire in Redis when it does where it was written, not 1.5 s
+// later. (The first is late by the server's own pause, as a direct client's
+// would be: Redis counts a TTL from when it runs the command.)
+TEST(ServerPaused, AMirroredKeyKeepsItsExpiry) {
+  auto ns = "mirrorttl" + unique_token();
+  auto redis = with_param(redis_uri(), "namespace=" + ns);
+  auto sqlite = "sqlite://" + fresh_dir() + "/c.db";
+  runtime rt;
+  auto cache = rt.open_cache(redis);
+  auto m = rt.migrate_live(redis, sqlite);
+  m.wait();
+  ASSERT_TRUE(m.progress().mirroring_back);
+  auto written = std::chrono::steady_clock::now();
+  {
+    frozen stop(redis_pid());
+    await(cache.set("first", "v", 60000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    await(cache.set("k", "v", 60000));
+    written = std::chrono::steady_clock::now();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  m.abort();  // returns once Redis caught up and serves again
+  auto pttl = std::stol(srv::redis_cli("PTTL " + ns + ":k"));
+  auto since = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - written)
+                   .count();
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, 60000 - since + 50) << "written " << since << " ms ago";
+  EXPECT_EQ(await(cache.get("k")), std::optional<std::string>("v"));
+  await(cache.clear());
 }
 
 // An actor's requests queued behind one stuck on a frozen server: the stuck

@@ -33,6 +33,18 @@ TEST(StoreUri, Memory) {
   EXPECT_EQ(store_uri::parse("memory://").params().size(), 0u);
 }
 
+// Schemes are case-insensitive; the parse and its display are lower case,
+// so every check of a scheme holds for MEMORY:// as for memory://.
+TEST(StoreUri, SchemesAreCaseInsensitive) {
+  EXPECT_EQ(store_uri::parse("MEMORY://?namespace=X").scheme(), "memory");
+  EXPECT_EQ(store_uri::parse("Redis://:pw@h:1/0").redacted(),
+            "redis://:***@h:1/0");
+  EXPECT_EQ(store_uri::parse("FAISS:///Dir").path(), "/Dir");
+  // A failed parse shows what was typed.
+  EXPECT_NE(std::string(parse_failure("Redis:/h").what()).find("'Redis:/h'"),
+            std::string::npos);
+}
+
 TEST(StoreUri, Sqlite) {
   auto u = store_uri::parse("sqlite:///var/lib/app/cache.db?namespace=ns1");
   EXPECT_EQ(u.scheme(), "sqlite");
