@@ -135,11 +135,13 @@ store_uri store_uri::parse(const std::string& given) {
     if (p.empty() || p.size() > 5 ||
         p.find_first_not_of("0123456789") != std::string::npos ||
         std::stol(p) == 0 || std::stol(p) > 65535) {
-      if (p.find_first_not_of("0123456789") == std::string::npos)
-        bad(u.redacted_, "port '" + p + "' is not a number from 1 to 65535");
-      // Not digits: perhaps a password that lost its '@'. Never shown.
+      // Perhaps a password that lost its '@' (digits or not, short or
+      // long): never shown, here or in the URI.
       remember_secret(p);
-      bad(scrub_secrets(u.redacted_),
+      auto shown = u.redacted_;
+      auto at = shown.find(":" + p, sep + 3);
+      if (at != std::string::npos) shown.replace(at + 1, p.size(), "***");
+      bad(shown,
           "the port is not a number from 1 to 65535 (a password goes in "
           "scheme://user:password@host)");
     }

@@ -7,9 +7,10 @@
 //               while no write is held back. The router records the ids
 //               each write touches. A mirrored cache TTL counts from when
 //               the write went to the source, not from when the mirror
-//               leaves, so a key expires on both sides together (within a
-//               millisecond; one that expired on its way is written with
-//               1 ms left).
+//               leaves, so the other side never keeps a key longer than the
+//               source (a server that was paused counts from when it runs
+//               the command, as for any client; one that expired on its
+//               way is written with 1 ms left).
 //   backfill    the migration pipeline copies the source through the
 //               router's backfill path, which drops touched ids: a stale
 //               copy never overwrites a newer write, a delete is never undone.

@@ -37,8 +37,8 @@ std::string number_or_text(const std::string& v) {
 
 // A parameter written at the default its reader uses (backend_factory.hpp
 // for the pool's, each adapter for its own) names the same store as one
-// left out. Only the parameters README lists for every store, and the
-// index kinds; any other is kept as written.
+// left out. Only the parameters README lists for every store, the index
+// kinds and Chroma's tenant and database; any other is kept as written.
 bool at_default(const std::string& scheme, const std::string& key,
                 const std::string& value) {
   if (key == "pool") return value == std::to_string(default_pool);
@@ -48,6 +48,8 @@ bool at_default(const std::string& scheme, const std::string& key,
   if (key == "namespace")
     return value == "default" &&
            (scheme == "memory" || scheme == "sqlite" || scheme == "redis");
+  if (scheme == "chroma" && (key == "tenant" || key == "database"))
+    return value == "default_" + key;  // chroma_store.cpp's defaults
   if (key == "index")
     return (scheme == "faiss" && value == "flat") ||
            (scheme == "pgvector" && value == "hnsw");
@@ -84,7 +86,9 @@ std::string identity_of(const std::string& uri, bool data_only) {
   auto scheme = lower(u.scheme());
   std::string out = scheme + "://";
   if (!u.user().empty() || !u.password().empty())
-    out += data_only ? u.user() + "@" : u.user() + ":" + u.password() + "@";
+    // Redis's ACL users share one keyspace: the user does not pick data.
+    out += data_only ? (scheme == "redis" ? "" : u.user() + "@")
+                     : u.user() + ":" + u.password() + "@";
   auto host = lower(u.host());
   std::string path = u.path();
   if (scheme == "faiss") {

@@ -14,12 +14,14 @@ namespace storage {
 // sqlite:///), Redis's database 0 written out, parameters in sorted order,
 // and those at their default left out (pool=1, timeout_ms=10000,
 // max_inflight=1024, namespace=default, index=flat on faiss and hnsw on
-// pgvector; any other parameter counts as written). Throws store_error for
+// pgvector, Chroma's default_tenant and default_database; any other
+// parameter counts as written). Throws store_error for
 // a URI that does not parse.
 std::string store_identity(const std::string& uri);
 
 // Where a store's data is, without how it is reached: store_identity without
-// the password, the pool, timeouts, bounds and index parameters (on
+// the password (and Redis's user: ACL users share one keyspace), the pool,
+// timeouts, bounds and index parameters (on
 // memory://, where each store is its own data, all parameters stay). Two
 // URIs with one data identity may be two stores of a runtime (a Redis
 // namespace opened with pool=1 and pool=4) but never a migration's source

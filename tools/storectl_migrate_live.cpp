@@ -10,6 +10,8 @@
 //       {"aborted":true,"state":"aborted"}
 //   --finalize  ends reverse replication: {"finalized":true,"state":"done"}
 // A failed migration is a failed command (storectl: error: CODE: ...).
+#include <strings.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -55,7 +57,7 @@ nlohmann::ordered_json summary(const storage::live_report& r) {
 }  // namespace
 
 void run_live_migration(const live_args& a) {
-  if (a.from.compare(0, 6, "caf://") != 0)
+  if (strncasecmp(a.from.c_str(), "caf://", 6) != 0)
     invalid(
         "--live moves a store another node serves: --from must be "
         "caf://HOST:PORT/NAME (use migrate without --live otherwise)");

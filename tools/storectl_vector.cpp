@@ -88,10 +88,13 @@ void run_get(vector_args& a, storage::vector_store& vs) {
   auto found = vs.get(a.collection, ids).get();
   std::map<std::string, const storage::vector_record*> by_id;
   for (const auto& r : found) by_id[r.id] = &r;
-  // The contract prints in the order asked, whatever order the backend used.
+  // The contract prints in the order asked, whatever order the backend used;
+  // an id asked twice once, as the library answers it.
   for (const auto& id : ids)
-    if (auto it = by_id.find(id); it != by_id.end())
+    if (auto it = by_id.find(id); it != by_id.end()) {
       print(record_line(*it->second));
+      by_id.erase(it);
+    }
 }
 
 void run_delete(vector_args& a, storage::vector_store& vs) {

@@ -106,7 +106,7 @@ checkpoint_file checkpoint_file::open(const std::string& path,
     // the migration writes anything, not after its first batch.
     auto probe = path + ".probe." + std::to_string(::getpid());
     int fd =
-        ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
       bad_file(path, std::string("cannot be created: ") + std::strerror(errno));
     ::close(fd);

@@ -89,7 +89,8 @@ caf::actor spawn_migration_writer(caf::actor_system& sys,
 
 // Runs the supervised pipeline until the source is exhausted, restarting it
 // from the last checkpoint after a failure. Blocks; throws store_error once
-// opts.max_attempts restarts in a row made no progress.
+// opts.max_attempts restarts in a row made no progress, or at once for
+// invalid_argument and unsupported.
 pipeline_outcome run_migration_pipeline(caf::actor_system& sys,
                                         const pipeline_ends& ends,
                                         const migration_options& opts,

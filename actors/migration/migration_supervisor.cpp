@@ -2,7 +2,8 @@
 // when one fails (a request error such as backend_unavailable or timeout, or
 // an exception) stops the others and starts a new pipeline at the last
 // checkpoint after a backoff that doubles. It gives up after
-// opts.max_attempts restarts in a row that made no progress.
+// opts.max_attempts restarts in a row that made no progress, and at once on
+// an error no restart mends (invalid_argument, unsupported).
 //
 // A restart waits until every stage of the old pipeline is down: a stage's
 // messages reach the supervisor before its down message, so by then every

@@ -101,6 +101,10 @@ TEST(identity, a_migration_onto_its_own_data_is_refused) {
   EXPECT_NE(data_identity("chroma://h:1?database=a"),
             data_identity("chroma://h:1?database=b"));
   EXPECT_NE(data_identity("memory://?pool=2"), data_identity("memory://"));
+  EXPECT_EQ(data_identity("chroma://h:1?tenant=default_tenant"),
+            data_identity("chroma://h:1?database=default_database"));
+  EXPECT_EQ(data_identity("redis://default:pw@h:1/0"),
+            data_identity("redis://h:1"));
 
   auto dir = fresh_dir();
   auto ns = "ident" + unique_token();

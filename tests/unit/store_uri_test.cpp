@@ -40,9 +40,23 @@ TEST(StoreUri, SchemesAreCaseInsensitive) {
   EXPECT_EQ(store_uri::parse("Redis://:pw@h:1/0").redacted(),
             "redis://:***@h:1/0");
   EXPECT_EQ(store_uri::parse("FAISS:///Dir").path(), "/Dir");
-  // A failed parse shows what was typed.
-  EXPECT_NE(std::string(parse_failure("Redis:/h").what()).find("'Redis:/h'"),
+  // A failed parse shows the URI with its scheme in lower case too.
+  EXPECT_NE(std::string(parse_failure("Redis://h/?a=1&a=2").what())
+                .find("'redis://h/?a=1&a=2'"),
             std::string::npos);
+}
+
+// A "port" that is not one may be a password whose '@' is missing,
+// digits or not, short or long: neither the message nor the URI shows it.
+TEST(StoreUri, ABadPortIsNeverShown) {
+  for (std::string p : {"12345678", "abc", "0", "Kq7xWz8y"}) {
+    std::string what = parse_failure("redis://:" + p).what();
+    EXPECT_EQ(what.find(p), std::string::npos) << what;
+    EXPECT_NE(what.find("'redis://:***'"), std::string::npos) << what;
+    EXPECT_NE(what.find("the port is not a number"), std::string::npos);
+  }
+  std::string what = parse_failure("pgvector://u@h:99999/db").what();
+  EXPECT_NE(what.find("'pgvector://u@h:***/db'"), std::string::npos) << what;
 }
 
 TEST(StoreUri, Sqlite) {
