@@ -1,5 +1,7 @@
 #include "runtime/backend_factory.hpp"
 
+#include <strings.h>
+
 #include "adapters/factories.hpp"
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
@@ -131,6 +133,10 @@ pool_spec<vector_backend> vector_pool_for(const std::string& uri) {
 
 pool_spec<cache_backend> cache_pool_for(const std::string& uri) {
   return opened_pool_for<cache_backend>(uri, store_kind::cache);
+}
+
+bool is_remote(const std::string& uri) {
+  return strncasecmp(uri.c_str(), "caf://", 6) == 0;
 }
 
 store_kind kind_of(const std::string& uri) {

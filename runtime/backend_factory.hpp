@@ -29,6 +29,10 @@ constexpr std::int64_t default_max_inflight = 1024;
 pool_spec<vector_backend> vector_pool_for(const std::string& uri);
 pool_spec<cache_backend> cache_pool_for(const std::string& uri);
 
+// Whether `uri` names a store another node serves (caf://, in any case:
+// schemes are case-insensitive, store_uri::parse).
+bool is_remote(const std::string& uri);
+
 // The kind a URI's scheme names; invalid_argument for an unknown scheme.
 store_kind kind_of(const std::string& uri);
 

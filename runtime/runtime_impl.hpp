@@ -2,8 +2,6 @@
 // (runtime.cpp, runtime_stats.cpp); not a public header.
 #pragma once
 
-#include <strings.h>
-
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,12 +83,6 @@ struct runtime_config : caf::actor_system_config {
     register_types(*this);
   }
 };
-
-// Whether `uri` names a store another node serves.
-// Schemes are case-insensitive (store_uri::parse): CAF:// is caf://.
-inline bool is_remote(const std::string& uri) {
-  return strncasecmp(uri.c_str(), "caf://", 6) == 0;
-}
 
 // `opts` with the config file's [openssl] section filling what is unset,
 // checked (runtime.cpp).

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "messages/store_uri.hpp"
+#include "runtime/backend_factory.hpp"
 #include "runtime/remote_migration.hpp"
 #include "runtime/runtime_impl.hpp"
 

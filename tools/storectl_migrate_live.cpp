@@ -10,8 +10,6 @@
 //       {"aborted":true,"state":"aborted"}
 //   --finalize  ends reverse replication: {"finalized":true,"state":"done"}
 // A failed migration is a failed command (storectl: error: CODE: ...).
-#include <strings.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +17,7 @@
 #include <thread>
 
 #include "messages/errors.hpp"
+#include "runtime/backend_factory.hpp"
 #include "runtime/migrate_progress.hpp"
 #include "runtime/remote_migration.hpp"
 #include "tools/storectl.hpp"
@@ -57,7 +56,7 @@ nlohmann::ordered_json summary(const storage::live_report& r) {
 }  // namespace
 
 void run_live_migration(const live_args& a) {
-  if (strncasecmp(a.from.c_str(), "caf://", 6) != 0)
+  if (!storage::is_remote(a.from))
     invalid(
         "--live moves a store another node serves: --from must be "
         "caf://HOST:PORT/NAME (use migrate without --live otherwise)");

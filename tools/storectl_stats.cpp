@@ -3,8 +3,6 @@
 // node's live figures; a local store opened by storectl itself shows its
 // pool and zeros (storectl is the only one using it). --every/--count
 // repeat the report; --output table prints a row per operation instead.
-#include <strings.h>
-
 #include <chrono>
 #include <thread>
 
@@ -49,7 +47,7 @@ void run(const stats_args& a) {
   with_runtime(a.store, [&](storage::runtime& rt, const std::string& uri) {
     // A local store is opened here: its pool is what there is to see, once
     // the router has started it.
-    if (strncasecmp(uri.c_str(), "caf://", 6) != 0) {
+    if (!storage::is_remote(uri)) {
       if (storage::kind_of(uri) == storage::store_kind::vector)
         rt.open_vector(a.store.store);
       else

@@ -19,6 +19,18 @@ bool collected(self_ptr self, decltype(mirror_batch::kind) kind) {
   return true;
 }
 
+// `es` with each TTL fixed to end at `from` + TTL.
+std::vector<timed_entry> timed(const std::vector<cache_entry>& es,
+                               std::chrono::steady_clock::time_point from) {
+  std::vector<timed_entry> out;
+  out.reserve(es.size());
+  for (auto& e : es) {
+    out.push_back({e, std::nullopt});
+    if (e.ttl) out.back().expires = from + ms(*e.ttl);
+  }
+  return out;
+}
+
 // The entries as they go out now: each TTL what is left of it, at least 1 ms
 // (an entry whose time ran out while it waited expires on the target at
 // once, after replacing whatever older value was there).
@@ -67,17 +79,6 @@ void send_del(self_ptr self, const ids& keys) {
 }
 
 }  // namespace
-
-std::vector<timed_entry> timed(const std::vector<cache_entry>& es,
-                               std::chrono::steady_clock::time_point from) {
-  std::vector<timed_entry> out;
-  out.reserve(es.size());
-  for (auto& e : es) {
-    out.push_back({e, std::nullopt});
-    if (e.ttl) out.back().expires = from + ms(*e.ttl);
-  }
-  return out;
-}
 
 void flush_mirrors(self_ptr self) {
   auto b = std::move(self->state.pending);

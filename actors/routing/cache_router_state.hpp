@@ -17,8 +17,6 @@ struct timed_entry {
   cache_entry entry;
   std::optional<std::chrono::steady_clock::time_point> expires;
 };
-std::vector<timed_entry> timed(const std::vector<cache_entry>& es,
-                               std::chrono::steady_clock::time_point from);
 
 // Keyed mirrors collected while the dual-write log is pumped, sent as one
 // request per run of the same kind (dual_write.hpp's pump).

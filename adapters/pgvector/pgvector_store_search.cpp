@@ -144,9 +144,10 @@ std::vector<search_hit> to_hits(std::vector<vector_record> rows, metric m,
 // Whether the index's `fetch` rows may have cut a tie the k-th hit is in:
 // the last row fetched is as far as the k-th, so rows of that distance may
 // have been left out in the server's order, not by id. Only a scan tells.
+// (fetch is k + extra_rows, so a full fetch holds the k-th hit.)
 bool tie_past_fetch(const std::vector<search_hit>& hits, std::uint32_t k,
                     std::uint64_t fetch) {
-  return hits.size() >= fetch && k > 0 && hits.size() >= k &&
+  return k > 0 && hits.size() >= fetch &&
          hits[k - 1].distance == hits.back().distance;
 }
 
