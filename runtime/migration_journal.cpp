@@ -10,8 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "messages/errors.hpp"
+#include "runtime/store_identity.hpp"
 
 namespace storage {
 
@@ -98,13 +100,21 @@ std::string default_state_dir() {
 migration_journal::migration_journal(std::string state_dir)
     : dir_(state_dir.empty() ? default_state_dir() : std::move(state_dir)) {}
 
-std::string migration_journal::path_for(const std::string& identity) const {
-  return dir_ + "/migrations/" + hash_name(identity) + ".json";
+std::string migration_journal::file_for(const std::string& key) const {
+  return dir_ + "/migrations/" + hash_name(key) + ".json";
 }
 
-std::optional<journal_entry> migration_journal::find(
-    const std::string& identity) const {
-  auto path = path_for(identity);
+std::string migration_journal::path_for(const std::string& uri) const {
+  return file_for(data_identity(uri));
+}
+
+namespace {
+
+// The entry in `path` if it is the one of the store whose recorded
+// source_identity is `key` (a hash collision is absurdly unlikely, but
+// costs nothing to rule out); nullopt if there is no such file.
+std::optional<journal_entry> read_entry(const std::string& path,
+                                        const std::string& key) {
   std::ifstream in(path);
   if (!in) {
     if (errno == ENOENT) return std::nullopt;
@@ -131,20 +141,52 @@ std::optional<journal_entry> migration_journal::find(
   } catch (const nlohmann::json::exception& x) {
     throw bad(x.what());
   }
-  // A hash collision is absurdly unlikely, but costs nothing to rule out.
-  if (e.source_identity != identity) return std::nullopt;
+  if (e.source_identity != key) return std::nullopt;
+  e.file = path;
   return e;
+}
+
+}  // namespace
+
+std::optional<journal_entry> migration_journal::find(
+    const std::string& source) const {
+  auto key = data_identity(source);
+  if (auto e = read_entry(file_for(key), key)) return e;
+  // Before 2026-12-06 files were named by the store's full identity, pool,
+  // timeouts and password included: a store migrated then still finds them.
+  auto full = store_identity(source);
+  return read_entry(file_for(full), full);
+}
+
+migration_journal::serving_backend migration_journal::serving(
+    const std::string& uri) const {
+  serving_backend out{uri, std::nullopt};
+  auto home = data_identity(uri);
+  std::set<std::string> seen;
+  auto at = home;
+  auto from = uri;
+  // Each hop's entry must be newer than the one that led to it: an older
+  // entry of a backend the store moved to later describes that backend's
+  // past (A -> B then B -> A: B's entry is newer than A's, A's older than
+  // B's), and the walk ends at the first backend it has seen before.
+  while (seen.insert(at).second) {
+    auto e = find(from);
+    if (!e || (out.last && e->at_ms <= out.last->at_ms)) break;
+    from = e->authoritative();
+    out.last = std::move(e);
+    auto next = data_identity(from);
+    if (next == at) break;
+    at = std::move(next);
+  }
+  // Back home: the configuration's own URI (its password and pool now).
+  out.uri = data_identity(from) == home ? uri : from;
+  return out;
 }
 
 void migration_journal::record(journal_entry e) const {
   e.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
-  nlohmann::json j{{"source_identity", e.source_identity},
-                   {"source_uri", e.source_uri},
-                   {"target_uri", e.target_uri},
-                   {"step", to_string(e.step)},
-                   {"at_ms", e.at_ms}};
   auto dir = dir_ + "/migrations";
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -153,12 +195,26 @@ void migration_journal::record(journal_entry e) const {
         errc::internal,
         "cannot create the state directory '" + dir + "': " + ec.message(),
         "journal");
-  auto path = path_for(e.source_identity);
-  auto tmp = path + ".tmp";
-  write_synced(tmp, j.dump() + "\n");
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    throw io_error("cannot replace the migration journal", path);
-  sync_dir(dir);
+  auto write = [&](const std::string& key) {
+    nlohmann::json j{{"source_identity", key},
+                     {"source_uri", e.source_uri},
+                     {"target_uri", e.target_uri},
+                     {"step", to_string(e.step)},
+                     {"at_ms", e.at_ms}};
+    auto path = file_for(key);
+    auto tmp = path + ".tmp";
+    write_synced(tmp, j.dump() + "\n");
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw io_error("cannot replace the migration journal", path);
+    sync_dir(dir);
+  };
+  // A store configured as A that an earlier migration moved to B migrates
+  // from B: B's entry comes first, so a configuration pointed at B (as the
+  // log asked) finds this migration too, even if the process dies between
+  // the two writes (A's older entry leads to B, whose entry is newer).
+  if (auto moved = data_identity(e.source_uri); moved != e.source_identity)
+    write(moved);
+  write(e.source_identity);
 }
 
 }  // namespace storage

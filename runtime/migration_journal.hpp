@@ -1,14 +1,21 @@
 // Where live migrations record their steps, so that a restarted process
 // knows which backend holds a store's data. One small JSON file per source
-// store, named by a hash of the store's identity, replaced atomically
-// (written, synced, renamed, directory synced) at every step.
+// store, named by a hash of the store's data identity (store_identity.hpp:
+// a password, pool, timeout or bound changed in the configuration is still
+// the same store), replaced atomically (written, synced, renamed, directory
+// synced) at every step.
 //
-// What a restarted process does with it (runtime::open_vector/open_cache):
+// What a restarted process does with it (runtime::open_vector/open_cache,
+// through serving()):
 //   started, backfilled, verified, failed, aborted  -> serves `source_uri`;
 //       the target may hold a partial copy, which a new live migration to
 //       the same target repairs before it verifies;
 //   cut_over, finalized                             -> serves `target_uri`,
 //       and logs that it does.
+// A backend a store moved to may have moved on since (its own entry is
+// newer): serving() follows such entries, newest last, so a store moved
+// A -> B -> C opens on C, and one moved back (A -> B, later B -> A) opens
+// on A whichever of the two the configuration names.
 // The files hold the backends' full URIs (a restarted process must connect
 // to them), so they are created readable by their owner only, like a config
 // file with passwords; logs and errors only ever show redacted URIs.
@@ -23,7 +30,7 @@
 namespace storage {
 
 struct journal_entry {
-  std::string source_identity;  // the store as configured (its identity)
+  std::string source_identity;  // the store as configured (data_identity)
   std::string source_uri;       // served before cutover and after an abort
   std::string target_uri;       // served after cutover
   live_step step = live_step::started;
@@ -31,6 +38,8 @@ struct journal_entry {
 
   // The backend that holds every acknowledged write after this step.
   const std::string& authoritative() const;
+
+  std::string file;  // where find() read it (not recorded)
 };
 
 // The state directory when none is configured: $STORAGE_STATE_DIR, else
@@ -43,19 +52,33 @@ class migration_journal {
   // first record.
   explicit migration_journal(std::string state_dir = {});
 
-  // The entry for a store, if a live migration of it ever started. Throws
-  // store_error (internal) when the file exists but cannot be read: guessing
-  // which backend is authoritative could serve stale data.
-  std::optional<journal_entry> find(const std::string& source_identity) const;
+  // The entry for the store `source` (a URI) names, if a
+  // live migration of it ever started. Throws store_error (internal) when
+  // the file exists but cannot be read: guessing which backend is
+  // authoritative could serve stale data.
+  std::optional<journal_entry> find(const std::string& source) const;
 
-  // Replaces the store's entry; durable when it returns. Throws store_error
-  // (internal) when it cannot write.
+  // The backend that holds the data of the store configured as `uri`: `uri`
+  // itself unless a migration moved it; then the authoritative side of its
+  // entry, followed through the newer entries of the backends it moved to
+  // (see the top of this file). `last` is the entry that decided, if any.
+  struct serving_backend {
+    std::string uri;
+    std::optional<journal_entry> last;
+  };
+  serving_backend serving(const std::string& uri) const;
+
+  // Replaces the store's entry (and, when its source_uri is another store,
+  // that store's too, see record()); durable when it returns. Throws
+  // store_error (internal) when it cannot write.
   void record(journal_entry e) const;
 
-  // The file that holds a store's entry.
-  std::string path_for(const std::string& source_identity) const;
+  // The file that holds the entry of the store `uri` names.
+  std::string path_for(const std::string& uri) const;
 
  private:
+  std::string file_for(const std::string& key) const;
+
   std::string dir_;
 };
 

@@ -81,28 +81,27 @@ std::shared_ptr<const call_target> target_of(const Handles& h,
 
 }  // namespace
 
-// The backend that holds the data of the store configured as `uri`: the
-// authoritative side of its last live migration, if one was journaled.
-std::string serving_uri(const migration_journal& journal, const std::string& id,
+// The backend that holds the data of the store configured as `uri`, as
+// the journal's entries say (migration_journal::serving).
+std::string serving_uri(const migration_journal& journal,
                         const std::string& uri, const std::string& name) {
-  auto e = journal.find(id);
-  if (!e) return uri;
-  auto& serving = e->authoritative();
-  if (store_identity(serving) != id)
+  auto s = journal.serving(uri);
+  if (!s.last) return uri;
+  auto& e = *s.last;
+  if (data_identity(s.uri) != data_identity(uri))
     storage_log()->warn(
         "store '{}' is served from {}: its live migration to {} is {} ({}); "
         "point the configuration at it",
-        name, redact_uri(serving), redact_uri(e->target_uri),
-        to_string(e->step), journal.path_for(id));
-  else if (e->step == live_step::started || e->step == live_step::backfilled ||
-           e->step == live_step::verified)
+        name, redact_uri(s.uri), redact_uri(e.target_uri), to_string(e.step),
+        e.file);
+  else if (e.step == live_step::started || e.step == live_step::backfilled ||
+           e.step == live_step::verified)
     storage_log()->warn(
         "store '{}': its live migration to {} ended with its process at step "
         "{}; the store stays on {}, the target keeps a partial copy that a "
         "new migration to it repairs",
-        name, redact_uri(e->target_uri), to_string(e->step),
-        redact_uri(serving));
-  return serving;
+        name, redact_uri(e.target_uri), to_string(e.step), redact_uri(s.uri));
+  return s.uri;
 }
 
 // The open store `uri` names in `stores` (spawned if it is not open yet)
@@ -116,7 +115,7 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
   auto name = display_name(uri_or_name, uri);
   auto it = stores.find(id);
   if (it == stores.end()) {
-    auto serving = serving_uri(journal, id, uri, name);
+    auto serving = serving_uri(journal, uri, name);
     it = stores.emplace(id, spawn(sys, pool_for, serving)).first;
     storage_log()->debug("opened store '{}' on {}", name, redact_uri(serving));
   }
@@ -264,8 +263,9 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   if (v && target_kind != store_kind::vector) throw wrong_kind("vector store");
   if (c && target_kind != store_kind::cache) throw wrong_kind("cache");
   journal_entry entry;
-  entry.source_identity = store_identity(uri);
-  if (auto it = impl_->last_migration.find(entry.source_identity);
+  auto id = store_identity(uri);
+  entry.source_identity = data_identity(uri);
+  if (auto it = impl_->last_migration.find(id);
       it != impl_->last_migration.end()) {
     auto p = it->second.progress();
     bool ended = p.state == live_state::failed ||
@@ -289,8 +289,8 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
                       "migrate", name);
   // The journal names the backend the store serves from now (an earlier
   // migration may have moved it), which is this migration's source.
-  auto last = impl_->journal.find(entry.source_identity);
-  entry.source_uri = last ? last->authoritative() : uri;
+  auto last = impl_->journal.find(uri);
+  entry.source_uri = impl_->journal.serving(uri).uri;
   entry.target_uri = target;
   live_start how{name, target, opts,
                  [journal = impl_->journal, entry](live_step step) {
@@ -303,13 +303,12 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   // copy there; this run repairs it.
   how.repair = last && last->step != live_step::cut_over &&
                last->step != live_step::finalized &&
-               store_identity(last->target_uri) == store_identity(target);
+               data_identity(last->target_uri) == data_identity(target);
   impl_->migrations.push_back(
       v ? start_live_migration(impl_->sys, v->router, std::move(how))
         : start_live_migration(impl_->sys, c->router, std::move(how)));
-  impl_->last_migration.insert_or_assign(entry.source_identity,
-                                         impl_->migrations.back());
-  impl_->migration_targets[entry.source_identity] = redact_uri(target);
+  impl_->last_migration.insert_or_assign(id, impl_->migrations.back());
+  impl_->migration_targets[id] = redact_uri(target);
   return impl_->migrations.back();
 }
 

@@ -28,7 +28,11 @@ lap() {  # NAME: records the time since the last lap
 report() { (IFS=,; echo "test.sh: ${times[*]}"); }
 trap report EXIT
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# A unity build (eight sources a compiler run, as in sanitize.sh) parses
+# CAF's headers an eighth as often: a fresh machine, whose compiler cache is
+# empty, builds in about half the time.
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_UNITY_BUILD=ON >/dev/null
 ninja -C "$build" -j"$(nproc)"
 lap build
 # Serial on purpose: the fault tests stop and restart the shared servers.

@@ -1,5 +1,8 @@
 #include "actors/pool/cache_batch.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <caf/all.hpp>
 
 #include "actors/pool/request_exec.hpp"
@@ -13,22 +16,50 @@ cache_batch::~cache_batch() {
                                  "the worker stopped before the request ran")));
 }
 
+namespace {
+
+// How far apart the deadlines of one execute()'s requests may lie: its I/O
+// ends at the earliest of them, so no caller is answered after its own
+// deadline (a stuck server would otherwise hold a batch's earlier requests
+// until its last one's), and none more than this before it.
+constexpr auto deadline_spread = std::chrono::milliseconds(50);
+
+}  // namespace
+
 void cache_batch::run(worker_core<cache_backend>& core) {
   if (empty()) return;
   // Taken out first: the batch must be empty again whatever happens below.
-  auto all_ops = std::move(ops_);
-  auto all_replies = std::move(replies_);
+  auto ops = std::move(ops_);
+  auto replies = std::move(replies_);
   auto tickets = std::move(tickets_);
   ops_.clear();
   replies_.clear();
   tickets_.clear();
+  // Parts in arrival order, each within deadline_spread of its earliest
+  // deadline; with one timeout_ms per store that is nearly always one part.
+  for (std::size_t i = 0; i < ops.size();) {
+    auto earliest = tickets[i].deadline;
+    auto j = i + 1;
+    for (; j < ops.size() && tickets[j].deadline <= earliest + deadline_spread;
+         ++j)
+      earliest = std::min(earliest, tickets[j].deadline);
+    run_part(core, ops, replies, tickets, i, j);
+    i = j;
+  }
+}
+
+void cache_batch::run_part(worker_core<cache_backend>& core,
+                           std::vector<cache_op>& all_ops,
+                           std::vector<caf::response_promise>& all_replies,
+                           std::vector<job_ticket>& tickets, std::size_t begin,
+                           std::size_t end) {
   // Ops past their deadline are answered now and never sent.
   std::vector<cache_op> ops;
   std::vector<caf::response_promise> replies;
-  auto latest = deadline_clock::time_point::min();
+  auto earliest = deadline_clock::time_point::max();
   auto& metrics = core.metrics();
   std::vector<deadline_clock::time_point> starts;
-  for (std::size_t i = 0; i < all_ops.size(); ++i) {
+  for (std::size_t i = begin; i < end; ++i) {
     if (tickets[i].expired()) {
       metrics.record(op_of(all_ops[i].kind), errc::timeout, tickets[i].start);
       all_replies[i].deliver(to_caf_error(store_error(
@@ -36,7 +67,7 @@ void cache_batch::run(worker_core<cache_backend>& core) {
           op_name(all_ops[i].kind), core.store())));
       continue;
     }
-    latest = std::max(latest, tickets[i].deadline);
+    earliest = std::min(earliest, tickets[i].deadline);
     starts.push_back(tickets[i].start);
     ops.push_back(std::move(all_ops[i]));
     replies.push_back(std::move(all_replies[i]));
@@ -46,7 +77,7 @@ void cache_batch::run(worker_core<cache_backend>& core) {
   std::vector<cache_op_result> results;
   try {
     auto& backend = core.backend();
-    backend.set_deadline(latest);
+    backend.set_deadline(earliest);
     results = backend.execute(ops);
     if (results.size() != ops.size())
       throw store_error(errc::internal,

@@ -49,15 +49,19 @@ class cache_batch {
   }
 
   // Runs every queued op in one execute() on the core's adapter (the
-  // caller holds the core's lock), answers each caller and empties the
-  // batch. Errors name their op and the store. After a connection-level
-  // error (backend_unavailable) the adapter is dropped, as for a single
-  // request, so the next request reconnects.
+  // caller holds the core's lock; ops whose deadlines lie more than 50 ms
+  // apart go in successive ones, each ending by its earliest deadline),
+  // answers each caller and empties the batch. Errors name their op and the
+  // store. After a connection-level error (backend_unavailable) the adapter is
+  // dropped, as for a single request, so the next request reconnects.
   void run(worker_core<cache_backend>& core);
 
  private:
-  // Answers every queued op with `e` and empties the batch.
-  void fail_all(const store_error& e);
+  // Runs ops [begin, end) of a batch taken out of this one.
+  void run_part(worker_core<cache_backend>& core, std::vector<cache_op>& ops,
+                std::vector<caf::response_promise>& replies,
+                std::vector<job_ticket>& tickets, std::size_t begin,
+                std::size_t end);
 
   std::vector<cache_op> ops_;
   std::vector<job_ticket> tickets_;

@@ -13,7 +13,6 @@
 
 #include "live_support.hpp"
 #include "runtime/migration_journal.hpp"
-#include "runtime/store_identity.hpp"
 #include "support/exec_argv.hpp"
 #include "support/servers.hpp"
 
@@ -130,7 +129,7 @@ TEST_P(live_crash, every_acknowledged_write_survives_on_the_right_backend) {
   EXPECT_EQ(errors, 0) << "a writer saw an error during the migration";
 
   migration_journal journal(state);
-  auto entry = journal.find(store_identity(src));
+  auto entry = journal.find(src);
   ASSERT_TRUE(entry.has_value());
   EXPECT_NE(std::find(c.journaled.begin(), c.journaled.end(), entry->step),
             c.journaled.end())

@@ -9,7 +9,6 @@
 
 #include "live_support.hpp"
 #include "runtime/migration_journal.hpp"
-#include "runtime/store_identity.hpp"
 #include "support/servers.hpp"
 
 extern char** environ;
@@ -363,7 +362,7 @@ TEST(live_failure, bad_requests_are_refused) {
   }));
   EXPECT_EQ(scan_all(cs).size(), 3000u);
   migration_journal journal(std::getenv("STORAGE_STATE_DIR"));
-  auto entry = journal.find(store_identity(src));
+  auto entry = journal.find(src);
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->target_uri, "memory://?namespace=first");
   EXPECT_EQ(entry->step, live_step::cut_over);
@@ -371,7 +370,7 @@ TEST(live_failure, bad_requests_are_refused) {
   first.finalize();
   auto third = rt.migrate_live(src, "memory://?namespace=third");
   ASSERT_EQ(settle(third), live_state::done) << outcome(third);
-  entry = journal.find(store_identity(src));
+  entry = journal.find(src);
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->source_uri, "memory://?namespace=first");
   EXPECT_EQ(entry->target_uri, "memory://?namespace=third");

@@ -209,5 +209,59 @@ TEST(ServerPaused, RequestsQueuedBehindAStuckOneEndByTheirOwnDeadline) {
   await(cache.clear());
 }
 
+// Requests with deadlines far apart that queued behind a stuck one run as
+// one pipeline only where their deadlines are close: each ends by its own
+// deadline, not by the last one's (a batch once waited for its latest).
+TEST(ServerPaused, QueuedRequestsWithDeadlinesApartEndByTheirOwn) {
+  using clock = std::chrono::steady_clock;
+  runtime rt;
+  auto ns = "apart" + unique_token();
+  auto cache = rt.open_cache(
+      with_param(redis_uri(), "pool=1&timeout_ms=2000&namespace=" + ns));
+  await(cache.set("k", "v"));
+  caf::scoped_actor self{rt.system()};
+  frozen stop(redis_pid());
+  auto start = clock::now();
+  auto set = [&](const std::string& key) {
+    return self->request(cache.actor(), caf::infinite, cset_atom::value,
+                         cache_entry{key, "written", {}});
+  };
+  auto stuck = set("w0");  // its deadline: 2000 ms
+  std::vector<std::pair<decltype(stuck), long>> queued;  // and deadline
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(1000) +
+                                  i * std::chrono::milliseconds(700));
+    auto sent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    clock::now() - start)
+                    .count();
+    queued.emplace_back(set("q" + std::to_string(i)), sent + 2000);
+  }
+  auto answer = [&](auto& handle) {
+    errc code = errc::ok;
+    handle.receive(
+        [](bool) {},
+        [&](caf::error& e) { code = from_caf_error(e, "set", "").code(); });
+    EXPECT_EQ(code, errc::timeout);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                 start)
+        .count();
+  };
+  answer(stuck);
+  for (auto& [q, deadline] : queued) {
+    auto at = answer(q);
+    EXPECT_LT(at, deadline + 400) << "deadline " << deadline;
+    EXPECT_GT(at, deadline - 100) << "deadline " << deadline;
+  }
+  stop.thaw();
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    try {
+      await(cache.clear());
+      break;
+    } catch (const store_error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace storage::srv

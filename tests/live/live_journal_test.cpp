@@ -1,0 +1,64 @@
+// Where a restarted process finds a migrated store's data when the store
+// moved more than once, or its configuration changed what does not move
+// data (the journal's serving(), migration_journal.hpp).
+#include "live_support.hpp"
+
+namespace storage::test {
+namespace {
+
+void migrate_and_finalize(runtime& rt, const std::string& from,
+                          const std::string& to) {
+  auto m = rt.migrate_live(from, to);
+  ASSERT_EQ(settle(m), live_state::done) << outcome(m);
+  m.finalize();
+}
+
+// A -> B, then (configured as B, as the log asked) B -> A: the data is on
+// A again, and whichever of the two the configuration names serves it.
+TEST(live_journal, a_store_moved_back_opens_where_its_data_is) {
+  auto dir = fresh_dir();
+  auto a = "sqlite://" + dir + "/a.db";
+  auto b = "sqlite://" + dir + "/b.db";
+  {
+    runtime rt;
+    await(rt.open_cache(a).set("k1", "1"));
+    migrate_and_finalize(rt, a, b);
+  }
+  {
+    runtime rt;
+    auto cs = rt.open_cache(b);
+    await(cs.set("k2", "2"));
+    migrate_and_finalize(rt, b, a);
+    await(cs.set("k3", "3"));  // on A only: the mirroring ended
+  }
+  for (auto& configured : {a, b, a + "?timeout_ms=20000", b + "?pool=2"}) {
+    runtime rt;
+    auto cs = rt.open_cache(configured);
+    EXPECT_EQ(await(cs.get("k3")), "3") << configured;
+    EXPECT_EQ(await(cs.get("k1")), "1") << configured;
+  }
+}
+
+// A -> B, and a second migration of the store still configured as A (from
+// B, where its data is) to C: a configuration naming B opens C too.
+TEST(live_journal, a_store_moved_twice_opens_on_the_last_backend) {
+  auto dir = fresh_dir();
+  auto a = "sqlite://" + dir + "/a.db";
+  auto b = "sqlite://" + dir + "/b.db";
+  auto c = "sqlite://" + dir + "/c.db";
+  {
+    runtime rt;
+    auto cs = rt.open_cache(a);
+    await(cs.set("k1", "1"));
+    migrate_and_finalize(rt, a, b);
+    migrate_and_finalize(rt, a, c);
+    await(cs.set("k2", "2"));  // on C only
+  }
+  for (auto& configured : {a, b, c, a + "?max_inflight=64"}) {
+    runtime rt;
+    EXPECT_EQ(await(rt.open_cache(configured).get("k2")), "2") << configured;
+  }
+}
+
+}  // namespace
+}  // namespace storage::test
