@@ -50,9 +50,12 @@
 // failure of the source after cutover ends reverse replication (abort is
 // then refused with `conflict`; the target keeps serving).
 //
-// Every step is recorded in the migration journal (migration_journal.hpp)
-// before the store acts on it. What a process restarted with its old
-// configuration serves, by the last step recorded before the crash:
+// cut_over, finalized and an abort after cutover are recorded in the
+// migration journal (migration_journal.hpp) before the store acts on them;
+// failed and an abort before cutover once the target is dropped (the
+// source serves either way); verified only when verification runs. What a
+// process restarted with its old configuration serves, by the last step
+// recorded before the crash:
 //   started, backfilled, verified, failed, aborted: the source, which holds
 //     every acknowledged write; the target's partial copy stays where it is
 //     and a new live migration to that target repairs it;

@@ -26,12 +26,14 @@ std::optional<store_kind> kind_of_uri(const std::string& uri);
 // with another dimension or metric, fails before anything is written);
 // caches: every live key (`collections` must be empty). `on_result` gets
 // each summary as soon as its collection is done. A whole vector store (no
-// collection named) verifies the collection lists too, after the copies: a
+// collection named) verifies the collection lists too, after the copies
+// (unless opts.verify is false): a
 // collection on only one side then fails verification (one only on the target
 // is reported, never dropped: the migration copies the source's collections and
 // owns no other). Throws store_error: invalid_argument when the two stores are
-// of different kinds or the same store (however each is spelled:
-// store_identity.hpp); whatever migrate_collection / migrate_cache throw.
+// of different kinds or hold the same data (data_identity in
+// store_identity.hpp: however each is spelled, whatever its pool, timeouts,
+// bounds or password); whatever migrate_collection / migrate_cache throw.
 // `on_result` may be empty.
 void migrate_stores(
     runtime& rt, const std::string& from, const std::string& to,

@@ -43,7 +43,8 @@ struct journal_entry {
 };
 
 // The state directory when none is configured: $STORAGE_STATE_DIR, else
-// $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime.
+// $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime,
+// else (no $HOME) /tmp/storage-runtime-state.
 std::string default_state_dir();
 
 class migration_journal {

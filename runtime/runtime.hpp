@@ -35,7 +35,8 @@ struct runtime_options {
   // Where live migrations keep their journal (migration_journal.hpp), so a
   // restarted process serves each store from the backend that holds its
   // data. Empty: default_state_dir() ($STORAGE_STATE_DIR, else
-  // $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime).
+  // $XDG_STATE_HOME/storage-runtime, else ~/.local/state/storage-runtime,
+  // else, without $HOME, /tmp/storage-runtime-state).
   std::string state_dir;
   // Talking to other nodes: caf:// stores and node_server (TLS, heartbeats).
   node_options node;
@@ -49,12 +50,14 @@ class runtime {
   runtime& operator=(const runtime&) = delete;
 
   // Opens the store, or returns the one already open under that name or
-  // URI. Throws store_error (invalid_argument) for a bad URI or unknown name;
-  // an unreachable server (or node, for caf://host:port/name: a store
-  // served by another node, see remote_store.hpp) is reported by the first
-  // request, not here. A
-  // store whose live migration cut over in an earlier process is served
-  // from the migration's target, and the log says so (live_migration.hpp).
+  // URI. Throws store_error: invalid_argument for a bad URI or unknown name,
+  // conflict for a faiss:// directory another store of this runtime serves
+  // with other parameters, internal when the store's migration journal
+  // cannot be read; an unreachable server (or node, for caf://host:port/name: a
+  // store served by another node, see remote_store.hpp) is reported by the
+  // first request, not here. A store whose live migration cut over in an
+  // earlier process is served from the migration's target, and the log says so
+  // (live_migration.hpp).
   vector_store open_vector(const std::string& uri_or_name);
   cache_store open_cache(const std::string& uri_or_name);
 
@@ -66,9 +69,11 @@ class runtime {
 
   // Moves an open store (vector or cache) to `target_uri`, a backend of the
   // same kind, while callers keep using it: see live_migration.hpp. Returns
-  // at once; the handle reports progress and the outcome. Throws store_error
-  // (invalid_argument) for a store that is not open or a target of the other
-  // kind, and store_error (conflict) while an earlier live migration of the
+  // at once; the handle reports progress and the outcome. Throws store_error:
+  // invalid_argument for a store that is not open, a target of the other
+  // kind or a target holding the data the store serves from now
+  // (data_identity); unsupported for a caf:// store; internal when its
+  // journal cannot be read; conflict while an earlier live migration of the
   // store runs or mirrors back (finalize or abort it first); everything else
   // (an unreachable target, a conflict) fails the migration, not the call, and
   // never the store's callers.

@@ -1,6 +1,7 @@
 // The vector store for plain C++ code: every call returns a future, and a
-// failed call's future throws store_error. Cheap to copy; all copies talk to
-// the same router, so the backend can be swapped or migrated under them.
+// failed call's future throws store_error. Cheap to copy; all copies share
+// one store handle and route table, so the backend can be swapped or
+// migrated under them.
 // On faiss:// a call that finds its shard idle runs on the calling thread and
 // returns a future that is already complete (no thread hand-off), so calls a
 // thread issues before waiting run one after another -- use several threads

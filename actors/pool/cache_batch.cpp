@@ -35,14 +35,18 @@ void cache_batch::run(worker_core<cache_backend>& core) {
   ops_.clear();
   replies_.clear();
   tickets_.clear();
-  // Parts in arrival order, each within deadline_spread of its earliest
-  // deadline; with one timeout_ms per store that is nearly always one part.
+  // Parts in arrival order whose deadlines all lie within deadline_spread
+  // of each other; with one timeout_ms per store that is nearly always one
+  // part (a node's clients may each have their own).
   for (std::size_t i = 0; i < ops.size();) {
-    auto earliest = tickets[i].deadline;
+    auto lo = tickets[i].deadline, hi = lo;
     auto j = i + 1;
-    for (; j < ops.size() && tickets[j].deadline <= earliest + deadline_spread;
-         ++j)
-      earliest = std::min(earliest, tickets[j].deadline);
+    for (; j < ops.size(); ++j) {
+      auto d = tickets[j].deadline;
+      if (std::max(hi, d) - std::min(lo, d) > deadline_spread) break;
+      lo = std::min(lo, d);
+      hi = std::max(hi, d);
+    }
     run_part(core, ops, replies, tickets, i, j);
     i = j;
   }

@@ -1,8 +1,9 @@
 // The requests a cache worker collects while more wait in its mailbox: run
-// together by one cache_backend::execute (one round trip on Redis), each
-// answered through its own response promise. The worker decides when to
-// run the batch (see store_worker.cpp); this class keeps the requests in
-// arrival order and turns each result into the reply its caller expects.
+// together by one cache_backend::execute (one round trip on Redis; a few
+// when their deadlines lie far apart, see run()), each answered through its
+// own response promise. The worker decides when to run the batch (see
+// store_worker.cpp); this class keeps the requests in arrival order and
+// turns each result into the reply its caller expects.
 #pragma once
 
 #include <cstddef>
@@ -49,8 +50,9 @@ class cache_batch {
   }
 
   // Runs every queued op in one execute() on the core's adapter (the
-  // caller holds the core's lock; ops whose deadlines lie more than 50 ms
-  // apart go in successive ones, each ending by its earliest deadline),
+  // caller holds the core's lock; when the ops' deadlines lie more than
+  // 50 ms apart, in successive ones, each of ops in arrival order whose
+  // deadlines lie within 50 ms, ending by the earliest of them),
   // answers each caller and empties the batch. Errors name their op and the
   // store. After a connection-level error (backend_unavailable) the adapter is
   // dropped, as for a single request, so the next request reconnects.
