@@ -3,7 +3,9 @@
 // traffic recovers by itself once the server runs again (SIGCONT).
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -156,48 +158,69 @@ TEST(ServerPaused, AMirroredKeyKeepsItsExpiry) {
   await(cache.clear());
 }
 
+// A Redis cache of its own (pool=1, timeout_ms=2000) whose server is then
+// frozen, and an actor that sends it sets and notes when each is answered.
+struct sets_on_frozen_redis {
+  using clock = std::chrono::steady_clock;
+
+  explicit sets_on_frozen_redis(const std::string& ns)
+      : cache(rt.open_cache(with_param(
+            redis_uri(), "pool=1&timeout_ms=2000&namespace=" + ns))) {
+    await(cache.set("k", "v"));
+    stop.emplace(redis_pid());
+    start = clock::now();
+  }
+
+  auto set(const std::string& key) {
+    return self->request(cache.actor(), caf::infinite, cset_atom::value,
+                         cache_entry{key, "written", {}});
+  }
+
+  // Milliseconds since the server froze.
+  long elapsed() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
+                                                                 start)
+        .count();
+  }
+
+  // Waits for a set's answer, expects timeout, and says when it came.
+  template <class Handle>
+  long answer(Handle& handle, const char* what = "") {
+    errc code = errc::ok;
+    handle.receive(
+        [](bool) {},
+        [&](caf::error& e) { code = from_caf_error(e, "set", "").code(); });
+    auto at = elapsed();
+    EXPECT_EQ(code, errc::timeout) << what;
+    return at;
+  }
+
+  runtime rt;
+  cache_store cache;
+  caf::scoped_actor self{rt.system()};
+  std::optional<frozen> stop;
+  clock::time_point start;
+};
+
 // An actor's requests queued behind one stuck on a frozen server: the stuck
 // one times out and drops its connection, and those behind it must not
 // spend more than their own deadline reconnecting to the frozen server
 // (the new connection's setup once waited a whole timeout_ms more).
 TEST(ServerPaused, RequestsQueuedBehindAStuckOneEndByTheirOwnDeadline) {
-  using clock = std::chrono::steady_clock;
-  runtime rt;
-  auto ns = "queued" + unique_token();
-  auto cache = rt.open_cache(
-      with_param(redis_uri(), "pool=1&timeout_ms=2000&namespace=" + ns));
-  await(cache.set("k", "v"));
-  caf::scoped_actor self{rt.system()};
-  frozen stop(redis_pid());
-  auto start = clock::now();
-  auto set = [&](const std::string& key) {
-    return self->request(cache.actor(), caf::infinite, cset_atom::value,
-                         cache_entry{key, "written", {}});
-  };
-  auto stuck = set("w0");
+  sets_on_frozen_redis f("queued" + unique_token());
+  auto stuck = f.set("w0");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::vector<decltype(stuck)> queued;
-  for (int i = 1; i <= 5; ++i) queued.push_back(set("q" + std::to_string(i)));
-  auto answer = [&](auto& handle, const char* what) {
-    errc code = errc::ok;
-    handle.receive(
-        [](bool) {},
-        [&](caf::error& e) { code = from_caf_error(e, "set", "").code(); });
-    auto at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  clock::now() - start)
-                  .count();
-    EXPECT_EQ(code, errc::timeout) << what;
-    return at;
-  };
+  for (int i = 1; i <= 5; ++i) queued.push_back(f.set("q" + std::to_string(i)));
   // w0's deadline is at 2000 ms, the others' at 3000 ms.
-  EXPECT_LT(answer(stuck, "w0"), 2600);
-  for (auto& q : queued) EXPECT_LT(answer(q, "a queued set"), 3600);
-  stop.thaw();
+  EXPECT_LT(f.answer(stuck, "w0"), 2600);
+  for (auto& q : queued) EXPECT_LT(f.answer(q, "a queued set"), 3600);
+  f.stop->thaw();
   // None of the timed-out sets is written once the server runs again.
   std::optional<std::string> got;
   for (int attempt = 0; attempt < 50; ++attempt) {
     try {
-      got = await(cache.get("q5"));
+      got = await(f.cache.get("q5"));
       break;
     } catch (const store_error&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -205,57 +228,33 @@ TEST(ServerPaused, RequestsQueuedBehindAStuckOneEndByTheirOwnDeadline) {
   }
   EXPECT_EQ(got, std::nullopt);
   for (const char* k : {"q1", "q2", "q3", "q4"})
-    EXPECT_EQ(await(cache.get(k)), std::nullopt) << k;
-  await(cache.clear());
+    EXPECT_EQ(await(f.cache.get(k)), std::nullopt) << k;
+  await(f.cache.clear());
 }
 
 // Requests with deadlines far apart that queued behind a stuck one run as
 // one pipeline only where their deadlines are close: each ends by its own
 // deadline, not by the last one's (a batch once waited for its latest).
 TEST(ServerPaused, QueuedRequestsWithDeadlinesApartEndByTheirOwn) {
-  using clock = std::chrono::steady_clock;
-  runtime rt;
-  auto ns = "apart" + unique_token();
-  auto cache = rt.open_cache(
-      with_param(redis_uri(), "pool=1&timeout_ms=2000&namespace=" + ns));
-  await(cache.set("k", "v"));
-  caf::scoped_actor self{rt.system()};
-  frozen stop(redis_pid());
-  auto start = clock::now();
-  auto set = [&](const std::string& key) {
-    return self->request(cache.actor(), caf::infinite, cset_atom::value,
-                         cache_entry{key, "written", {}});
-  };
-  auto stuck = set("w0");  // its deadline: 2000 ms
+  sets_on_frozen_redis f("apart" + unique_token());
+  auto stuck = f.set("w0");  // its deadline: 2000 ms
   std::vector<std::pair<decltype(stuck), long>> queued;  // and deadline
   for (int i = 0; i < 3; ++i) {
-    std::this_thread::sleep_until(start + std::chrono::milliseconds(1000) +
+    std::this_thread::sleep_until(f.start + std::chrono::milliseconds(1000) +
                                   i * std::chrono::milliseconds(700));
-    auto sent = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    clock::now() - start)
-                    .count();
-    queued.emplace_back(set("q" + std::to_string(i)), sent + 2000);
+    auto sent = f.elapsed();
+    queued.emplace_back(f.set("q" + std::to_string(i)), sent + 2000);
   }
-  auto answer = [&](auto& handle) {
-    errc code = errc::ok;
-    handle.receive(
-        [](bool) {},
-        [&](caf::error& e) { code = from_caf_error(e, "set", "").code(); });
-    EXPECT_EQ(code, errc::timeout);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() -
-                                                                 start)
-        .count();
-  };
-  answer(stuck);
+  f.answer(stuck);
   for (auto& [q, deadline] : queued) {
-    auto at = answer(q);
+    auto at = f.answer(q);
     EXPECT_LT(at, deadline + 400) << "deadline " << deadline;
     EXPECT_GT(at, deadline - 100) << "deadline " << deadline;
   }
-  stop.thaw();
+  f.stop->thaw();
   for (int attempt = 0; attempt < 50; ++attempt) {
     try {
-      await(cache.clear());
+      await(f.cache.clear());
       break;
     } catch (const store_error&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
