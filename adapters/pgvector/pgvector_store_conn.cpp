@@ -218,7 +218,31 @@ void connection::ensure() {
                       "cannot switch the connection to " + endpoint_ +
                           " to non-blocking mode");
   }
+  // The server's clock, against which writes check their deadline.
+  auto before = now_ms();
+  auto clock = exec(
+      "SELECT (extract(epoch FROM clock_timestamp()) * 1000)"
+      "::bigint");
+  server_offset_ms_ = std::stoll(clock.text(0, 0)) - (before + now_ms()) / 2;
   ++generation_;
+}
+
+std::optional<std::string> connection::deadline_guard() const {
+  if (request_deadline_ <= 0) return std::nullopt;
+  // A number of ours, not user input: safe to write into the statement.
+  auto at = std::to_string(request_deadline_ + server_offset_ms_);
+  return "DO $storage$BEGIN IF clock_timestamp() > to_timestamp(" + at +
+         " / 1000.0) THEN RAISE EXCEPTION 'the request reached the server "
+         "after its deadline; nothing was written' USING ERRCODE = '57014'; "
+         "END IF; END$storage$";
+}
+
+result connection::exec_write(const std::string& sql, const params& p) {
+  auto guard = deadline_guard();
+  if (!guard) return exec(sql, p);
+  // One implicit transaction: the write is skipped when the guard fails.
+  auto out = exec_pipeline({{*guard, {}}, {sql, p}});
+  return std::move(out.back());
 }
 
 void connection::fail_connection(const std::string& what) {
@@ -415,8 +439,13 @@ transaction::~transaction() {
 }
 
 void transaction::commit() {
+  // A refused COMMIT leaves the transaction aborted: the destructor's
+  // ROLLBACK ends it.
+  if (auto guard = c_.deadline_guard())
+    c_.exec_pipeline({{*guard, {}}, {"COMMIT", {}}});
+  else
+    c_.exec("COMMIT");
   done_ = true;
-  c_.exec("COMMIT");
 }
 
 }  // namespace storage::pgv

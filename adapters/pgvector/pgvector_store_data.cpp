@@ -83,12 +83,13 @@ std::uint64_t pgvector_store::upsert(
       for (auto& r : rows)
         for (std::size_t k = 0; k < 4; ++k) cols[k].push_back(r[k]);
       pgv::params p;
-      conn_->exec(insert + "unnest(" + p.add(pgv::array_literal(cols[0])) +
-                      "::text[], " + p.add(pgv::array_literal(cols[1])) +
-                      "::vector[], " + p.add(pgv::array_literal(cols[2])) +
-                      "::jsonb[], " + p.add(pgv::array_literal(cols[3])) +
-                      "::text[]) AS u(i, e, m, d)" + merge,
-                  p);
+      conn_->exec_write(
+          insert + "unnest(" + p.add(pgv::array_literal(cols[0])) +
+              "::text[], " + p.add(pgv::array_literal(cols[1])) +
+              "::vector[], " + p.add(pgv::array_literal(cols[2])) +
+              "::jsonb[], " + p.add(pgv::array_literal(cols[3])) +
+              "::text[]) AS u(i, e, m, d)" + merge,
+          p);
       return records.size();
     }
     // Large batches: COPY into a session-private stage, then one merge.
@@ -148,9 +149,10 @@ std::uint64_t pgvector_store::remove(const std::string& collection,
     if (ids.empty()) return 0;
     pgv::params p;
     return conn_
-        ->exec(delete_in_id_order(
-                   c.table, "id = ANY(" + p.add(id_array(ids)) + "::text[])"),
-               p)
+        ->exec_write(
+            delete_in_id_order(
+                c.table, "id = ANY(" + p.add(id_array(ids)) + "::text[])"),
+            p)
         .affected();
   });
 }
@@ -161,7 +163,7 @@ std::uint64_t pgvector_store::remove_where(const std::string& collection,
     auto c = lookup(collection);
     pgv::params p;
     auto cond = pgv::where_sql(where, p);
-    return conn_->exec(delete_in_id_order(c.table, cond), p).affected();
+    return conn_->exec_write(delete_in_id_order(c.table, cond), p).affected();
   });
 }
 

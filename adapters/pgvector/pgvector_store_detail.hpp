@@ -86,6 +86,15 @@ class connection {
   // implicit transaction, and returns their results in order. The first
   // failure aborts the rest and is thrown as exec() would throw it.
   std::vector<result> exec_pipeline(const std::vector<statement>& stmts);
+  // Runs one write as exec() does, but only while the server's clock is
+  // before the request's deadline: with a deadline set it goes out in one
+  // round trip behind deadline_guard(), so a write that waited in a frozen
+  // server's socket past its deadline is refused (timeout), not applied
+  // after its caller was told it timed out.
+  result exec_write(const std::string& sql, const params& p = {});
+  // The statement that fails with timeout (SQLSTATE 57014) once the
+  // server's clock passed the request's deadline; nullopt without one.
+  std::optional<std::string> deadline_guard() const;
   // Runs a COPY ... FROM STDIN statement feeding it `data` (text format).
   result copy_in(const std::string& sql, const std::string& data);
   void close();
@@ -125,6 +134,9 @@ class connection {
   int connect_ms_;   // a connect's: min(timeout_ms, 3 s)
   // The current request's deadline on now_ms()'s clock; 0: none.
   std::int64_t request_deadline_ = 0;
+  // The server's clock (ms since the epoch) minus now_ms(), read when
+  // connecting (off by at most the round trip).
+  std::int64_t server_offset_ms_ = 0;
   std::int64_t deadline() const;
   std::uint64_t generation_ = 0;
   bool lost_ = false;
@@ -139,6 +151,7 @@ class connection {
 };
 
 // Transaction scope: rolls back unless committed (if the connection lives).
+// The COMMIT goes out behind the connection's deadline_guard().
 class transaction {
  public:
   explicit transaction(connection& c);

@@ -73,9 +73,16 @@ class redis_cache final : public cache_backend {
                                        const char* op) const;
   // The commands that carry out `op` (none for an empty del, mget or mset);
   // throws store_error for an op the server must not see (empty key, bad
-  // ttl). In redis_cache_batch.cpp, as is run_one; their replies are read
-  // by redis_cache_reply.hpp.
+  // ttl). In redis_cache_batch.cpp, as are framed and run_one; their
+  // replies are read by redis_cache_reply.hpp.
   std::vector<std::vector<std::string>> commands_for(const cache_op& op) const;
+  // `op`'s commands as they go out on the connection (made by then): a
+  // write inside one script that runs them only while the server's clock
+  // is before the request's deadline, so a write that waited in a frozen
+  // server's socket past its deadline is refused, not applied after its
+  // caller got timeout; an mset without a deadline inside MULTI/EXEC.
+  std::vector<std::vector<std::string>> framed(
+      cache_op_kind kind, std::vector<std::vector<std::string>> cmds) const;
   // One op in one exchange; throws as the single-op methods do.
   cache_op_result run_one(const cache_op& op);
 

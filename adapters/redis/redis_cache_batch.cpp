@@ -12,6 +12,66 @@
 
 namespace storage {
 
+namespace {
+
+// ARGV: the deadline in the server's clock (ms since the epoch), "1" to
+// answer with an array (mset), then each command as its argument count and
+// its arguments. A script runs as one (no other client's command between
+// its writes), as MULTI/EXEC did for mset. TIME inside a script is fine:
+// Redis 7 replicates a script's effects, not the script.
+constexpr const char* write_script = R"(local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
+  return redis.error_reply('TIMEOUT the request reached the server after its deadline; nothing was written')
+end
+local out, i = {}, 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  out[#out + 1] = redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+if ARGV[2] == '1' then return out end
+return out[1])";
+
+bool writes(cache_op_kind kind) {
+  switch (kind) {
+    case cache_op_kind::set:
+    case cache_op_kind::add:
+    case cache_op_kind::del:
+    case cache_op_kind::mset:
+    case cache_op_kind::incr:
+    case cache_op_kind::expire:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> redis_cache::framed(
+    cache_op_kind kind, std::vector<std::vector<std::string>> cmds) const {
+  if (cmds.empty() || !writes(kind)) return cmds;
+  bool as_array = kind == cache_op_kind::mset;
+  auto deadline = conn_.server_deadline_ms();
+  if (!deadline) {
+    // Every command is built (and checked) before anything is sent, and
+    // MULTI/EXEC applies them as one: no reader sees half a batch.
+    if (as_array) {
+      cmds.insert(cmds.begin(), {"MULTI"});
+      cmds.push_back({"EXEC"});
+    }
+    return cmds;
+  }
+  std::vector<std::string> eval{"EVAL", write_script, "0",
+                                std::to_string(*deadline),
+                                as_array ? "1" : "0"};
+  for (auto& c : cmds) {
+    eval.push_back(std::to_string(c.size()));
+    for (auto& a : c) eval.push_back(std::move(a));
+  }
+  return {std::move(eval)};
+}
+
 std::vector<std::vector<std::string>> redis_cache::commands_for(
     const cache_op& op) const {
   auto name = op_name(op.kind);
@@ -36,13 +96,10 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
     case cache_op_kind::exists:
       return {{"EXISTS", full(op.key, name)}};
     case cache_op_kind::mset: {
-      if (op.entries.empty()) return {};
-      // Every command is built (and checked) before anything is sent, and
-      // MULTI/EXEC applies them as one: no reader sees half a batch.
-      std::vector<std::vector<std::string>> cmds{{"MULTI"}};
+      // Applied as one by framed().
+      std::vector<std::vector<std::string>> cmds;
       for (auto& e : op.entries)
         cmds.push_back(set_command(e.key, e.value, e.ttl, name));
-      cmds.push_back({"EXEC"});
       return cmds;
     }
     case cache_op_kind::incr:
@@ -66,7 +123,10 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
 cache_op_result redis_cache::run_one(const cache_op& op) {
   auto cmds = commands_for(op);
   cache_op_result out;
-  auto replies = conn_.pipeline(cmds, op_name(op.kind));
+  // Connected first: a write's guard needs the server's clock.
+  if (!cmds.empty()) conn_.ensure(op_name(op.kind));
+  auto replies =
+      conn_.pipeline(framed(op.kind, std::move(cmds)), op_name(op.kind));
   redis_read_result(conn_, op, replies.data(), replies.size(), out);
   return out;
 }
@@ -76,24 +136,35 @@ std::vector<cache_op_result> redis_cache::execute(
   std::vector<cache_op_result> out(ops.size());
   // Which commands belong to which op; an op rejected before sending (empty
   // key, bad ttl) has none and already holds its error.
-  std::vector<std::vector<std::string>> cmds;
-  std::vector<std::size_t> first(ops.size()), count(ops.size(), 0);
+  std::vector<std::vector<std::vector<std::string>>> each(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    first[i] = cmds.size();
     try {
-      auto mine = commands_for(ops[i]);
-      count[i] = mine.size();
-      for (auto& c : mine) cmds.push_back(std::move(c));
+      each[i] = commands_for(ops[i]);
     } catch (const store_error& e) {
       out[i].error = e;
     }
   }
   std::vector<redis_reply> replies;
   std::optional<store_error> broken;
+  std::vector<std::vector<std::string>> cmds;
+  std::vector<std::size_t> first(ops.size()), count(ops.size(), 0);
   try {
+    // Connected first: a write's guard needs the server's clock.
+    if (std::any_of(each.begin(), each.end(),
+                    [](const auto& c) { return !c.empty(); }))
+      conn_.ensure("batch");
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      first[i] = cmds.size();
+      auto mine = framed(ops[i].kind, std::move(each[i]));
+      count[i] = mine.size();
+      for (auto& c : mine) cmds.push_back(std::move(c));
+    }
     conn_.exchange(cmds, "batch", replies);
   } catch (const store_error& e) {
     broken = e;
+    // Not connected: no op went out (the counts say so below).
+    if (cmds.empty())
+      for (std::size_t i = 0; i < ops.size(); ++i) count[i] = each[i].size();
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (out[i].error) continue;

@@ -67,7 +67,15 @@ class sigpipe_guard {
   bool was_pending_ = false;
 };
 
+std::int64_t system_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 errc code_of(const std::string& text) {
+  // The write script's refusal (redis_cache_batch.cpp).
+  if (starts_with(text, "TIMEOUT")) return errc::timeout;
   if (starts_with(text, "WRONGTYPE") ||
       text.find("not an integer") != std::string::npos)
     return errc::type_mismatch;
@@ -195,7 +203,11 @@ void redis_connection::ensure(const char* op) {
   // NOAUTH here), so the error comes at connection time, not on some later
   // command.
   setup.push_back({"PING"});
+  // The server's clock, against which writes check their deadline.
+  setup.push_back({"TIME"});
+  auto sent = system_ms();
   auto replies = pipeline(setup, op);
+  auto received = system_ms();
   std::size_t i = 0;
   if (!opts_.password.empty()) {
     auto& r = *replies[i++];
@@ -228,6 +240,26 @@ void redis_connection::ensure(const char* op) {
     throw store_error(code, "redis at " + endpoint_ + " refused: " + text, op,
                       opts_.store);
   }
+  // Without TIME (an ACL may forbid it) writes go out unguarded.
+  auto& time = *replies[i + 1];
+  server_clock_ = time.type == REDIS_REPLY_ARRAY && time.elements == 2 &&
+                  time.element[0]->type == REDIS_REPLY_STRING &&
+                  time.element[1]->type == REDIS_REPLY_STRING;
+  if (server_clock_) {
+    auto server = std::strtoll(time.element[0]->str, nullptr, 10) * 1000 +
+                  std::strtoll(time.element[1]->str, nullptr, 10) / 1000;
+    server_offset_ms_ = server - (sent + received) / 2;
+  }
+}
+
+std::optional<std::int64_t> redis_connection::server_deadline_ms() const {
+  if (!ctx_ || !server_clock_ ||
+      deadline_ == std::chrono::steady_clock::time_point::max())
+    return std::nullopt;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline_ - std::chrono::steady_clock::now())
+                  .count();
+  return system_ms() + left + server_offset_ms_;
 }
 
 std::vector<redis_reply> redis_connection::pipeline(
@@ -276,6 +308,9 @@ redis_reply redis_connection::command(const std::vector<std::string>& args,
 void redis_connection::check(const redisReply& reply, const char* op) const {
   if (reply.type != REDIS_REPLY_ERROR) return;
   std::string text(reply.str, reply.len);
+  // An error inside the write script ends in " script: <sha>, on ...".
+  if (auto at = text.find(" script: "); at != std::string::npos)
+    text.resize(at);
   throw store_error(code_of(text), "redis at " + endpoint_ + ": " + text, op,
                     opts_.store);
 }

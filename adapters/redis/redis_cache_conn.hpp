@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,10 @@ class redis_connection {
   // (at most command_timeout_ms, connect_timeout_ms to connect).
   void set_deadline(std::chrono::steady_clock::time_point deadline);
   const std::string& store() const { return opts_.store; }
+  // The deadline in the server's clock (ms since the epoch, from the
+  // offset measured when connecting), or nullopt without a deadline or a
+  // connection.
+  std::optional<std::int64_t> server_deadline_ms() const;
   // Exchanges with the server so far (one write of commands, then reading
   // their replies), connection setup included: what pipelining saves.
   std::uint64_t round_trips() const { return round_trips_; }
@@ -95,6 +100,10 @@ class redis_connection {
   std::chrono::steady_clock::time_point deadline_ =
       std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point last_used_{};  // the last reply
+  // The server's clock minus ours, in ms (TIME when connecting; off by at
+  // most the round trip), and whether it was read.
+  std::int64_t server_offset_ms_ = 0;
+  bool server_clock_ = false;
 };
 
 }  // namespace storage

@@ -3,9 +3,11 @@
 // traffic recovers by itself once the server runs again (SIGCONT).
 #include <signal.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -80,6 +82,117 @@ TEST(ServerPaused, RedisRequestsEndByTheirDeadlineAndRecover) {
     }
   }
   EXPECT_EQ(got, "v");
+}
+
+// Writes that reach a frozen Redis (in its socket, or behind one that is)
+// and time out are refused by the server when it runs again: each write
+// runs only while the server's clock is before its deadline, so nothing a
+// caller was told timed out is applied after it.
+void timed_out_writes_stay_unwritten(const std::string& pool) {
+  runtime rt;
+  auto cache = rt.open_cache(with_param(
+      redis_uri(),
+      "timeout_ms=500&pool=" + pool + "&namespace=late" + unique_token()));
+  await(cache.set("old", "1"));
+  await(cache.set("n", "5"));
+  {
+    frozen stop(redis_pid());
+    auto set = cache.set("a", "x");
+    auto mset = cache.mset({{"b", "x", std::nullopt}, {"c", "x", 60000}});
+    auto del = cache.del({"old"});
+    auto incr = cache.incr("n", 1);
+    auto add = cache.add("d", "x");
+    auto expire = cache.expire("n", 1);
+    auto timed_out = [](auto f) {
+      try {
+        await(std::move(f));
+      } catch (const store_error& e) {
+        return e.code() == errc::timeout;
+      }
+      return false;
+    };
+    EXPECT_TRUE(timed_out(std::move(set)));
+    EXPECT_TRUE(timed_out(std::move(mset)));
+    EXPECT_TRUE(timed_out(std::move(del)));
+    EXPECT_TRUE(timed_out(std::move(incr)));
+    EXPECT_TRUE(timed_out(std::move(add)));
+    EXPECT_TRUE(timed_out(std::move(expire)));
+    // Long enough past every deadline that a late write would show.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  std::vector<std::optional<std::string>> got;
+  for (int attempt = 0; attempt < 50 && got.empty(); ++attempt) {
+    try {
+      got = await(cache.mget({"a", "b", "c", "d", "old", "n"}));
+    } catch (const store_error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  using opt = std::optional<std::string>;
+  EXPECT_EQ(got, (std::vector<opt>{std::nullopt, std::nullopt, std::nullopt,
+                                   std::nullopt, opt("1"), opt("5")}));
+  EXPECT_FALSE(await(cache.ttl("n")).ttl.has_value());
+  // Writes on time still go through.
+  await(cache.set("a", "y"));
+  EXPECT_EQ(await(cache.get("a")), "y");
+}
+
+TEST(ServerPaused, RedisWritesThatTimedOutAreNotAppliedAfterTheirDeadline) {
+  timed_out_writes_stay_unwritten("1");
+  timed_out_writes_stay_unwritten("4");
+}
+
+// The PostgreSQL backends serving the test role, not psql's own.
+std::vector<pid_t> pg_backends() {
+  std::vector<pid_t> out;
+  std::istringstream rows(srv::psql(
+      "SELECT pid FROM pg_stat_activity WHERE usename = current_user AND "
+      "pid <> pg_backend_pid()"));
+  for (std::string line; std::getline(rows, line);)
+    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])))
+      out.push_back(static_cast<pid_t>(std::stol(line)));
+  return out;
+}
+
+// The same for PostgreSQL: a write that waited in a frozen backend's socket
+// past its deadline is refused when the backend runs again.
+TEST(ServerPaused, PgvectorWritesThatTimedOutAreNotAppliedAfterTheirDeadline) {
+  runtime rt;
+  auto store = rt.open_vector(with_param(pgvector_uri(), "timeout_ms=500"));
+  auto coll = "late" + unique_token();
+  await(store.create_collection({coll, 2, metric::l2}));
+  auto rec = [](const std::string& id) {
+    vector_record r;
+    r.id = id;
+    r.embedding = {1, 0};
+    return r;
+  };
+  await(store.upsert(coll, {rec("w")}));
+  {
+    auto pids = pg_backends();
+    std::vector<frozen> stopped;
+    stopped.reserve(pids.size());  // never moved: a moved copy would thaw
+    for (auto pid : pids) stopped.emplace_back(pid);
+    auto upsert = store.upsert(coll, {rec("a")});
+    auto remove = store.remove(coll, {"w"});
+    EXPECT_THROW(await(std::move(upsert)), store_error);
+    EXPECT_THROW(await(std::move(remove)), store_error);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  }
+  std::vector<vector_record> got;
+  for (int attempt = 0; attempt < 50 && got.empty(); ++attempt) {
+    try {
+      got = await(store.get(coll, {"a", "w"}));
+    } catch (const store_error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, "w");
+  // Writes on time still go through.
+  await(store.upsert(coll, {rec("a")}));
+  EXPECT_EQ(await(store.count(coll)), 2u);
+  await(store.drop_collection(coll));
 }
 
 // The Chroma server's pid, from the pid file scripts/services.sh keeps.
