@@ -64,6 +64,10 @@
 //     Reverse replication does not survive the restart: the source misses
 //     what is written after it;
 //   finalized: the target, as above.
+// A memory:// target ends with its process, so after a restart a cut_over
+// to one serves the source, which reverse replication kept current (less
+// what was still being mirrored back when the process died), and a
+// finalized one serves the memory store, empty (migration_journal.hpp).
 #pragma once
 
 #include <chrono>

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "messages/errors.hpp"
+#include "messages/store_uri.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -83,9 +84,21 @@ void sync_dir(const std::string& dir) {
 }  // namespace
 
 const std::string& journal_entry::authoritative() const {
+  // A memory:// target does not outlive the process that migrated to it:
+  // whoever reads this entry later finds it empty, while reverse
+  // replication kept the source current until the process ended.
+  if (step == live_step::cut_over && in_memory_target()) return source_uri;
   return step == live_step::cut_over || step == live_step::finalized
              ? target_uri
              : source_uri;
+}
+
+bool journal_entry::in_memory_target() const {
+  try {
+    return store_uri::parse(target_uri).scheme() == "memory";
+  } catch (const store_error&) {
+    return false;
+  }
 }
 
 std::string default_state_dir() {

@@ -11,7 +11,13 @@
 //       the target may hold a partial copy, which a new live migration to
 //       the same target repairs before it verifies;
 //   cut_over, finalized                             -> serves `target_uri`,
-//       and logs that it does.
+//       and logs that it does;
+//   cut_over to memory://                           -> serves `source_uri`:
+//       the memory target ended with the process that migrated to it,
+//       while reverse replication kept the source current (less what was
+//       still being mirrored back when that process died); the log says
+//       so. finalized to memory:// serves the memory store, empty, as any
+//       memory:// store is after a restart.
 // A backend a store moved to may have moved on since (its own entry is
 // newer): serving() follows such entries, newest last, so a store moved
 // A -> B -> C opens on C, and one moved back (A -> B, later B -> A) opens
@@ -36,8 +42,12 @@ struct journal_entry {
   live_step step = live_step::started;
   std::int64_t at_ms = 0;  // Unix time of the step, set by record()
 
-  // The backend that holds every acknowledged write after this step.
+  // The backend that holds every acknowledged write after this step, as a
+  // process that reads the entry later finds it: for cut_over to a
+  // memory:// target (gone with its process) the source.
   const std::string& authoritative() const;
+  // Whether the target is memory://, whose data ends with its process.
+  bool in_memory_target() const;
 
   std::string file;  // where find() read it (not recorded)
 };

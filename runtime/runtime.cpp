@@ -94,6 +94,12 @@ std::string serving_uri(const migration_journal& journal,
         "point the configuration at it",
         name, redact_uri(s.uri), redact_uri(e.target_uri), to_string(e.step),
         e.file);
+  else if (e.step == live_step::cut_over && e.in_memory_target())
+    storage_log()->warn(
+        "store '{}': its live migration to {} was cut over, but a memory:// "
+        "store ends with its process; the store stays on {}, which reverse "
+        "replication kept current until that process ended ({})",
+        name, redact_uri(e.target_uri), redact_uri(s.uri), e.file);
   else if (e.step == live_step::started || e.step == live_step::backfilled ||
            e.step == live_step::verified)
     storage_log()->warn(

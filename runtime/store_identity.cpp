@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <set>
 
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
@@ -33,6 +34,18 @@ std::string number_or_text(const std::string& v) {
     return v;
   auto first = v.find_first_not_of('0');
   return first == std::string::npos ? "0" : v.substr(first);
+}
+
+// Parameters their readers parse as numbers (store_uri::int_param), where
+// `0100` is `100`; any other value is text (`namespace=007` is not `7`).
+bool numeric(const std::string& key) {
+  static const std::set<std::string> keys{"build_memory_mb", "busy_timeout_ms",
+                                          "ef_construction", "ef_search",
+                                          "exact_below",     "m",
+                                          "max_entries",     "max_inflight",
+                                          "pipeline",        "pool",
+                                          "snapshot_after",  "timeout_ms"};
+  return keys.count(key) > 0;
 }
 
 // A parameter written at the default its reader uses (backend_factory.hpp
@@ -113,7 +126,7 @@ std::string identity_of(const std::string& uri, bool data_only) {
   for (auto& [k, v] : u.params()) {  // a std::map: already sorted
     if (at_default(scheme, k, number_or_text(v))) continue;
     if (data_only && !selects_data(scheme, k)) continue;
-    out += sep + k + "=" + v;
+    out += sep + k + "=" + (numeric(k) ? number_or_text(v) : v);
     sep = '&';
   }
   return out;

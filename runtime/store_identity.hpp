@@ -12,11 +12,12 @@ namespace storage {
 // path made absolute and normal (symlinks resolved where the file exists;
 // faiss://dir is the relative directory dir, sqlite://localhost/ is
 // sqlite:///), Redis's database 0 written out, parameters in sorted order,
-// and those at their default left out (pool=1, timeout_ms=10000,
-// max_inflight=1024, namespace=default, index=flat on faiss and hnsw on
-// pgvector, Chroma's default_tenant and default_database; any other
-// parameter counts as written). Throws store_error for
-// a URI that does not parse.
+// numbers without leading zeros (max_entries=0100 is 100; text values such
+// as namespace=007 stay as written), and those at their default left out
+// (pool=1, timeout_ms=10000, max_inflight=1024, namespace=default,
+// index=flat on faiss and hnsw on pgvector, Chroma's default_tenant and
+// default_database; any other parameter counts as written). Throws
+// store_error for a URI that does not parse.
 std::string store_identity(const std::string& uri);
 
 // Where a store's data is, without how it is reached: store_identity without

@@ -33,13 +33,22 @@ class upsert_body {
   explicit upsert_body(const chroma_collection& info)
       : exact_copies_(info.metric == metric::cosine) {}
 
-  void add(const vector_record& r, const json& md) {
+  // `replaces`: the id is stored already. Chroma keeps a stored document
+  // when an upsert gives none, so such a record without a document is
+  // written as "" with the no-document mark in its uri (chroma_record
+  // reads it back as none): one request, nothing deleted first. Every
+  // record gets a uri, so a mark from before goes when a document comes.
+  void add(const vector_record& r, const json& md, bool replaces) {
+    bool mark = !r.document && replaces;
     body_["ids"].push_back(r.id);
     body_["embeddings"].push_back(r.embedding);
     body_["metadatas"].push_back(md.empty() ? json(nullptr) : md);
     body_["documents"].push_back(r.document ? json(*r.document)
+                                 : mark     ? json("")
                                             : json(nullptr));
-    if (exact_copies_) body_["uris"].push_back(chroma_exact_copy(r.embedding));
+    auto uri = exact_copies_ ? chroma_exact_copy(r.embedding) : std::string();
+    if (mark) uri += chroma_no_document;
+    body_["uris"].push_back(std::move(uri));
   }
 
   json& get() { return body_; }
@@ -88,56 +97,26 @@ std::uint64_t chroma_store::upsert(const std::string& collection,
             std::size_t e = std::min(records.size(), s + batch_limit);
             json ids = json::array();
             for (std::size_t i = s; i < e; ++i) ids.push_back(records[i].id);
-            json q{{"ids", ids},
-                   {"include", json::array({"metadatas", "documents"})}};
+            json q{{"ids", ids}, {"include", json::array({"metadatas"})}};
             std::unordered_map<std::string, vector_record> old;
             for (auto& r : fetch(path, q)) old[r.id] = std::move(r);
-            // Chroma keeps a document when upserted without one: those
-            // records go first, then come back whole.
-            json clear = json::array();
+            // One request per chunk, nothing deleted first: a record is
+            // written whole or not at all.
             upsert_body body(info);
             for (std::size_t i = s; i < e; ++i) {
               auto& r = records[i];
               json md = metadata_to_json(normalized(r.metadata));
               auto o = old.find(r.id);
-              if (o != old.end()) {
-                if (o->second.document && !r.document) clear.push_back(r.id);
+              if (o != old.end())
                 for (auto& [k, v] : o->second.metadata)
                   if (!md.contains(k)) md[k] = nullptr;
-              }
-              body.add(r, md);
+              body.add(r, md, o != old.end());
             }
-            // Deleting and upserting are two requests: if the upsert fails,
-            // the deleted records are put back as they were (the write failed,
-            // its outcome is unknown to the caller, but nothing is lost).
-            std::vector<vector_record> before;
-            if (!clear.empty()) {
-              json w{{"ids", clear}, {"include", chroma_record_columns()}};
-              before = fetch(path, w);
-              json d{{"ids", clear}};
-              call("POST", path + "/delete", &d);
-            }
-            try {
-              call("POST", path + "/upsert", &body.get());
-            } catch (const store_error&) {
-              if (!before.empty()) restore(info, path, before);
-              throw;
-            }
+            call("POST", path + "/upsert", &body.get());
           }
           return static_cast<std::uint64_t>(records.size());
         });
   });
-}
-
-void chroma_store::restore(const collection_info& info, const std::string& path,
-                           const std::vector<vector_record>& records) {
-  upsert_body body(info);
-  for (auto& r : records) body.add(r, metadata_to_json(r.metadata));
-  try {
-    call("POST", path + "/upsert", &body.get());
-  } catch (const store_error&) {
-    // The server is gone for now: the caller hears of the upsert's error.
-  }
 }
 
 std::vector<vector_record> chroma_store::get(

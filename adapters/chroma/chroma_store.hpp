@@ -36,6 +36,11 @@
 // keeps the old uri), answers with Chroma's values instead. Clients other
 // than this adapter see the copy as the record's uri. l2 and ip
 // collections come back exact and carry no copy.
+//
+// Documents: Chroma keeps a record's document when an upsert gives none,
+// so a record upserted without a document over one that had it is written
+// with "" and a mark at the end of its uri (chroma_no_document), read back
+// as no document. An upsert is one request whatever it replaces.
 #pragma once
 
 #include <map>
@@ -139,9 +144,6 @@ class chroma_store final : public vector_backend {
   // The records' ids, in the order Chroma lists them, all pages.
   std::vector<std::string> all_ids(const std::string& path,
                                    const nlohmann::json* where);
-  // Upserts `records` back as they were read (best effort).
-  void restore(const collection_info& info, const std::string& path,
-               const std::vector<vector_record>& records);
   std::vector<vector_record> fetch(const std::string& path,
                                    const nlohmann::json& request);
   // The top k of each query: one /query for all, then each answer checked

@@ -112,6 +112,8 @@ std::string chroma_exact_copy(const std::vector<float>& embedding) {
   return out;
 }
 
+const char chroma_no_document[] = "#storage-no-document";
+
 vector_record chroma_record(const json& cols, std::size_t i) {
   vector_record r;
   r.id = cols.at("ids").at(i).get<std::string>();
@@ -120,19 +122,29 @@ vector_record chroma_record(const json& cols, std::size_t i) {
     if (it == cols.end() || !it->is_array() || i >= it->size()) return nullptr;
     return &(*it)[i];
   };
+  std::string uri;
+  bool no_document = false;
+  if (auto* u = col("uris"); u && u->is_string()) {
+    uri = u->get<std::string>();
+    const std::size_t mlen = sizeof(chroma_no_document) - 1;
+    no_document = uri.size() >= mlen &&
+                  uri.compare(uri.size() - mlen, mlen, chroma_no_document) == 0;
+    if (no_document) uri.resize(uri.size() - mlen);
+  }
   if (auto* e = col("embeddings"); e && e->is_array()) {
     r.embedding.reserve(e->size());
     for (auto& x : *e) r.embedding.push_back(x.get<float>());
-    if (auto* u = col("uris"); u && u->is_string())
-      if (auto copy =
-              decode_copy(u->get_ref<const std::string&>(), r.embedding.size());
-          copy && agrees(*copy, r.embedding))
-        r.embedding = std::move(*copy);
+    if (auto copy = decode_copy(uri, r.embedding.size());
+        copy && agrees(*copy, r.embedding))
+      r.embedding = std::move(*copy);
   }
   if (auto* m = col("metadatas"); m && m->is_object())
     r.metadata = metadata_from_json(*m);
+  // The mark counts only over the "" written with it: another client that
+  // gave the record a document since left the uri as it was.
   if (auto* d = col("documents"); d && d->is_string())
-    r.document = d->get<std::string>();
+    if (!no_document || !d->get_ref<const std::string&>().empty())
+      r.document = d->get<std::string>();
   return r;
 }
 

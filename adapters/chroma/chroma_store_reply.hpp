@@ -27,6 +27,10 @@ struct chroma_collection {
 // one that agrees with the "embeddings" column, else the embedding column.
 vector_record chroma_record(const nlohmann::json& columns, std::size_t i);
 
+// Ends the uri of a record stored without a document over one that had it
+// (its document column holds ""): chroma_store.hpp, "Documents".
+extern const char chroma_no_document[];
+
 // The exact copy of an embedding kept in a record's uri on cosine
 // collections: a data: URI of its float32 values, little-endian, base64.
 std::string chroma_exact_copy(const std::vector<float>& embedding);

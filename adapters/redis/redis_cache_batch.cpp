@@ -14,11 +14,14 @@ namespace storage {
 
 namespace {
 
-// ARGV: the deadline in the server's clock (ms since the epoch), "1" to
-// answer with an array (mset), then each command as its argument count and
-// its arguments. A script runs as one (no other client's command between
-// its writes), as MULTI/EXEC did for mset. TIME inside a script is fine:
-// Redis 7 replicates a script's effects, not the script.
+// ARGV: the deadline in the server's clock (ms since the epoch), how to
+// answer ("0": the one command's reply, "1": every reply as an array (mset),
+// "+": the sum of the replies (a del split in parts), "=": the key's value
+// as text (an incr: Lua numbers are doubles, exact only to 2^53)), then
+// each command as its argument count and its arguments. A script runs as one
+// (no other client's command between its writes), as MULTI/EXEC did for mset.
+// TIME inside a script is fine: Redis 7 replicates a script's effects, not the
+// script.
 constexpr const char* write_script = R"(local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
   return redis.error_reply('TIMEOUT the request reached the server after its deadline; nothing was written')
@@ -30,7 +33,16 @@ while i <= #ARGV do
   i = i + n + 1
 end
 if ARGV[2] == '1' then return out end
+if ARGV[2] == '=' then return redis.call('GET', ARGV[5]) end
+if ARGV[2] == '+' then
+  local sum = 0
+  for _, v in ipairs(out) do sum = sum + v end
+  return sum
+end
 return out[1])";
+
+// Lua's unpack takes at most ~8000 values: a long UNLINK goes in parts.
+constexpr std::size_t keys_per_part = 1000;
 
 bool writes(cache_op_kind kind) {
   switch (kind) {
@@ -62,9 +74,23 @@ std::vector<std::vector<std::string>> redis_cache::framed(
     }
     return cmds;
   }
+  bool parts = kind == cache_op_kind::del;
   std::vector<std::string> eval{"EVAL", write_script, "0",
                                 std::to_string(*deadline),
-                                as_array ? "1" : "0"};
+                                as_array                      ? "1"
+                                : parts                       ? "+"
+                                : kind == cache_op_kind::incr ? "="
+                                                              : "0"};
+  if (parts) {
+    auto& unlink = cmds.front();  // UNLINK and its keys
+    for (std::size_t k = 1; k < unlink.size(); k += keys_per_part) {
+      auto end = std::min(unlink.size(), k + keys_per_part);
+      eval.push_back(std::to_string(end - k + 1));
+      eval.push_back("UNLINK");
+      for (auto i = k; i < end; ++i) eval.push_back(std::move(unlink[i]));
+    }
+    return {std::move(eval)};
+  }
   for (auto& c : cmds) {
     eval.push_back(std::to_string(c.size()));
     for (auto& a : c) eval.push_back(std::move(a));

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "messages/errors.hpp"
 #include "messages/limits.hpp"
@@ -28,6 +29,15 @@ void read_incr(const redis_connection& conn, const cache_op& op,
                             " would overflow a 64-bit integer",
                         "incr", conn.store());
     conn.check(r, "incr");
+  }
+  // Text from the write script (redis_cache_batch.cpp), else INCRBY's own.
+  if (r.type == REDIS_REPLY_STRING) {
+    std::int64_t n = 0;
+    auto end = r.str + r.len;
+    auto [at, ec] = std::from_chars(r.str, end, n);
+    if (ec != std::errc() || at != end) redis_unexpected(conn, "incr");
+    out.number = n;
+    return;
   }
   if (r.type != REDIS_REPLY_INTEGER) redis_unexpected(conn, "incr");
   out.number = r.integer;

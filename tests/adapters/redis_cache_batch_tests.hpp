@@ -40,7 +40,7 @@ std::vector<cache_op> mixed_ops() {
   return ops;
 }
 
-TEST_F(RedisCache, BatchAnswersEachOpInOneRoundTrip) {
+TEST_P(RedisCache, BatchAnswersEachOpInOneRoundTrip) {
   auto& rc = dynamic_cast<redis_cache&>(*cache);
   EXPECT_TRUE(cache->capabilities().batching);
   cache->set("s", "text", std::nullopt);
@@ -74,7 +74,7 @@ TEST_F(RedisCache, BatchAnswersEachOpInOneRoundTrip) {
   EXPECT_FALSE(cache->ttl("n").ttl);   // nor did the rejected expire
 }
 
-TEST_F(RedisCache, PipelinedBatchAnswersAsOneByOne) {
+TEST_P(RedisCache, PipelinedBatchAnswersAsOneByOne) {
   auto other = open(uri_for(unique("rc")));
   cache->set("s", "text", std::nullopt);
   other->set("s", "text", std::nullopt);
@@ -98,7 +98,7 @@ TEST_F(RedisCache, PipelinedBatchAnswersAsOneByOne) {
   other->clear();
 }
 
-TEST_F(RedisCache, BatchRunsInArrivalOrder) {
+TEST_P(RedisCache, BatchRunsInArrivalOrder) {
   std::vector<cache_op> ops;
   for (int i = 0; i < 300; ++i) {
     ops.push_back(op(kind::set, "k", std::to_string(i)));

@@ -66,6 +66,10 @@ TEST(identity, spellings_of_defaults_and_relative_paths_are_one_store) {
             store_identity("redis://127.0.0.1:6379/0?namespace=default"));
   EXPECT_EQ(store_identity("pgvector://u@h/db?index=hnsw"),
             store_identity("pgvector://u@h:5432/db"));
+  EXPECT_EQ(store_identity("memory://?namespace=x&max_entries=0100"),
+            store_identity("memory://?max_entries=100&namespace=x"));
+  EXPECT_EQ(store_identity("faiss://" + dir + "/v?ef_search=0300&pool=02"),
+            store_identity("faiss://" + dir + "/v?ef_search=300&pool=2"));
   // Not the same store: other values, other namespaces, other databases.
   EXPECT_NE(store_identity("faiss://" + dir + "/v?index=hnsw"),
             store_identity("faiss://" + dir + "/v"));

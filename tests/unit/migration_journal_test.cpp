@@ -61,6 +61,20 @@ journal_entry step_of(const std::string& from, const std::string& to,
   return e;
 }
 
+// A memory:// target is gone once its process is: cut over to it, the
+// store stays on the source that reverse replication kept current.
+TEST(migration_journal, a_cutover_to_memory_serves_the_source_later) {
+  migration_journal j(fresh_dir());
+  auto a = std::string("sqlite:///a.db"), m = std::string("memory://?pool=2");
+  j.record(step_of(a, m, live_step::cut_over));
+  EXPECT_EQ(j.serving(a).uri, a);
+  EXPECT_EQ(j.serving(a).last->step, live_step::cut_over);
+  j.record(step_of(a, m, live_step::finalized));
+  EXPECT_EQ(j.serving(a).uri, m);
+  j.record(step_of(a, "sqlite:///b.db", live_step::cut_over));
+  EXPECT_EQ(j.serving(a).uri, "sqlite:///b.db");
+}
+
 TEST(migration_journal, serving_follows_newer_entries_and_stops_at_home) {
   migration_journal j(fresh_dir());
   auto a = std::string("sqlite:///a.db"), b = std::string("sqlite:///b.db"),
