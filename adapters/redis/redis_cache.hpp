@@ -17,6 +17,12 @@
 // out on it instead of failing that request. A server that cannot be
 // reached is backend_unavailable naming host:port; rejected credentials and a
 // database that does not exist are invalid_argument.
+//
+// Writes under a deadline (every request through the runtime has one) run
+// inside one EVAL that first compares the server's TIME with the deadline
+// (framed()), so the Redis user needs the scripting commands (EVAL) and
+// TIME; a user without TIME gets unguarded writes, one without EVAL
+// cannot write (NOPERM, invalid_argument).
 #pragma once
 
 #include <string>
