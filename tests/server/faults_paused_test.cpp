@@ -3,11 +3,9 @@
 // traffic recovers by itself once the server runs again (SIGCONT).
 #include <signal.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -140,18 +138,6 @@ void timed_out_writes_stay_unwritten(const std::string& pool) {
 TEST(ServerPaused, RedisWritesThatTimedOutAreNotAppliedAfterTheirDeadline) {
   timed_out_writes_stay_unwritten("1");
   timed_out_writes_stay_unwritten("4");
-}
-
-// The PostgreSQL backends serving the test role, not psql's own.
-std::vector<pid_t> pg_backends() {
-  std::vector<pid_t> out;
-  std::istringstream rows(srv::psql(
-      "SELECT pid FROM pg_stat_activity WHERE usename = current_user AND "
-      "pid <> pg_backend_pid()"));
-  for (std::string line; std::getline(rows, line);)
-    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])))
-      out.push_back(static_cast<pid_t>(std::stol(line)));
-  return out;
 }
 
 // The same for PostgreSQL: a write that waited in a frozen backend's socket

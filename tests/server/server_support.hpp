@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +22,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "messages/errors.hpp"
 #include "messages/store_uri.hpp"
@@ -127,6 +129,19 @@ inline std::string psql(const std::string& sql) {
   return shell("PGPASSWORD='" + u.password() + "' psql -X -q -t -A -h " +
                u.host() + " -p " + std::to_string(u.port()) + " -U " +
                u.user() + " -d " + db + " -c \"" + sql + "\" 2>&1");
+}
+
+// The PostgreSQL backends serving the test role, not psql's own (to
+// freeze them with SIGSTOP).
+inline std::vector<pid_t> pg_backends() {
+  std::vector<pid_t> out;
+  std::istringstream rows(
+      psql("SELECT pid FROM pg_stat_activity WHERE usename = current_user AND "
+           "pid <> pg_backend_pid()"));
+  for (std::string line; std::getline(rows, line);)
+    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])))
+      out.push_back(static_cast<pid_t>(std::stol(line)));
+  return out;
 }
 
 // redis-cli on the redis test server.

@@ -52,18 +52,6 @@ std::vector<pid_t> redis_pid() {
   return {static_cast<pid_t>(std::stol(info.substr(at + 11)))};
 }
 
-// The PostgreSQL backends serving the test role, not psql's own.
-std::vector<pid_t> pg_backends() {
-  std::vector<pid_t> out;
-  std::istringstream rows(srv::psql(
-      "SELECT pid FROM pg_stat_activity WHERE usename = current_user AND "
-      "pid <> pg_backend_pid()"));
-  for (std::string line; std::getline(rows, line);)
-    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])))
-      out.push_back(static_cast<pid_t>(std::stol(line)));
-  return out;
-}
-
 fault swap_to(runtime& rt, const std::string& store, const std::string& uri) {
   return {"swap", [&rt, store, uri] { rt.swap(store, uri); }};
 }
@@ -121,7 +109,7 @@ std::vector<slot> schedule(runtime& rt, const std::string& dir,
                "pg_stat_activity WHERE usename = current_user AND pid "
                "<> pg_backend_pid()");
          }},
-        freeze("postgres backends", pg_backends),
+        freeze("postgres backends", srv::pg_backends),
         restart("postgres"),
         swap_to(rt, pg, with(pg, "pool=3")),
         migrate_to(rt, pg, "faiss://" + dir + "/p?" + t)}},
