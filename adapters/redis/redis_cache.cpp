@@ -196,10 +196,15 @@ std::uint64_t redis_cache::clear() {
     cmd.insert(cmd.end(), std::make_move_iterator(keys.begin()),
                std::make_move_iterator(keys.end()));
     // Guarded as a del is: no step runs after the deadline.
-    auto r = std::move(
-        conn_.pipeline(framed(cache_op_kind::del, {std::move(cmd)}), "clear")
-            .front());
-    removed += redis_read_count(conn_, *r, "clear");
+    cache_op del;
+    del.kind = cache_op_kind::del;
+    std::vector<op_commands> each{{std::move(cmd)}};
+    cache_op_result step;
+    run(&del, 1, each, &step, "clear");
+    if (step.error)
+      throw store_error(step.error->code(), step.error->message(), "clear",
+                        conn_.store());
+    removed += step.count;
   } while (cursor != "0");
   return removed;
 }

@@ -19,10 +19,10 @@
 // database that does not exist are invalid_argument.
 //
 // Writes under a deadline (every request through the runtime has one) run
-// inside one EVAL that first compares the server's TIME with the deadline
-// (framed()), so the Redis user needs the scripting commands (EVAL) and
-// TIME; a user without TIME gets unguarded writes, one without EVAL
-// cannot write (NOPERM, invalid_argument).
+// inside a Lua script (EVAL) that first compares the server's TIME with the
+// deadline, one call per run of consecutive writes in a pipeline (run()).
+// So the Redis user needs EVAL and TIME: a user the ACL denies TIME cannot
+// connect, one denied EVAL cannot write (both NOPERM, invalid_argument).
 #pragma once
 
 #include <string>
@@ -72,6 +72,8 @@ class redis_cache final : public cache_backend {
   // Exchanges with the server so far (see redis_connection::round_trips).
   std::uint64_t round_trips() const { return conn_.round_trips(); }
 
+  using op_commands = std::vector<std::vector<std::string>>;
+
  private:
   std::string full(const std::string& key, const char* op) const;
   std::vector<std::string> set_command(const std::string& key,
@@ -79,16 +81,19 @@ class redis_cache final : public cache_backend {
                                        const char* op) const;
   // The commands that carry out `op` (none for an empty del, mget or mset);
   // throws store_error for an op the server must not see (empty key, bad
-  // ttl). In redis_cache_batch.cpp, as are framed and run_one; their
+  // ttl). In redis_cache_batch.cpp, as are run and run_one; their
   // replies are read by redis_cache_reply.hpp.
-  std::vector<std::vector<std::string>> commands_for(const cache_op& op) const;
-  // `op`'s commands as they go out on the connection (made by then): a
-  // write inside one script that runs them only while the server's clock
-  // is before the request's deadline, so a write that waited in a frozen
-  // server's socket past its deadline is refused, not applied after its
-  // caller got timeout; an mset without a deadline inside MULTI/EXEC.
-  std::vector<std::vector<std::string>> framed(
-      cache_op_kind kind, std::vector<std::vector<std::string>> cmds) const;
+  op_commands commands_for(const cache_op& op) const;
+  // Runs each op's commands (each[i], from commands_for; none for an op
+  // that already failed in out[i]) in one exchange and reads each op's
+  // answer into out[i]. Writes under a deadline go out inside the write
+  // script, each run of consecutive writes in one, which applies them only
+  // while the server's clock is before the deadline: a write that waited in
+  // a frozen server's socket past its deadline is refused, not applied
+  // after its caller got timeout. Without a deadline, an mset goes inside
+  // MULTI/EXEC.
+  void run(const cache_op* ops, std::size_t n, std::vector<op_commands>& each,
+           cache_op_result* out, const char* name);
   // One op in one exchange; throws as the single-op methods do.
   cache_op_result run_one(const cache_op& op);
 

@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "adapters/redis/redis_cache.hpp"
 #include "adapters/redis/redis_cache_reply.hpp"
@@ -14,32 +15,50 @@ namespace storage {
 
 namespace {
 
-// ARGV: the deadline in the server's clock (ms since the epoch), how to
-// answer ("0": the one command's reply, "1": every reply as an array (mset),
-// "+": the sum of the replies (a del split in parts), "=": the key's value
-// as text (an incr: Lua numbers are doubles, exact only to 2^53)), then
-// each command as its argument count and its arguments. A script runs as one
-// (no other client's command between its writes), as MULTI/EXEC did for mset.
-// TIME inside a script is fine: Redis 7 replicates a script's effects, not the
-// script.
+// One script runs every write of a pipeline's run of consecutive writes, so
+// the server pays the script's own cost (and reads TIME) once per run, not
+// once per write. ARGV: the deadline in the server's clock (ms since the
+// epoch), then per write how to answer ("0": its one command's reply, "1":
+// every reply as an array (mset), "+": the sum of the replies (a del split
+// in parts), "=": the key's value as text (an incr: Lua numbers are
+// doubles, exact only to 2^53)), its number of commands, and each command
+// as its argument count and its arguments. The answer holds one entry per
+// write. A command that fails ends its write (the rest of that write's
+// commands are skipped) but not the others, as error replies in a pipeline
+// do. A script runs as one: no other client's command comes between its
+// writes (as MULTI/EXEC did for mset). TIME inside a script is fine: Redis
+// 7 replicates a script's effects, not the script. It goes out whole with
+// each call (EVAL): EVALSHA would save the server ~2 us per call, a cost
+// the benchmarks could not see once writes share a call, and a SCRIPT FLUSH
+// would then fail the writes that met NOSCRIPT.
 constexpr const char* write_script = R"(local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
   return redis.error_reply('TIMEOUT the request reached the server after its deadline; nothing was written')
 end
-local out, i = {}, 3
+local out, i = {}, 2
 while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  out[#out + 1] = redis.call(unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
+  local mode, left = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local first, replies, failed = i, {}, nil
+  for _ = 1, left do
+    local n = tonumber(ARGV[i])
+    if not failed then
+      local r = redis.pcall(unpack(ARGV, i + 1, i + n))
+      if type(r) == 'table' and r.err then failed = r else replies[#replies + 1] = r end
+    end
+    i = i + n + 1
+  end
+  local answer = replies[1]
+  if failed then answer = failed
+  elseif mode == '1' then answer = replies
+  elseif mode == '=' then answer = redis.call('GET', ARGV[first + 2])
+  elseif mode == '+' then
+    answer = 0
+    for _, v in ipairs(replies) do answer = answer + v end
+  end
+  out[#out + 1] = answer
 end
-if ARGV[2] == '1' then return out end
-if ARGV[2] == '=' then return redis.call('GET', ARGV[5]) end
-if ARGV[2] == '+' then
-  local sum = 0
-  for _, v in ipairs(out) do sum = sum + v end
-  return sum
-end
-return out[1])";
+return out)";
 
 // Lua's unpack takes at most ~8000 values: a long UNLINK goes in parts.
 constexpr std::size_t keys_per_part = 1000;
@@ -58,45 +77,53 @@ bool writes(cache_op_kind kind) {
   }
 }
 
-}  // namespace
-
-std::vector<std::vector<std::string>> redis_cache::framed(
-    cache_op_kind kind, std::vector<std::vector<std::string>> cmds) const {
-  if (cmds.empty() || !writes(kind)) return cmds;
-  bool as_array = kind == cache_op_kind::mset;
-  auto deadline = conn_.server_deadline_ms();
-  if (!deadline) {
-    // Every command is built (and checked) before anything is sent, and
-    // MULTI/EXEC applies them as one: no reader sees half a batch.
-    if (as_array) {
-      cmds.insert(cmds.begin(), {"MULTI"});
-      cmds.push_back({"EXEC"});
-    }
-    return cmds;
+const char* answer_mode(cache_op_kind kind) {
+  switch (kind) {
+    case cache_op_kind::mset:
+      return "1";
+    case cache_op_kind::del:
+      return "+";
+    case cache_op_kind::incr:
+      return "=";
+    default:
+      return "0";
   }
-  bool parts = kind == cache_op_kind::del;
-  std::vector<std::string> eval{"EVAL", write_script, "0",
-                                std::to_string(*deadline),
-                                as_array                      ? "1"
-                                : parts                       ? "+"
-                                : kind == cache_op_kind::incr ? "="
-                                                              : "0"};
-  if (parts) {
-    auto& unlink = cmds.front();  // UNLINK and its keys
-    for (std::size_t k = 1; k < unlink.size(); k += keys_per_part) {
-      auto end = std::min(unlink.size(), k + keys_per_part);
-      eval.push_back(std::to_string(end - k + 1));
-      eval.push_back("UNLINK");
-      for (auto i = k; i < end; ++i) eval.push_back(std::move(unlink[i]));
-    }
-    return {std::move(eval)};
-  }
-  for (auto& c : cmds) {
-    eval.push_back(std::to_string(c.size()));
-    for (auto& a : c) eval.push_back(std::move(a));
-  }
-  return {std::move(eval)};
 }
+
+// Appends one write's commands to the write script's arguments.
+void append_write(cache_op_kind kind, redis_cache::op_commands cmds,
+                  std::vector<std::string>& script) {
+  script.push_back(answer_mode(kind));
+  if (kind != cache_op_kind::del) {
+    script.push_back(std::to_string(cmds.size()));
+    for (auto& c : cmds) {
+      script.push_back(std::to_string(c.size()));
+      for (auto& a : c) script.push_back(std::move(a));
+    }
+    return;
+  }
+  auto& unlink = cmds.front();  // UNLINK and its keys
+  auto keys = unlink.size() - 1;
+  script.push_back(std::to_string((keys + keys_per_part - 1) / keys_per_part));
+  for (std::size_t k = 1; k < unlink.size(); k += keys_per_part) {
+    auto end = std::min(unlink.size(), k + keys_per_part);
+    script.push_back(std::to_string(end - k + 1));
+    script.push_back("UNLINK");
+    for (auto i = k; i < end; ++i) script.push_back(std::move(unlink[i]));
+  }
+}
+
+// Where an op's answer lies in a pipeline's replies: `count` replies from
+// `first` on, or entry `entry` of the write script's reply at `first`.
+struct op_place {
+  std::size_t first = 0;
+  std::size_t count = 0;
+  std::optional<std::size_t> entry;
+};
+
+constexpr auto no_script = static_cast<std::size_t>(-1);
+
+}  // namespace
 
 std::vector<std::vector<std::string>> redis_cache::commands_for(
     const cache_op& op) const {
@@ -122,7 +149,7 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
     case cache_op_kind::exists:
       return {{"EXISTS", full(op.key, name)}};
     case cache_op_kind::mset: {
-      // Applied as one by framed().
+      // Applied as one by run().
       std::vector<std::vector<std::string>> cmds;
       for (auto& e : op.entries)
         cmds.push_back(set_command(e.key, e.value, e.ttl, name));
@@ -146,23 +173,100 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
   unexpected(name);
 }
 
+void redis_cache::run(const cache_op* ops, std::size_t n,
+                      std::vector<op_commands>& each, cache_op_result* out,
+                      const char* name) {
+  std::vector<bool> sent(n);
+  for (std::size_t i = 0; i < n; ++i) sent[i] = !each[i].empty();
+  std::vector<op_place> at(n);
+  std::vector<std::vector<std::string>> cmds;
+  std::vector<redis_reply> replies;
+  std::optional<store_error> broken;
+  try {
+    // Connected first: a write's guard needs the server's clock.
+    if (std::find(sent.begin(), sent.end(), true) != sent.end())
+      conn_.ensure(name);
+    auto deadline = conn_.server_deadline_ms();
+    auto script = no_script;  // the script taking this run of writes
+    std::size_t entries = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!sent[i]) continue;
+      auto kind = ops[i].kind;
+      if (deadline && writes(kind)) {
+        if (script == no_script) {
+          script = cmds.size();
+          entries = 0;
+          cmds.push_back(
+              {"EVAL", write_script, "0", std::to_string(*deadline)});
+        }
+        at[i] = {script, 1, entries++};
+        append_write(kind, std::move(each[i]), cmds[script]);
+        continue;
+      }
+      script = no_script;
+      at[i].first = cmds.size();
+      // Without a deadline (the adapter used on its own): MULTI/EXEC
+      // applies an mset as one, every command built (and checked) before
+      // anything is sent.
+      bool multi = kind == cache_op_kind::mset;
+      if (multi) cmds.push_back({"MULTI"});
+      for (auto& c : each[i]) cmds.push_back(std::move(c));
+      if (multi) cmds.push_back({"EXEC"});
+      at[i].count = cmds.size() - at[i].first;
+    }
+    conn_.exchange(cmds, name, replies);
+  } catch (const store_error& e) {
+    broken = e;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (out[i].error) continue;
+    auto& p = at[i];
+    auto op = op_name(ops[i].kind);
+    // Every reply of this op arrived: it was carried out, and its answer
+    // stands even if the connection broke later in the batch. Otherwise
+    // its outcome is unknown, as with a single command on a broken link.
+    if (sent[i] && (p.count == 0 || p.first + p.count > replies.size())) {
+      out[i].error = broken ? store_error(broken->code(), broken->message(), op,
+                                          conn_.store())
+                            : store_error(errc::internal, "no reply from redis",
+                                          op, conn_.store());
+      continue;
+    }
+    try {
+      if (!p.entry) {
+        redis_read_result(conn_, ops[i], replies.data() + p.first, p.count,
+                          out[i]);
+        continue;
+      }
+      // The script's own refusal (timeout, NOPERM) is every write's in it;
+      // else each takes its entry.
+      auto& r = *replies[p.first];
+      conn_.check(r, op);
+      if (r.type != REDIS_REPLY_ARRAY || *p.entry >= r.elements)
+        redis_unexpected(conn_, op);
+      redis_reply mine(r.element[*p.entry]);
+      r.element[*p.entry] = nullptr;  // freeReplyObject skips it
+      redis_read_result(conn_, ops[i], &mine, 1, out[i]);
+    } catch (const store_error& e) {
+      out[i].error = e;
+    }
+  }
+}
+
 cache_op_result redis_cache::run_one(const cache_op& op) {
-  auto cmds = commands_for(op);
+  std::vector<op_commands> each{commands_for(op)};
   cache_op_result out;
-  // Connected first: a write's guard needs the server's clock.
-  if (!cmds.empty()) conn_.ensure(op_name(op.kind));
-  auto replies =
-      conn_.pipeline(framed(op.kind, std::move(cmds)), op_name(op.kind));
-  redis_read_result(conn_, op, replies.data(), replies.size(), out);
+  run(&op, 1, each, &out, op_name(op.kind));
+  if (out.error) throw *out.error;
   return out;
 }
 
 std::vector<cache_op_result> redis_cache::execute(
     const std::vector<cache_op>& ops) {
   std::vector<cache_op_result> out(ops.size());
-  // Which commands belong to which op; an op rejected before sending (empty
-  // key, bad ttl) has none and already holds its error.
-  std::vector<std::vector<std::vector<std::string>>> each(ops.size());
+  // An op rejected before sending (empty key, bad ttl) has no commands and
+  // already holds its error.
+  std::vector<op_commands> each(ops.size());
   for (std::size_t i = 0; i < ops.size(); ++i) {
     try {
       each[i] = commands_for(ops[i]);
@@ -170,45 +274,7 @@ std::vector<cache_op_result> redis_cache::execute(
       out[i].error = e;
     }
   }
-  std::vector<redis_reply> replies;
-  std::optional<store_error> broken;
-  std::vector<std::vector<std::string>> cmds;
-  std::vector<std::size_t> first(ops.size()), count(ops.size(), 0);
-  try {
-    // Connected first: a write's guard needs the server's clock.
-    if (std::any_of(each.begin(), each.end(),
-                    [](const auto& c) { return !c.empty(); }))
-      conn_.ensure("batch");
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-      first[i] = cmds.size();
-      auto mine = framed(ops[i].kind, std::move(each[i]));
-      count[i] = mine.size();
-      for (auto& c : mine) cmds.push_back(std::move(c));
-    }
-    conn_.exchange(cmds, "batch", replies);
-  } catch (const store_error& e) {
-    broken = e;
-    // Not connected: no op went out (the counts say so below).
-    if (cmds.empty())
-      for (std::size_t i = 0; i < ops.size(); ++i) count[i] = each[i].size();
-  }
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (out[i].error) continue;
-    // Every reply of this op arrived: it was carried out, and its answer
-    // stands even if the connection broke later in the batch. Otherwise
-    // its outcome is unknown, as with a single command on a broken link.
-    if (first[i] + count[i] > replies.size()) {
-      out[i].error = store_error(broken->code(), broken->message(),
-                                 op_name(ops[i].kind), conn_.store());
-      continue;
-    }
-    try {
-      redis_read_result(conn_, ops[i], replies.data() + first[i], count[i],
-                        out[i]);
-    } catch (const store_error& e) {
-      out[i].error = e;
-    }
-  }
+  run(ops.data(), ops.size(), each, out.data(), "batch");
   return out;
 }
 

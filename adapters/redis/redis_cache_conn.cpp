@@ -240,21 +240,36 @@ void redis_connection::ensure(const char* op) {
     throw store_error(code, "redis at " + endpoint_ + " refused: " + text, op,
                       opts_.store);
   }
-  // Without TIME (an ACL may forbid it) writes go out unguarded.
+  // Without the server's clock no write could be refused past its deadline:
+  // a user the ACL denies TIME is refused here, not served without it.
   auto& time = *replies[i + 1];
-  server_clock_ = time.type == REDIS_REPLY_ARRAY && time.elements == 2 &&
-                  time.element[0]->type == REDIS_REPLY_STRING &&
-                  time.element[1]->type == REDIS_REPLY_STRING;
-  if (server_clock_) {
-    auto server = std::strtoll(time.element[0]->str, nullptr, 10) * 1000 +
-                  std::strtoll(time.element[1]->str, nullptr, 10) / 1000;
-    server_offset_ms_ = server - (sent + received) / 2;
+  if (time.type == REDIS_REPLY_ERROR) {
+    std::string text(time.str, time.len);
+    auto code = code_of(text);
+    drop();
+    throw store_error(code,
+                      "redis at " + endpoint_ +
+                          " refused TIME, which writes need to check their "
+                          "deadline against the server's clock (grant it: "
+                          "+time): " +
+                          text,
+                      op, opts_.store);
   }
+  if (time.type != REDIS_REPLY_ARRAY || time.elements != 2 ||
+      time.element[0]->type != REDIS_REPLY_STRING ||
+      time.element[1]->type != REDIS_REPLY_STRING) {
+    drop();
+    throw store_error(errc::internal,
+                      "unexpected reply to TIME from redis at " + endpoint_, op,
+                      opts_.store);
+  }
+  auto server = std::strtoll(time.element[0]->str, nullptr, 10) * 1000 +
+                std::strtoll(time.element[1]->str, nullptr, 10) / 1000;
+  server_offset_ms_ = server - (sent + received) / 2;
 }
 
 std::optional<std::int64_t> redis_connection::server_deadline_ms() const {
-  if (!ctx_ || !server_clock_ ||
-      deadline_ == std::chrono::steady_clock::time_point::max())
+  if (!ctx_ || deadline_ == std::chrono::steady_clock::time_point::max())
     return std::nullopt;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                   deadline_ - std::chrono::steady_clock::now())

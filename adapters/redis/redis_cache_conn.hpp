@@ -101,9 +101,8 @@ class redis_connection {
       std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point last_used_{};  // the last reply
   // The server's clock minus ours, in ms (TIME when connecting; off by at
-  // most the round trip), and whether it was read.
+  // most the round trip).
   std::int64_t server_offset_ms_ = 0;
-  bool server_clock_ = false;
 };
 
 }  // namespace storage

@@ -164,11 +164,4 @@ void redis_read_entries(const redis_connection& conn, const redisReply& exec,
   }
 }
 
-std::uint64_t redis_read_count(const redis_connection& conn,
-                               const redisReply& r, const char* op) {
-  conn.check(r, op);
-  if (r.type != REDIS_REPLY_INTEGER) redis_unexpected(conn, op);
-  return static_cast<std::uint64_t>(r.integer);
-}
-
 }  // namespace storage

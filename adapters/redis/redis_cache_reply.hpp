@@ -38,8 +38,4 @@ void redis_read_entries(const redis_connection& conn, const redisReply& exec,
                         const std::vector<std::string>& keys,
                         std::size_t prefix_size, std::vector<cache_entry>& out);
 
-// An integer reply (UNLINK's count).
-std::uint64_t redis_read_count(const redis_connection& conn,
-                               const redisReply& reply, const char* op);
-
 }  // namespace storage

@@ -147,3 +147,44 @@ TEST(RedisCacheFaults, BatchFailsWhileTheServerIsDownThenRecovers) {
   EXPECT_EQ(rs[1].value, "6");
   cache->clear();
 }
+
+// Writes carry the write script whole (EVAL), so an admin's SCRIPT FLUSH
+// at any moment fails nothing, whatever the pipeline mixes.
+TEST(RedisCacheScripts, ScriptFlushFailsNoWrite) {
+  auto ns = unique("flush");
+  auto cache = open(uri_for(ns));
+  cache->set_deadline(std::chrono::steady_clock::now() + 1h);
+  cache->set("a", "1", std::nullopt);
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_EQ(cli("script flush"), "OK");
+    auto v = std::to_string(round);
+    auto rs = cache->execute({op(kind::set, "a", v), op(kind::get, "a"),
+                              op(kind::incr, "n", "", 2), op(kind::get, "n"),
+                              op(kind::set, "b", v)});
+    for (auto& r : rs) EXPECT_FALSE(r.error) << r.error->what();
+    EXPECT_EQ(rs[1].value, v);
+    EXPECT_EQ(rs[2].number, 2 * (round + 1));
+    EXPECT_EQ(cli("mget " + ns + ":a " + ns + ":b"), v + "\n" + v);
+  }
+  cache->clear();
+}
+
+// Without the server's clock no write could be refused past its deadline:
+// a user the ACL denies TIME is refused when connecting, naming what to
+// grant, and its password is never shown.
+TEST(RedisCacheScripts, AUserDeniedTimeCannotConnect) {
+  ASSERT_EQ(cli("acl setuser rc-notime on '>notime-pw-5c1e' '~*' '&*' +@all "
+                "-time"),
+            "OK");
+  struct deluser {
+    ~deluser() { cli("acl deluser rc-notime"); }
+  } del;
+  auto s = server();
+  auto what = expect_error(errc::invalid_argument, [&] {
+    open("redis://rc-notime:notime-pw-5c1e@" + s.host() + ":" +
+         std::to_string(s.port()) + "/0?namespace=" + unique("notime"));
+  });
+  EXPECT_NE(what.find("refused TIME"), std::string::npos) << what;
+  EXPECT_NE(what.find("+time"), std::string::npos) << what;
+  EXPECT_EQ(what.find("notime-pw-5c1e"), std::string::npos) << what;
+}
