@@ -94,7 +94,13 @@ class worker_core final : public inline_runner {
   // The adapter, made if needed. Call with the lock held.
   Backend& backend() {
     if (!backend_) {
-      backend_ = make_();
+      try {
+        backend_ = make_();
+      } catch (const store_error& e) {
+        // Made for a request: the failure is that request's (failure()
+        // names its operation), not an "open" its caller never asked for.
+        throw store_error(e.code(), e.message(), {}, e.store());
+      }
       if (lost_) {
         lost_ = false;
         metrics_->reconnected();

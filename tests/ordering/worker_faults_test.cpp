@@ -17,6 +17,7 @@ namespace storage::test {
 namespace {
 
 std::atomic<int> adapters_made{0};
+std::atomic<bool> server_down{false};
 
 // The real faiss:// adapter; requests on collection "bad" fail with
 // internal, on "lost" with backend_unavailable.
@@ -74,6 +75,9 @@ pool_spec<vector_backend> failing_pool(const std::string& uri) {
   auto real = spec.make_backend;
   spec.make_backend =
       [real](std::uint32_t i) -> std::unique_ptr<vector_backend> {
+    if (server_down)
+      throw store_error(errc::backend_unavailable, "server still down", "open",
+                        "faiss://test");
     ++adapters_made;
     return std::make_unique<failing_faiss>(real(i));
   };
@@ -107,6 +111,18 @@ TEST(worker_faults, a_bad_request_keeps_the_adapter_and_its_index) {
   EXPECT_EQ(adapters_made, 1) << "a bad request made the worker reconnect";
   // A lost connection does drop the adapter; the next request makes one.
   EXPECT_EQ(ask_count("lost"), errc::backend_unavailable);
+  // While the adapter cannot be made again, the requests fail as
+  // themselves, not as an "open" their callers never asked for.
+  server_down = true;
+  self->request(store.handle, caf::infinite, vcount_atom::value,
+                std::string("docs"))
+      .receive([](std::uint64_t) { ADD_FAILURE() << "counted"; },
+               [&](caf::error& e) {
+                 auto err = from_caf_error(e, "", "");
+                 EXPECT_EQ(err.code(), errc::backend_unavailable);
+                 EXPECT_EQ(err.operation(), "count") << err.what();
+               });
+  server_down = false;
   EXPECT_EQ(ask_count("docs"), std::nullopt);
   EXPECT_EQ(adapters_made, 2);
   caf::anon_send_exit(store.router, caf::exit_reason::user_shutdown);
