@@ -12,7 +12,10 @@
 namespace storage {
 
 // Vector stores.
-constexpr std::size_t max_dimension = 65535;       // floats per embedding
+constexpr std::size_t max_dimension = 65535;  // floats per embedding
+// An embedding's length (L2 norm): twice it, squared, still fits a float
+// (3.4e38), so no distance between two embeddings overflows.
+constexpr double max_embedding_norm = 9.2e18;
 constexpr std::size_t max_batch_records = 100000;  // records per upsert
 constexpr std::size_t max_batch_ids = 100000;      // ids per get/delete
 constexpr std::size_t max_id_bytes = 64 * 1024;    // one record id

@@ -129,6 +129,18 @@ store_uri store_uri::parse(const std::string& given) {
     tail.resize(q);
   }
   auto colon = authority.rfind(':');
+  // An IPv6 address stands in brackets, the port after them; a stray
+  // bracket would reach the resolver and read as an unreachable server.
+  if (auto open = authority.find_first_of("[]"); open != std::string::npos) {
+    auto close = authority.find(']');
+    if (open != 0 || authority[0] != '[' || close == std::string::npos ||
+        authority.find_first_of("[]", 1) != close ||
+        (close + 1 < authority.size() && authority[close + 1] != ':'))
+      bad(u.redacted_,
+          "malformed host: an IPv6 address goes in brackets, as "
+          "[::1]:port");
+    colon = close + 1 < authority.size() ? close + 1 : std::string::npos;
+  }
   u.host_ = authority.substr(0, colon);
   if (colon != std::string::npos) {
     auto p = authority.substr(colon + 1);

@@ -1,6 +1,7 @@
 #include "messages/validation.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <unordered_set>
 
 #include "messages/errors.hpp"
@@ -18,14 +19,31 @@ bool is_alnum(char c) {
          (c >= '0' && c <= '9');
 }
 
+std::string shown(double d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", d);
+  return buf;
+}
+
 void validate_embedding(const std::vector<float>& v, const std::string& what) {
   if (v.empty()) invalid(what + ": empty embedding");
   if (v.size() > max_dimension)
     invalid(what + ": " + std::to_string(v.size()) +
             " dimensions, more than the limit of " +
             std::to_string(max_dimension));
-  for (float x : v)
+  double squared = 0;
+  for (float x : v) {
     if (!std::isfinite(x)) invalid(what + ": embedding contains NaN or Inf");
+    squared += static_cast<double>(x) * x;
+  }
+  // Backends compute distances in float (FAISS, pgvector, Chroma's cosine
+  // normalisation): past this length one between two embeddings, or the
+  // length itself, overflows to Inf, and Chroma stores such a vector as
+  // nulls it cannot read back.
+  if (squared > max_embedding_norm * max_embedding_norm)
+    invalid(what + ": embedding's length " + shown(std::sqrt(squared)) +
+            " is beyond the limit of " + shown(max_embedding_norm) +
+            " (distances would overflow float)");
 }
 
 // Where the first byte that breaks UTF-8 (or is NUL) is, or npos. Well-formed

@@ -105,8 +105,9 @@ std::string identity_of(const std::string& uri, bool data_only) {
   auto host = lower(u.host());
   std::string path = u.path();
   if (scheme == "faiss") {
-    // faiss://dir/sub is the relative directory dir/sub (faiss_store.cpp).
-    path = absolute_file(u.host() + u.path());
+    // faiss://dir/sub is the relative directory dir/sub, and
+    // faiss://localhost/dir is /dir (faiss_store_uri.cpp).
+    path = absolute_file((u.host() == "localhost" ? "" : u.host()) + u.path());
     host.clear();
   } else if (scheme == "sqlite") {
     if (host == "localhost") host.clear();

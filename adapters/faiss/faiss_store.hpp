@@ -8,7 +8,8 @@
 //   dir/shard-<i>-of-<n>; with one shard, in dir itself. A directory
 //   holding a store of one shard count refuses another (conflict: its
 //   records would be invisible). A relative path may be written as
-//   faiss://relative/dir.
+//   faiss://relative/dir (relative to the process's working directory);
+//   faiss://localhost/path/dir is /path/dir, as in a file URI.
 // - index: flat (default, exact) or hnsw (faiss::IndexHNSWFlat, approximate).
 // - m, ef_construction, ef_search: HNSW graph degree, build and search beam
 //   width (ef_search is raised to the number of candidates asked for).

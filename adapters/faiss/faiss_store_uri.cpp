@@ -44,7 +44,8 @@ uri_settings settings_of(const store_uri& uri) {
   s.snapshots = snapshot == "on";
   s.snapshot_after = static_cast<std::uint64_t>(uri.int_param(
       "snapshot_after", s.index.hnsw ? 10000 : 100000, 1, 1000000000));
-  s.dir = uri.host() + uri.path();
+  // A file URI's host "localhost" is this machine, not a relative folder.
+  s.dir = (uri.host() == "localhost" ? "" : uri.host()) + uri.path();
   if (s.dir.empty()) invalid(shown, "no directory in the URI");
   return s;
 }

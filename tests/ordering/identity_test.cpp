@@ -44,6 +44,21 @@ TEST(identity, every_name_of_a_store_reaches_the_same_store) {
             1u);
 }
 
+// faiss://localhost/dir is the directory /dir, as in a file URI, not a
+// folder "localhost" under the working directory.
+TEST(identity, a_faiss_uri_on_localhost_opens_the_absolute_directory) {
+  auto dir = fresh_dir();
+  {
+    runtime rt;
+    auto vs = rt.open_vector("faiss://localhost" + dir + "/v");
+    await(vs.create_collection({"docs", 2, metric::l2}));
+    await(vs.upsert("docs", {{"a", {1, 0}, {}, std::nullopt}}));
+  }
+  EXPECT_FALSE(std::filesystem::exists("localhost" + dir));
+  runtime rt;
+  EXPECT_EQ(await(rt.open_vector("faiss://" + dir + "/v").count("docs")), 1u);
+}
+
 // Spellings a reader takes for the same store: a relative directory,
 // parameters at their defaults, an empty path, database 0.
 TEST(identity, spellings_of_defaults_and_relative_paths_are_one_store) {
@@ -52,6 +67,8 @@ TEST(identity, spellings_of_defaults_and_relative_paths_are_one_store) {
   EXPECT_EQ(store_identity("faiss://" + rel + "/v"),
             store_identity("faiss://" + dir + "/v"));
   EXPECT_EQ(store_identity("faiss://" + dir + "/v?index=flat&pool=01"),
+            store_identity("faiss://" + dir + "/v"));
+  EXPECT_EQ(store_identity("faiss://localhost" + dir + "/v"),
             store_identity("faiss://" + dir + "/v"));
   EXPECT_EQ(store_identity("faiss://" + dir +
                            "/v?timeout_ms=10000&"

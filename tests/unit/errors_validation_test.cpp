@@ -145,6 +145,8 @@ TEST(Validation, Batches) {
            {"nan", {r("a", {nan})}, errc::invalid_argument},
            {"inf", {r("a", {1}), r("b", {-inf})}, errc::invalid_argument},
            {"empty embedding", {r("a", {})}, errc::invalid_argument},
+           // Each value finite, the length not: 1e19 * sqrt(2) > 9.2e18.
+           {"too long", {r("a", {1e19f, 1e19f})}, errc::invalid_argument},
            {"lengths differ",
             {r("a", {1, 2}), r("b", {1})},
             errc::dimension_mismatch},
@@ -177,6 +179,10 @@ TEST(Validation, IdsKeysTtlsAndSearch) {
   req.k = 5;
   req.query = {std::numeric_limits<float>::quiet_NaN()};
   EXPECT_EQ(code_of([&] { validate_search(req); }), errc::invalid_argument);
+  req.query = {3.4e38f, 0};
+  EXPECT_EQ(code_of([&] { validate_search(req); }), errc::invalid_argument);
+  req.query = {9e18f, 0};
+  EXPECT_EQ(code_of([&] { validate_search(req); }), errc::ok);
 }
 
 // The error `fn` throws, or nullopt.

@@ -59,6 +59,26 @@ TEST(StoreUri, ABadPortIsNeverShown) {
   EXPECT_NE(what.find("'pgvector://u@h:***/db'"), std::string::npos) << what;
 }
 
+// A bracket is only for an IPv6 host, closed before the port; anything
+// else is a bad URI, not a server that cannot be reached.
+TEST(StoreUri, AStrayBracketIsAMalformedHost) {
+  for (std::string t : {"redis://[::1:56379/0", "redis://::1]:56379/0",
+                        "pgvector://u:pw@[::1:5432/db", "chroma://[::1]x:8000",
+                        "redis://[[::1]]:1/0", "chroma://h[1]:8000"}) {
+    auto e = parse_failure(t);
+    EXPECT_EQ(e.code(), errc::invalid_argument) << t;
+    EXPECT_NE(std::string(e.what()).find("malformed host"), std::string::npos)
+        << e.what();
+    EXPECT_EQ(std::string(e.what()).find(":pw@"), std::string::npos)
+        << e.what();
+  }
+  auto u = store_uri::parse("chroma://[::1]:8000");
+  EXPECT_EQ(u.host(), "[::1]");
+  EXPECT_EQ(u.port(), 8000);
+  EXPECT_EQ(store_uri::parse("redis://[::1]/0").host(), "[::1]");
+  EXPECT_EQ(store_uri::parse("redis://[::1]/0").port(), 0);
+}
+
 TEST(StoreUri, Sqlite) {
   auto u = store_uri::parse("sqlite:///var/lib/app/cache.db?namespace=ns1");
   EXPECT_EQ(u.scheme(), "sqlite");
