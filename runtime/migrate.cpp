@@ -208,7 +208,20 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
       auto v = verify_one(rt, src, dst, name, on_src, on_dst, opts);
       problems.push_back(describe(v.report, what_of(name)));
     }
-  if (!problems.empty()) fail_verification(problems);
+  if (problems.empty()) return;
+  // The store as a whole failed verification: none of its collections
+  // stays completed in the checkpoint, so a rerun compares (and repairs)
+  // each again instead of trusting it.
+  if (!opts.checkpoint_file.empty()) {
+    auto file = checkpoint_file::open(opts.checkpoint_file, opts.source_name,
+                                      opts.target_name);
+    for (auto& c : names)
+      if (auto e = file.get(c); e && e->completed) {
+        e->completed = false;
+        file.put(c, *e);
+      }
+  }
+  fail_verification(problems);
 }
 
 void verify_stores(runtime& rt, const std::string& from, const std::string& to,

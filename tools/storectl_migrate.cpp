@@ -79,6 +79,14 @@ void run(const migrate_args& a) {
   auto batch = require_positive(a.batch, "--batch");
   if (batch > 100000)
     invalid("--batch must be at most 100000, got " + std::to_string(batch));
+  if (a.live && !a.collections.empty())
+    invalid(
+        "--collection does not go with --live: a live migration moves "
+        "the whole store");
+  if (a.live && !a.checkpoint.empty())
+    invalid(
+        "--checkpoint does not go with --live: the serving node keeps "
+        "a live migration's journal itself");
   if (a.live)
     return run_live_migration(
         {a.from, a.to, a.config, batch, !a.no_verify, a.abort, a.finalize});

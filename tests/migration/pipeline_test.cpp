@@ -202,8 +202,10 @@ TEST_F(pipeline, a_whole_store_fails_on_a_collection_only_the_target_has) {
   fill(*src_, "alpha", 4, metric::l2, 30);
   fill(*dst_, "gamma", 4, metric::l2, 2);
   std::vector<migration_result> results;
+  auto with_checkpoint = options();
+  with_checkpoint.checkpoint_file = cp_;
   try {
-    migrate_stores(*rt_, from_, to_, {}, options(),
+    migrate_stores(*rt_, from_, to_, {}, with_checkpoint,
                    [&](const migration_result& r) { results.push_back(r); });
     ADD_FAILURE() << "expected verification_failed";
   } catch (const store_error& e) {
@@ -218,6 +220,14 @@ TEST_F(pipeline, a_whole_store_fails_on_a_collection_only_the_target_has) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_TRUE(results[0].verified);
   EXPECT_EQ(await(dst_->count("gamma")), 2u);
+  // The store failed verification, so the checkpoint does not record
+  // completion (a rerun compares alpha again rather than trusting it).
+  EXPECT_EQ(checkpoint_entry_of(cp_, "alpha")["completed"], false);
+  EXPECT_EQ(checkpoint_entry_of(cp_, "alpha")["copied_all"], true);
+  EXPECT_THROW(migrate_stores(*rt_, from_, to_, {}, with_checkpoint,
+                              [](const migration_result&) {}),
+               store_error);
+  EXPECT_EQ(checkpoint_entry_of(cp_, "alpha")["completed"], false);
   // Named collections are compared alone.
   results.clear();
   migrate_stores(*rt_, from_, to_, {"alpha"}, options(),

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -200,6 +201,23 @@ TEST(node_live_migration, a_bad_target_is_named_once) {
   EXPECT_NE(self.err.find("is where this store's data is now"),
             std::string::npos)
       << self.err;
+  // A live migration moves the whole store and journals itself: options
+  // that only an offline copy has are refused, not ignored.
+  for (auto extra : std::vector<std::vector<std::string>>{
+           {"--collection", "docs"}, {"--checkpoint", dir + "/cp.json"}}) {
+    std::vector<std::string> args{"migrate", "--live",
+                                  "--from",  node.uri("cache"),
+                                  "--to",    "sqlite://" + dir + "/t.db"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = test::storectl(args);
+    EXPECT_EQ(r.code, 1) << extra[0];
+    EXPECT_NE(r.err.find("storectl: error: invalid_argument: " + extra[0] +
+                         " does not go with --live"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/t.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/cp.json"));
 }
 
 }  // namespace
