@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "adapters/cache_backend.hpp"
 #include "adapters/vector_backend.hpp"
@@ -46,6 +47,9 @@ void check_memory_uri(const store_uri& uri);
 void check_sqlite_uri(const store_uri& uri);
 void check_redis_uri(const store_uri& uri);
 void check_faiss_uri(const store_uri& uri);
+// The directory a faiss:// URI names: faiss://relative/dir is relative,
+// faiss://localhost/dir is /dir, as in a file URI.
+std::string faiss_directory(const store_uri& uri);
 void check_pgvector_uri(const store_uri& uri);
 void check_chroma_uri(const store_uri& uri);
 

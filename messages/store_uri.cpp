@@ -131,9 +131,9 @@ store_uri store_uri::parse(const std::string& given) {
   auto colon = authority.rfind(':');
   // An IPv6 address stands in brackets, the port after them; a stray
   // bracket would reach the resolver and read as an unreachable server.
-  if (auto open = authority.find_first_of("[]"); open != std::string::npos) {
+  if (authority.find_first_of("[]") != std::string::npos) {
     auto close = authority.find(']');
-    if (open != 0 || authority[0] != '[' || close == std::string::npos ||
+    if (authority[0] != '[' || close == std::string::npos ||
         authority.find_first_of("[]", 1) != close ||
         (close + 1 < authority.size() && authority[close + 1] != ':'))
       bad(u.redacted_,

@@ -215,11 +215,7 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   if (!opts.checkpoint_file.empty()) {
     auto file = checkpoint_file::open(opts.checkpoint_file, opts.source_name,
                                       opts.target_name);
-    for (auto& c : names)
-      if (auto e = file.get(c); e && e->completed) {
-        e->completed = false;
-        file.put(c, *e);
-      }
+    for (auto& c : names) file.set_completed(c, false);
   }
   fail_verification(problems);
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "adapters/factories.hpp"
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
 
@@ -105,9 +106,7 @@ std::string identity_of(const std::string& uri, bool data_only) {
   auto host = lower(u.host());
   std::string path = u.path();
   if (scheme == "faiss") {
-    // faiss://dir/sub is the relative directory dir/sub, and
-    // faiss://localhost/dir is /dir (faiss_store_uri.cpp).
-    path = absolute_file((u.host() == "localhost" ? "" : u.host()) + u.path());
+    path = absolute_file(faiss_directory(u));
     host.clear();
   } else if (scheme == "sqlite") {
     if (host == "localhost") host.clear();

@@ -150,6 +150,15 @@ std::optional<checkpoint_entry> checkpoint_file::get(
   return std::nullopt;
 }
 
+void checkpoint_file::set_completed(
+    const std::optional<std::string>& collection, bool completed) {
+  auto e = get(collection).value_or(checkpoint_entry{});
+  if (e.completed == completed) return;
+  e.completed = completed;
+  if (completed) e.copied_all = true;
+  put(collection, e);
+}
+
 void checkpoint_file::put(const std::optional<std::string>& collection,
                           const checkpoint_entry& entry) {
   auto key = key_of(collection);

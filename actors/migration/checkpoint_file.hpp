@@ -49,6 +49,11 @@ class checkpoint_file {
   // store_error(internal) naming the path if it cannot be written.
   void put(const std::optional<std::string>& collection,
            const checkpoint_entry& entry);
+  // Marks `collection` completed (and copied to its end), or takes that
+  // back; saves only if it changes. Taking it back from a collection with
+  // no entry records nothing.
+  void set_completed(const std::optional<std::string>& collection,
+                     bool completed);
 
   const std::string& path() const { return path_; }
 

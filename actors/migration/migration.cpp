@@ -44,13 +44,7 @@ class run_checkpoint {
 
   // The writer saved the copy's progress through its own handle: reread.
   void set_completed(bool completed) {
-    if (!file_) return;
-    auto f = open();
-    auto e = f.get(key_).value_or(checkpoint_entry{});
-    if (e.completed == completed) return;
-    e.completed = completed;
-    if (completed) e.copied_all = true;
-    f.put(key_, e);
+    if (file_) open().set_completed(key_, completed);
   }
 
  private:

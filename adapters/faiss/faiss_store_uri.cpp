@@ -44,13 +44,17 @@ uri_settings settings_of(const store_uri& uri) {
   s.snapshots = snapshot == "on";
   s.snapshot_after = static_cast<std::uint64_t>(uri.int_param(
       "snapshot_after", s.index.hnsw ? 10000 : 100000, 1, 1000000000));
-  // A file URI's host "localhost" is this machine, not a relative folder.
-  s.dir = (uri.host() == "localhost" ? "" : uri.host()) + uri.path();
+  s.dir = faiss_directory(uri);
   if (s.dir.empty()) invalid(shown, "no directory in the URI");
   return s;
 }
 
 }  // namespace faiss_detail
+
+std::string faiss_directory(const store_uri& uri) {
+  // A file URI's host "localhost" is this machine, not a relative folder.
+  return (uri.host() == "localhost" ? "" : uri.host()) + uri.path();
+}
 
 void check_faiss_uri(const store_uri& uri) {
   faiss_detail::settings_of(uri);

@@ -115,7 +115,9 @@ void append_write(cache_op_kind kind, redis_cache::op_commands cmds,
 
 // Where an op's answer lies in a pipeline's replies: `count` replies from
 // `first` on, or entry `entry` of the write script's reply at `first`.
+// `sent`: the op has commands (an empty del, mget or mset has none).
 struct op_place {
+  bool sent = false;
   std::size_t first = 0;
   std::size_t count = 0;
   std::optional<std::size_t> entry;
@@ -176,21 +178,23 @@ std::vector<std::vector<std::string>> redis_cache::commands_for(
 void redis_cache::run(const cache_op* ops, std::size_t n,
                       std::vector<op_commands>& each, cache_op_result* out,
                       const char* name) {
-  std::vector<bool> sent(n);
-  for (std::size_t i = 0; i < n; ++i) sent[i] = !each[i].empty();
   std::vector<op_place> at(n);
+  bool any = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    at[i].sent = !each[i].empty();
+    any = any || at[i].sent;
+  }
   std::vector<std::vector<std::string>> cmds;
   std::vector<redis_reply> replies;
   std::optional<store_error> broken;
   try {
     // Connected first: a write's guard needs the server's clock.
-    if (std::find(sent.begin(), sent.end(), true) != sent.end())
-      conn_.ensure(name);
+    if (any) conn_.ensure(name);
     auto deadline = conn_.server_deadline_ms();
     auto script = no_script;  // the script taking this run of writes
     std::size_t entries = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (!sent[i]) continue;
+      if (!at[i].sent) continue;
       auto kind = ops[i].kind;
       if (deadline && writes(kind)) {
         if (script == no_script) {
@@ -199,7 +203,7 @@ void redis_cache::run(const cache_op* ops, std::size_t n,
           cmds.push_back(
               {"EVAL", write_script, "0", std::to_string(*deadline)});
         }
-        at[i] = {script, 1, entries++};
+        at[i] = {true, script, 1, entries++};
         append_write(kind, std::move(each[i]), cmds[script]);
         continue;
       }
@@ -225,11 +229,10 @@ void redis_cache::run(const cache_op* ops, std::size_t n,
     // Every reply of this op arrived: it was carried out, and its answer
     // stands even if the connection broke later in the batch. Otherwise
     // its outcome is unknown, as with a single command on a broken link.
-    if (sent[i] && (p.count == 0 || p.first + p.count > replies.size())) {
-      out[i].error = broken ? store_error(broken->code(), broken->message(), op,
-                                          conn_.store())
-                            : store_error(errc::internal, "no reply from redis",
-                                          op, conn_.store());
+    // (Replies fall short only when the exchange threw.)
+    if (p.sent && (p.count == 0 || p.first + p.count > replies.size())) {
+      out[i].error =
+          store_error(broken->code(), broken->message(), op, conn_.store());
       continue;
     }
     try {

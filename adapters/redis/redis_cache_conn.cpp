@@ -208,53 +208,30 @@ void redis_connection::ensure(const char* op) {
   auto sent = system_ms();
   auto replies = pipeline(setup, op);
   auto received = system_ms();
-  std::size_t i = 0;
-  if (!opts_.password.empty()) {
-    auto& r = *replies[i++];
-    if (r.type == REDIS_REPLY_ERROR) {
-      std::string text(r.str, r.len);
-      drop();
-      throw store_error(
-          errc::invalid_argument,
-          "redis at " + endpoint_ + " rejected the credentials: " + text, op,
-          opts_.store);
-    }
-  }
-  if (opts_.db != 0) {
-    auto& r = *replies[i];
-    if (r.type == REDIS_REPLY_ERROR) {
-      std::string text(r.str, r.len);
-      drop();
-      throw store_error(errc::invalid_argument,
-                        "redis at " + endpoint_ + " cannot select database " +
-                            std::to_string(opts_.db) + ": " + text,
-                        op, opts_.store);
-    }
-    ++i;
-  }
-  auto& pong = *replies[i];
-  if (pong.type == REDIS_REPLY_ERROR) {
-    std::string text(pong.str, pong.len);
-    auto code = code_of(text);
+  // An error reply to a setup command ends the attempt: `code`, or the
+  // one the reply's text names.
+  auto refused = [&](const redisReply& r, std::optional<errc> code,
+                     const std::string& what) {
+    if (r.type != REDIS_REPLY_ERROR) return;
+    std::string text(r.str, r.len);
     drop();
-    throw store_error(code, "redis at " + endpoint_ + " refused: " + text, op,
+    throw store_error(code.value_or(code_of(text)),
+                      "redis at " + endpoint_ + " " + what + ": " + text, op,
                       opts_.store);
-  }
+  };
+  std::size_t i = 0;
+  if (!opts_.password.empty())
+    refused(*replies[i++], errc::invalid_argument, "rejected the credentials");
+  if (opts_.db != 0)
+    refused(*replies[i++], errc::invalid_argument,
+            "cannot select database " + std::to_string(opts_.db));
+  refused(*replies[i], std::nullopt, "refused");
   // Without the server's clock no write could be refused past its deadline:
   // a user the ACL denies TIME is refused here, not served without it.
   auto& time = *replies[i + 1];
-  if (time.type == REDIS_REPLY_ERROR) {
-    std::string text(time.str, time.len);
-    auto code = code_of(text);
-    drop();
-    throw store_error(code,
-                      "redis at " + endpoint_ +
-                          " refused TIME, which writes need to check their "
-                          "deadline against the server's clock (grant it: "
-                          "+time): " +
-                          text,
-                      op, opts_.store);
-  }
+  refused(time, std::nullopt,
+          "refused TIME, which writes need to check their deadline against "
+          "the server's clock (grant it: +time)");
   if (time.type != REDIS_REPLY_ARRAY || time.elements != 2 ||
       time.element[0]->type != REDIS_REPLY_STRING ||
       time.element[1]->type != REDIS_REPLY_STRING) {
