@@ -117,7 +117,12 @@ struct live_migration::impl {
             [&](std::uint64_t ns, std::uint64_t nt, std::string& cursor,
                 ids& missing, ids& extra, ids& mismatched) {
               sum.source_count += ns;
-              sum.target_count += nt;
+              // A repairing page leaves the target without its extras and
+              // with what it missed: count what the target holds now.
+              sum.target_count +=
+                  repair ? nt + missing.size() -
+                               std::min<std::uint64_t>(nt, extra.size())
+                         : nt;
               diffs.add(missing, extra, mismatched);
               update([&](live_progress& g) { g.verified += ns + nt; });
               next = std::move(cursor);

@@ -34,7 +34,11 @@ std::optional<store_kind> kind_of_uri(const std::string& uri);
 // of different kinds or hold the same data (data_identity in
 // store_identity.hpp: however each is spelled, whatever its pool, timeouts,
 // bounds or password); whatever migrate_collection / migrate_cache throw.
-// `on_result` may be empty.
+// `on_result` may be empty. A target collection created without its
+// approximate index gets it on a connection of the migration's own, with at
+// least an hour to build, not within the store's timeout_ms (unless
+// opts.index_builder says otherwise, or the target is caf://, where the
+// node builds it within its timeout_ms).
 void migrate_stores(
     runtime& rt, const std::string& from, const std::string& to,
     const std::vector<std::string>& collections, migration_options opts,

@@ -14,11 +14,14 @@ progress_snapshot progress_meter::update(const migration_progress& p) {
   }
   progress_snapshot s;
   s.collection = p.collection;
+  s.phase = p.phase;
   s.done = p.done;
   s.total = std::max(p.total, p.done);
   auto elapsed = p.seconds - first_seconds_;
   if (elapsed > 0)
     s.rate = static_cast<double>(p.done - *first_done_) / elapsed;
+  if (p.phase != migration_phase::copy)
+    return s;  // the copy's ETA says nothing about these steps
   if (s.done >= s.total)
     s.eta_seconds = 0.0;
   else if (s.rate > 0)
@@ -37,7 +40,8 @@ nlohmann::ordered_json progress_json(const progress_snapshot& s) {
       {"rate", round1(s.rate)},
       {"eta_seconds", s.eta_seconds
                           ? nlohmann::ordered_json(round1(*s.eta_seconds))
-                          : nlohmann::ordered_json(nullptr)}};
+                          : nlohmann::ordered_json(nullptr)},
+      {"phase", to_string(s.phase)}};
   return {{"progress", body}};
 }
 
@@ -51,8 +55,12 @@ std::string progress_bar(const progress_snapshot& s, std::size_t width) {
   out += " [" + std::string(filled, '#') + std::string(width - filled, '-') +
          "] " + std::to_string(s.done) + "/" + std::to_string(s.total) + " ";
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.0f/s ETA ", s.rate);
+  std::snprintf(buf, sizeof buf, "%.0f/s ", s.rate);
   out += buf;
+  if (s.phase == migration_phase::count) return out + "counting keys";
+  if (s.phase == migration_phase::index) return out + "building the index";
+  if (s.phase == migration_phase::verify) return out + "verifying";
+  out += "ETA ";
   if (s.eta_seconds) {
     std::snprintf(buf, sizeof buf, "%.0fs", *s.eta_seconds);
     out += buf;

@@ -20,7 +20,8 @@ struct progress_snapshot {
   std::uint64_t done = 0;
   std::uint64_t total = 0;
   double rate = 0;                    // records per second, this run
-  std::optional<double> eta_seconds;  // unknown until a rate is known
+  std::optional<double> eta_seconds;  // the copy's; unknown without a rate
+  migration_phase phase = migration_phase::copy;
 };
 
 // Turns the pipeline's reports into rates. The rate counts only what this
@@ -36,10 +37,13 @@ class progress_meter {
   double first_seconds_ = 0;
 };
 
-// {"progress":{"collection":C|null,"done":N,"total":N,"rate":R,"eta_seconds":S|null}}
+// {"progress":{"collection":C|null,"done":N,"total":N,"rate":R,
+//              "eta_seconds":S|null,"phase":"count|copy|index|verify"}}
 nlohmann::ordered_json progress_json(const progress_snapshot& s);
 
-// "docs [########------------] 12000/50000 2345/s ETA 16s", no newline.
+// "docs [########------------] 12000/50000 2345/s ETA 16s", no newline;
+// after the copy "... 50000/50000 2345/s building the index" or
+// "... verifying".
 std::string progress_bar(const progress_snapshot& s, std::size_t width = 30);
 
 // The on_progress callback of a command-line tool.

@@ -65,6 +65,17 @@ std::string display_name(const std::string& key, const std::string& uri) {
   return key.find("://") != std::string::npos ? redact_uri(uri) : key;
 }
 
+// A URI that does not parse fails in the parser, which knows neither the
+// operation nor the store: name both, as every other open error does.
+template <class Open>
+auto with_open_context(const std::string& uri_or_name, Open open) {
+  try {
+    return open();
+  } catch (const store_error& e) {
+    throw e.with_context("open", uri_or_name);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -177,39 +188,43 @@ open_remote(std::map<std::string, remote_store_handles>& remotes,
 }
 
 vector_store runtime::open_vector(const std::string& uri_or_name) {
-  auto uri = resolve(uri_or_name);
-  std::lock_guard<std::mutex> guard(impl_->mtx);
-  if (is_remote(uri)) {
+  return with_open_context(uri_or_name, [&] {
+    auto uri = resolve(uri_or_name);
+    std::lock_guard<std::mutex> guard(impl_->mtx);
+    if (is_remote(uri)) {
+      auto [h, target] = open_remote(impl_->remotes, impl_->sys,
+                                     impl_->opts.node.tls.enabled(),
+                                     uri_or_name, uri, store_kind::vector);
+      return vector_store(caf::actor_cast<vector_store_actor>(h), impl_->via,
+                          target);
+    }
+    refuse_second_faiss_store(impl_->vectors, impl_->display,
+                              store_identity(uri));
     auto [h, target] =
-        open_remote(impl_->remotes, impl_->sys, impl_->opts.node.tls.enabled(),
-                    uri_or_name, uri, store_kind::vector);
-    return vector_store(caf::actor_cast<vector_store_actor>(h), impl_->via,
-                        target);
-  }
-  refuse_second_faiss_store(impl_->vectors, impl_->display,
-                            store_identity(uri));
-  auto [h, target] =
-      open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
-              vector_pool_for, uri_or_name, uri);
-  impl_->display.emplace(store_identity(uri), target->name);
-  return vector_store(h.handle, impl_->via, target);
+        open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
+                vector_pool_for, uri_or_name, uri);
+    impl_->display.emplace(store_identity(uri), target->name);
+    return vector_store(h.handle, impl_->via, target);
+  });
 }
 
 cache_store runtime::open_cache(const std::string& uri_or_name) {
-  auto uri = resolve(uri_or_name);
-  std::lock_guard<std::mutex> guard(impl_->mtx);
-  if (is_remote(uri)) {
+  return with_open_context(uri_or_name, [&] {
+    auto uri = resolve(uri_or_name);
+    std::lock_guard<std::mutex> guard(impl_->mtx);
+    if (is_remote(uri)) {
+      auto [h, target] = open_remote(impl_->remotes, impl_->sys,
+                                     impl_->opts.node.tls.enabled(),
+                                     uri_or_name, uri, store_kind::cache);
+      return cache_store(caf::actor_cast<cache_store_actor>(h), impl_->via,
+                         target);
+    }
     auto [h, target] =
-        open_remote(impl_->remotes, impl_->sys, impl_->opts.node.tls.enabled(),
-                    uri_or_name, uri, store_kind::cache);
-    return cache_store(caf::actor_cast<cache_store_actor>(h), impl_->via,
-                       target);
-  }
-  auto [h, target] =
-      open_in(impl_->caches, impl_->sys, impl_->journal, spawn_cache_store,
-              cache_pool_for, uri_or_name, uri);
-  impl_->display.emplace(store_identity(uri), target->name);
-  return cache_store(h.handle, impl_->via, target);
+        open_in(impl_->caches, impl_->sys, impl_->journal, spawn_cache_store,
+                cache_pool_for, uri_or_name, uri);
+    impl_->display.emplace(store_identity(uri), target->name);
+    return cache_store(h.handle, impl_->via, target);
+  });
 }
 
 void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {

@@ -64,15 +64,28 @@ struct migrate_args {
   bool finalize = false;
 };
 
-// CLI.md's fields, then "repaired" (what a rerun's repair wrote or removed).
+// CLI.md's fields, no more: scripts read the summary by its shape. `copied`
+// includes what a rerun's repair wrote.
 nlohmann::ordered_json summary(const storage::migration_result& r) {
   return {{"collection", collection_field(r.collection)},
           {"copied", r.copied},
           {"source_count", r.source_count},
           {"target_count", r.target_count},
           {"verified", r.verified},
-          {"repaired", r.repaired},
           {"seconds", summary_seconds(r.seconds)}};
+}
+
+// What a rerun's repair wrote or removed goes to stderr with the progress:
+// {"repaired":{"collection":C|null,"records":N}}.
+void report_repair(const storage::migration_result& r) {
+  if (r.repaired == 0) return;
+  nlohmann::ordered_json line = {
+      {"repaired",
+       {{"collection", collection_field(r.collection)},
+        {"records", r.repaired}}}};
+  std::cerr << line.dump(-1, ' ', false,
+                         nlohmann::json::error_handler_t::replace)
+            << std::endl;
 }
 
 void run(const migrate_args& a) {
@@ -105,6 +118,7 @@ void run(const migrate_args& a) {
     storage::migrate_stores(rt, a.from, a.to, a.collections, opts,
                             [&](const storage::migration_result& r) {
                               progress->finish();
+                              report_repair(r);
                               print(summary(r));
                               std::cout.flush();
                             });

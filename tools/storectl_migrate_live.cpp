@@ -85,7 +85,11 @@ void run_live_migration(const live_args& a) {
   bool terminal = ::isatty(STDERR_FILENO) == 1;
   storage::progress_renderer progress(std::cerr, terminal);
   auto last_shown = std::chrono::steady_clock::now();
-  auto show = [&] { progress({r.collection, r.copied, r.total, r.seconds}); };
+  auto show = [&] {
+    progress({r.collection, r.copied, r.total, r.seconds,
+              r.state == "verify" ? storage::migration_phase::verify
+                                  : storage::migration_phase::copy});
+  };
   show();
   while (!ended(r)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

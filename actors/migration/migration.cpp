@@ -10,6 +10,7 @@
 #include "actors/migration/migration_pipeline.hpp"
 #include "actors/migration/migration_repair.hpp"
 #include "actors/migration/migration_verifier.hpp"
+#include "actors/migration/progress_ticker.hpp"
 #include "messages/validation.hpp"
 
 namespace storage {
@@ -87,7 +88,8 @@ constexpr std::chrono::seconds index_request_timeout{24 * 3600};
 
 // Builds the target's approximate index if it lacks one: deferred by this
 // run's create, or left unbuilt by an earlier run that stopped after the
-// copy. Costs one catalogue query where the index exists. Returns seconds.
+// copy, through opts.index_builder or else the target handle. Costs one
+// catalogue query where the index exists. Returns seconds.
 // An unreachable target is retried as the pipeline's stages are (up to
 // opts.max_attempts restarts, the backoff doubling); the build itself is
 // idempotent.
@@ -96,11 +98,22 @@ double build_index(caf::scoped_actor& self, const vector_store_actor& target,
   auto began = clock_type::now();
   spec.defer_index = false;
   for (unsigned attempt = 1;; ++attempt) {
-    caf::error failure;
-    self->request(target, index_request_timeout, vcreate_atom::value, spec)
-        .receive([](bool) {}, [&](caf::error& e) { failure = std::move(e); });
+    std::optional<store_error> failure;
+    if (opts.index_builder) {
+      try {
+        opts.index_builder(spec.name);
+      } catch (const store_error& e) {
+        failure = e.with_context("create", opts.target_name);
+      }
+    } else {
+      self->request(target, index_request_timeout, vcreate_atom::value, spec)
+          .receive([](bool) {},
+                   [&](caf::error& e) {
+                     failure = from_caf_error(e, "create", opts.target_name);
+                   });
+    }
     if (!failure) return since(began);
-    auto e = from_caf_error(failure, "create", opts.target_name);
+    auto& e = *failure;
     bool retry = e.code() == errc::backend_unavailable;
     if (retry && attempt <= opts.max_attempts) {
       auto shift = std::min(attempt - 1, 8u);
@@ -108,7 +121,7 @@ double build_index(caf::scoped_actor& self, const vector_store_actor& target,
       continue;
     }
     std::string hint =
-        e.code() == errc::timeout
+        e.code() == errc::timeout && !opts.index_builder
             ? " (the build must end within the target's timeout_ms: raise "
               "it; a rerun builds the index)"
             : "";
@@ -144,6 +157,7 @@ verify_report verify_and_repair(run_checkpoint& cp, bool rerun,
   verify_report v;
   if (rerun) {
     auto fixed = repair();
+    r.copied += fixed.written;
     r.repaired = fixed.written + fixed.removed;
     v = fixed.found.passed() ? std::move(fixed.found) : verify();
   } else {
@@ -173,6 +187,20 @@ std::uint64_t count_keys(caf::actor_system& sys, const cache_store_actor& c,
 }
 
 }  // namespace
+
+const char* to_string(migration_phase p) {
+  switch (p) {
+    case migration_phase::count:
+      return "count";
+    case migration_phase::copy:
+      return "copy";
+    case migration_phase::index:
+      return "index";
+    case migration_phase::verify:
+      return "verify";
+  }
+  return "copy";
+}
 
 migration_result migrate_collection(caf::actor_system& sys,
                                     const vector_store_actor& source,
@@ -215,11 +243,20 @@ migration_result migrate_collection(caf::actor_system& sys,
   ends.target_name = opts.target_name;
   run_checkpoint cp(opts, ends);
   bool rerun = repairs(cp);
-  r.copied = copy(sys, ends, opts, cp, r.source_count).copied;
+  auto copied = copy(sys, ends, opts, cp, r.source_count);
+  r.copied = copied.copied;
+  migration_progress at{collection, copied.done,
+                        std::max(r.source_count, copied.done), 0,
+                        migration_phase::index};
   // Before verification: a failed verification (or a rerun's repair of a
   // few records) still leaves a collection with its index.
-  if (opts.build_index) r.index_seconds = build_index(self, target, spec, opts);
+  if (opts.build_index) {
+    progress_ticker ticking(opts.on_progress, at, began);
+    r.index_seconds = build_index(self, target, spec, opts);
+  }
   if (opts.verify) {
+    at.phase = migration_phase::verify;
+    progress_ticker ticking(opts.on_progress, at, began);
     auto page = std::max<std::uint32_t>(1, opts.batch);
     auto v = verify_and_repair(
         cp, rerun, "collection '" + collection + "'", r,
@@ -250,8 +287,12 @@ migration_result migrate_cache(caf::actor_system& sys,
   auto page = std::max<std::uint32_t>(1, opts.batch);
   migration_result r;
   // Caches have no count: a progress display gets a counting pass first.
-  std::uint64_t total =
-      opts.on_progress ? count_keys(sys, source, opts.source_name, page) : 0;
+  std::uint64_t total = 0;
+  if (opts.on_progress) {
+    progress_ticker ticking(opts.on_progress,
+                            {"", 0, 0, 0, migration_phase::count}, began);
+    total = count_keys(sys, source, opts.source_name, page);
+  }
   pipeline_ends ends;
   ends.cache = true;
   ends.csource = source;
@@ -263,6 +304,10 @@ migration_result migrate_cache(caf::actor_system& sys,
   auto copied = copy(sys, ends, opts, cp, total);
   r.copied = copied.copied;
   if (opts.verify) {
+    progress_ticker ticking(opts.on_progress,
+                            {"", copied.done, std::max(total, copied.done), 0,
+                             migration_phase::verify},
+                            began);
     auto v = verify_and_repair(
         cp, rerun, "the cache", r,
         [&] {

@@ -41,17 +41,26 @@
 
 namespace storage {
 
+// What a run is doing. Only the copy moves `done`; the other steps can
+// take as long (a pgvector index over many rows, a digest of every record).
+enum class migration_phase { count, copy, index, verify };
+
+// "count", "copy", "index", "verify".
+const char* to_string(migration_phase p);
+
 struct migration_progress {
   std::string collection;  // empty for a cache
   std::uint64_t done = 0;  // records (or keys) acknowledged by the target
   std::uint64_t total =
       0;  // source count at the start (an estimate for caches)
   double seconds = 0;
+  migration_phase phase = migration_phase::copy;
 };
 
 struct migration_result {
-  std::string collection;    // empty for a cache
-  std::uint64_t copied = 0;  // written by this run
+  std::string collection;  // empty for a cache
+  // Written by this run: the copy's records (keys) and a rerun's repair's.
+  std::uint64_t copied = 0;
   // Records (keys) on each side, as verification counted them. Without
   // verification a vector store's are counted, but a cache has no count:
   // counting one reads it whole (on Redis about as long as the copy
@@ -83,9 +92,16 @@ struct migration_options {
   // of its own: built through the handle it would hold the mirrors for the
   // whole build.
   bool build_index = true;
+  // Builds that index on a connection of its own (vector_backend::
+  // build_index) instead of as a request through the target handle, which
+  // must end within the store's timeout_ms: an HNSW index over 20,000 rows
+  // takes longer than the default 10 s here. Empty: through the handle.
+  std::function<void(const std::string& collection)> index_builder;
   // Maps a record; nullopt drops it. Identity when empty.
   std::function<std::optional<vector_record>(vector_record)> transform;
-  // Called about once per second and at the end, from an actor's thread.
+  // Called about once per second for the whole run -- counting a cache's
+  // keys, the copy, the index build, verification -- and at the end of the
+  // copy, from an actor's thread or a thread of the run's own.
   std::function<void(const migration_progress&)> on_progress;
   // How errors and the checkpoint file name the two stores (redacted URIs or
   // store names). A checkpoint file written for other names is refused.

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/pool/bounced_replies.hpp"
 #include "actors/pool/cache_batch.hpp"
 #include "actors/pool/job.hpp"
 #include "actors/pool/request_exec.hpp"
@@ -106,6 +107,7 @@ caf::result<caf::message> vector_request(vector_self self,
 caf::behavior vector_worker(vector_self self,
                             std::shared_ptr<vector_core> core) {
   self->state.core = std::move(core);
+  survive_bounced_replies(self);
   self->set_default_handler([self](caf::scheduled_actor*,
                                    caf::message_view& x) {
     return reply_then_linger(self, vector_request(self, x), self->state.linger);
@@ -198,6 +200,7 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
 
 caf::behavior cache_worker(cache_self self, std::shared_ptr<cache_core> core) {
   self->state.core = std::move(core);
+  survive_bounced_replies(self);
   self->set_default_handler([self](caf::scheduled_actor*,
                                    caf::message_view& x) {
     return reply_then_linger(self, cache_request(self, x), self->state.linger);

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "actors/live/live_cutover.hpp"
+#include "actors/pool/bounced_replies.hpp"
 #include "actors/routing/router_core.hpp"
 #include "actors/routing/router_pool.hpp"
 
@@ -29,6 +30,7 @@ void start_router(Self* self, pool_factory<Backend> make,
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!on_target_down(self, dm)) on_worker_down(self, dm);
   });
+  survive_bounced_replies(self);
   close_workers_on_exit(self, close_atom::value);
   publish(self);
 }

@@ -50,6 +50,9 @@ TEST(live_verify, vector_differences_fail_then_a_rerun_repairs_them) {
   auto r = second.wait();
   EXPECT_TRUE(r.verified);
   EXPECT_GE(r.repaired, 1u);
+  // The counts are the target's after the repair, x1 gone.
+  EXPECT_EQ(r.source_count, 1200u);
+  EXPECT_EQ(r.target_count, 1200u);
   auto on_target = scan_all(vs, "docs");  // the handle reads the target now
   EXPECT_EQ(on_target.size(), 1200u);
   EXPECT_FALSE(on_target.count("x1"));
@@ -80,7 +83,10 @@ TEST(live_verify, cache_differences_fail_then_a_rerun_repairs_them) {
 
   auto second = rt.migrate_live(src, tgt);
   ASSERT_EQ(settle(second), live_state::done) << outcome(second);
-  EXPECT_GE(second.wait().repaired, 1u);
+  auto r = second.wait();
+  EXPECT_GE(r.repaired, 1u);
+  EXPECT_EQ(r.source_count, 500u);
+  EXPECT_EQ(r.target_count, 500u);  // after the repair, "stray" gone
   auto now = scan_all(cs);
   EXPECT_EQ(now.size(), 500u);
   EXPECT_FALSE(now.count("stray"));

@@ -1,8 +1,12 @@
 // The progress module: rates count only this run's work, the ETA follows
 // from them, and each renderer writes the shape its reader expects.
 #include <algorithm>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <vector>
 
+#include "actors/migration/progress_ticker.hpp"
 #include "runtime/migrate_progress.hpp"
 
 #include <gtest/gtest.h>
@@ -32,7 +36,7 @@ TEST(progress, json_line_shape) {
   auto j = progress_json(s);
   EXPECT_EQ(j.dump(),
             R"({"progress":{"collection":"docs","done":250,"total":1000,)"
-            R"("rate":125.0,"eta_seconds":6.0}})");
+            R"("rate":125.0,"eta_seconds":6.0,"phase":"copy"}})");
   s.collection.clear();
   s.eta_seconds.reset();
   j = progress_json(s);
@@ -44,6 +48,58 @@ TEST(progress, bar_shows_done_total_rate_and_eta) {
   progress_snapshot s{"docs", 500, 1000, 100.0, 5.0};
   auto bar = progress_bar(s, 10);
   EXPECT_EQ(bar, "docs [#####-----] 500/1000 100/s ETA 5s");
+}
+
+// After the copy the line says what the run does instead of an ETA: the
+// copy's rate says nothing about an index build or a verification.
+TEST(progress, steps_after_the_copy_have_a_phase_and_no_eta) {
+  progress_meter m;
+  m.update({"docs", 0, 1000, 0.0});
+  auto s = m.update({"docs", 1000, 1000, 1.0, migration_phase::index});
+  EXPECT_EQ(s.phase, migration_phase::index);
+  EXPECT_FALSE(s.eta_seconds.has_value());
+  EXPECT_EQ(progress_json(s)["progress"]["phase"], "index");
+  EXPECT_TRUE(progress_json(s)["progress"]["eta_seconds"].is_null());
+  EXPECT_EQ(progress_bar(s, 4),
+            "docs [####] 1000/1000 1000/s building the index");
+  s.phase = migration_phase::verify;
+  EXPECT_EQ(progress_bar(s, 4), "docs [####] 1000/1000 1000/s verifying");
+}
+
+// A step without reports of its own (an index build, a verification) is
+// reported at once and then about every second, until it ends.
+TEST(progress, a_ticker_reports_each_second_until_destroyed) {
+  std::mutex mtx;
+  std::vector<migration_progress> seen;
+  progress_ticker::callback report = [&](const migration_progress& p) {
+    std::lock_guard<std::mutex> guard(mtx);
+    seen.push_back(p);
+  };
+  {
+    progress_ticker ticking(report, {"docs", 7, 9, 0, migration_phase::verify},
+                            std::chrono::steady_clock::now());
+    {
+      std::lock_guard<std::mutex> guard(mtx);
+      ASSERT_EQ(seen.size(), 1u);  // at once, on the caller's thread
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2300));
+  }
+  std::size_t n;
+  {
+    std::lock_guard<std::mutex> guard(mtx);
+    n = seen.size();
+    ASSERT_GE(n, 2u);
+    EXPECT_LE(n, 4u);
+    for (auto& p : seen) {
+      EXPECT_EQ(p.collection, "docs");
+      EXPECT_EQ(p.done, 7u);
+      EXPECT_EQ(p.phase, migration_phase::verify);
+    }
+    EXPECT_GT(seen.back().seconds, seen.front().seconds);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  std::lock_guard<std::mutex> guard(mtx);
+  EXPECT_EQ(seen.size(), n);  // none after the step ended
 }
 
 TEST(progress, renderers_write_json_lines_or_a_redrawn_bar) {

@@ -312,6 +312,24 @@ TEST(RuntimeUri, UnknownOrWrongSchemeIsInvalidArgument) {
       EXPECT_EQ(e.store(), uri) << e.what();
     }
   }
+  // So does one that does not parse, its password still hidden.
+  for (auto* uri : {"redis://:Zq9@rd:Pw@127.0.0.1:99999/4",
+                    "pgvector://storage:sec/ret@127.0.0.1:1/db"}) {
+    try {
+      if (std::string(uri).rfind("redis", 0) == 0)
+        rt.open_cache(uri);
+      else
+        rt.open_vector(uri);
+      ADD_FAILURE() << uri << " opened";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+      EXPECT_EQ(e.operation(), "open") << e.what();
+      EXPECT_FALSE(e.store().empty()) << e.what();
+      for (auto* secret : {"Zq9", "Pw@", "sec/ret"})
+        EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos)
+            << e.what();
+    }
+  }
 }
 
 }  // namespace
