@@ -61,10 +61,14 @@ TEST_P(bounced_replies, a_caller_that_ignores_replies_stops_no_actor) {
     self->request(c, caf::infinite, cget_atom::value,
                   "k" + std::to_string(rounds - 1))
         .then(
-            [&last](const maybe_value& v) {
+            [self, &last](const maybe_value& v) {
               last.set_value(v.found ? v.value : "");
+              self->quit();
             },
-            [&last](caf::error&) { last.set_value("error"); });
+            [self, &last](caf::error&) {
+              last.set_value("error");
+              self->quit();
+            });
     return caf::behavior{[](const std::string&) {}};
   });
   ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
