@@ -49,28 +49,32 @@ TEST_P(bounced_replies, a_caller_that_ignores_replies_stops_no_actor) {
   auto cache = rt.open_cache(name);
   std::promise<std::string> last;
   auto done = last.get_future();
-  rt.system().spawn([c = cache.actor(), &last](caf::event_based_actor* self) {
-    // Every reply to a send is unexpected here, and goes back as an error.
-    self->set_default_handler(caf::drop);
-    for (int i = 0; i < rounds; ++i) {
-      auto key = "k" + std::to_string(i);
-      self->send(c, cset_atom::value, cache_entry{key, "v1", {}});
-      if (i % 10 == 0) self->send(c, cclear_atom::value);
-      self->send(c, cset_atom::value, cache_entry{key, "v2", {}});
-    }
-    self->request(c, caf::infinite, cget_atom::value,
-                  "k" + std::to_string(rounds - 1))
-        .then(
-            [self, &last](const maybe_value& v) {
-              last.set_value(v.found ? v.value : "");
-              self->quit();
-            },
-            [self, &last](caf::error&) {
-              last.set_value("error");
-              self->quit();
-            });
-    return caf::behavior{[](const std::string&) {}};
-  });
+  // The store as an argument: CAF 0.17 binds a null reference for a
+  // function spawned without any (UBSan: init_fun_factory.hpp:85).
+  rt.system().spawn(
+      [&last](caf::event_based_actor* self, cache_store_actor c) {
+        // Every reply to a send is unexpected here, and goes back as an error.
+        self->set_default_handler(caf::drop);
+        for (int i = 0; i < rounds; ++i) {
+          auto key = "k" + std::to_string(i);
+          self->send(c, cset_atom::value, cache_entry{key, "v1", {}});
+          if (i % 10 == 0) self->send(c, cclear_atom::value);
+          self->send(c, cset_atom::value, cache_entry{key, "v2", {}});
+        }
+        self->request(c, caf::infinite, cget_atom::value,
+                      "k" + std::to_string(rounds - 1))
+            .then(
+                [self, &last](const maybe_value& v) {
+                  last.set_value(v.found ? v.value : "");
+                  self->quit();
+                },
+                [self, &last](caf::error&) {
+                  last.set_value("error");
+                  self->quit();
+                });
+        return caf::behavior{[](const std::string&) {}};
+      },
+      cache.actor());
   ASSERT_EQ(done.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_EQ(done.get(), "v2");
   // The bounced errors arrive after the replies: a request after them
