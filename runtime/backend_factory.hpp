@@ -5,6 +5,7 @@
 // max_inflight (requests in flight before `overloaded`, default 1024).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -38,6 +39,15 @@ store_kind kind_of(const std::string& uri);
 
 // "vector" or "cache", as the node directory and errors name a kind.
 const char* to_string(store_kind k);
+
+// How long a migration's own index build, on an adapter of its own, may
+// take: it is no caller's request, so not the store's timeout_ms but at
+// least an hour (a million rows take minutes).
+inline std::chrono::milliseconds index_build_time(
+    std::chrono::milliseconds store_timeout) {
+  return std::max<std::chrono::milliseconds>(store_timeout,
+                                             std::chrono::hours(1));
+}
 
 // A store's per-request deadline: its URI's timeout_ms (default 10000), on
 // every scheme, caf:// included; invalid_argument when out of range.

@@ -221,8 +221,7 @@ struct live_migration::impl {
       std::lock_guard<std::mutex> guard(build_mtx);
       building = nullptr;
     });
-    auto time = std::max<std::chrono::milliseconds>(spec.timeout,
-                                                    std::chrono::hours(1));
+    auto time = index_build_time(spec.timeout);
     for (auto& c : cols) {
       backend->set_deadline(std::chrono::steady_clock::now() + time);
       // An interrupted build throws; fail() reports the abort instead.

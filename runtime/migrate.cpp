@@ -161,18 +161,16 @@ void check_before_copying(const std::vector<std::string>& names,
 }
 
 // A deferred index built on an adapter of its own, as a live migration
-// builds it (live_migration_impl.hpp): the build is the migration's work,
-// not a caller's request, so it gets at least an hour rather than the
-// store's timeout_ms. In-process targets grow their index with the writes.
+// builds it (live_migration_impl.hpp), within index_build_time. In-process
+// targets grow their index with the writes.
 std::function<void(const std::string&)> own_connection_builder(
     const std::string& uri) {
   return [uri](const std::string& collection) {
     auto spec = vector_pool_for(uri);
     if (spec.sharded) return;
     auto backend = spec.make_backend(0);
-    auto time = std::max<std::chrono::milliseconds>(spec.timeout,
-                                                    std::chrono::hours(1));
-    backend->set_deadline(std::chrono::steady_clock::now() + time);
+    backend->set_deadline(std::chrono::steady_clock::now() +
+                          index_build_time(spec.timeout));
     backend->build_index(collection);
   };
 }
@@ -204,8 +202,8 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   }
   auto src = rt.open_vector(from);
   auto dst = rt.open_vector(to);
-  if (!opts.index_builder && !is_remote(rt.resolve(to)))
-    opts.index_builder = own_connection_builder(rt.resolve(to));
+  if (auto uri = rt.resolve(to); !opts.index_builder && !is_remote(uri))
+    opts.index_builder = own_connection_builder(uri);
   auto names = pair.names;
   bool whole_store = names.empty();
   auto listed = src.list_collections().get();
