@@ -66,8 +66,10 @@ struct store_stats {
   std::vector<worker_stats> workers;  // the pool; size() is its size
   std::uint32_t live_workers = 0;
   // Connections made again after a request failed because its connection
-  // was lost (an adapter that silently reconnects between requests, as
-  // pgvector's does, is not seen here).
+  // was lost, counted when a request succeeds on the new one: a server
+  // that was never reached, or is still down, counts none (an adapter that
+  // silently reconnects between requests, as pgvector's and Redis's do
+  // when they find an idle connection closed, is not seen here).
   std::uint64_t reconnects = 0;
   std::uint64_t respawns = 0;  // workers restarted after they died
   // Batches run, the requests they carried and the deepest one: on a

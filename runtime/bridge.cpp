@@ -91,10 +91,16 @@ bridge::bridge(caf::actor_system& sys)
     : sys_(sys), id_(++bridge_ids), watchdog_([this] { watch(); }) {}
 
 bridge::~bridge() {
+  shut_down();
+}
+
+void bridge::shut_down() {
   {
     std::lock_guard<std::mutex> guard(mtx_);
+    if (stopping_) return;
     stopping_ = true;
   }
+  closed_.store(true, std::memory_order_release);
   stop_.notify_all();
   watchdog_.join();
   store_error gone(errc::backend_unavailable, "the runtime shut down");

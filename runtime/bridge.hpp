@@ -17,7 +17,9 @@
 // sets.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -55,6 +57,12 @@ class bridge {
   bridge(const bridge&) = delete;
   bridge& operator=(const bridge&) = delete;
 
+  // The runtime is closing: calls still waiting end with backend_unavailable
+  // ("the runtime shut down"), and so does every later call at once,
+  // without touching the actor system, which is about to go (a store's
+  // handle may outlive its runtime). Idempotent.
+  void shut_down();
+
   // Sends (xs...) to the target and returns a future of convert(reply). An
   // error reply becomes a store_error naming `op` and the store.
   template <class Reply, class Result, class Convert, class... Ts>
@@ -62,6 +70,11 @@ class bridge {
                           Convert convert, Ts&&... xs) {
     auto p = std::make_shared<std::promise<Result>>();
     auto fut = p->get_future();
+    if (closed_.load(std::memory_order_acquire)) {
+      p->set_exception(std::make_exception_ptr(store_error(
+          errc::backend_unavailable, "the runtime shut down", op, dest.name)));
+      return fut;
+    }
     auto done = [p, convert, op, store = dest.name](
                     caf::type_erased_tuple* reply,
                     const store_error* failure) mutable {
@@ -106,6 +119,7 @@ class bridge {
   std::mutex mtx_;
   std::vector<caf::strong_actor_ptr> sinks_;
   bool stopping_ = false;
+  std::atomic<bool> closed_{false};  // shut_down() has run
   std::condition_variable stop_;
   std::thread watchdog_;
 };

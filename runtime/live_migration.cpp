@@ -1,6 +1,7 @@
 #include "runtime/live_migration.hpp"
 
 #include "messages/store_uri.hpp"
+#include "runtime/caf_thread_guard.hpp"
 #include "runtime/live_migration_impl.hpp"
 
 namespace storage {
@@ -60,6 +61,7 @@ void live_migration::finalize() {
     // source's pool; only the journal is left to settle.
     impl_->record(live_step::finalized);
   } else {
+    caf_thread_guard caf_thread;
     caf::scoped_actor self{impl_->sys};
     impl_->ask<bool>(self, impl_->router(), "finalize", live_final_atom::value);
   }
@@ -79,6 +81,7 @@ void live_migration::abort() {
   bool stopped = false;
   caf::error failure;
   {
+    caf_thread_guard caf_thread;
     caf::scoped_actor self{impl_->sys};
     self->request(impl_->router(), impl::backstop, live_abort_atom::value,
                   impl_->link)

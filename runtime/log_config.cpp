@@ -51,6 +51,8 @@ log_options read_log_options(const std::string& path) {
 }
 
 void apply_log_options(const log_options& opts) {
+  // A level from the command line puts the log on stderr, as it says.
+  if (pinned.load()) return;
   auto log = storage_log();
   if (opts.file) {
     spdlog::sink_ptr file;
@@ -62,9 +64,16 @@ void apply_log_options(const log_options& opts) {
           "cannot open log file '" + *opts.file + "': " + e.what(), "open");
     }
     log->sinks() = {std::make_shared<scrubbing_sink>(std::move(file))};
+    // Each line on disk as it is logged: the lines a crash is explained by
+    // would otherwise die with it in the buffer. The log is throttled
+    // (event_throttle.hpp), so this costs a write per event, not per request.
+    log->flush_on(spdlog::level::trace);
   }
-  if (opts.level && !pinned.load())
-    log->set_level(level_of(*opts.level, "[log] level"));
+  if (opts.level) log->set_level(level_of(*opts.level, "[log] level"));
+}
+
+bool log_level_pinned() {
+  return pinned.load();
 }
 
 void pin_log_level(const std::string& level, const std::string& where) {

@@ -7,8 +7,9 @@
 //
 // The runtime applies it when it opens the config (runtime_options::
 // config_file). A level given on a command line (pin_log_level) beats the
-// file's. Every sink stays behind scrubbing_sink: no password reaches a
-// file either.
+// whole section: that log goes to stderr at that level. A file gets each
+// line as it is logged (flushed). Every sink stays behind scrubbing_sink:
+// no password reaches a file either.
 #pragma once
 
 #include <optional>
@@ -28,10 +29,13 @@ log_options read_log_options(const std::string& path);
 // replacing a sink while other threads log is not safe.
 void apply_log_options(const log_options& opts);
 
-// From now on, levels from config files are ignored and `level` holds
-// (storectl --log-level). invalid_argument, naming `where` the level came
-// from, for an unknown level.
+// From now on, config files' [log] sections are ignored and `level` holds,
+// on the sink in place (stderr unless set before) (storectl --log-level).
+// invalid_argument, naming `where` the level came from, for an unknown level.
 void pin_log_level(const std::string& level,
                    const std::string& where = "--log-level");
+
+// Whether pin_log_level was called.
+bool log_level_pinned();
 
 }  // namespace storage

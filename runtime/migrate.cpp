@@ -9,6 +9,7 @@
 #include "messages/store_uri.hpp"
 #include "messages/validation.hpp"
 #include "runtime/backend_factory.hpp"
+#include "runtime/caf_thread_guard.hpp"
 #include "runtime/store_identity.hpp"
 
 namespace storage {
@@ -187,6 +188,7 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
                     const std::vector<std::string>& collections,
                     migration_options opts,
                     std::function<void(const migration_result&)> on_result) {
+  caf_thread_guard caf_thread;
   if (!on_result) on_result = [](const migration_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "migrate");
   // A checkpoint file of another migration is refused before anything is
@@ -242,6 +244,7 @@ void verify_stores(runtime& rt, const std::string& from, const std::string& to,
                    const std::vector<std::string>& collections,
                    migration_options opts,
                    std::function<void(const verification_result&)> on_result) {
+  caf_thread_guard caf_thread;
   if (!on_result) on_result = [](const verification_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "verify");
   std::vector<std::string> problems;

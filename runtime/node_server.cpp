@@ -11,6 +11,7 @@
 #include "messages/caf_support.hpp"
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
+#include "runtime/caf_thread_guard.hpp"
 #include "runtime/node_directory.hpp"
 #include "runtime/node_inbox.hpp"
 #include "runtime/remote_store.hpp"
@@ -56,6 +57,7 @@ struct node_server::impl {
 
 node_server::node_server(runtime& rt, serve_options opts)
     : impl_(std::make_unique<impl>(rt, std::move(opts))) {
+  caf_thread_guard caf_thread;
   auto& d = *impl_;
   d.tls = rt.node().tls.enabled();
   auto names = rt.store_names();

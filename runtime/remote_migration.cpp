@@ -4,6 +4,7 @@
 #include <caf/io/all.hpp>
 
 #include "messages/caf_support.hpp"
+#include "runtime/caf_thread_guard.hpp"
 #include "runtime/remote_store.hpp"
 #include "runtime/runtime.hpp"
 
@@ -20,6 +21,7 @@ node_directory_actor connect_directory(runtime& rt,
                                        const remote_store_spec& spec,
                                        const char* op) {
   auto& sys = rt.system();
+  caf_thread_guard caf_thread;
   caf::scoped_actor self{sys};
   node_directory_actor dir;
   self->request(connection_manager(sys, rt.node().tls.enabled()), spec.timeout,
@@ -52,6 +54,7 @@ node_directory_actor connect_directory(runtime& rt,
 store_stats remote_stats(runtime& rt, const std::string& caf_uri) {
   auto spec = remote_spec_for(caf_uri, store_kind::vector);
   auto dir = connect_directory(rt, spec, "stats");
+  caf_thread_guard caf_thread;
   caf::scoped_actor self{rt.system()};
   store_stats out;
   self->request(dir, spec.timeout, nstats_atom::value, spec.name)
@@ -75,6 +78,7 @@ template <class Atom, class... Ts>
 live_report remote_migration::ask(const char* op,
                                   std::chrono::milliseconds wait, Atom atom,
                                   Ts... xs) {
+  caf_thread_guard caf_thread;
   caf::scoped_actor self{rt_.system()};
   live_report out;
   self->request(directory_, wait, atom, std::move(xs)...)

@@ -4,6 +4,7 @@
 
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
+#include "runtime/caf_thread_guard.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/runtime_impl.hpp"
 
@@ -43,7 +44,11 @@ runtime_options merged(runtime_options opts) {
   return opts;
 }
 
-runtime::runtime(runtime_options opts) : impl_(std::make_unique<impl>(opts)) {}
+runtime::runtime(runtime_options opts)
+    : impl_([&opts] {
+        caf_thread_guard caf_thread;
+        return std::make_unique<impl>(opts);
+      }()) {}
 
 runtime::~runtime() = default;
 
@@ -141,18 +146,21 @@ open_in(Map& stores, caf::actor_system& sys, const migration_journal& journal,
 
 // One faiss:// directory, one store of this runtime (faiss_dir_lock.hpp):
 // a directory another of its stores serves now (as opened, or since a swap
-// or cutover) opened with other parameters is `conflict` at once, not a
-// second store that waits for the first one's lock on every call.
+// or cutover) opened with other parameters, or swapped to, is `conflict` at
+// once, not a store that waits for the other one's lock on every call.
+// `id` is the identity of the URI to serve; `self` the store that would
+// serve it (its own directory is its to change).
 void refuse_second_faiss_store(
     const std::map<std::string, vector_store_handles>& vectors,
-    const std::map<std::string, std::string>& display, const std::string& id) {
+    const std::map<std::string, std::string>& display, const std::string& id,
+    const std::string& self, const char* op) {
   if (id.rfind("faiss://", 0) != 0) return;
   auto dir_of = [](const std::string& identity) {
     return identity.substr(0, identity.find('?'));
   };
   for (auto& [open_id, handles] : vectors) {
     auto r = handles.table ? handles.table->current() : nullptr;
-    if (open_id == id || !r || r->store.rfind("faiss://", 0) != 0) continue;
+    if (open_id == self || !r || r->store.rfind("faiss://", 0) != 0) continue;
     if (dir_of(store_identity(r->store)) != dir_of(id)) continue;
     auto name = display.find(open_id);
     throw store_error(
@@ -161,7 +169,7 @@ void refuse_second_faiss_store(
             (name != display.end() ? name->second : redact_uri(open_id)) +
             "' of this runtime, which serves it with other parameters: a "
             "faiss:// directory has one store at a time; use that store",
-        "open", redact_uri(id));
+        op, redact_uri(id));
   }
 }
 
@@ -188,6 +196,7 @@ open_remote(std::map<std::string, remote_store_handles>& remotes,
 }
 
 vector_store runtime::open_vector(const std::string& uri_or_name) {
+  caf_thread_guard caf_thread;
   return with_open_context(uri_or_name, [&] {
     auto uri = resolve(uri_or_name);
     std::lock_guard<std::mutex> guard(impl_->mtx);
@@ -199,7 +208,7 @@ vector_store runtime::open_vector(const std::string& uri_or_name) {
                           target);
     }
     refuse_second_faiss_store(impl_->vectors, impl_->display,
-                              store_identity(uri));
+                              store_identity(uri), store_identity(uri), "open");
     auto [h, target] =
         open_in(impl_->vectors, impl_->sys, impl_->journal, spawn_vector_store,
                 vector_pool_for, uri_or_name, uri);
@@ -209,6 +218,7 @@ vector_store runtime::open_vector(const std::string& uri_or_name) {
 }
 
 cache_store runtime::open_cache(const std::string& uri_or_name) {
+  caf_thread_guard caf_thread;
   return with_open_context(uri_or_name, [&] {
     auto uri = resolve(uri_or_name);
     std::lock_guard<std::mutex> guard(impl_->mtx);
@@ -227,7 +237,24 @@ cache_store runtime::open_cache(const std::string& uri_or_name) {
   });
 }
 
+namespace {
+
+// Whether the store's last live migration still runs or mirrors back: from
+// its first step (dual writes start before the router knows of a copy)
+// until it failed, was aborted or finalized. A template: impl is private.
+template <class Impl>
+bool migration_running(const Impl& impl, const std::string& id) {
+  auto it = impl.last_migration.find(id);
+  if (it == impl.last_migration.end()) return false;
+  auto p = it->second.progress();
+  return !(p.state == live_state::failed || p.state == live_state::aborted ||
+           (p.state == live_state::done && !p.mirroring_back));
+}
+
+}  // namespace
+
 void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
+  caf_thread_guard caf_thread;
   caf::scoped_actor self{impl_->sys};
   std::unique_lock<std::mutex> guard(impl_->mtx);
   caf::error failure;
@@ -238,7 +265,20 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
     throw store_error(errc::unsupported,
                       "a caf:// store is swapped by the node that serves it",
                       "swap", redact_uri(uri_or_name));
+  auto id = store_identity(uri);
+  if (migration_running(*impl_, id))
+    throw store_error(errc::conflict,
+                      "a live migration of this store is in progress; "
+                      "finalize or abort it first",
+                      "swap", redact_uri(uri_or_name));
   if (auto v = impl_->find(impl_->vectors, uri)) {
+    std::string next;
+    try {
+      next = store_identity(new_uri);
+    } catch (const store_error&) {
+      // A URI that does not parse: the router's swap says what is wrong.
+    }
+    refuse_second_faiss_store(impl_->vectors, impl_->display, next, id, "swap");
     auto router = v->router;
     guard.unlock();
     self->request(router, caf::infinite, swap_atom::value, new_uri)
@@ -259,6 +299,7 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
 live_migration runtime::migrate_live(const std::string& uri_or_name,
                                      const std::string& target_uri,
                                      live_options opts) {
+  caf_thread_guard caf_thread;
   auto uri = resolve(uri_or_name);
   auto name = display_name(uri_or_name, uri);
   if (is_remote(uri))
@@ -286,18 +327,11 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   journal_entry entry;
   auto id = store_identity(uri);
   entry.source_identity = data_identity(uri);
-  if (auto it = impl_->last_migration.find(id);
-      it != impl_->last_migration.end()) {
-    auto p = it->second.progress();
-    bool ended = p.state == live_state::failed ||
-                 p.state == live_state::aborted ||
-                 (p.state == live_state::done && !p.mirroring_back);
-    if (!ended)
-      throw store_error(errc::conflict,
-                        "a live migration of this store is in progress; "
-                        "finalize or abort it first",
-                        "migrate", name);
-  }
+  if (migration_running(*impl_, id))
+    throw store_error(errc::conflict,
+                      "a live migration of this store is in progress; "
+                      "finalize or abort it first",
+                      "migrate", name);
   // Onto the data it serves from now (another spelling, pool or timeout):
   // a copy onto itself, whose "old backend" would be the live data.
   auto table = v ? v->table : c->table;

@@ -45,6 +45,9 @@ struct runtime_options {
 class runtime {
  public:
   explicit runtime(runtime_options opts = {});
+  // Closes every store. Calls still waiting end with backend_unavailable
+  // ("the runtime shut down"); a store handle (vector_store, cache_store)
+  // may outlive the runtime, and its later calls fail the same way.
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -65,6 +68,10 @@ class runtime {
   // caf:// store (unsupported): the node that serves it owns its backend.
   // Requests in flight finish on the old backend; later ones go to the new one.
   // Callers keep their handles. Data is not copied (see migration for that).
+  // Throws store_error: invalid_argument for a store that is not open or a
+  // bad or other-kind URI; conflict while a live migration of the store
+  // runs or mirrors back, or for a faiss:// directory another store of this
+  // runtime serves; the store keeps its backend then.
   void swap(const std::string& uri_or_name, const std::string& new_uri);
 
   // Moves an open store (vector or cache) to `target_uri`, a backend of the
@@ -99,8 +106,16 @@ class runtime {
   // here. invalid_argument for a local store that is not open.
   store_stats stats(const std::string& uri_or_name);
   // Every open local store's, by name: what a metrics endpoint exposes.
+  // Names are unique: of two stores whose URIs differ only in their
+  // password (redacted alike), the second is named "URI (2)".
   std::vector<store_stats> stats();
 
+  // The runtime's actor system, for actors of your own. CAF 0.17 gives a
+  // thread that spawns with it (or makes a scoped_actor) a reference the
+  // runtime's destructor waits for until that thread ends; the runtime's
+  // own calls give none back to your threads (runtime/caf_thread_guard.hpp).
+  // Destroy the runtime on such a thread, or call
+  // caf::logger::set_current_actor_system(nullptr) there first.
   caf::actor_system& system();
 
  private:

@@ -106,16 +106,20 @@ struct runtime::impl {
   ~impl() {
     // Live migrations first: they talk to the routers.
     for (auto& m : migrations) m.shutdown();
-    for (auto& [k, s] : vectors) {
+    // A facade handle (cache_store, vector_store) may outlive the runtime:
+    // it holds the store's table, which lets go of the workers here, so
+    // the actor system's shutdown does not wait for it.
+    auto close = [](auto& s) {
       caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
-    }
-    for (auto& [k, s] : caches) {
-      caf::anon_send_exit(s.router, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(s.handle, caf::exit_reason::user_shutdown);
-    }
+      if (s.table) s.table->close();
+    };
+    for (auto& [k, s] : vectors) close(s);
+    for (auto& [k, s] : caches) close(s);
     for (auto& [k, r] : remotes) stop_remote_store(r);
-    // Calls still waiting end with backend_unavailable, not a hang.
+    // Calls still waiting end with backend_unavailable, not a hang, and
+    // so does any call a handle makes later.
+    via->shut_down();
     via.reset();
   }
 

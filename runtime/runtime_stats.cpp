@@ -109,8 +109,17 @@ std::vector<store_stats> runtime::stats() {
   std::vector<store_stats> out;
   for (auto& id : ids)  // one closed meanwhile is left out
     if (auto s = stats_by_identity(*impl_, id)) out.push_back(std::move(*s));
-  std::sort(out.begin(), out.end(),
-            [](auto& a, auto& b) { return a.store < b.store; });
+  // By name; stores of one name (URIs that differ only in their password)
+  // keep the order of their identities, which does not change while they
+  // are open, and the later ones are told apart: "NAME (2)", ...
+  std::stable_sort(out.begin(), out.end(),
+                   [](auto& a, auto& b) { return a.store < b.store; });
+  std::string previous;
+  for (std::size_t i = 0, n = 0; i < out.size(); ++i) {
+    n = i > 0 && out[i].store == previous ? n + 1 : 1;
+    previous = out[i].store;
+    if (n > 1) out[i].store += " (" + std::to_string(n) + ")";
+  }
   return out;
 }
 

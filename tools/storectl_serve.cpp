@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/log_config.hpp"
 #include "runtime/metrics_endpoint.hpp"
 #include "runtime/node_server.hpp"
 #include "tools/storectl.hpp"
@@ -38,7 +39,9 @@ void run(const serve_args& a) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  if (!std::getenv("STORECTL_LOG")) spdlog::set_level(spdlog::level::info);
+  // On stderr whatever the log's level or place, like every command's.
+  warn_if_exposed(a.config);
+  if (!storage::log_level_pinned()) spdlog::set_level(spdlog::level::info);
   storage::runtime_options ro;
   ro.config_file = a.config;
   storage::runtime rt(ro);

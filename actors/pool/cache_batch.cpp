@@ -95,6 +95,11 @@ void cache_batch::run_part(worker_core<cache_backend>& core,
     results.assign(ops.size(), cache_op_result{});
     for (auto& r : results) r.error = store_error(errc::internal, e.what());
   }
+  for (auto& r : results)
+    if (!r.error) {
+      core.answered();
+      break;
+    }
   for (std::size_t i = 0; i < ops.size(); ++i) {
     auto& r = results[i];
     metrics.record(op_of(ops[i].kind), r.error ? r.error->code() : errc::ok,

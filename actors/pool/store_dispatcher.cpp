@@ -105,6 +105,14 @@ std::shared_ptr<const route> route_table::current() const {
   return route_;
 }
 
+void route_table::close() {
+  std::unique_lock<std::shared_mutex> guard(mtx_);
+  route_ = nullptr;
+  pending_ = nullptr;
+  has_pending_ = false;
+  router_ = nullptr;
+}
+
 void route_table::via_router(std::shared_ptr<const route> r) {
   std::unique_lock<std::shared_mutex> guard(mtx_);
   route_ = std::move(r);
@@ -149,7 +157,14 @@ void route_table::try_switch() {
 
 void route_table::to_router(caf::mailbox_element_ptr what,
                             caf::execution_unit* eu) {
-  router_->enqueue(std::move(what), eu);
+  std::shared_lock<std::shared_mutex> guard(mtx_);
+  if (router_) {
+    router_->enqueue(std::move(what), eu);
+    return;
+  }
+  guard.unlock();
+  reply_error(*what, caf::make_error(caf::sec::request_receiver_down), nullptr,
+              eu);
 }
 
 namespace {
@@ -166,11 +181,13 @@ caller_id caller_of(const caf::strong_actor_ptr& sender,
 
 // One warning per store and 10 s, however many requests are turned away.
 void note_overload(store_metrics& m, const route& r) {
-  if (auto n = m.overload_log.due())
-    storage_log()->warn(
-        "store {}: {} request(s) turned away as overloaded (more than {} in "
-        "flight) since the last report",
-        r.store, *n, r.gauge->max_inflight());
+  m.overload_log.note(
+      [store = r.store, max = r.gauge->max_inflight()](std::uint64_t n) {
+        storage_log()->warn(
+            "store {}: {} request(s) turned away as overloaded (more than {} "
+            "in flight) since the last report",
+            store, n, max);
+      });
 }
 
 }  // namespace
@@ -182,6 +199,11 @@ void route_table::dispatch(caf::mailbox_element_ptr what, store_op op,
   // Held while the request is handed on, so the route cannot switch to
   // direct between counting a forwarded request and its enqueue.
   std::shared_lock<std::shared_mutex> guard(mtx_);
+  if (!route_) {
+    reply_error(*what, caf::make_error(caf::sec::request_receiver_down), self,
+                eu);
+    return;
+  }
   auto& r = *route_;
   job_ticket t;
   t.start = deadline_clock::now();

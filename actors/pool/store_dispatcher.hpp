@@ -100,6 +100,12 @@ class route_table {
   // workers, or answered it).
   void taken(caller_id caller);
 
+  // The store closed: lets go of the route and the router (and with them
+  // the workers, whose detached threads the actor system's shutdown waits
+  // for), although a facade handle may keep this table. Later requests
+  // are refused (request_receiver_down).
+  void close();
+
   // A message that is not a store operation: to the router, as it is.
   void to_router(caf::mailbox_element_ptr what, caf::execution_unit* eu);
 

@@ -63,6 +63,7 @@ void upsert_group::run(worker_core<vector_backend>& core) {
       auto& b = core.backend();
       b.set_deadline(latest);
       b.upsert(collection, all);
+      core.answered();
       metrics.batch_ran(live.size());
       for (auto& m : live) {
         metrics.record(store_op::upsert, errc::ok, m.ticket.start);

@@ -7,9 +7,10 @@
 // Only a connection-level failure (backend_unavailable) drops the adapter,
 // so the next request reconnects; a bad request gets its error and the
 // adapter keeps its state (a FAISS index is never rebuilt because one
-// request was wrong). A lost connection and the reconnect are logged (at
-// most once per store and 10 s) and counted in the store's metrics, as is
-// every request the core answers.
+// request was wrong). A lost connection (one that had served a request)
+// and the reconnect (the first request that succeeds after it) are logged
+// (at most once per store and 10 s) and counted in the store's metrics, as
+// is every request the core answers.
 #pragma once
 
 #include <functional>
@@ -101,15 +102,6 @@ class worker_core final : public inline_runner {
         // names its operation), not an "open" its caller never asked for.
         throw store_error(e.code(), e.message(), {}, e.store());
       }
-      if (lost_) {
-        lost_ = false;
-        metrics_->reconnected();
-        if (auto n = metrics_->reconnect_log.due())
-          storage_log()->info(
-              "store {}: reconnected ({} reconnect(s) since "
-              "the last report)",
-              store_, *n);
-      }
     }
     return *backend_;
   }
@@ -122,14 +114,34 @@ class worker_core final : public inline_runner {
   caf::error failure(const store_error& e, const char* op) {
     if (e.code() == errc::backend_unavailable && backend_) {
       backend_.reset();
-      lost_ = true;
-      if (auto n = metrics_->lost_log.due())
-        storage_log()->warn(
-            "store {}: connection lost ({}); the next request "
-            "reconnects ({} lost since the last report)",
-            store_, e.message(), *n);
+      if (served_ && !lost_) {
+        lost_ = true;
+        metrics_->lost_log.note(
+            [store = store_, why = e.message()](std::uint64_t n) {
+              storage_log()->warn(
+                  "store {}: connection lost ({}); the next request "
+                  "reconnects ({} lost since the last report)",
+                  store, why, n);
+            });
+      }
     }
     return to_caf_error(e.with_context(op, store_));
+  }
+
+  // A request succeeded: the connection works. Some adapters (pgvector,
+  // Chroma) are made without reaching their server, so only this proves a
+  // reconnect, and a server never reached counts none. Call with the lock
+  // held (execute does; so must a batch run outside it).
+  void answered() {
+    served_ = true;
+    if (!lost_) return;
+    lost_ = false;
+    metrics_->reconnected();
+    metrics_->reconnect_log.note([store = store_](std::uint64_t n) {
+      storage_log()->info(
+          "store {}: reconnected ({} reconnect(s) since the last report)",
+          store, n);
+    });
   }
 
   // How a request went: its code and when it ended (zero for a request the
@@ -222,7 +234,9 @@ class worker_core final : public inline_runner {
                           "the deadline passed before the request started");
       auto& b = backend();
       b.set_deadline(deadline);
-      return run_(b, req);
+      auto reply = run_(b, req);
+      answered();
+      return reply;
     } catch (const store_error& e) {
       code = e.code();
       return caf::make_message(failure(e, to_string(op)));
@@ -249,7 +263,8 @@ class worker_core final : public inline_runner {
   std::uint64_t inline_runs_ = 0;
   std::function<std::unique_ptr<Backend>()> make_;
   std::unique_ptr<Backend> backend_;
-  bool lost_ = false;  // the last connection failed; the next one reconnects
+  bool served_ = false;  // a request has succeeded on some connection
+  bool lost_ = false;    // the connection failed since; not yet made again
   std::string store_;
   inline_policy callers_run_;
   runner run_;

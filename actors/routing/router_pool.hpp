@@ -59,11 +59,14 @@ void on_worker_down(Self* self, const caf::down_msg& dm) {
     auto delay = std::chrono::milliseconds(std::min(10 << (n - 1), 2000));
     auto& metrics = *st.table->metrics;
     metrics.respawned();
-    if (auto k = metrics.respawn_log.due())
+    metrics.respawn_log.note([store = pool.spec.store, i,
+                              why = to_string(dm.reason),
+                              after = delay.count()](std::uint64_t k) {
       storage_log()->warn(
-          "store {}: worker {} stopped ({}); respawning it in "
-          "{} ms ({} respawn(s) since the last report)",
-          pool.spec.store, i, to_string(dm.reason), delay.count(), *k);
+          "store {}: worker {} stopped ({}); respawning it in {} ms ({} "
+          "respawn(s) since the last report)",
+          store, i, why, after, k);
+    });
     self->delayed_send(self, delay, respawn_atom::value, st.generation, i);
     publish(self);
   }

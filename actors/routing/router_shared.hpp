@@ -23,10 +23,17 @@ void start_router(Self* self, pool_factory<Backend> make,
                   pool_spec<Backend> spec, std::shared_ptr<route_table> table,
                   SpawnWorker spawn_worker) {
   auto& st = self->state;
+  // The runtime closed the store before this actor first ran (the table
+  // let go of its route): nothing to start, and no pool to leave behind.
+  auto first = table->current();
+  if (!first) {
+    self->quit(caf::exit_reason::user_shutdown);
+    return;
+  }
   st.table = std::move(table);
   st.make_pool = std::move(make);
-  st.set_pool(start_pool<Pool>(self, std::move(spec), spawn_worker,
-                               st.table->current()->gauge));
+  st.set_pool(
+      start_pool<Pool>(self, std::move(spec), spawn_worker, first->gauge));
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!on_target_down(self, dm)) on_worker_down(self, dm);
   });

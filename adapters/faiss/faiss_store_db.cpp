@@ -64,7 +64,8 @@ database::database(const std::string& path, bool full_sync, bool log_removals)
         "CREATE TABLE IF NOT EXISTS collections(name TEXT PRIMARY KEY, "
         "dimension INTEGER NOT NULL, metric TEXT NOT NULL, "
         "incarnation INTEGER NOT NULL DEFAULT 0, "
-        "seq INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
+        "seq INTEGER NOT NULL DEFAULT 0, "
+        "forgotten INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID");
     // BINARY collation compares TEXT with memcmp: id order is bytewise.
     exec(
         "CREATE TABLE IF NOT EXISTS records(collection TEXT NOT NULL, "
@@ -76,7 +77,9 @@ database::database(const std::string& path, bool full_sync, bool log_removals)
         "id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(collection, id)) "
         "WITHOUT ROWID");
     upgrade_schema();
-    if (!log_removals_) exec("DELETE FROM removed");
+    // Removals no longer logged: no snapshot taken so far can be replayed.
+    if (!log_removals_)
+      exec("DELETE FROM removed; UPDATE collections SET forgotten = seq");
     exec(
         "CREATE INDEX IF NOT EXISTS records_by_seq ON records(collection, "
         "seq)");
@@ -126,6 +129,11 @@ database::database(const std::string& path, bool full_sync, bool log_removals)
         db_, "SELECT id FROM removed WHERE collection = ? AND seq > ?");
     forget_removals_ =
         statement(db_, "DELETE FROM removed WHERE collection = ? AND seq <= ?");
+    mark_forgotten_ = statement(db_,
+                                "UPDATE collections SET forgotten = "
+                                "max(forgotten, ?) WHERE name = ?");
+    forgotten_ =
+        statement(db_, "SELECT forgotten FROM collections WHERE name = ?");
     next_seq_ = statement(db_,
                           "UPDATE collections SET seq = seq + 1 "
                           "WHERE name = ? RETURNING seq");
@@ -184,6 +192,10 @@ void database::upgrade_schema() {
     exec("ALTER TABLE records ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
   if (!has_column("collections", "seq"))
     exec("ALTER TABLE collections ADD COLUMN seq INTEGER NOT NULL DEFAULT 0");
+  if (!has_column("collections", "forgotten"))
+    exec(
+        "ALTER TABLE collections ADD COLUMN forgotten INTEGER NOT NULL "
+        "DEFAULT 0");
   if (!has_column("collections", "incarnation"))
     exec(
         "ALTER TABLE collections ADD COLUMN incarnation INTEGER NOT NULL "

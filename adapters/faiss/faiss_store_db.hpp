@@ -105,8 +105,12 @@ class database {
   // The ids removed after `seq` (and not necessarily absent now).
   std::vector<std::string> removed_since(const std::string& collection,
                                          std::uint64_t seq);
-  // Forgets removals a snapshot at `seq` already reflects.
+  // Forgets removals a snapshot at `seq` already reflects, and remembers
+  // that it did: a snapshot older than that can no longer be brought up to
+  // date (it would keep records removed since).
   void forget_removals(const std::string& collection, std::uint64_t seq);
+  // The sequence up to which removals are forgotten (0: none).
+  std::uint64_t forgotten(const std::string& collection);
 
  private:
   [[noreturn]] void fail(int rc, const std::string& what);
@@ -114,6 +118,8 @@ class database {
   void step_done(statement& st, const std::string& what);
   // Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, rolling back on failure.
   void transaction(const std::function<void()>& fn);
+  // Removals up to `seq` are in no log; inside a transaction.
+  void mark_forgotten(const std::string& collection, std::uint64_t seq);
   // Takes the next sequence number; inside a transaction.
   std::uint64_t next_seq(const std::string& collection);
   // Adds the columns and tables of the sequenced schema to an older file.
@@ -126,7 +132,8 @@ class database {
   statement list_collections_, insert_collection_, delete_collection_,
       delete_records_, delete_removed_, upsert_, remove_, log_removal_, get_,
       document_, count_, scan_, load_since_, load_by_id_, removed_since_,
-      forget_removals_, next_seq_, last_seq_, begin_read_, end_read_;
+      forget_removals_, mark_forgotten_, forgotten_, next_seq_, last_seq_,
+      begin_read_, end_read_;
 };
 
 }  // namespace storage::faiss_detail

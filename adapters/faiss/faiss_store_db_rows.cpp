@@ -126,6 +126,7 @@ database::removal database::remove(const std::string& collection,
       if (int rc = u.step(); rc != SQLITE_DONE)
         fail(rc, "logging the removal of '" + id + "'");
     }
+    if (out.removed > 0 && !log_removals_) mark_forgotten(collection, out.seq);
   });
   return out;
 }
@@ -221,10 +222,33 @@ std::vector<std::string> database::removed_since(const std::string& collection,
 
 void database::forget_removals(const std::string& collection,
                                std::uint64_t seq) {
-  use u(forget_removals_);
-  u.text(1, collection).integer(2, static_cast<std::int64_t>(seq));
+  transaction([&] {
+    {
+      use u(forget_removals_);
+      u.text(1, collection).integer(2, static_cast<std::int64_t>(seq));
+      if (int rc = u.step(); rc != SQLITE_DONE)
+        fail(rc, "trimming the removal log of '" + collection + "'");
+    }
+    mark_forgotten(collection, seq);
+  });
+}
+
+void database::mark_forgotten(const std::string& collection,
+                              std::uint64_t seq) {
+  use u(mark_forgotten_);
+  u.integer(1, static_cast<std::int64_t>(seq)).text(2, collection);
   if (int rc = u.step(); rc != SQLITE_DONE)
-    fail(rc, "trimming the removal log of '" + collection + "'");
+    fail(rc, "recording the trimmed removal log of '" + collection + "'");
+}
+
+std::uint64_t database::forgotten(const std::string& collection) {
+  use u(forgotten_);
+  u.text(1, collection);
+  int rc = u.step();
+  if (rc == SQLITE_ROW) return static_cast<std::uint64_t>(u.column_int(0));
+  if (rc != SQLITE_DONE)
+    fail(rc, "reading the removal log's start of '" + collection + "'");
+  return 0;
 }
 
 }  // namespace storage::faiss_detail

@@ -223,6 +223,15 @@ faiss_store::step faiss_store::advance(const std::string& name, load_job& job,
             " > " + std::to_string(last) + ")";
       state.reset();
     }
+    // A snapshot from before the last trim of the removal log (put back from
+    // a backup, say) cannot learn what was removed since: it would keep it.
+    if (auto forgotten = db_->forgotten(name);
+        state && state->seq() < forgotten) {
+      why = "older than the removal log (write " +
+            std::to_string(state->seq()) + ", removals up to write " +
+            std::to_string(forgotten) + " are no longer logged)";
+      state.reset();
+    }
     // Nothing writes a collection before its load is done, in any process;
     // a partial rebuild that is not as of the last write is foreign.
     if (state && state->partial() == collection_state::partial_kind::by_id &&

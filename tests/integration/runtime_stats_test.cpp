@@ -200,6 +200,25 @@ TEST(runtime_stats, redis_pipelines_and_reconnects) {
   EXPECT_EQ(errors(op(s, "set"), "backend_unavailable"), 1u);
 }
 
+// pgvector and Chroma make their adapter without reaching the server: a
+// request that fails there is no lost connection, and the next adapter is
+// no reconnect until a request succeeds on it.
+TEST(runtime_stats, a_server_never_reached_counts_no_reconnect) {
+  runtime rt;
+  for (std::string uri :
+       {"pgvector://storage:x@127.0.0.1:1/storage_test?timeout_ms=3000",
+        "chroma://127.0.0.1:1?timeout_ms=3000"}) {
+    auto vs = rt.open_vector(uri);
+    for (int i = 0; i < 4; ++i)
+      EXPECT_TRUE(fails_with(errc::backend_unavailable,
+                             [&] { await(vs.count("docs")); }))
+          << uri << " call " << i;
+    auto s = rt.stats(uri);
+    EXPECT_EQ(s.reconnects, 0u) << uri;
+    EXPECT_EQ(errors(op(s, "count"), "backend_unavailable"), 4u) << uri;
+  }
+}
+
 TEST(runtime_stats, pgvector_operations_and_a_scrape_of_the_same_figures) {
   runtime rt;
   auto vs = rt.open_vector(pgvector_uri());
@@ -287,6 +306,34 @@ TEST(runtime_stats, stores_whose_passwords_hold_uri_characters_are_listed) {
                                                {"kind", "cache"},
                                                {"op", "set"}}),
             1);
+}
+
+bool hides_both(const char* a, const char* b, const std::string& text) {
+  return text.find(a) == std::string::npos && text.find(b) == std::string::npos;
+}
+
+// Two stores whose URIs differ only in their password are redacted alike;
+// a scrape must still name each series once (Prometheus rejects the whole
+// page otherwise).
+TEST(runtime_stats, stores_redacted_alike_keep_apart_in_a_scrape) {
+  runtime rt;
+  auto plain = redis_uri();
+  ASSERT_EQ(plain.rfind("redis://", 0), 0u) << plain;
+  auto with_password = [&](const std::string& pw) {
+    return "redis://:" + pw + "@" + plain.substr(8) + "?namespace=alike";
+  };
+  auto first = rt.open_cache(with_password("first-pw"));
+  auto second = rt.open_cache(with_password("second-pw"));
+  auto all = rt.stats();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].store, all[0].store + " (2)");
+  EXPECT_TRUE(hides_both("first-pw", "second-pw", all[0].store + all[1].store));
+  metrics_endpoint endpoint(rt, "0");
+  auto res = http_get("127.0.0.1", endpoint.port(), "/metrics");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_TRUE(hides_both("first-pw", "second-pw", res.body));
+  auto x = parse_prometheus(res.body);  // throws on a series given twice
+  EXPECT_EQ(x.find("storage_pool_workers").size(), 2u);
 }
 
 }  // namespace

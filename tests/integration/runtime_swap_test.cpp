@@ -86,5 +86,49 @@ TEST(swap, a_bad_uri_is_rejected_and_the_old_backend_stays) {
   EXPECT_EQ(await(cache.get("k")), "v");
 }
 
+// From the moment migrate_live returns (its first step writes to both
+// sides before the router holds a copy) until the migration ends, a swap
+// would pull the source from under it: refused, nothing changed.
+TEST(swap, is_refused_from_the_first_step_of_a_live_migration) {
+  auto dir = fresh_dir();
+  runtime_options o;
+  o.state_dir = dir + "/state";
+  runtime rt(o);
+  auto src = "sqlite://" + dir + "/src.db";
+  auto cache = rt.open_cache(src);
+  std::vector<cache_entry> entries;
+  for (int i = 0; i < 2000; ++i)
+    entries.push_back({"k" + std::to_string(i), "v", {}});
+  await(cache.mset(entries));
+  auto m = rt.migrate_live(src, "sqlite://" + dir + "/tgt.db");
+  EXPECT_TRUE(fails_with(errc::conflict,
+                         [&] { rt.swap(src, "memory://?namespace=other"); }))
+      << "in state " << to_string(m.state());
+  EXPECT_EQ(rt.stats(src).backend, src);
+  await(cache.set("after", "1"));
+  m.wait();
+  EXPECT_EQ(await(cache.get("k5")), "v");
+  EXPECT_EQ(await(cache.get("after")), "1");
+}
+
+// A faiss:// directory has one store per runtime: swapping another store
+// onto it is refused at once, and that store keeps serving its own.
+TEST(swap, onto_a_directory_another_store_serves_is_a_conflict) {
+  runtime rt;
+  auto a = "faiss://" + fresh_dir();
+  auto b = "faiss://" + fresh_dir();
+  auto va = rt.open_vector(a);
+  auto vb = rt.open_vector(b);
+  await(va.create_collection({"col_a", 4, metric::l2}));
+  await(vb.create_collection({"col_b", 4, metric::l2}));
+  for (auto to : {a, a + "?index=hnsw"})
+    EXPECT_TRUE(fails_with(errc::conflict, [&] { rt.swap(b, to); })) << to;
+  EXPECT_EQ(await(vb.count("col_b")), 0u);
+  EXPECT_EQ(await(va.count("col_a")), 0u);
+  // Its own directory with other parameters is the store's to change.
+  EXPECT_NO_THROW(rt.swap(b, b + "?index=hnsw"));
+  EXPECT_EQ(await(vb.count("col_b")), 0u);
+}
+
 }  // namespace
 }  // namespace storage::test

@@ -121,6 +121,12 @@ TEST(StorectlTools, TableOutputAndLogLevels) {
                 "--log-level", "off"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(file_text(log), "");
+  // A level on the command line puts the log on stderr, not in the file.
+  r = storectl({"cache", "get", "--store", "c", "--config", cfg, "a",
+                "--log-level", "debug"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("[debug]"), std::string::npos) << r.err;
+  EXPECT_EQ(file_text(log), "");
   std::ofstream(cfg) << "[stores]\nc=\"" << store << "\"\n[log]\nlevel="
                      << "\"chatty\"\n";
   r = storectl({"cache", "get", "--store", "c", "--config", cfg, "a"});

@@ -112,12 +112,43 @@ TEST(node_serve, passwords_stay_out_of_the_log_and_the_directory) {
   EXPECT_EQ(log.find(password), std::string::npos) << log;
   EXPECT_NE(log.find("serving vector store 'pg'"), std::string::npos) << log;
   EXPECT_NE(log.find("serving cache store 'cache'"), std::string::npos) << log;
+  EXPECT_NE(log.find("storectl: warning: config file '" + node.config_path() +
+                     "' holds a password"),
+            std::string::npos)
+      << log;
   // The served store works, and its errors name it without the password.
   auto r = storectl({"vector", "count", "--store", node.uri("pg"),
                      "--collection", "no_such_collection_here"});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("collection_not_found"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(password), std::string::npos) << r.err;
+}
+
+// The warning is storectl's own line on stderr, not a log line a [log]
+// section can silence or send to a file.
+TEST(node_serve, a_silenced_log_keeps_the_password_file_warning) {
+  test::served_node node({{"pg", test::pgvector_uri()}},
+                         "[log]\nlevel=\"off\"\n");
+  auto log = node.log();
+  EXPECT_NE(log.find("storectl: warning: config file '" + node.config_path() +
+                     "' holds a password"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("storage-secret"), std::string::npos) << log;
+}
+
+// A process that runs for months (or dies of SIGKILL) must not keep its
+// log lines in a buffer.
+TEST(node_serve, a_log_file_gets_each_line_while_the_node_runs) {
+  auto dir = fresh_dir();
+  auto file = dir + "/node.log";
+  test::served_node node({{"cache", "sqlite://" + dir + "/c.db"}},
+                         "[log]\nfile=\"" + file + "\"\n");
+  std::ifstream in(file);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("serving cache store 'cache'"), std::string::npos)
+      << "while serving: '" << text << "'";
 }
 
 TEST(node_serve, non_loopback_bind_needs_tls_or_insecure) {

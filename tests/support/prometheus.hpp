@@ -1,14 +1,15 @@
 // A strict reader of the Prometheus text exposition format (0.0.4) for
 // tests: every line is a HELP or TYPE comment or a sample whose family was
-// typed before it; label values unescaped. A line it cannot read throws,
-// naming the line, so a test fails on malformed output rather than on a
-// missing number.
+// typed before it, no series twice; label values unescaped. A line it cannot
+// read throws, naming the line, so a test fails on malformed output rather than
+// on a missing number.
 #pragma once
 
 #include <cctype>
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -83,6 +84,7 @@ inline prom_exposition parse_prometheus(const std::string& text) {
   std::istringstream in(text);
   std::string line;
   std::size_t n = 0;
+  std::set<std::string> seen;
   auto fail = [&](const std::string& why) {
     throw std::runtime_error("exposition line " + std::to_string(n) + " (" +
                              line + "): " + why);
@@ -148,6 +150,10 @@ inline prom_exposition parse_prometheus(const std::string& text) {
       s.value = std::strtod(v.c_str(), &end);
       if (end == v.c_str() || *end != '\0') fail("value is not a number");
     }
+    // A scraper rejects the whole exposition for one repeated series.
+    auto series = s.name;
+    for (auto& [k, v] : s.labels) series += '\0' + k + '=' + v;
+    if (!seen.insert(series).second) fail("a series given twice");
     out.samples.push_back(std::move(s));
   }
   return out;

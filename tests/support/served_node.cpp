@@ -86,6 +86,9 @@ served_node::served_node(std::map<std::string, std::string> stores,
   for (auto& [name, uri] : stores) cfg << name << "=\"" << uri << "\"\n";
   cfg << config_extra << "\n";
   cfg.close();
+  // Readable by others whatever the umask, as most config files are: a
+  // node warns about one that holds a password (node_serve tests check).
+  std::filesystem::permissions(config_, std::filesystem::perms(0644));
   start(0);
 }
 
