@@ -1,5 +1,6 @@
 #include "messages/store_uri.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "messages/errors.hpp"
@@ -40,12 +41,36 @@ bool decode(const std::string& in, std::string& out) {
 
 }  // namespace
 
+static bool is_port(const std::string& p) {
+  return !p.empty() && p.size() <= 5 &&
+         p.find_first_not_of("0123456789") == std::string::npos &&
+         std::stol(p) > 0 && std::stol(p) <= 65535;
+}
+
+// What follows the host's ':' when it is no port may be a password that
+// lost its '@' (redis://host:secret/0): it is never shown.
+static std::string hide_bad_port(std::string text) {
+  auto sep = text.find("://");
+  if (sep == std::string::npos) return text;
+  auto start = sep + 3;
+  auto end = std::min(text.find_first_of("/?", start), text.size());
+  auto at = text.rfind('@', end);
+  if (at != std::string::npos && at >= start) start = at + 1;
+  auto colon = text.rfind(':', end);
+  if (colon == std::string::npos || colon < start) return text;
+  auto close = text.find(']', start);
+  if (close != std::string::npos && close > colon) return text;  // IPv6
+  auto port = text.substr(colon + 1, end - colon - 1);
+  if (port.empty() || is_port(port)) return text;
+  return text.replace(colon + 1, port.size(), "***");
+}
+
 static std::string redact_unparsed(const std::string& text) {
   // Without a parse, the password's end is unknown: everything up to the
   // last '@' may be it. The scheme stays, so the message still says which
   // kind of store was meant.
   auto at = text.rfind('@');
-  if (at == std::string::npos) return text;
+  if (at == std::string::npos) return hide_bad_port(text);
   auto colon = text.find(':');
   std::size_t keep = 0;
   if (colon != std::string::npos && colon < at) {
@@ -54,7 +79,7 @@ static std::string redact_unparsed(const std::string& text) {
   }
   if (auto c = text.find(':', keep); c < at)
     remember_secret(text.substr(c + 1, at - c - 1));
-  return text.substr(0, keep) + "***" + text.substr(at);
+  return hide_bad_port(text.substr(0, keep) + "***" + text.substr(at));
 }
 
 std::string redact_uri(const std::string& text) {
@@ -144,16 +169,11 @@ store_uri store_uri::parse(const std::string& given) {
   u.host_ = authority.substr(0, colon);
   if (colon != std::string::npos) {
     auto p = authority.substr(colon + 1);
-    if (p.empty() || p.size() > 5 ||
-        p.find_first_not_of("0123456789") != std::string::npos ||
-        std::stol(p) == 0 || std::stol(p) > 65535) {
+    if (!is_port(p)) {
       // Perhaps a password that lost its '@' (digits or not, short or
-      // long): never shown, here or in the URI.
+      // long): never shown, here, in redact_uri or in the error's store.
       remember_secret(p);
-      auto shown = u.redacted_;
-      auto at = shown.find(":" + p, sep + 3);
-      if (at != std::string::npos) shown.replace(at + 1, p.size(), "***");
-      bad(shown,
+      bad(hide_bad_port(u.redacted_),
           "the port is not a number from 1 to 65535 (a password goes in "
           "scheme://user:password@host)");
     }

@@ -95,16 +95,26 @@ bridge::~bridge() {
 }
 
 void bridge::shut_down() {
+  bool first = false;
   {
     std::lock_guard<std::mutex> guard(mtx_);
-    if (stopping_) return;
+    first = !stopping_;
     stopping_ = true;
   }
-  closed_.store(true, std::memory_order_release);
-  stop_.notify_all();
-  watchdog_.join();
+  if (first) {
+    closed_.store(true, std::memory_order_release);
+    stop_.notify_all();
+    watchdog_.join();
+  }
+  // Every time: a call that passed the closed_ check just before it was set
+  // registers after the first sweep.
+  std::vector<caf::strong_actor_ptr> sinks;
+  {
+    std::lock_guard<std::mutex> guard(mtx_);
+    sinks = sinks_;
+  }
   store_error gone(errc::backend_unavailable, "the runtime shut down");
-  for (auto& s : sinks_)
+  for (auto& s : sinks)
     static_cast<reply_sink*>(caf::actor_cast<caf::abstract_actor*>(s))
         ->expire(reply_sink::clock::time_point::max(), gone);
 }

@@ -60,7 +60,8 @@ class bridge {
   // The runtime is closing: calls still waiting end with backend_unavailable
   // ("the runtime shut down"), and so does every later call at once,
   // without touching the actor system, which is about to go (a store's
-  // handle may outlive its runtime). Idempotent.
+  // handle may outlive its runtime). Each call ends the calls waiting then,
+  // so a second one catches a call that raced the first.
   void shut_down();
 
   // Sends (xs...) to the target and returns a future of convert(reply). An

@@ -39,7 +39,8 @@ class cache_store {
   std::future<std::vector<std::optional<std::string>>> mget(
       std::vector<std::string> keys);
   std::future<void> mset(std::vector<cache_entry> entries);
-  // A missing key starts at 0; a non-integer value is type_mismatch.
+  // A missing key starts at 0; a non-integer value is type_mismatch; a sum
+  // beyond 64 bits is invalid_argument. Either way nothing changes.
   std::future<std::int64_t> incr(std::string key, std::int64_t by = 1);
   // false: no such key.
   std::future<bool> expire(std::string key, std::int64_t ttl_ms);

@@ -113,7 +113,7 @@ struct live_progress {
   // How long writes waited at cutover (drain, final check, journal, switch),
   // measured around the router's answer: an upper bound.
   double cutover_ms = 0;
-  double seconds = 0;
+  double seconds = 0;  // since the start; frozen once done, failed or aborted
 };
 
 class live_migration {

@@ -32,6 +32,9 @@ struct live_migration::impl {
   live_progress prog;
   std::chrono::steady_clock::time_point began =
       std::chrono::steady_clock::now();
+  // Nanoseconds from `began` to the end (done, failed or aborted); 0 while
+  // running. Frozen so a rate computed from progress() stops falling.
+  std::atomic<std::int64_t> ended_ns{0};
   std::promise<migration_result> promise;
   std::shared_future<migration_result> fut = promise.get_future().share();
   std::atomic<bool> abort_requested{false};
@@ -66,6 +69,12 @@ struct live_migration::impl {
       std::lock_guard<std::mutex> guard(mtx);
       if (prog.state == s) return;
       prog.state = s;
+    }
+    if (s == live_state::done || s == live_state::failed ||
+        s == live_state::aborted) {
+      std::int64_t none = 0;
+      ended_ns.compare_exchange_strong(
+          none, std::max<std::int64_t>(1, since_began().count()));
     }
     auto line = fmt::format("store '{}': live migration to {}: {}", source_name,
                             target_name, to_string(s));
@@ -361,8 +370,8 @@ struct live_migration::impl {
                         std::chrono::steady_clock::now() - pause)
                         .count();
       update([&](live_progress& g) { g.cutover_ms = waited; });
-      sum.seconds = seconds();
       set_state(live_state::done);
+      sum.seconds = seconds();
     } catch (const std::exception& e) {
       return fail(e);
     }
@@ -410,10 +419,15 @@ struct live_migration::impl {
           store_error(errc::internal, e.what(), "migrate", source_name)));
   }
 
+  std::chrono::nanoseconds since_began() const {
+    return std::chrono::steady_clock::now() - began;
+  }
+
+  // From the start to the end, or to now while the migration runs.
   double seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                         began)
-        .count();
+    auto end = ended_ns.load();
+    auto ns = end ? std::chrono::nanoseconds(end) : since_began();
+    return std::chrono::duration<double>(ns).count();
   }
 };
 

@@ -63,7 +63,7 @@ store_pair check_pair(runtime& rt, const std::string& from,
   auto to_uri = rt.resolve(to);
   store_pair p;
   p.kind = common_kind(from_uri, to_uri, op);
-  if (data_identity(from_uri) == data_identity(to_uri))
+  if (same_data(from_uri, to_uri))
     invalid("--from and --to are the same store '" + redact_uri(from_uri) + "'",
             op);
   opts.source_name = redact_uri(from_uri);
@@ -227,6 +227,11 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
       if (on_src.count(name) && on_dst.count(name)) continue;
       auto v = verify_one(rt, src, dst, name, on_src, on_dst, opts);
       problems.push_back(describe(v.report, what_of(name)));
+      if (!on_src.count(name))
+        problems.back() +=
+            " (a migration of every collection leaves the target with the "
+            "source's collections only: drop it on the target, or name the "
+            "collections to migrate)";
     }
   if (problems.empty()) return;
   // The store as a whole failed verification: none of its collections

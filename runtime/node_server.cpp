@@ -26,6 +26,18 @@ bool is_loopback(const std::string& address) {
   return (ntohl(a.s_addr) >> 24) == 127;
 }
 
+std::string uri_host(const std::string& host) {
+  return host.find(':') != std::string::npos && host.front() != '['
+             ? "[" + host + "]"
+             : host;
+}
+
+std::string bare_host(const std::string& host) {
+  return host.size() > 2 && host.front() == '[' && host.back() == ']'
+             ? host.substr(1, host.size() - 2)
+             : host;
+}
+
 namespace {
 
 // A node announces only stores it holds. A faiss:// directory is taken at
@@ -59,6 +71,7 @@ node_server::node_server(runtime& rt, serve_options opts)
     : impl_(std::make_unique<impl>(rt, std::move(opts))) {
   caf_thread_guard caf_thread;
   auto& d = *impl_;
+  d.opts.bind = bare_host(d.opts.bind);
   d.tls = rt.node().tls.enabled();
   auto names = rt.store_names();
   if (names.empty())
@@ -114,8 +127,8 @@ node_server::node_server(runtime& rt, serve_options opts)
   d.port = *bound;
   for (auto& s : d.stores)
     storage_log()->info("serving {} store '{}' ({}) as caf://{}:{}/{}{}",
-                        s.kind, s.name, s.uri, d.opts.bind, d.port, s.name,
-                        d.tls ? " over TLS" : "");
+                        s.kind, s.name, s.uri, uri_host(d.opts.bind), d.port,
+                        s.name, d.tls ? " over TLS" : "");
   if (!d.tls && !is_loopback(d.opts.bind))
     storage_log()->warn(
         "serving on {} without TLS (--insecure): anyone who reaches this "

@@ -53,4 +53,11 @@ class node_server {
 // True for 127.0.0.0/8, ::1 and localhost.
 bool is_loopback(const std::string& address);
 
+// `host` as a URI writes it: an IPv6 address in brackets (caf://[::1]:7/x).
+std::string uri_host(const std::string& host);
+
+// `host` as a resolver takes it: without the brackets a URI puts around an
+// IPv6 address.
+std::string bare_host(const std::string& host);
+
 }  // namespace storage

@@ -9,6 +9,7 @@
 #include "messages/caf_support.hpp"
 #include "messages/node_protocol.hpp"
 #include "messages/store_uri.hpp"
+#include "runtime/node_server.hpp"
 #include "runtime/remote_link.hpp"
 
 namespace storage {
@@ -200,7 +201,7 @@ remote_store_spec remote_spec_for(const std::string& uri, store_kind kind) {
         "(caf://host:port/name)");
   u.check_params({"timeout_ms"});
   remote_store_spec s;
-  s.host = u.host();
+  s.host = bare_host(u.host());  // caf://[::1]:port/name
   s.port = u.port();
   s.name = name;
   s.kind = kind;

@@ -19,7 +19,9 @@
 // node got to it never starts there (node_inbox.hpp). A
 // connection that dies (the node was killed, the network dropped, BASP
 // heartbeats stopped) fails every pending request at once with
-// `backend_unavailable`, and so is every new one until the node is back:
+// `backend_unavailable` (for a request already sent, its outcome is then
+// unknown, as after a timeout: the node may still apply it within its
+// deadline), and so is every new one until the node is back:
 // the handle reconnects by itself with backoff (50 ms doubling to 1 s), and
 // callers keep their handle throughout. Requests made while the first
 // connection is being set up wait for it (within their deadline). A node

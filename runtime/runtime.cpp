@@ -336,7 +336,7 @@ live_migration runtime::migrate_live(const std::string& uri_or_name,
   // a copy onto itself, whose "old backend" would be the live data.
   auto table = v ? v->table : c->table;
   if (auto r = table ? table->current() : nullptr;
-      r && data_identity(r->store) == data_identity(target))
+      r && same_data(r->store, target))
     throw store_error(errc::invalid_argument,
                       "the target '" + redact_uri(target_uri) +
                           "' is where this store's data is now (" + r->store +

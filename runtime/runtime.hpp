@@ -45,9 +45,12 @@ struct runtime_options {
 class runtime {
  public:
   explicit runtime(runtime_options opts = {});
-  // Closes every store. Calls still waiting end with backend_unavailable
-  // ("the runtime shut down"); a store handle (vector_store, cache_store)
-  // may outlive the runtime, and its later calls fail the same way.
+  // Closes every store. Facade calls still waiting end at once with
+  // backend_unavailable ("the runtime shut down"); a store handle
+  // (vector_store, cache_store) may outlive the runtime, and its later calls
+  // fail the same way. Returns once the requests already running (on a
+  // worker, or on a caller's own thread) have ended: a server that stopped
+  // answering holds it until their deadline (timeout_ms), no longer.
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;

@@ -104,6 +104,9 @@ struct runtime::impl {
   }
 
   ~impl() {
+    // Callers waiting for an answer are let go at once: what follows may
+    // wait for requests that are running (each ends by its deadline).
+    via->shut_down();
     // Live migrations first: they talk to the routers.
     for (auto& m : migrations) m.shutdown();
     // A facade handle (cache_store, vector_store) may outlive the runtime:
@@ -117,8 +120,9 @@ struct runtime::impl {
     for (auto& [k, s] : vectors) close(s);
     for (auto& [k, s] : caches) close(s);
     for (auto& [k, r] : remotes) stop_remote_store(r);
-    // Calls still waiting end with backend_unavailable, not a hang, and
-    // so does any call a handle makes later.
+    // A call that raced the first shut_down ends too (the closed tables
+    // answered it already, or this does), and so does any call a handle
+    // makes later.
     via->shut_down();
     via.reset();
   }

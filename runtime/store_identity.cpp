@@ -5,6 +5,11 @@
 #include <filesystem>
 #include <set>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "adapters/factories.hpp"
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
@@ -95,7 +100,9 @@ bool selects_data(const std::string& scheme, const std::string& key) {
   return key == "namespace" || key == "tenant" || key == "database";
 }
 
-std::string identity_of(const std::string& uri, bool data_only) {
+// `host_as`, when given, stands for the URI's host.
+std::string identity_of(const std::string& uri, bool data_only,
+                        const std::string* host_as = nullptr) {
   auto u = store_uri::parse(uri);
   auto scheme = lower(u.scheme());
   std::string out = scheme + "://";
@@ -118,6 +125,7 @@ std::string identity_of(const std::string& uri, bool data_only) {
   } else if (path == "/") {
     path.clear();  // memory:/// is memory://
   }
+  if (host_as && !host.empty()) host = *host_as;
   out += host;
   auto port = u.port() ? u.port() : default_port(scheme);
   if (port) out += ":" + std::to_string(port);
@@ -132,7 +140,55 @@ std::string identity_of(const std::string& uri, bool data_only) {
   return out;
 }
 
+// The addresses `host` resolves to, every loopback address as one: a
+// server on 127.0.0.1 is reached as localhost too. Empty if it does not
+// resolve.
+std::set<std::string> addresses_of(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::set<std::string> out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
+  for (auto* a = found; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a->ai_family == AF_INET) {
+      auto* in = reinterpret_cast<sockaddr_in*>(a->ai_addr);
+      if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) {
+        out.insert("loopback");
+        continue;
+      }
+      inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    } else if (a->ai_family == AF_INET6) {
+      auto* in = reinterpret_cast<sockaddr_in6*>(a->ai_addr);
+      if (IN6_IS_ADDR_LOOPBACK(&in->sin6_addr)) {
+        out.insert("loopback");
+        continue;
+      }
+      inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof text);
+    } else {
+      continue;
+    }
+    out.insert(text);
+  }
+  freeaddrinfo(found);
+  return out;
+}
+
 }  // namespace
+
+bool same_data(const std::string& a, const std::string& b) {
+  if (data_identity(a) == data_identity(b)) return true;
+  static const std::string any_host = "*";
+  if (identity_of(a, true, &any_host) != identity_of(b, true, &any_host))
+    return false;
+  auto x = addresses_of(store_uri::parse(a).host());
+  auto y = addresses_of(store_uri::parse(b).host());
+  return std::any_of(x.begin(), x.end(),
+                     [&](const std::string& addr) { return y.count(addr); });
+}
 
 std::string store_identity(const std::string& uri) {
   return identity_of(uri, false);

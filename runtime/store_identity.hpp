@@ -29,4 +29,10 @@ std::string store_identity(const std::string& uri);
 // and target.
 std::string data_identity(const std::string& uri);
 
+// Whether two URIs reach the same data: one data identity, or the same but
+// for hosts that resolve to a common address (every loopback address counts
+// as one: 127.0.0.1, ::1 and localhost reach one local server). Resolves the
+// hosts, so it is for checks before a migration, not for every request.
+bool same_data(const std::string& a, const std::string& b);
+
 }  // namespace storage

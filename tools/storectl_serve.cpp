@@ -59,7 +59,8 @@ void run(const serve_args& a) {
   for (auto& s : server.stores())
     stores.push_back({{"name", s.name}, {"kind", s.kind}, {"uri", s.uri}});
   nlohmann::ordered_json line = {
-      {"serving", a.bind + ":" + std::to_string(server.port())},
+      {"serving", storage::uri_host(storage::bare_host(a.bind)) + ":" +
+                      std::to_string(server.port())},
       {"tls", server.tls()},
       {"stores", stores}};
   if (metrics)

@@ -165,7 +165,20 @@ verify_report verify_and_repair(run_checkpoint& cp, bool rerun,
   }
   if (!v.passed()) {
     cp.set_completed(false);
-    require_verified(v, what);
+    try {
+      require_verified(v, what);
+    } catch (const store_error& e) {
+      // Only a rerun the checkpoint knows of repairs (see repairs()).
+      throw store_error(
+          e.code(),
+          e.message() +
+              (cp.enabled()
+                   ? "; a rerun with the same checkpoint file repairs it"
+                   : "; a run with a checkpoint file, then its rerun, "
+                     "repairs it (without one, records only the target "
+                     "holds may be its own and are left as they are)"),
+          e.operation(), e.store());
+    }
   }
   cp.set_completed(true);
   return v;
@@ -319,9 +332,15 @@ migration_result migrate_cache(caf::actor_system& sys,
     r.target_count = v.target_count;
     r.verified = true;
   } else {
-    // Counting would read both caches whole, which is verification's work
-    // (migration.hpp): the copy's own count stands for both.
-    r.source_count = r.target_count = copied.done;
+    // A cache has no count: the source's is what the copy found live, the
+    // target's a scan of it (migration.hpp), since the target may hold keys
+    // of its own.
+    progress_ticker ticking(opts.on_progress,
+                            {"", copied.done, std::max(total, copied.done), 0,
+                             migration_phase::count},
+                            began);
+    r.source_count = copied.done;
+    r.target_count = count_keys(sys, target, opts.target_name, page);
   }
   r.seconds = since(began);
   return r;

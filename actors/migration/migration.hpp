@@ -62,10 +62,10 @@ struct migration_result {
   // Written by this run: the copy's records (keys) and a rerun's repair's.
   std::uint64_t copied = 0;
   // Records (keys) on each side, as verification counted them. Without
-  // verification a vector store's are counted, but a cache has no count:
-  // counting one reads it whole (on Redis about as long as the copy
-  // takes), so there both are what the copy found live and wrote, over this
-  // run and the runs it resumed.
+  // verification both sides of a vector store are counted; a cache has no
+  // count, so its source_count is what the copy found live (over this run
+  // and the runs it resumed) and its target_count a scan of the target's
+  // keys (on Redis about as long as the copy takes).
   std::uint64_t source_count = 0;
   std::uint64_t target_count = 0;
   bool verified = false;  // false when verification was not asked for

@@ -16,10 +16,12 @@ namespace storage {
 // of the same id is ~2^-64, far below any other failure.
 std::uint64_t record_digest(const vector_record& r);
 
-// The digests differ, yet the records are the same but for embedding values
-// within 1e-6 (relative; absolute below 1): Chroma 1.0.1 returns embeddings
+// The digests differ, yet the records are the same but for rounding:
+// embedding values within 1e-6 (relative; absolute below 1) and metadata
+// doubles within 4 units in the last place. Chroma 1.0.1 returns embeddings
 // with about 7 decimal digits, so a float32 can come back one ulp away from
-// what was written. Ids, metadata and documents must still match exactly.
+// what was written, and parses a JSON double to within an ulp or two. Ids,
+// documents and every other metadata value must match exactly.
 bool same_up_to_rounding(const vector_record& a, const vector_record& b);
 
 // FNV-1a over (key, value); the expiry is compared separately, within a

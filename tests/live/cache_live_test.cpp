@@ -58,5 +58,23 @@ TEST(cache_live_ttl, expiries_follow_the_keys) {
   await(cs.clear());
 }
 
+// A finished migration's clock stops: its duration (and the copy rate the
+// metrics derive from it) does not keep changing after done.
+TEST(cache_live_clock, seconds_freeze_when_the_migration_ends) {
+  runtime rt;
+  auto dir = fresh_dir();
+  auto cs = rt.open_cache("sqlite://" + dir + "/from.db");
+  for (int i = 0; i < 50; ++i) await(cs.set("k" + std::to_string(i), "v"));
+  auto m = rt.migrate_live("sqlite://" + dir + "/from.db",
+                           "sqlite://" + dir + "/to.db");
+  ASSERT_EQ(settle(m), live_state::done) << outcome(m);
+  auto at_end = m.progress().seconds;
+  EXPECT_GT(at_end, 0.0);
+  EXPECT_DOUBLE_EQ(m.wait().seconds, at_end);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_DOUBLE_EQ(m.progress().seconds, at_end);
+  m.finalize();
+}
+
 }  // namespace
 }  // namespace storage::test

@@ -116,6 +116,29 @@ TEST_P(vector_migration, target_with_another_spec_is_conflict_and_untouched) {
   EXPECT_EQ(await(dst_->count(name_)), 0u);
 }
 
+// Doubles of 17 significant digits: Chroma's server parses them to within
+// an ulp or two, which verification allows (migration_digest.hpp) -- the
+// migration completes instead of failing on every such record forever.
+TEST_P(vector_migration, doubles_of_seventeen_digits_verify) {
+  await(src_->create_collection({name_, 2, metric::l2}));
+  std::vector<vector_record> batch;
+  for (int i = 0; i < 300; ++i) {
+    vector_record r{"d" + std::to_string(i),
+                    {static_cast<float>(i), 1},
+                    {{"f", i / 7.0}, {"k", 123456789.123456789 + i}},
+                    std::nullopt};
+    batch.push_back(std::move(r));
+  }
+  await(src_->upsert(name_, batch));
+  auto r = migrate_collection(rt_->system(), src_->actor(), dst_->actor(),
+                              name_, options());
+  EXPECT_TRUE(r.verified);
+  EXPECT_EQ(r.target_count, 300u);
+  auto got = await(dst_->get(name_, {"d3"}));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_NEAR(std::get<double>(got[0].metadata.at("f")), 3 / 7.0, 1e-15);
+}
+
 const std::vector<direction> directions = {
     {"faiss", "pgvector"},  {"faiss", "chroma"}, {"pgvector", "faiss"},
     {"pgvector", "chroma"}, {"chroma", "faiss"}, {"chroma", "pgvector"},

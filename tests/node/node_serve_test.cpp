@@ -169,6 +169,22 @@ TEST(node_serve, non_loopback_bind_needs_tls_or_insecure) {
       0);
 }
 
+// An IPv6 node is named as URIs name one, in brackets: in what serve
+// prints and logs, and in the caf:// URI a client connects with.
+TEST(node_serve, an_ipv6_node_is_reached_by_its_bracketed_address) {
+  auto dir = fresh_dir();
+  test::served_node node({{"cache", "sqlite://" + dir + "/c.db"}}, "",
+                         {"--bind", "::1"});
+  auto serving = node.ready_line().at("serving").get<std::string>();
+  EXPECT_EQ(serving, "[::1]:" + std::to_string(node.port()));
+  auto uri = "caf://[::1]:" + std::to_string(node.port()) + "/cache";
+  EXPECT_NE(node.log().find("as " + uri), std::string::npos) << node.log();
+  auto set = storectl({"cache", "set", "--store", uri, "a", "1"});
+  EXPECT_EQ(set.code, 0) << set.err;
+  EXPECT_EQ(storectl({"cache", "get", "--store", uri, "a"}).line(),
+            nlohmann::json::parse(R"({"key":"a","value":"1"})"));
+}
+
 TEST(node_serve, sigterm_stops_cleanly_and_keeps_acknowledged_writes) {
   auto dir = fresh_dir();
   test::served_node node(local_stores(dir));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/migrate.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/store_identity.hpp"
 #include "support/servers.hpp"
@@ -152,6 +153,38 @@ TEST(identity, a_migration_onto_its_own_data_is_refused) {
   back.wait();
   EXPECT_EQ(back.progress().state, live_state::done);
   EXPECT_EQ(await(cache.get("k")), std::optional<std::string>("v"));
+}
+
+// Hosts that reach one server name one store's data to a migration: a copy
+// from 127.0.0.1 onto localhost would rewrite records onto themselves.
+TEST(identity, hosts_that_reach_one_server_are_one_source_and_target) {
+  EXPECT_TRUE(same_data("redis://127.0.0.1:6379/0?namespace=a",
+                        "redis://localhost:6379/0?namespace=a&pool=2"));
+  EXPECT_TRUE(same_data("redis://[::1]:6379", "redis://127.0.0.1"));
+  EXPECT_TRUE(same_data("pgvector://u:a@localhost/db",
+                        "pgvector://u@127.0.0.1:5432/db"));
+  EXPECT_FALSE(same_data("redis://localhost:6379/0?namespace=a",
+                         "redis://127.0.0.1:6379/0?namespace=b"));
+  EXPECT_FALSE(same_data("redis://localhost:6380", "redis://127.0.0.1:6379"));
+  EXPECT_FALSE(
+      same_data("chroma://localhost:1", "chroma://no-such-host.invalid:1"));
+
+  auto from = with_param(redis_uri(), "namespace=hosts" + unique_token());
+  auto at = from.find("127.0.0.1");
+  ASSERT_NE(at, std::string::npos) << from;
+  auto to = std::string(from).replace(at, 9, "localhost");
+  runtime rt;
+  for (auto* op : {"migrate", "verify"}) try {
+      if (std::string(op) == "migrate")
+        migrate_stores(rt, from, to, {}, {});
+      else
+        verify_stores(rt, from, to, {}, {});
+      ADD_FAILURE() << op << " onto " << to << " was not refused";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+      EXPECT_NE(std::string(e.what()).find("the same store"), std::string::npos)
+          << e.what();
+    }
 }
 
 }  // namespace

@@ -21,26 +21,6 @@ namespace {
 
 using namespace storage::test;
 
-// The Redis server's pid, from its own INFO.
-pid_t redis_pid() {
-  auto info = redis_cli("INFO server");
-  auto at = info.find("process_id:");
-  EXPECT_NE(at, std::string::npos) << info;
-  return static_cast<pid_t>(std::stol(info.substr(at + 11)));
-}
-
-// Stops the process now and lets it run again when it goes out of scope,
-// whatever the test did in between.
-struct frozen {
-  explicit frozen(pid_t p) : pid(p) { EXPECT_EQ(::kill(pid, SIGSTOP), 0); }
-  void thaw() {
-    if (pid) ::kill(pid, SIGCONT);
-    pid = 0;
-  }
-  ~frozen() { thaw(); }
-  pid_t pid;
-};
-
 TEST(ServerPaused, RedisRequestsEndByTheirDeadlineAndRecover) {
   runtime rt;
   auto cache = rt.open_cache(with_param(

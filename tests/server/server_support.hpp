@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -250,6 +251,26 @@ class rng {
 
  private:
   std::uint64_t s_;
+};
+
+// The Redis server's pid, from its own INFO.
+inline pid_t redis_pid() {
+  auto info = redis_cli("INFO server");
+  auto at = info.find("process_id:");
+  EXPECT_NE(at, std::string::npos) << info;
+  return static_cast<pid_t>(std::stol(info.substr(at + 11)));
+}
+
+// Stops the process now and lets it run again when it goes out of scope,
+// whatever the test did in between.
+struct frozen {
+  explicit frozen(pid_t p) : pid(p) { EXPECT_EQ(::kill(pid, SIGSTOP), 0); }
+  void thaw() {
+    if (pid) ::kill(pid, SIGCONT);
+    pid = 0;
+  }
+  ~frozen() { thaw(); }
+  pid_t pid;
 };
 
 }  // namespace storage::srv

@@ -224,6 +224,22 @@ TEST(Redaction, PasswordNeverShown) {
   EXPECT_EQ(redact_uri("redis:/:topsecret@host"), "redis:/***@host");
 }
 
+// A "port" that is no port is hidden wherever the URI is shown, in the
+// error's store as in its message (the password that lost its '@').
+TEST(Redaction, ABadPortIsHiddenInTheErrorsStore) {
+  EXPECT_EQ(redact_uri("redis://127.0.0.1:Secret99/0"),
+            "redis://127.0.0.1:***/0");
+  EXPECT_EQ(redact_uri("caf://h:Secret99/name?x=1"), "caf://h:***/name?x=1");
+  EXPECT_EQ(redact_uri("redis://:pw@h:Secret99/0"), "redis://***@h:***/0");
+  EXPECT_EQ(redact_uri("redis://h:6379/0?namespace=a:b"),
+            "redis://h:6379/0?namespace=a:b");
+  store_error e(errc::invalid_argument, "bad", "open",
+                "redis://127.0.0.1:Secret99/0");
+  EXPECT_EQ(e.store(), "redis://127.0.0.1:***/0");
+  EXPECT_EQ(std::string(e.what()).find("Secret99"), std::string::npos)
+      << e.what();
+}
+
 TEST(Redaction, MalformedUriMessageHasNoPassword) {
   auto e = parse_failure("pgvector://u:hunter2@h:99999/db");
   EXPECT_EQ(e.code(), errc::invalid_argument);
