@@ -47,8 +47,13 @@
 // Any failure before cutover (the target unreachable or failing, a
 // verification difference) ends dual-writing and leaves the source
 // authoritative; callers never see an error caused by the migration. A
-// failure of the source after cutover ends reverse replication (abort is
-// then refused with `conflict`; the target keeps serving).
+// target that stops answering (frozen, or far slower than measured) while
+// the lag bound holds the store's callers counts as failing once it has
+// held them for the stall limit -- a quarter of the store's timeout_ms, at
+// least 1 s, at most half of it (dual_write.hpp, stall_limit) -- so a held
+// caller waits that long at most, not until its deadline. A failure of the
+// source after cutover ends reverse replication the same way (abort is then
+// refused with `conflict`; the target keeps serving).
 //
 // cut_over, finalized and an abort after cutover are recorded in the
 // migration journal (migration_journal.hpp) before the store acts on them;

@@ -89,6 +89,26 @@ store_pair check_pair(runtime& rt, const std::string& from,
   return p;
 }
 
+// After both are open: a store whose live migration cut over in an earlier
+// process is served from that migration's target (the journal), so the
+// source named may serve from the target named -- a copy (or a comparison)
+// of one store with itself.
+void check_served_apart(runtime& rt, const std::string& from,
+                        const std::string& to, const char* op) {
+  auto from_uri = rt.resolve(from);
+  auto to_uri = rt.resolve(to);
+  // A caf:// store's node decides where it serves from.
+  if (is_remote(from_uri) || is_remote(to_uri)) return;
+  auto a = rt.stats(from).backend;
+  auto b = rt.stats(to).backend;
+  if (!same_data(a, b)) return;
+  invalid("--from '" + redact_uri(from_uri) + "' is served from '" + a +
+              "' (its live migration cut over; the migration journal in the "
+              "state directory says so), which is where --to '" +
+              redact_uri(to_uri) + "' is: the same store",
+          op);
+}
+
 using spec_map = std::map<std::string, collection_spec>;
 
 spec_map specs_of(const std::vector<collection_spec>& listed) {
@@ -199,11 +219,13 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   if (pair.kind == store_kind::cache) {
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);
+    check_served_apart(rt, from, to, "migrate");
     on_result(migrate_cache(rt.system(), src.actor(), dst.actor(), opts));
     return;
   }
   auto src = rt.open_vector(from);
   auto dst = rt.open_vector(to);
+  check_served_apart(rt, from, to, "migrate");
   if (auto uri = rt.resolve(to); !opts.index_builder && !is_remote(uri))
     opts.index_builder = own_connection_builder(uri);
   auto names = pair.names;
@@ -257,6 +279,7 @@ void verify_stores(runtime& rt, const std::string& from, const std::string& to,
     auto began = std::chrono::steady_clock::now();
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);
+    check_served_apart(rt, from, to, "verify");
     verification_result v;
     v.report = compare_cache(rt.system(), src.actor(), dst.actor(),
                              std::max<std::uint32_t>(1, opts.batch),
@@ -272,6 +295,7 @@ void verify_stores(runtime& rt, const std::string& from, const std::string& to,
   }
   auto src = rt.open_vector(from);
   auto dst = rt.open_vector(to);
+  check_served_apart(rt, from, to, "verify");
   auto on_src = specs_of(src);
   auto on_dst = specs_of(dst);
   auto names = pair.names;

@@ -1,5 +1,6 @@
 #include "runtime/remote_link.hpp"
 
+#include "actors/pool/store_op.hpp"
 #include "messages/caf_support.hpp"
 #include "messages/node_protocol.hpp"
 
@@ -22,11 +23,12 @@ reply_relay::reply_relay(caf::actor_config& cfg, caf::weak_actor_ptr handle)
 
 caf::message_id reply_relay::add(caf::strong_actor_ptr sender,
                                  caf::message_id mid,
-                                 remote_clock::time_point deadline) {
+                                 remote_clock::time_point deadline,
+                                 store_op op) {
   std::lock_guard<std::mutex> guard(mtx_);
   auto id = ++next_;
   last_use_ = remote_clock::now();
-  pending_.emplace(id, pending{std::move(sender), mid, deadline});
+  pending_.emplace(id, pending{std::move(sender), mid, deadline, op});
   return caf::make_message_id(id);
 }
 
@@ -68,7 +70,10 @@ void reply_relay::expire(remote_clock::time_point now,
       }
   }
   for (auto& p : late)
-    answer(p, caf::make_message(to_caf_error(failure)), nullptr);
+    answer(p,
+           caf::make_message(
+               to_caf_error(failure.with_context(to_string(p.op), ""))),
+           nullptr);
 }
 
 bool reply_relay::idle_since(remote_clock::time_point since) {
@@ -94,9 +99,11 @@ void answer_with_error(caf::mailbox_element& what, const store_error& failure,
                        const caf::strong_actor_ptr& from,
                        caf::execution_unit* eu) {
   if (!what.sender || !what.mid.is_request()) return;
-  what.sender->enqueue(caf::make_mailbox_element(from, what.mid.response_id(),
-                                                 {}, to_caf_error(failure)),
-                       eu);
+  auto op = to_string(op_of(what.content()));
+  what.sender->enqueue(
+      caf::make_mailbox_element(from, what.mid.response_id(), {},
+                                to_caf_error(failure.with_context(op, ""))),
+      eu);
 }
 
 // ---- remote_link_state
@@ -183,7 +190,7 @@ void remote_link_state::forward(connection& c, caf::mailbox_element_ptr what) {
     if (!failed) {
       auto& r = relay_for(c, what->sender);
       mid = r.add(std::move(what->sender), what->mid,
-                  remote_clock::now() + spec_.timeout);
+                  remote_clock::now() + spec_.timeout, op_of(what->content()));
       deadline_us =
           wall_clock_us() +
           std::chrono::duration_cast<std::chrono::microseconds>(spec_.timeout)

@@ -18,6 +18,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/pool/store_op.hpp"
 #include "messages/errors.hpp"
 #include "runtime/batch_outbox.hpp"
 #include "runtime/remote_store.hpp"
@@ -35,8 +36,9 @@ class reply_relay final : public caf::monitorable_actor {
   const char* name() const override { return "reply_relay"; }
 
   // Remembers who to answer; returns the id to send the request with.
+  // `op` names the operation in the errors this relay makes itself.
   caf::message_id add(caf::strong_actor_ptr sender, caf::message_id mid,
-                      remote_clock::time_point deadline);
+                      remote_clock::time_point deadline, store_op op);
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override;
 
   // Answers every pending request past `now` (all: time_point::max()) with
@@ -50,6 +52,7 @@ class reply_relay final : public caf::monitorable_actor {
     caf::strong_actor_ptr sender;
     caf::message_id mid;
     remote_clock::time_point deadline;
+    store_op op = store_op::other;
   };
   void answer(pending& p, caf::message msg, caf::execution_unit* eu);
 

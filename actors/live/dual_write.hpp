@@ -241,6 +241,38 @@ void pump(Self* self) {
   check_drained(self);
 }
 
+// How long the lag bound may hold the store's callers before the target
+// counts as stalled (frozen, or far slower than measured): a quarter of the
+// store's deadline, at least a second, at most half of it. A healthy target
+// drains a held round in milliseconds (lag_budget_ms).
+inline std::chrono::milliseconds stall_limit(
+    std::chrono::milliseconds timeout) {
+  using std::chrono::milliseconds;
+  return std::min(timeout / 2, std::max(milliseconds(1000), timeout / 4));
+}
+
+// The throttle numbered `episode` still holds the callers after the stall
+// limit: the migration fails (the source stays authoritative) and they go
+// on, rather than wait for the target until their own deadline passes.
+template <class Self>
+void check_stall(Self* self, std::uint64_t episode) {
+  auto& st = self->state;
+  if (!st.throttled || st.throttles != episode || !st.dual) return;
+  auto limit = stall_limit(st.pool->spec.timeout);
+  storage_log()->warn(
+      "store {}: its live migration's other side {} left {} mirrored "
+      "write(s) unanswered for {} ms while callers waited; the migration "
+      "ends and the store goes on without it",
+      st.pool->spec.store, st.dual->target->spec.store, st.dual->backlog(),
+      limit.count());
+  fail_migration(self,
+                 router_error(errc::timeout,
+                              "mirrored writes were not answered within " +
+                                  std::to_string(limit.count()) +
+                                  " ms while the store's callers waited",
+                              "migrate", st.dual->target->spec.store));
+}
+
 // Reserves a slot in the log at dispatch time; nullptr when not migrating.
 template <class Self>
 std::shared_ptr<mirror_entry> reserve(Self* self) {
@@ -251,6 +283,8 @@ std::shared_ptr<mirror_entry> reserve(Self* self) {
   self->state.table->metrics->set_mirror_lag(d->backlog());
   if (!self->state.throttled && d->backlog() >= d->lag_bound()) {
     self->state.throttled = true;
+    self->delayed_send(self, stall_limit(self->state.pool->spec.timeout),
+                       live_stall_atom::value, ++self->state.throttles);
     publish(self);  // reads wait with the writes (see publish)
   }
   return e;

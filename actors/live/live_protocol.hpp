@@ -24,6 +24,9 @@ using live_cut_atom = caf::atom_constant<caf::atom("lcutover")>;
 using live_abort_atom = caf::atom_constant<caf::atom("labort")>;
 using live_final_atom = caf::atom_constant<caf::atom("lfinal")>;
 using live_target_atom = caf::atom_constant<caf::atom("ltarget")>;
+// The router to itself: has the throttle episode numbered so still held
+// callers for the stall limit (dual_write.hpp, check_stall)?
+using live_stall_atom = caf::atom_constant<caf::atom("lstall")>;
 
 // The steps of a live migration as its journal records them
 // (runtime/migration_journal.hpp). Before `cut_over` the source is

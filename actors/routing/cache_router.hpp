@@ -15,6 +15,7 @@ using cache_router_actor = cache_store_actor::extend<
     caf::replies_to<swap_atom, std::string>::with<bool>,
     caf::replies_to<workers_atom>::with<std::vector<caf::actor>>,
     caf::reacts_to<respawn_atom, std::uint64_t, std::uint32_t>,
+    caf::reacts_to<live_stall_atom, std::uint64_t>,
     // Starts dual-writing to the target URI.
     caf::replies_to<live_begin_atom, std::string, live_link>::with<bool>,
     // Backfill: writes to the target the keys not written live since.

@@ -58,6 +58,7 @@ struct router_base {
   // Set while a live migration's target lags too far behind the source:
   // requests wait the same way, so callers slow to what both stores take.
   bool throttled = false;
+  std::uint64_t throttles = 0;  // episodes so far, to tell a stale check
   std::deque<std::function<void()>> deferred;
   // A live migration, from its start until finalize or abort (see
   // dual_write.hpp).

@@ -62,6 +62,9 @@ auto shared_handlers(Self* self, SpawnWorker spawn_worker, Recheck recheck,
       [=](respawn_atom, std::uint64_t gen, std::uint32_t i) {
         respawn_worker(self, gen, i, spawn_worker);
       },
+      [=](live_stall_atom, std::uint64_t episode) {
+        check_stall(self, episode);
+      },
       [=](live_recheck_atom) {
         auto rp = self->template make_response_promise<std::uint64_t,
                                                        std::uint64_t>();

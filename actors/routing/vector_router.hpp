@@ -14,6 +14,7 @@ using vector_router_actor = vector_store_actor::extend<
     caf::replies_to<swap_atom, std::string>::with<bool>,
     caf::replies_to<workers_atom>::with<std::vector<caf::actor>>,
     caf::reacts_to<respawn_atom, std::uint64_t, std::uint32_t>,
+    caf::reacts_to<live_stall_atom, std::uint64_t>,
     // Starts dual-writing to the target URI; answers, once the target holds
     // them, the collections to backfill.
     caf::replies_to<live_begin_atom, std::string,

@@ -2,6 +2,7 @@
 // moved more than once, or its configuration changed what does not move
 // data (the journal's serving(), migration_journal.hpp).
 #include "live_support.hpp"
+#include "runtime/migrate.hpp"
 
 namespace storage::test {
 namespace {
@@ -81,6 +82,33 @@ TEST(live_journal, a_cutover_to_memory_serves_the_source_after_a_restart) {
   auto cs = rt.open_cache(a);
   EXPECT_EQ(await(cs.get("k2")), "2");
   EXPECT_EQ(await(cs.get("k1")), std::nullopt);
+}
+
+// A -> B cut over in an earlier process: A's configuration opens B, so an
+// offline migrate or verify from A to B would compare B with itself (and
+// pass). Both are refused, naming where A is served from.
+TEST(live_journal, verify_from_a_moved_store_to_its_target_is_refused) {
+  auto dir = fresh_dir();
+  auto a = "sqlite://" + dir + "/a.db";
+  auto b = "sqlite://" + dir + "/b.db";
+  {
+    runtime rt;
+    await(rt.open_cache(a).set("k1", "1"));
+    migrate_and_finalize(rt, a, b);
+  }
+  runtime rt;
+  for (auto* op : {"migrate", "verify"}) try {
+      if (std::string(op) == "migrate")
+        migrate_stores(rt, a, b, {}, {});
+      else
+        verify_stores(rt, a, b, {}, {});
+      ADD_FAILURE() << op << " from the moved store to its target passed";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+      EXPECT_NE(std::string(e.what()).find("is served from '" + b + "'"),
+                std::string::npos)
+          << e.what();
+    }
 }
 
 }  // namespace

@@ -233,6 +233,7 @@ TEST(node_failure, actor_callers_get_errors_not_silence) {
   runtime rt;
   auto cache = rt.open_cache(node.uri("cache") + "?timeout_ms=2000");
   caf::scoped_actor self{rt.system()};
+  std::optional<store_error> last;
   auto ask = [&] {
     std::optional<errc> failure;
     bool ok = false;
@@ -240,7 +241,9 @@ TEST(node_failure, actor_callers_get_errors_not_silence) {
                   cache_entry{"a", "1", {}})
         .receive([&](bool) { ok = true; },
                  [&](caf::error& e) {
-                   failure = from_caf_error(e, "set", "").code();
+                   // No context given: the error names its own.
+                   last = from_caf_error(e, "", "");
+                   failure = last->code();
                  });
     return ok ? std::optional<errc>() : failure;
   };
@@ -250,6 +253,8 @@ TEST(node_failure, actor_callers_get_errors_not_silence) {
   auto failure = ask();
   ASSERT_TRUE(failure.has_value());
   EXPECT_TRUE(node_failure(*failure)) << to_string(*failure);
+  EXPECT_EQ(last->operation(), "set") << last->what();
+  EXPECT_EQ(last->store().rfind("caf://", 0), 0u) << last->what();
   EXPECT_LE(clock_type::now() - start, std::chrono::milliseconds(2000) + slack);
 }
 
