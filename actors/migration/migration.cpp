@@ -165,20 +165,16 @@ verify_report verify_and_repair(run_checkpoint& cp, bool rerun,
   }
   if (!v.passed()) {
     cp.set_completed(false);
-    try {
-      require_verified(v, what);
-    } catch (const store_error& e) {
-      // Only a rerun the checkpoint knows of repairs (see repairs()).
-      throw store_error(
-          e.code(),
-          e.message() +
-              (cp.enabled()
-                   ? "; a rerun with the same checkpoint file repairs it"
-                   : "; a run with a checkpoint file, then its rerun, "
-                     "repairs it (without one, records only the target "
-                     "holds may be its own and are left as they are)"),
-          e.operation(), e.store());
-    }
+    // Only a rerun the checkpoint knows of repairs (see repairs()).
+    throw store_error(
+        errc::verification_failed,
+        describe(v, what) +
+            (cp.enabled()
+                 ? "; a rerun with the same checkpoint file repairs it"
+                 : "; a run with a checkpoint file, then its rerun, repairs "
+                   "it (without one, records only the target holds may be "
+                   "its own and are left as they are)"),
+        "verify");
   }
   cp.set_completed(true);
   return v;
