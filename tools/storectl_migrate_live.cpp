@@ -85,10 +85,14 @@ void run_live_migration(const live_args& a) {
   bool terminal = ::isatty(STDERR_FILENO) == 1;
   storage::progress_renderer progress(std::cerr, terminal);
   auto last_shown = std::chrono::steady_clock::now();
+  // The phase only moves forward: the last line, printed once the node is
+  // done (or cut over), still says "verify" when verification ran.
+  auto phase = storage::migration_phase::copy;
   auto show = [&] {
-    progress({r.collection, r.copied, r.total, r.seconds,
-              r.state == "verify" ? storage::migration_phase::verify
-                                  : storage::migration_phase::copy});
+    if (r.state == "verify" || r.state == "cutover" ||
+        (r.state == "done" && r.result_verified))
+      phase = storage::migration_phase::verify;
+    progress({r.collection, r.copied, r.total, r.seconds, phase});
   };
   show();
   while (!ended(r)) {

@@ -109,6 +109,12 @@ TEST(node_live_migration,
   EXPECT_EQ(summary["verified"], true);
   EXPECT_NE(moved.err.find("progress"), std::string::npos)
       << "progress goes to stderr: " << moved.err;
+  // The phase never goes back: the last progress line follows verification.
+  auto last_progress = moved.err.rfind("{\"progress\"");
+  ASSERT_NE(last_progress, std::string::npos) << moved.err;
+  auto last_line = nlohmann::json::parse(moved.err.substr(
+      last_progress, moved.err.find('\n', last_progress) - last_progress));
+  EXPECT_EQ(last_line["progress"]["phase"], "verify") << moved.err;
   // A second migration while this one mirrors back is refused.
   auto again = test::storectl(
       {"migrate", "--live", "--from", node.uri("cache"), "--to", target});
