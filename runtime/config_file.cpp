@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "messages/errors.hpp"
 #include "messages/secrets.hpp"
@@ -15,12 +16,28 @@ namespace storage {
 
 namespace {
 
-std::ifstream open_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    throw store_error(errc::invalid_argument,
-                      "cannot read config file '" + path + "'");
-  return in;
+// The whole file, read at once: a read that fails part way (a directory
+// opens, then fails to read) is the same clear error as one that cannot
+// open, not the stream library's exception.
+std::istringstream open_config(const std::string& path) {
+  auto cannot = [&](const std::string& why) {
+    return store_error(errc::invalid_argument,
+                       "cannot read config file '" + path + "'" + why);
+  };
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw cannot(": it is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw cannot("");
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(in),
+                std::istreambuf_iterator<char>());
+  } catch (const std::exception& e) {
+    throw cannot(std::string(": ") + e.what());
+  }
+  if (in.bad()) throw cannot("");
+  return std::istringstream(text);
 }
 
 // One key's value. Lists and maps are parsed only to find where they end:

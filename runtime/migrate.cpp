@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 
 #include "actors/migration/checkpoint_file.hpp"
@@ -89,23 +90,57 @@ store_pair check_pair(runtime& rt, const std::string& from,
   return p;
 }
 
-// After both are open: a store whose live migration cut over in an earlier
-// process is served from that migration's target (the journal), so the
-// source named may serve from the target named -- a copy (or a comparison)
-// of one store with itself.
+// Before either is opened: a store whose live migration cut over in an
+// earlier process is served from that migration's target (the journal), so
+// the source named may serve from the target named -- a copy (or a
+// comparison) of one store with itself. (Opened first, the second would
+// meet the first in its faiss:// directory: a `conflict` that says less.)
 void check_served_apart(runtime& rt, const std::string& from,
                         const std::string& to, const char* op) {
   auto from_uri = rt.resolve(from);
   auto to_uri = rt.resolve(to);
   // A caf:// store's node decides where it serves from.
   if (is_remote(from_uri) || is_remote(to_uri)) return;
-  auto a = rt.stats(from).backend;
-  auto b = rt.stats(to).backend;
+  auto a = rt.serves_from(from);
+  auto b = rt.serves_from(to);
   if (!same_data(a, b)) return;
-  invalid("--from '" + redact_uri(from_uri) + "' is served from '" + a +
+  // Name the side the journal moved (--from, unless only --to moved).
+  bool from_moved = !same_data(a, from_uri) || same_data(b, to_uri);
+  auto moved = from_moved ? "--from '" + redact_uri(from_uri)
+                          : "--to '" + redact_uri(to_uri);
+  auto other = from_moved ? "--to '" + redact_uri(to_uri)
+                          : "--from '" + redact_uri(from_uri);
+  invalid(moved + "' is served from '" + redact_uri(from_moved ? a : b) +
               "' (its live migration cut over; the migration journal in the "
-              "state directory says so), which is where --to '" +
-              redact_uri(to_uri) + "' is: the same store",
+              "state directory says so), which is where " +
+              other + "' is: the same store",
+          op);
+}
+
+// An embedded store (a faiss:// directory, a sqlite:// file) that is not
+// there is a typo, not an empty store: opening it would create it, and a
+// copy or comparison of nothing would pass. Where the journal moved the
+// store's data elsewhere, that backend is the one that must exist.
+void check_exists(runtime& rt, const std::string& uri_or_name, const char* flag,
+                  const char* op) {
+  auto uri = rt.serves_from(uri_or_name);
+  std::string scheme, path;
+  try {
+    auto parsed = store_uri::parse(uri);
+    scheme = parsed.scheme();
+    path = parsed.path();
+  } catch (const store_error&) {
+    return;  // opening the store names what is wrong with it
+  }
+  if ((scheme != "faiss" && scheme != "sqlite") || path.empty()) return;
+  std::error_code ec;
+  bool there = scheme == "faiss" ? std::filesystem::is_directory(path, ec)
+                                 : std::filesystem::exists(path, ec);
+  if (there) return;
+  invalid(std::string(flag) + " '" + redact_uri(rt.resolve(uri_or_name)) +
+              "': there is no store at " + path +
+              (scheme == "faiss" ? " (no such directory)" : " (no such file)") +
+              "; nothing was created",
           op);
 }
 
@@ -153,20 +188,27 @@ verification_result verify_one(runtime& rt, vector_store& src,
   return out;
 }
 
-// Every named collection checked on both sides before the first is copied:
-// a later collection's conflict must not find earlier ones written (CLI.md:
-// "nothing is written").
-void check_before_copying(const std::vector<std::string>& names,
-                          const spec_map& on_src, const spec_map& on_dst,
-                          const migration_options& opts) {
-  for (auto& c : names) {
-    auto a = on_src.find(c);
-    if (a == on_src.end())
+// A named collection the source lacks fails before the target is opened.
+void check_named_on_source(const std::vector<std::string>& names,
+                           const spec_map& on_src,
+                           const migration_options& opts) {
+  for (auto& c : names)
+    if (!on_src.count(c))
       throw store_error(errc::collection_not_found,
                         "collection '" + c +
                             "' does not exist on the source; nothing was "
                             "written",
                         "migrate", opts.source_name);
+}
+
+// Every collection (each on the source) checked on the target before the
+// first is copied: a later collection's conflict must not find earlier ones
+// written (CLI.md: "nothing is written").
+void check_before_copying(const std::vector<std::string>& names,
+                          const spec_map& on_src, const spec_map& on_dst,
+                          const migration_options& opts) {
+  for (auto& c : names) {
+    auto a = on_src.find(c);
     auto b = on_dst.find(c);
     if (b != on_dst.end() && !(a->second == b->second))
       throw store_error(
@@ -211,6 +253,8 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   caf_thread_guard caf_thread;
   if (!on_result) on_result = [](const migration_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "migrate");
+  check_served_apart(rt, from, to, "migrate");
+  check_exists(rt, from, "--from", "migrate");
   // A checkpoint file of another migration is refused before anything is
   // created on the target, not when the first collection's copy opens it.
   if (!opts.checkpoint_file.empty())
@@ -219,18 +263,20 @@ void migrate_stores(runtime& rt, const std::string& from, const std::string& to,
   if (pair.kind == store_kind::cache) {
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);
-    check_served_apart(rt, from, to, "migrate");
     on_result(migrate_cache(rt.system(), src.actor(), dst.actor(), opts));
     return;
   }
   auto src = rt.open_vector(from);
+  // The source's list first: an unreachable source or a collection it lacks
+  // fails before the target is opened (which creates a new faiss://
+  // directory).
+  auto listed = src.list_collections().get();
+  check_named_on_source(pair.names, specs_of(listed), opts);
   auto dst = rt.open_vector(to);
-  check_served_apart(rt, from, to, "migrate");
   if (auto uri = rt.resolve(to); !opts.index_builder && !is_remote(uri))
     opts.index_builder = own_connection_builder(uri);
   auto names = pair.names;
   bool whole_store = names.empty();
-  auto listed = src.list_collections().get();
   if (whole_store)
     for (auto& spec : listed) names.push_back(spec.name);
   check_before_copying(names, specs_of(listed), specs_of(dst), opts);
@@ -274,12 +320,14 @@ void verify_stores(runtime& rt, const std::string& from, const std::string& to,
   caf_thread_guard caf_thread;
   if (!on_result) on_result = [](const verification_result&) {};
   auto pair = check_pair(rt, from, to, collections, opts, "verify");
+  check_served_apart(rt, from, to, "verify");
+  check_exists(rt, from, "--from", "verify");
+  check_exists(rt, to, "--to", "verify");
   std::vector<std::string> problems;
   if (pair.kind == store_kind::cache) {
     auto began = std::chrono::steady_clock::now();
     auto src = rt.open_cache(from);
     auto dst = rt.open_cache(to);
-    check_served_apart(rt, from, to, "verify");
     verification_result v;
     v.report = compare_cache(rt.system(), src.actor(), dst.actor(),
                              std::max<std::uint32_t>(1, opts.batch),
@@ -295,7 +343,6 @@ void verify_stores(runtime& rt, const std::string& from, const std::string& to,
   }
   auto src = rt.open_vector(from);
   auto dst = rt.open_vector(to);
-  check_served_apart(rt, from, to, "verify");
   auto on_src = specs_of(src);
   auto on_dst = specs_of(dst);
   auto names = pair.names;

@@ -33,7 +33,11 @@ std::optional<store_kind> kind_of_uri(const std::string& uri);
 // owns no other). Throws store_error: invalid_argument when the two stores are
 // of different kinds or hold the same data (data_identity in
 // store_identity.hpp: however each is spelled, whatever its pool, timeouts,
-// bounds or password); whatever migrate_collection / migrate_cache throw.
+// bounds or password), or when `from` is an embedded store (faiss://
+// directory, sqlite:// file) that does not exist where its data would be
+// (runtime::serves_from): opening it would create an empty store, so nothing
+// is created; whatever migrate_collection / migrate_cache throw. The source
+// is listed before the target is opened.
 // `on_result` may be empty. A target collection created without its
 // approximate index gets it on a connection of the migration's own, with at
 // least an hour to build, not within the store's timeout_ms (unless
@@ -57,8 +61,9 @@ struct verification_result {
 // extra) and fails, as does one with another dimension or metric. Caches:
 // every live key. `on_result` gets each result as it is known; afterwards
 // verification_failed names every collection that differs. Also throws as
-// migrate_stores does, and collection_not_found for a named collection that
-// is on neither side. Uses opts.batch (page size), opts.expiry_tolerance.
+// migrate_stores does (an embedded store that does not exist is refused on
+// either side), and collection_not_found for a named collection that is on
+// neither side. Uses opts.batch (page size), opts.expiry_tolerance.
 void verify_stores(
     runtime& rt, const std::string& from, const std::string& to,
     const std::vector<std::string>& collections, migration_options opts,

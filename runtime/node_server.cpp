@@ -53,6 +53,12 @@ void hold_faiss_directory(vector_store& vs) {
   }
 }
 
+// The store's URI, and where its data is when a live migration moved it.
+std::string served_from(runtime& rt, const served_store& s) {
+  auto backend = redact_uri(rt.serves_from(s.name));
+  return backend == s.uri ? s.uri : s.uri + ", served from " + backend;
+}
+
 }  // namespace
 
 struct node_server::impl {
@@ -127,8 +133,9 @@ node_server::node_server(runtime& rt, serve_options opts)
   d.port = *bound;
   for (auto& s : d.stores)
     storage_log()->info("serving {} store '{}' ({}) as caf://{}:{}/{}{}",
-                        s.kind, s.name, s.uri, uri_host(d.opts.bind), d.port,
-                        s.name, d.tls ? " over TLS" : "");
+                        s.kind, s.name, served_from(rt, s),
+                        uri_host(d.opts.bind), d.port, s.name,
+                        d.tls ? " over TLS" : "");
   if (!d.tls && !is_loopback(d.opts.bind))
     storage_log()->warn(
         "serving on {} without TLS (--insecure): anyone who reaches this "

@@ -1,5 +1,7 @@
 #include "runtime/remote_migration.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -80,19 +82,49 @@ live_report remote_migration::ask(const char* op,
                                   Ts... xs) {
   caf_thread_guard caf_thread;
   caf::scoped_actor self{rt_.system()};
+  self->monitor(directory_);
   live_report out;
+  std::optional<caf::error> failure;
   self->request(directory_, wait, atom, std::move(xs)...)
       .receive([&](live_report& r) { out = std::move(r); },
-               [&](caf::error& e) { throw from_caf_error(e, op, display_); });
-  return out;
+               [&](caf::error& e) { failure = std::move(e); });
+  if (!failure) return out;
+  // CAF drops a message to the proxy of a node whose connection was lost
+  // without a bounce; the proxy's down message says that is what happened.
+  bool gone = *failure == caf::sec::request_receiver_down;
+  self->receive([&](caf::down_msg&) { gone = true; },
+                caf::after(std::chrono::milliseconds(0)) >> [] {});
+  if (gone)
+    throw store_error(errc::backend_unavailable,
+                      "the node went away (its connection was lost)", op,
+                      display_);
+  throw from_caf_error(*failure, op, display_);
 }
 
 live_report remote_migration::start(const live_request& req) {
   return ask("migrate", timeout_, nmigrate_atom::value, name_, req);
 }
 
+// Asked in short waits until the deadline: a request already on its way
+// when the node died is never answered, while the next one, to the node's
+// dead proxy, fails at once. So a node killed while a caller polls is
+// backend_unavailable within about a second, not a timeout at the deadline.
 live_report remote_migration::progress() {
-  return ask("migrate", timeout_, nprogress_atom::value, name_);
+  auto until = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    try {
+      return ask("migrate",
+                 std::max(std::chrono::milliseconds(1),
+                          std::min(left, std::chrono::milliseconds(1000))),
+                 nprogress_atom::value, name_);
+    } catch (const store_error& e) {
+      if (e.code() != errc::timeout ||
+          std::chrono::steady_clock::now() >= until)
+        throw;
+    }
+  }
 }
 
 live_report remote_migration::abort() {

@@ -1,12 +1,11 @@
 #include "runtime/runtime.hpp"
 
-#include <fstream>
-
 #include "messages/store_uri.hpp"
 #include "runtime/backend_factory.hpp"
 #include "runtime/caf_thread_guard.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/runtime_impl.hpp"
+#include "runtime/tls_files.hpp"
 
 namespace storage {
 
@@ -18,8 +17,7 @@ void fill(std::string& field, const std::string& from_file) {
 
 }  // namespace
 
-// CAF's OpenSSL module throws from deep inside the actor system for a
-// half-configured TLS: checked here first.
+// The config's [openssl] merged in, and checked (tls_files.hpp).
 runtime_options merged(runtime_options opts) {
   if (!opts.config_file.empty()) {
     auto file = read_tls_options(opts.config_file);
@@ -30,17 +28,7 @@ runtime_options merged(runtime_options opts) {
     fill(t.capath, file.capath);
     fill(t.passphrase, file.passphrase);
   }
-  auto& t = opts.node.tls;
-  if (t.enabled() && (t.certificate.empty() || t.key.empty() ||
-                      (t.cafile.empty() && t.capath.empty())))
-    throw store_error(errc::invalid_argument,
-                      "TLS needs all of openssl.certificate, openssl.key and "
-                      "openssl.cafile (or openssl.capath)",
-                      "open");
-  for (auto* f : {&t.certificate, &t.key, &t.cafile})
-    if (!f->empty() && !std::ifstream(*f))
-      throw store_error(errc::invalid_argument,
-                        "cannot read TLS file '" + *f + "'", "open");
+  check_tls_files(opts.node.tls);
   return opts;
 }
 

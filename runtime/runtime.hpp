@@ -93,6 +93,11 @@ class runtime {
 
   // The URI a name stands for (a URI stands for itself).
   std::string resolve(const std::string& uri_or_name) const;
+  // The backend that holds the data of the store `uri_or_name` names, without
+  // opening it: the one an open store serves from now, else the target of a
+  // live migration of it that cut over in an earlier process (the journal),
+  // else its own URI. A caf:// store: its URI (its node decides).
+  std::string serves_from(const std::string& uri_or_name);
   // The names of the config file's [stores] section, sorted.
   std::vector<std::string> store_names() const;
   // The node options in effect (the config's [openssl] merged in).

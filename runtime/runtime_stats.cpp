@@ -100,6 +100,14 @@ store_stats runtime::stats(const std::string& uri_or_name) {
                     "stats");
 }
 
+std::string runtime::serves_from(const std::string& uri_or_name) {
+  auto uri = resolve(uri_or_name);
+  if (is_remote(uri)) return uri;
+  if (auto s = stats_by_identity(*impl_, store_identity(uri)))
+    return s->backend;
+  return impl_->journal.serving(uri).uri;
+}
+
 std::vector<store_stats> runtime::stats() {
   std::vector<std::string> ids;
   {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -55,6 +56,13 @@ void flush_output();
 
 // A parsed number the contract rejects is invalid_argument, not a syntax error.
 std::int64_t require_positive(std::int64_t value, const std::string& what);
+// Seconds to wait: positive, finite and at most a day.
+double require_seconds(double value, const std::string& what);
+
+// `path` opened for reading (`option` names it in the error): a missing or
+// unreadable file, or a directory, is invalid_argument.
+std::ifstream open_input_file(const std::string& path,
+                              const std::string& option);
 
 // --ids A,B (each split on commas) then every --id as given; first occurrence
 // order, duplicates dropped, an empty id rejected.

@@ -1,6 +1,8 @@
 // Argument rules the contract makes beyond syntax: these fail with
 // invalid_argument (exit 1), never with a parse error (exit 2).
+#include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <unordered_set>
 
 #include "messages/errors.hpp"
@@ -25,6 +27,22 @@ std::int64_t require_positive(std::int64_t value, const std::string& what) {
   if (value <= 0)
     invalid(what + " must be positive, got " + std::to_string(value));
   return value;
+}
+
+double require_seconds(double value, const std::string& what) {
+  if (!(value > 0) || !std::isfinite(value) || value > 86400)
+    invalid(what + " must be a positive number of seconds, at most 86400");
+  return value;
+}
+
+std::ifstream open_input_file(const std::string& path,
+                              const std::string& option) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    invalid("cannot read " + option + " '" + path + "': it is a directory");
+  std::ifstream in(path);
+  if (!in) invalid("cannot open " + option + " '" + path + "'");
+  return in;
 }
 
 void require_utf8(const std::string& text, const std::string& what) {

@@ -88,8 +88,7 @@ std::vector<float> parse_line(const std::string& line,
 
 // Every query of the file, all of one length.
 std::vector<std::vector<float>> read_queries(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) invalid("cannot open --file '" + file + "'");
+  auto in = open_input_file(file, "--file");
   std::vector<std::vector<float>> out;
   std::size_t first_line = 0;
   std::string line;

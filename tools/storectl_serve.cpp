@@ -1,6 +1,7 @@
 // `storectl serve`: publishes the config's stores to other nodes
 // (node_server.hpp) until SIGINT or SIGTERM. Prints one line on stdout once
-// the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[..]}, with
+// the port is open -- {"serving":"ADDR:PORT","tls":..,"stores":[{"name",
+// "kind","uri","backend"},..]}, with
 // "metrics":"http://HOST:PORT/metrics" under --metrics -- and
 // {"stopped":true} after a clean stop; logs one line per store on stderr.
 #include <chrono>
@@ -12,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "messages/store_uri.hpp"
 #include "runtime/log_config.hpp"
 #include "runtime/metrics_endpoint.hpp"
 #include "runtime/node_server.hpp"
@@ -56,8 +58,14 @@ void run(const serve_args& a) {
   // Lines a supervisor waits for as they happen, never a table at exit.
   set_output_format(output_format::json);
   auto stores = nlohmann::ordered_json::array();
+  // "backend": where the store's data is now, which differs from "uri"
+  // once a live migration of it cut over (the journal).
   for (auto& s : server.stores())
-    stores.push_back({{"name", s.name}, {"kind", s.kind}, {"uri", s.uri}});
+    stores.push_back(
+        {{"name", s.name},
+         {"kind", s.kind},
+         {"uri", s.uri},
+         {"backend", storage::redact_uri(rt.serves_from(s.name))}});
   nlohmann::ordered_json line = {
       {"serving", storage::uri_host(storage::bare_host(a.bind)) + ":" +
                       std::to_string(server.port())},

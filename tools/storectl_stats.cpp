@@ -42,7 +42,7 @@ void print_stats(const storage::store_stats& s) {
 }
 
 void run(const stats_args& a) {
-  if (a.every <= 0) invalid("--every must be positive");
+  require_seconds(a.every, "--every");
   require_positive(a.count, "--count");
   with_runtime(a.store, [&](storage::runtime& rt, const std::string& uri) {
     // A local store is opened here: its pool is what there is to see, once

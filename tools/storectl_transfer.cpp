@@ -76,8 +76,7 @@ struct checked_file {
 
 // The first pass: every line valid, one dimension, no id twice.
 checked_file check_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) invalid("cannot open --file '" + path + "'");
+  auto in = open_input_file(path, "--file");
   checked_file out;
   std::unordered_set<std::string> seen;
   std::string line;
@@ -148,8 +147,7 @@ void import_file(const transfer_args& a) {
   with_vector_store(a.store, [&](storage::vector_store& vs) {
     bool created = ensure_collection(vs, a, checked);
     throttled_progress progress(a.collection, checked.records);
-    std::ifstream in(a.file);
-    if (!in) invalid("cannot open --file '" + a.file + "'");
+    auto in = open_input_file(a.file, "--file");
     std::vector<storage::vector_record> chunk;
     std::uint64_t written = 0;
     auto send = [&] {

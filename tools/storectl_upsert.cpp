@@ -88,8 +88,7 @@ input read_input(std::istream& in) {
 
 input read_input(const std::string& file) {
   if (file.empty()) return read_input(std::cin);
-  std::ifstream in(file);
-  if (!in) invalid("cannot open --file '" + file + "'");
+  auto in = open_input_file(file, "--file");
   return read_input(in);
 }
 

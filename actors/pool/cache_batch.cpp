@@ -1,6 +1,5 @@
 #include "actors/pool/cache_batch.hpp"
 
-#include <algorithm>
 #include <chrono>
 
 #include <caf/all.hpp>
@@ -63,6 +62,7 @@ void cache_batch::run_part(worker_core<cache_backend>& core,
   auto earliest = deadline_clock::time_point::max();
   auto& metrics = core.metrics();
   std::vector<deadline_clock::time_point> starts;
+  std::size_t callers = 0;  // what the batch counters count
   for (std::size_t i = begin; i < end; ++i) {
     if (tickets[i].expired()) {
       metrics.record(op_of(all_ops[i].kind), errc::timeout, tickets[i].start);
@@ -73,11 +73,12 @@ void cache_batch::run_part(worker_core<cache_backend>& core,
     }
     earliest = std::min(earliest, tickets[i].deadline);
     starts.push_back(tickets[i].start);
+    if (tickets[i].from_caller()) ++callers;
     ops.push_back(std::move(all_ops[i]));
     replies.push_back(std::move(all_replies[i]));
   }
   if (ops.empty()) return;
-  metrics.batch_ran(ops.size());
+  metrics.batch_ran(callers);
   std::vector<cache_op_result> results;
   try {
     auto& backend = core.backend();

@@ -26,8 +26,15 @@ struct job_ticket {
   store_op op = store_op::other;
   load_token token;
   caller_id caller = 0;  // who sent it, for the router's routing
+  // A part of a caller's request (shard_scatter): its start stays zero,
+  // since the request is counted once, but it is the caller's traffic.
+  bool part = false;
 
   bool expired() const { return deadline_clock::now() >= deadline; }
+  // A caller's request or a part of one, not what the store sends itself.
+  bool from_caller() const {
+    return part || start != deadline_clock::time_point{};
+  }
 };
 
 class job_element final : public caf::mailbox_element {

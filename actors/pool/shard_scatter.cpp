@@ -162,6 +162,7 @@ bool scatter_to_shards(caf::mailbox_element& what, const job_ticket& t,
     part.deadline = t.deadline;
     part.op = op;  // start stays zero: counted once, by the gather
     part.caller = t.caller;
+    part.part = true;
     part.token = load_token(unit, w, 0);
     auto e = caf::make_mailbox_element(gather, caf::make_message_id(i + 1), {},
                                        std::move(parts[i].request));

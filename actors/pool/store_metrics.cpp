@@ -64,6 +64,7 @@ void store_metrics::record_latency(store_op op, errc code,
 }
 
 void store_metrics::batch_ran(std::size_t depth) {
+  if (depth == 0) return;
   batches_.fetch_add(1, std::memory_order_relaxed);
   batched_.fetch_add(depth, std::memory_order_relaxed);
   raise_to(max_depth_, depth);

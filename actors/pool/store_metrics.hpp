@@ -43,8 +43,10 @@ class store_metrics {
 
   void reconnected() { reconnects_.fetch_add(1, std::memory_order_relaxed); }
   void respawned() { respawns_.fetch_add(1, std::memory_order_relaxed); }
-  // A worker ran `depth` requests in one batch (a cache pipeline, a
-  // faiss:// shard's upserts as one).
+  // A worker ran `depth` callers' requests in one batch (a cache pipeline,
+  // a faiss:// shard's upserts as one). A migration's own requests in it
+  // are left out of `depth`, as record() leaves them out; a batch of only
+  // those (depth 0) is not counted.
   void batch_ran(std::size_t depth);
   void set_mirror_lag(std::size_t n) {
     mirror_lag_.store(n, std::memory_order_relaxed);

@@ -64,7 +64,9 @@ void upsert_group::run(worker_core<vector_backend>& core) {
       b.set_deadline(latest);
       b.upsert(collection, all);
       core.answered();
-      metrics.batch_ran(live.size());
+      metrics.batch_ran(static_cast<std::size_t>(
+          std::count_if(live.begin(), live.end(),
+                        [](auto& m) { return m.ticket.from_caller(); })));
       for (auto& m : live) {
         metrics.record(store_op::upsert, errc::ok, m.ticket.start);
         m.reply.deliver(static_cast<std::uint64_t>(m.records.size()));

@@ -267,6 +267,9 @@ void scatter_as(Self*, std::shared_ptr<Pool> pool,
     t.deadline = deadline;
     t.token = std::move(tokens[part]);
     t.caller = caller;
+    // Counted by fan_out, yet a caller's traffic (the router's own, from
+    // scatter, has no caller): a worker's batch counters count it.
+    t.part = caller != 0;
     make_req(pool->workers[i], part, std::move(t))
         .then(
             [=](Reply& r) mutable {

@@ -142,6 +142,26 @@ TEST_F(StorectlErrors, ContractRejectionsAreExitOne) {
   auto r = cache_cmd({"set", "word", "hello"});
   ASSERT_EQ(r.code, 0) << r.err;
   expect_error(cache_cmd({"incr", "word"}), "type_mismatch");
+
+  // A directory where a file is read, and a wait that is no number of
+  // seconds, are named (before: the stream library's `internal`, and
+  // --every inf printed every report at once).
+  auto upsert_dir =
+      vector({"upsert", "--collection", "docs", "--file", dir_.path()});
+  expect_error(upsert_dir, "invalid_argument");
+  EXPECT_NE(upsert_dir.err.find("is a directory"), std::string::npos)
+      << upsert_dir.err;
+  auto config_dir = storectl(
+      {"cache", "get", "k", "--store", "name", "--config", dir_.path()});
+  expect_error(config_dir, "invalid_argument");
+  EXPECT_NE(config_dir.err.find("cannot read config file '" + dir_.path()),
+            std::string::npos)
+      << config_dir.err;
+  for (const char* every : {"inf", "nan", "1e300", "0"})
+    expect_error(storectl({"stats", "--store", cache(), "--every", every,
+                           "--count", "2"}),
+                 "invalid_argument");
+  EXPECT_EQ(count(), 1u);
 }
 
 TEST_F(StorectlErrors, BadUpsertWritesNothing) {

@@ -73,6 +73,10 @@ TEST_F(StorectlSecrets, OddPasswordConnectsAndNeverShows) {
   ASSERT_EQ(::stat(cp.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   auto cache_cp = dir_.path() + "/cache.checkpoint";
+  ASSERT_EQ(run({"cache", "set", "--store", "sqlite://" + dir_.path() + "/c.db",
+                 "k", "v"})
+                .code,
+            0);
   r = run({"migrate", "--from", "sqlite://" + dir_.path() + "/c.db", "--to",
            redis_odd_, "--checkpoint", cache_cp});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -86,24 +86,36 @@ TEST(live_journal, a_cutover_to_memory_serves_the_source_after_a_restart) {
 
 // A -> B cut over in an earlier process: A's configuration opens B, so an
 // offline migrate or verify from A to B would compare B with itself (and
-// pass). Both are refused, naming where A is served from.
+// pass). Both are refused, either way round, naming where A is served from
+// -- on faiss:// too, where opening A and then B used to meet A in B's
+// directory and say `conflict`.
 TEST(live_journal, verify_from_a_moved_store_to_its_target_is_refused) {
   auto dir = fresh_dir();
-  auto a = "sqlite://" + dir + "/a.db";
-  auto b = "sqlite://" + dir + "/b.db";
-  {
-    runtime rt;
-    await(rt.open_cache(a).set("k1", "1"));
-    migrate_and_finalize(rt, a, b);
-  }
-  runtime rt;
-  for (auto* op : {"migrate", "verify"}) {
-    auto e = migration_refusal(rt, op, a, b);
-    ASSERT_TRUE(e) << op << " from the moved store to its target passed";
-    EXPECT_EQ(e->code(), errc::invalid_argument) << e->what();
-    EXPECT_NE(std::string(e->what()).find("is served from '" + b + "'"),
-              std::string::npos)
-        << e->what();
+  for (auto [a, b] : std::vector<std::pair<std::string, std::string>>{
+           {"sqlite://" + dir + "/a.db", "sqlite://" + dir + "/b.db"},
+           {"faiss://" + dir + "/fa", "faiss://" + dir + "/fb"}}) {
+    {
+      runtime rt;
+      if (a.rfind("sqlite", 0) == 0) {
+        await(rt.open_cache(a).set("k1", "1"));
+      } else {
+        auto vs = rt.open_vector(a);
+        await(vs.create_collection({"docs", 8, metric::l2}));
+        await(vs.upsert("docs", {record_for("r1", "v")}));
+      }
+      migrate_and_finalize(rt, a, b);
+    }
+    for (auto [from, to] : {std::pair(a, b), std::pair(b, a)})
+      for (auto* op : {"migrate", "verify"}) {
+        runtime rt;
+        auto e = migration_refusal(rt, op, from, to);
+        ASSERT_TRUE(e) << op << " " << from << " -> " << to << " passed";
+        EXPECT_EQ(e->code(), errc::invalid_argument) << e->what();
+        EXPECT_NE(std::string(e->what()).find("'" + a + "' is served from '" +
+                                              b + "'"),
+                  std::string::npos)
+            << e->what();
+      }
   }
 }
 

@@ -93,6 +93,11 @@ TEST_F(storectl_migrate, prints_one_summary_per_collection_and_progress) {
 
 TEST_F(storectl_migrate, contract_errors_exit_1_with_one_line) {
   auto from = "faiss://" + dir_ + "/src";
+  {
+    runtime rt;
+    auto src = rt.open_vector(from);
+    fill(src, "alpha", 8, metric::l2, 5);
+  }
   std::string out, err;
   EXPECT_EQ(
       run({"migrate", "--from", from, "--to", "sqlite://" + dir_ + "/c.db"},
@@ -110,8 +115,44 @@ TEST_F(storectl_migrate, contract_errors_exit_1_with_one_line) {
                 out, err),
             1);
   EXPECT_EQ(err.rfind("storectl: error: collection_not_found: ", 0), 0u) << err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/d"))
+      << "a failed check must not create the target's directory";
   // Syntax: a missing required option is exit 2.
   EXPECT_EQ(run({"migrate", "--from", from}, out, err), 2);
+}
+
+// A source path with no store is a typo, not an empty store: refused, and
+// neither side is created (before, it was created empty and "verified").
+TEST_F(storectl_migrate, an_embedded_source_that_is_not_there_is_refused) {
+  std::string out, err;
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"faiss://" + dir_ + "/typo", "faiss://" + dir_ + "/d"},
+           {"sqlite://" + dir_ + "/typo.db", "sqlite://" + dir_ + "/d.db"}}) {
+    for (const char* cmd : {"migrate", "verify"}) {
+      EXPECT_EQ(run({cmd, "--from", from, "--to", to}, out, err), 1) << cmd;
+      EXPECT_EQ(err.rfind("storectl: error: invalid_argument: --from '", 0), 0u)
+          << err;
+      EXPECT_NE(err.find("there is no store at " + dir_ + "/typo"),
+                std::string::npos)
+          << err;
+      EXPECT_TRUE(out.empty()) << out;
+    }
+    for (auto* made : {"/typo", "/d", "/typo.db", "/d.db"})
+      EXPECT_FALSE(std::filesystem::exists(dir_ + made))
+          << made << " was created: " << from;
+  }
+  // verify compares two existing stores: a missing --to is refused too.
+  {
+    runtime rt;
+    rt.open_cache("sqlite://" + dir_ + "/c.db").set("k", "v").get();
+  }
+  EXPECT_EQ(run({"verify", "--from", "sqlite://" + dir_ + "/c.db", "--to",
+                 "sqlite://" + dir_ + "/typo.db"},
+                out, err),
+            1);
+  EXPECT_EQ(err.rfind("storectl: error: invalid_argument: --to '", 0), 0u)
+      << err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/typo.db"));
 }
 
 // The second collection's target has another spec: the first must not be

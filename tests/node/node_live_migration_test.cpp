@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/remote_migration.hpp"
 #include "runtime/runtime.hpp"
 #include "support/served_node.hpp"
 #include "support/servers.hpp"
@@ -224,6 +225,59 @@ TEST(node_live_migration, a_bad_target_is_named_once) {
   }
   EXPECT_FALSE(std::filesystem::exists(dir + "/t.db"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/cp.json"));
+}
+
+// The node dies while a caller polls its live migration: the caller hears
+// backend_unavailable within about a second, not a timeout at the store's
+// deadline (10 s) for the request that was on its way when it died.
+TEST(node_live_migration, a_node_killed_mid_migration_is_unavailable_at_once) {
+  auto dir = fresh_dir();
+  test::served_node node({{"cache", "sqlite://" + dir + "/c.db"}});
+  {
+    runtime rt;
+    std::vector<cache_entry> entries;
+    for (int i = 0; i < 20000; ++i)
+      entries.push_back({"k" + std::to_string(i), "v", {}});
+    test::await(rt.open_cache(node.uri("cache")).mset(entries));
+  }
+  runtime rt;
+  remote_migration m(rt, node.uri("cache"));
+  live_request req;
+  req.target = "sqlite://" + dir + "/t.db";
+  req.batch = 10;
+  m.start(req);
+  node.kill();
+  auto start = std::chrono::steady_clock::now();
+  try {
+    for (;;) {
+      m.progress();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } catch (const store_error& e) {
+    EXPECT_EQ(e.code(), errc::backend_unavailable) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+// A store whose live migration cut over in an earlier process: serve says
+// where its data is now, in its ready line and in its log.
+TEST(node_live_migration, serve_names_the_backend_a_moved_store_is_on) {
+  auto dir = fresh_dir();
+  auto a = "sqlite://" + dir + "/a.db";
+  auto b = "sqlite://" + dir + "/b.db";
+  {
+    runtime rt;
+    test::await(rt.open_cache(a).set("k", "v"));
+    auto m = rt.migrate_live(a, b);
+    m.wait();
+    m.finalize();
+  }
+  test::served_node node({{"cache", a}});
+  auto store = node.ready_line()["stores"][0];
+  EXPECT_EQ(store["uri"], a);
+  EXPECT_EQ(store["backend"], b);
+  EXPECT_NE(node.log().find("served from " + b), std::string::npos)
+      << node.log();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "messages/errors.hpp"
 #include "runtime/runtime.hpp"
 #include "support/served_node.hpp"
+#include "support/storectl_process.hpp"
 #include "support/test_util.hpp"
 
 namespace storage {
@@ -115,6 +116,52 @@ TEST_F(node_tls, clients_without_a_good_certificate_are_refused) {
 
   runtime rt(client("client", "ca"));
   test::await(rt.open_cache(node.uri("cache")).set("still", "serving"));
+}
+
+// An encrypted key is loaded when the runtime starts, with the configured
+// passphrase and never a prompt: without one, or with a wrong one, the
+// runtime (and `storectl serve`) refuses at once, naming the key file.
+// Before, a client prompted on the terminal past its deadline and a node
+// started, then died at its first client.
+TEST_F(node_tls, an_encrypted_key_needs_its_passphrase_up_front) {
+  sh("openssl pkey -in " + dir_ + "/node.key -aes256 -passout pass:s3cret " +
+     "-out " + dir_ + "/node_enc.key");
+  auto with_key = [&](const std::string& passphrase) {
+    auto o = client("node", "ca");
+    o.node.tls.key = dir_ + "/node_enc.key";
+    o.node.tls.passphrase = passphrase;
+    return o;
+  };
+  for (std::string wrong : {"", "not-the-one"}) {
+    try {
+      runtime rt(with_key(wrong));
+      ADD_FAILURE() << "started with passphrase '" << wrong << "'";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+      EXPECT_NE(std::string(e.what()).find(dir_ + "/node_enc.key"),
+                std::string::npos)
+          << e.what();
+      if (!wrong.empty()) {
+        EXPECT_EQ(std::string(e.what()).find(wrong), std::string::npos);
+      }
+    }
+  }
+  { runtime rt(with_key("s3cret")); }
+  auto cfg = dir_ + "/enc.ini";
+  std::ofstream(cfg) << "[stores]\ncache=\"memory://\"\n[openssl]\n"
+                     << "certificate=\"" << dir_ << "/node.pem\"\n"
+                     << "key=\"" << dir_ << "/node_enc.key\"\n"
+                     << "cafile=\"" << dir_ << "/ca.pem\"\n"
+                     << "passphrase=\"wrong-one\"\n";
+  auto serve = test::storectl({"serve", "--config", cfg, "--port", "0"});
+  EXPECT_EQ(serve.code, 1) << serve.out << serve.err;
+  // (after the warning that others may read a file holding a passphrase)
+  EXPECT_NE(serve.err.find("storectl: error: invalid_argument: cannot load "
+                           "the TLS key '" +
+                           dir_ + "/node_enc.key'"),
+            std::string::npos)
+      << serve.err;
+  EXPECT_EQ(serve.err.find("wrong-one"), std::string::npos) << serve.err;
 }
 
 // Also CAF's dotted spelling of the keys (openssl.certificate=...).

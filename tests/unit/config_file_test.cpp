@@ -163,6 +163,23 @@ TEST(ConfigFile, LogSectionFromAFile) {
   EXPECT_EQ(opts.file, dir.path() + "/a;b.log");
 }
 
+// A path that is not a readable file is invalid_argument naming it, never
+// the stream library's exception (a directory opens, then fails to read).
+TEST(ConfigFile, AFileThatCannotBeReadIsNamed) {
+  test::temp_dir dir;
+  for (auto path : {dir.path(), dir.path() + "/missing.ini"}) {
+    try {
+      read_store_names(path);
+      ADD_FAILURE() << "read " << path;
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument);
+      EXPECT_NE(e.message().find("cannot read config file '" + path + "'"),
+                std::string::npos)
+          << e.message();
+    }
+  }
+}
+
 // Every file above that is within CAF's grammar: CAF's parser reads the
 // same strings from it.
 TEST(ConfigFile, CafReadsTheSameFile) {
