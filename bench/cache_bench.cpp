@@ -27,7 +27,8 @@ constexpr int actor_batch = 100;
 
 using cache_maker = std::unique_ptr<cache_backend> (*)(const store_uri&,
                                                        std::uint32_t,
-                                                       std::uint32_t);
+                                                       std::uint32_t,
+                                                       open_deadline);
 
 struct cache_def {
   const char* name;
@@ -102,7 +103,7 @@ void prefill_shared(const cache_def& d) {
   static std::vector<std::string> done;
   std::lock_guard<std::mutex> g(mtx);
   if (std::find(done.begin(), done.end(), d.name) != done.end()) return;
-  auto c = d.make(store_uri::parse(d.uri()), 0, 1);
+  auto c = d.make(store_uri::parse(d.uri()), 0, 1, no_deadline);
   c->clear();
   prefill(*c);
   done.push_back(d.name);
@@ -113,7 +114,7 @@ void direct(benchmark::State& state, const cache_def* d) {
   std::unique_ptr<cache_backend> c;
   try {
     if (!d->in_process) prefill_shared(*d);
-    c = d->make(store_uri::parse(d->uri()), 0, 1);
+    c = d->make(store_uri::parse(d->uri()), 0, 1, no_deadline);
     if (d->in_process) prefill(*c);
     c->get(keys()[0]);  // connect outside the timed loop
   } catch (const std::exception& e) {

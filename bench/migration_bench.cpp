@@ -93,7 +93,8 @@ struct vector_pair {
   std::string (*source)();
   std::string (*target)();
   std::unique_ptr<vector_backend> (*make_target)(const store_uri&,
-                                                 std::uint32_t, std::uint32_t);
+                                                 std::uint32_t, std::uint32_t,
+                                                 open_deadline);
 };
 
 const vector_pair& faiss_pg() {
@@ -164,7 +165,7 @@ void vector_direct(benchmark::State& state, const vector_pair* p) {
     std::vector<std::vector<vector_record>> batches;
     for (std::size_t i = 0; i < p->n; i += load_batch)
       batches.push_back(records(i, std::min(load_batch, p->n - i)));
-    auto b = p->make_target(store_uri::parse(p->target()), 0, 1);
+    auto b = p->make_target(store_uri::parse(p->target()), 0, 1, no_deadline);
     auto coll = p->collection + "_direct";
     b->drop_collection(coll);
     collection_spec spec{coll, mig_dim, metric::cosine};

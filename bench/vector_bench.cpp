@@ -35,7 +35,8 @@ const std::string upsert_coll = "bench_upsert";
 
 using vector_maker = std::unique_ptr<vector_backend> (*)(const store_uri&,
                                                          std::uint32_t,
-                                                         std::uint32_t);
+                                                         std::uint32_t,
+                                                         open_deadline);
 
 struct vector_def {
   const char* name;
@@ -125,7 +126,7 @@ std::uint64_t count_or_zero(Count count) {
 void prepare_direct(const vector_def& d, const std::string& uri,
                     bool search = true) {
   once_per_process("direct " + uri, [&] {
-    auto b = d.make(store_uri::parse(uri), 0, 1);
+    auto b = d.make(store_uri::parse(uri), 0, 1, no_deadline);
     if (search)
       fill_search_collection(
           d.dim,
@@ -151,7 +152,7 @@ vector_backend& cached_adapter(const vector_def& d, const std::string& uri,
   auto& slot = cache[uri + "#" + std::to_string(thread)];
   if (!slot) {
     g.unlock();
-    auto b = d.make(store_uri::parse(uri), 0, 1);
+    auto b = d.make(store_uri::parse(uri), 0, 1, no_deadline);
     g.lock();
     slot = std::move(b);
   }
@@ -184,7 +185,7 @@ void direct(benchmark::State& state, const vector_def* d) {
     if (d->in_process) {
       b = &cached_adapter(*d, uri, t);
     } else {
-      own = d->make(store_uri::parse(uri), 0, 1);
+      own = d->make(store_uri::parse(uri), 0, 1, no_deadline);
       b = own.get();
     }
     if (O == op::upsert)

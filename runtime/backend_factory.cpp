@@ -12,7 +12,7 @@ namespace {
 
 template <class Backend>
 using maker = std::unique_ptr<Backend> (*)(const store_uri&, std::uint32_t,
-                                           std::uint32_t);
+                                           std::uint32_t, open_deadline);
 
 struct scheme_entry {
   const char* scheme;
@@ -109,8 +109,9 @@ pool_spec<Backend> pool_for(const std::string& text, store_kind want) {
   else
     make = e.cache;
   auto shards = spec.size;
-  spec.make_backend = [u, make, shards](std::uint32_t index) {
-    return make(u, index, shards);
+  spec.make_backend = [u, make, shards](std::uint32_t index,
+                                        open_deadline deadline) {
+    return make(u, index, shards, deadline);
   };
   return spec;
 }

@@ -106,8 +106,8 @@ void bridge::shut_down() {
     stop_.notify_all();
     watchdog_.join();
   }
-  // Every time: a call that passed the closed_ check just before it was set
-  // registers after the first sweep.
+  // Every time. A call that registers after a sweep withdraws itself
+  // (withdrawn()).
   std::vector<caf::strong_actor_ptr> sinks;
   {
     std::lock_guard<std::mutex> guard(mtx_);
@@ -142,6 +142,21 @@ std::pair<caf::strong_actor_ptr, caf::message_id> bridge::prepare(
       reply_sink::clock::now() + dest.current_timeout() + watchdog_grace;
   auto mid = sink.add(std::move(done), deadline);
   return {caf::strong_actor_ptr{sink.ctrl()}, mid};
+}
+
+bool bridge::withdrawn(const caf::strong_actor_ptr& sender,
+                       caf::message_id mid) {
+  // Registered under the sink's lock (and a new sink under mtx_), both of
+  // which the sweep takes after setting closed_: either the sweep saw the
+  // call, or this sees closed_.
+  if (!closed_.load(std::memory_order_acquire)) return false;
+  auto* sink =
+      static_cast<reply_sink*>(caf::actor_cast<caf::abstract_actor*>(sender));
+  if (auto done = sink->take(mid.request_id().integer_value())) {
+    store_error gone(errc::backend_unavailable, "the runtime shut down");
+    done(nullptr, &gone);
+  }
+  return true;
 }
 
 void bridge::watch() {

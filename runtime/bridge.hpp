@@ -60,8 +60,8 @@ class bridge {
   // The runtime is closing: calls still waiting end with backend_unavailable
   // ("the runtime shut down"), and so does every later call at once,
   // without touching the actor system, which is about to go (a store's
-  // handle may outlive its runtime). Each call ends the calls waiting then,
-  // so a second one catches a call that raced the first.
+  // handle may outlive its runtime). Each call ends the calls waiting
+  // then; a call being made meanwhile ends as it registers.
   void shut_down();
 
   // Sends (xs...) to the target and returns a future of convert(reply). An
@@ -97,6 +97,7 @@ class bridge {
       }
     };
     auto [sender, mid] = prepare(dest, std::move(done));
+    if (withdrawn(sender, mid)) return fut;
     dest.handle->enqueue(caf::make_mailbox_element(std::move(sender), mid, {},
                                                    std::forward<Ts>(xs)...),
                          nullptr);
@@ -113,6 +114,10 @@ class bridge {
   std::pair<caf::strong_actor_ptr, caf::message_id> prepare(
       const call_target& dest, completion done);
   reply_sink& mine();
+  // Whether shut_down() began while this call was being registered (its
+  // sweep may have missed it): the call then ends with backend_unavailable
+  // and is not sent, so nothing runs that its caller was told did not.
+  bool withdrawn(const caf::strong_actor_ptr& sender, caf::message_id mid);
   void watch();
 
   caf::actor_system& sys_;

@@ -47,7 +47,10 @@ class cache_store {
   std::future<ttl_info> ttl(std::string key);
   // Removes this namespace's keys only; returns how many.
   std::future<std::uint64_t> clear();
-  // Start with cursor ""; an empty next_cursor ends the scan.
+  // Start with cursor ""; an empty next_cursor ends the scan. A page holds
+  // at most `limit` entries on memory:// and sqlite://; on Redis `limit` is
+  // SCAN's COUNT, a hint: a page may hold more (a SCAN step is never split,
+  // so no key is lost while others change).
   std::future<cache_scan_page> scan(std::string cursor, std::uint32_t limit);
 
   const cache_store_actor& actor() const { return handle_; }

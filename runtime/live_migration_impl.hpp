@@ -218,7 +218,9 @@ struct live_migration::impl {
   void build_indexes(const std::vector<collection_spec>& cols) {
     auto spec = vector_pool_for(target_uri);
     if (spec.sharded) return;
-    auto backend = spec.make_backend(0);
+    auto time = index_build_time(spec.timeout);
+    auto backend =
+        spec.make_backend(0, std::chrono::steady_clock::now() + time);
     {
       // Checked under the lock interrupt_build takes: an abort either sees
       // the adapter or is seen here.
@@ -230,7 +232,6 @@ struct live_migration::impl {
       std::lock_guard<std::mutex> guard(build_mtx);
       building = nullptr;
     });
-    auto time = index_build_time(spec.timeout);
     for (auto& c : cols) {
       backend->set_deadline(std::chrono::steady_clock::now() + time);
       // An interrupted build throws; fail() reports the abort instead.

@@ -231,9 +231,10 @@ std::function<void(const std::string&)> own_connection_builder(
   return [uri](const std::string& collection) {
     auto spec = vector_pool_for(uri);
     if (spec.sharded) return;
-    auto backend = spec.make_backend(0);
-    backend->set_deadline(std::chrono::steady_clock::now() +
-                          index_build_time(spec.timeout));
+    auto deadline =
+        std::chrono::steady_clock::now() + index_build_time(spec.timeout);
+    auto backend = spec.make_backend(0, deadline);
+    backend->set_deadline(deadline);
     backend->build_index(collection);
   };
 }

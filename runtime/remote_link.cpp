@@ -277,8 +277,9 @@ void remote_link_state::stop() {
 
 void remote_link_state::watch() {
   store_error late(errc::timeout,
-                   "no answer from the node within the store's deadline", "",
-                   spec_.display);
+                   "no answer within the store's deadline (from the node, or "
+                   "from the backend it serves the store from)",
+                   "", spec_.display);
   auto next_sweep = remote_clock::now() + std::chrono::seconds(1);
   std::unique_lock<std::mutex> stop_guard(stop_mtx_);
   while (!stopping_) {

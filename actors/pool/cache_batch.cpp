@@ -81,7 +81,7 @@ void cache_batch::run_part(worker_core<cache_backend>& core,
   metrics.batch_ran(callers);
   std::vector<cache_op_result> results;
   try {
-    auto& backend = core.backend();
+    auto& backend = core.backend(earliest);
     backend.set_deadline(earliest);
     results = backend.execute(ops);
     if (results.size() != ops.size())

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "actors/pool/inline_policy.hpp"
+#include "adapters/open_deadline.hpp"
 
 namespace storage {
 
@@ -26,9 +27,13 @@ struct pool_spec {
   inline_policy callers_run = inline_policy::never;
   std::chrono::milliseconds timeout{10000};
   std::size_t max_inflight = 1024;
-  // Builds worker `index`'s adapter; called on the worker's own thread and
-  // again after a failure, so a server that comes back is reconnected.
-  std::function<std::unique_ptr<Backend>(std::uint32_t index)> make_backend;
+  // Builds worker `index`'s adapter for a request due by `deadline`, which
+  // bounds what the making waits for (adapters/factories.hpp); called at
+  // the worker's first request and again after a lost connection, so a
+  // server that comes back is reconnected.
+  std::function<std::unique_ptr<Backend>(std::uint32_t index,
+                                         open_deadline deadline)>
+      make_backend;
   // The store's counters (actors/pool/store_metrics.hpp), shared by every
   // pool the store ever has; set by its router.
   std::shared_ptr<store_metrics> metrics;

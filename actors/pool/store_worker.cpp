@@ -72,7 +72,7 @@ caf::result<caf::message> vector_request(vector_self self,
   std::lock_guard<std::mutex> guard(core.mutex());
   auto& req = x.content();
   bool grouped = req.match_elements<vupsert_atom, std::string, records>() &&
-                 core.connected() && core.backend().capabilities().in_process &&
+                 core.connected() && core.made().capabilities().in_process &&
                  !(st.group.empty() && self->mailbox().empty());
   if (!grouped) {
     st.group.run(core);
@@ -176,7 +176,7 @@ caf::result<caf::message> cache_request(cache_self self, caf::message_view& x) {
     return as_result(core.execute(req, ticket));
   }
   ++st.requests;
-  bool batching = core.connected() && core.backend().capabilities().batching;
+  bool batching = core.connected() && core.made().capabilities().batching;
   if (st.batch.empty() && (self->mailbox().empty() || !batching)) {
     ++st.calls;
     return as_result(core.execute(req, ticket));
@@ -237,8 +237,8 @@ spawned_worker<Worker> spawn_with_core(caf::actor_system& sys,
   auto metrics =
       spec.metrics ? spec.metrics : std::make_shared<store_metrics>();
   auto core = std::make_shared<worker_core<Backend>>(
-      [make, index] { return make(index); }, spec.store, spec.callers_run, run,
-      std::move(metrics));
+      [make, index](open_deadline deadline) { return make(index, deadline); },
+      spec.store, spec.callers_run, run, std::move(metrics));
   auto w = sys.spawn<caf::detached>(behavior, core);
   return {caf::actor_cast<Worker>(w), core};
 }

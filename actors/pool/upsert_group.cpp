@@ -60,7 +60,7 @@ void upsert_group::run(worker_core<vector_backend>& core) {
       for (auto& r : m.records) all.push_back(std::move(r));
     }
     try {
-      auto& b = core.backend();
+      auto& b = core.backend(latest);
       b.set_deadline(latest);
       b.upsert(collection, all);
       core.answered();

@@ -79,9 +79,10 @@ class worker_core final : public inline_runner {
  public:
   using runner = caf::message (*)(Backend&, const caf::type_erased_tuple&);
 
-  worker_core(std::function<std::unique_ptr<Backend>()> make, std::string store,
-              inline_policy callers_run, runner run,
-              std::shared_ptr<store_metrics> metrics)
+  worker_core(
+      std::function<std::unique_ptr<Backend>(deadline_clock::time_point)> make,
+      std::string store, inline_policy callers_run, runner run,
+      std::shared_ptr<store_metrics> metrics)
       : make_(std::move(make)),
         store_(std::move(store)),
         callers_run_(callers_run),
@@ -92,11 +93,13 @@ class worker_core final : public inline_runner {
   std::mutex& mutex() { return mtx_; }
   store_metrics& metrics() { return *metrics_; }
 
-  // The adapter, made if needed. Call with the lock held.
-  Backend& backend() {
+  // The adapter, made if needed for a request due by `deadline`: a connect
+  // and login, or a locked file, is waited for no longer than that
+  // (adapters/factories.hpp). Call with the lock held.
+  Backend& backend(deadline_clock::time_point deadline) {
     if (!backend_) {
       try {
-        backend_ = make_();
+        backend_ = make_(deadline);
       } catch (const store_error& e) {
         // Made for a request: the failure is that request's (failure()
         // names its operation), not an "open" its caller never asked for.
@@ -106,6 +109,8 @@ class worker_core final : public inline_runner {
     return *backend_;
   }
   bool connected() const { return backend_ != nullptr; }
+  // The adapter made already: only when connected().
+  Backend& made() { return *backend_; }
   // Requests callers ran on their own threads. Call with the lock held.
   std::uint64_t inline_runs() const { return inline_runs_; }
 
@@ -232,7 +237,7 @@ class worker_core final : public inline_runner {
       if (check_deadline && deadline_clock::now() >= deadline)
         throw store_error(errc::timeout,
                           "the deadline passed before the request started");
-      auto& b = backend();
+      auto& b = backend(deadline);
       b.set_deadline(deadline);
       auto reply = run_(b, req);
       answered();
@@ -261,7 +266,7 @@ class worker_core final : public inline_runner {
   std::mutex mtx_;
   deadline_clock::time_point hand_off_until_{};
   std::uint64_t inline_runs_ = 0;
-  std::function<std::unique_ptr<Backend>()> make_;
+  std::function<std::unique_ptr<Backend>(deadline_clock::time_point)> make_;
   std::unique_ptr<Backend> backend_;
   bool served_ = false;  // a request has succeeded on some connection
   bool lost_ = false;    // the connection failed since; not yet made again

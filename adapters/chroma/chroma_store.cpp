@@ -235,9 +235,11 @@ void check_chroma_uri(const store_uri& uri) {
 
 std::unique_ptr<vector_backend> make_chroma_store(const store_uri& uri,
                                                   std::uint32_t /*shard*/,
-                                                  std::uint32_t /*shards*/) {
+                                                  std::uint32_t /*shards*/,
+                                                  open_deadline) {
   // The state is in the server: every worker is an interchangeable
-  // connection, so shard and shards do not matter.
+  // connection, so shard and shards do not matter. Made without I/O: the
+  // first request reaches the server, under its own deadline.
   return std::make_unique<chroma_store>(chroma_options_of(uri));
 }
 

@@ -340,8 +340,8 @@ std::vector<std::vector<search_hit>> faiss_store::search_batch(
       check_query_dimension("query " + std::to_string(i) + ":", req.queries[i],
                             spec);
     auto& state = *loaded(collection).state;
-    auto found = state.search_batch(req.queries, req.k,
-                                    req.where ? &*req.where : nullptr);
+    auto found = state.search_batch(
+        req.queries, req.k, req.where ? &*req.where : nullptr, deadline_);
     std::vector<std::vector<search_hit>> out;
     out.reserve(found.size());
     for (auto& f : found)
@@ -370,7 +370,9 @@ scan_page faiss_store::scan(const std::string& collection,
 
 std::unique_ptr<vector_backend> make_faiss_store(const store_uri& uri,
                                                  std::uint32_t shard,
-                                                 std::uint32_t shards) {
+                                                 std::uint32_t shards,
+                                                 open_deadline) {
+  // Loading reads local files: there is nothing to wait for.
   return std::make_unique<faiss_store>(uri, shard, shards);
 }
 

@@ -2,6 +2,7 @@
 // its FAISS index. Private to the faiss_store library.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -73,10 +74,11 @@ class collection_state {
   std::vector<hit> search(const std::vector<float>& query, std::uint32_t k,
                           const filter* where);
   // One hit list per query, each exactly what search() gives for it, from
-  // one FAISS call (BLAS for a flat index from 20 queries on).
+  // one FAISS call (BLAS for a flat index from 20 queries on). Past
+  // `deadline` the queries not yet answered are not run: timeout.
   std::vector<std::vector<hit>> search_batch(
       const std::vector<std::vector<float>>& queries, std::uint32_t k,
-      const filter* where);
+      const filter* where, std::chrono::steady_clock::time_point deadline);
 
   const std::string& id(std::size_t slot) const { return ids_[slot]; }
   const metadata& meta(std::size_t slot) const;
@@ -145,8 +147,9 @@ class collection_state {
   double exact(const float* q, double qnorm, std::size_t slot) const;
   std::vector<hit> brute_force(const std::vector<float>& query,
                                const search_plan& p) const;
-  // Empty when the index could not guarantee `want` hits: the caller then
-  // falls back to brute force.
+  // Empty when the index could not guarantee `want` hits, or when making
+  // sure would cost more than a scan: the caller then falls back to brute
+  // force.
   std::vector<hit> index_search(const std::vector<float>& query,
                                 const search_plan& p);
   void sort_hits(std::vector<hit>& hits, std::size_t want) const;

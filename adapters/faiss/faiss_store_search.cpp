@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "adapters/faiss/faiss_store_index.hpp"
 #include "adapters/faiss/faiss_store_math.hpp"
 #include "messages/distance.hpp"
+#include "messages/errors.hpp"
 
 namespace storage::faiss_detail {
 
@@ -106,13 +108,24 @@ std::vector<collection_state::hit> collection_state::search_planned(
 
 std::vector<std::vector<collection_state::hit>> collection_state::search_batch(
     const std::vector<std::vector<float>>& queries, std::uint32_t k,
-    const filter* where) {
+    const filter* where, std::chrono::steady_clock::time_point deadline) {
   auto p = plan(k, where);
   std::vector<std::vector<hit>> out(queries.size());
   if (p.want == 0) return out;
+  // Queries of a batch run one after another: each starts only within the
+  // request's deadline, so a long batch ends by it rather than long after.
+  auto in_time = [&](std::size_t i) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw store_error(errc::timeout, "the deadline passed with " +
+                                           std::to_string(i) + " of " +
+                                           std::to_string(queries.size()) +
+                                           " queries of the batch searched");
+  };
   if (p.scan) {
-    for (std::size_t i = 0; i < queries.size(); ++i)
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      in_time(i);
       out[i] = brute_force(queries[i], p);
+    }
     return out;
   }
   std::size_t n = queries.size(), fetch = p.first_fetch;
@@ -133,7 +146,10 @@ std::vector<std::vector<collection_state::hit>> collection_state::search_batch(
         rescore(queries[i].data(), qnorm, &dist[i * fetch], &labels[i * fetch],
                 fetch, p, float_slack(qnorm, blas), out[i]);
     // A query whose first fetch was not conclusive goes the single way.
-    if (v != verdict::done) out[i] = search_planned(queries[i], p);
+    if (v != verdict::done) {
+      in_time(i);
+      out[i] = search_planned(queries[i], p);
+    }
   }
   return out;
 }
@@ -230,6 +246,12 @@ std::vector<collection_state::hit> collection_state::index_search(
   for (std::size_t fetch = p.first_fetch;;
        fetch = std::min(p.candidates, fetch * 2)) {
     if (!opts_.hnsw && fetch >= p.candidates) return {};
+    // An HNSW search for `fetch` neighbours computes some tens of distances
+    // per neighbour (efSearch >= fetch): from candidates / 32 on, the
+    // exact scan is cheaper. Fetches grow so far only when the candidates'
+    // distances are too close together for float to rank (clustered data).
+    if (opts_.hnsw && fetch > p.first_fetch && fetch * 32 >= p.candidates)
+      return {};
     dist.assign(fetch, 0);
     labels.assign(fetch, -1);
     run_index(1, q.data(), fetch, p, dist.data(), labels.data());

@@ -297,7 +297,8 @@ void check_memory_uri(const store_uri& uri) {
 
 std::unique_ptr<cache_backend> make_memory_cache(const store_uri& uri,
                                                  std::uint32_t shard,
-                                                 std::uint32_t shards) {
+                                                 std::uint32_t shards,
+                                                 open_deadline) {
   auto [ns, total] = memory_settings_of(uri);
   auto store = uri.redacted();
   if (shards == 0 || shard >= shards)

@@ -55,14 +55,16 @@ void check_pgvector_uri(const store_uri& uri) {
 
 std::unique_ptr<vector_backend> make_pgvector_store(const store_uri& uri,
                                                     std::uint32_t,
-                                                    std::uint32_t) {
-  return std::make_unique<pgvector_store>(uri);
+                                                    std::uint32_t,
+                                                    open_deadline deadline) {
+  return std::make_unique<pgvector_store>(uri, deadline);
 }
 
-pgvector_store::pgvector_store(const store_uri& uri)
+pgvector_store::pgvector_store(const store_uri& uri, open_deadline deadline)
     : uri_(uri), opt_(parse_options(uri)) {
   try {
     conn_ = std::make_unique<pgv::connection>(uri_, opt_);
+    if (deadline != no_deadline) conn_->set_deadline(deadline);
     connect();
   } catch (const store_error& e) {
     // A server that is down now may be up at the first request.

@@ -60,6 +60,7 @@
 #include <memory>
 #include <string>
 
+#include "adapters/open_deadline.hpp"
 #include "adapters/vector_backend.hpp"
 #include "messages/store_uri.hpp"
 
@@ -81,9 +82,11 @@ class pgvector_store final : public vector_backend {
     std::int64_t build_memory_mb = 1024;
   };
 
-  // Parses the URI and tries to connect: a login the server rejects throws
-  // invalid_argument here; an unreachable server is retried on first use.
-  explicit pgvector_store(const store_uri& uri);
+  // Parses the URI and tries to connect (by `deadline`, see factories.hpp):
+  // a login the server rejects throws invalid_argument here; an unreachable
+  // server is retried on first use.
+  explicit pgvector_store(const store_uri& uri,
+                          open_deadline deadline = no_deadline);
   ~pgvector_store() override;
 
   vector_capabilities capabilities() const override;

@@ -48,11 +48,13 @@ bool all_digits(const std::string& s) {
 
 }  // namespace
 
-redis_cache::redis_cache(redis_options opts, const std::string& ns)
+redis_cache::redis_cache(redis_options opts, const std::string& ns,
+                         open_deadline deadline)
     : conn_(opts),
       pipelining_(opts.pipelining),
       prefix_(encode_namespace(ns) + ":"),
       match_(glob_escape(prefix_) + "*") {
+  if (deadline != no_deadline) conn_.set_deadline(deadline);
   conn_.ensure("open");
 }
 
@@ -297,11 +299,12 @@ void check_redis_uri(const store_uri& uri) {
 
 std::unique_ptr<cache_backend> make_redis_cache(const store_uri& uri,
                                                 std::uint32_t /*shard*/,
-                                                std::uint32_t /*shards*/) {
+                                                std::uint32_t /*shards*/,
+                                                open_deadline deadline) {
   // The state is in the server, so every worker is an interchangeable
   // connection: shard and shards do not matter here.
   auto [opts, ns] = redis_settings_of(uri);
-  return std::make_unique<redis_cache>(std::move(opts), ns);
+  return std::make_unique<redis_cache>(std::move(opts), ns, deadline);
 }
 
 }  // namespace storage

@@ -28,6 +28,7 @@
 #include <string>
 
 #include "adapters/cache_backend.hpp"
+#include "adapters/open_deadline.hpp"
 #include "adapters/redis/redis_cache_conn.hpp"
 #include "messages/limits.hpp"
 
@@ -35,7 +36,8 @@ namespace storage {
 
 class redis_cache final : public cache_backend {
  public:
-  redis_cache(redis_options opts, const std::string& ns);
+  redis_cache(redis_options opts, const std::string& ns,
+              open_deadline deadline = no_deadline);
 
   cache_capabilities capabilities() const override;
   // Socket timeouts: until the deadline, at most timeout_ms.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "adapters/cache_backend.hpp"
+#include "adapters/open_deadline.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -26,7 +27,8 @@ struct sqlite_cache_options {
 
 class sqlite_cache final : public cache_backend {
  public:
-  sqlite_cache(std::string store, sqlite_cache_options opts);
+  sqlite_cache(std::string store, sqlite_cache_options opts,
+               open_deadline deadline = no_deadline);
   ~sqlite_cache() override;
   sqlite_cache(const sqlite_cache&) = delete;
   sqlite_cache& operator=(const sqlite_cache&) = delete;

@@ -1,5 +1,6 @@
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -20,16 +21,20 @@ namespace {
 // Runs `sql`, retrying while the file is busy. Switching to WAL and creating
 // the schema can return SQLITE_BUSY without calling the busy handler (SQLite
 // avoids a lock-upgrade deadlock that way) when several connections open a
-// new file at once; the retries stay within the busy timeout.
-int exec_when_free(sqlite3* db, const char* sql, std::int64_t timeout_ms,
+// new file at once. Every statement of the opening, retries and the busy
+// handler's waits included, ends by `until`.
+int exec_when_free(sqlite3* db, const char* sql,
+                   std::chrono::steady_clock::time_point until,
                    int (*row)(void*, int, char**, char**) = nullptr,
                    void* out = nullptr) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    until - std::chrono::steady_clock::now())
+                    .count();
+    sqlite3_busy_timeout(db, static_cast<int>(std::max<std::int64_t>(left, 1)));
     int rc = sqlite3_exec(db, sql, row, out, nullptr);
     if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) ||
-        std::chrono::steady_clock::now() >= deadline)
+        std::chrono::steady_clock::now() >= until)
       return rc;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -52,7 +57,8 @@ void sqlite_cache::raise_open_failure(int rc) {
   raise_sqlite(db_, rc, store_, "open");
 }
 
-sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
+sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts,
+                           open_deadline deadline)
     : store_(std::move(store)), opts_(std::move(opts)) {
   if (opts_.path.empty())
     throw store_error(errc::invalid_argument,
@@ -67,14 +73,17 @@ sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
       nullptr);
   try {
     if (rc != SQLITE_OK) raise_open_failure(rc);
-    sqlite3_busy_timeout(db_, static_cast<int>(opts_.busy_timeout_ms));
+    // A file another connection holds is waited for busy_timeout_ms, and
+    // not past the deadline of the request the adapter is made for.
+    auto until = std::min(std::chrono::steady_clock::now() +
+                              std::chrono::milliseconds(opts_.busy_timeout_ms),
+                          deadline);
     char mode[16] = {};
     auto copy_mode = [](void* out, int, char** vals, char**) {
       if (vals[0]) std::snprintf(static_cast<char*>(out), 16, "%s", vals[0]);
       return 0;
     };
-    rc = exec_when_free(db_, "PRAGMA journal_mode=WAL", opts_.busy_timeout_ms,
-                        copy_mode, mode);
+    rc = exec_when_free(db_, "PRAGMA journal_mode=WAL", until, copy_mode, mode);
     if (rc != SQLITE_OK) raise_sqlite(db_, rc, store_, "open");
     if (std::string(mode) != "wal")
       throw store_error(errc::backend_unavailable,
@@ -83,11 +92,11 @@ sqlite_cache::sqlite_cache(std::string store, sqlite_cache_options opts)
                         "open", store_);
     // NORMAL in WAL mode: an acknowledged write survives a process crash;
     // only a power loss may lose the last transactions.
-    rc =
-        exec_when_free(db_, "PRAGMA synchronous=NORMAL", opts_.busy_timeout_ms);
-    if (rc == SQLITE_OK)
-      rc = exec_when_free(db_, schema, opts_.busy_timeout_ms);
+    rc = exec_when_free(db_, "PRAGMA synchronous=NORMAL", until);
+    if (rc == SQLITE_OK) rc = exec_when_free(db_, schema, until);
     if (rc != SQLITE_OK) raise_sqlite(db_, rc, store_, "open");
+    // Until a request sets its own (set_deadline).
+    sqlite3_busy_timeout(db_, static_cast<int>(opts_.busy_timeout_ms));
     stmts_.assign(s_count, nullptr);
     for (int i = 0; i < s_count; ++i) {
       rc = sqlite3_prepare_v3(db_, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -134,8 +143,10 @@ void check_sqlite_uri(const store_uri& uri) {
 }
 
 std::unique_ptr<cache_backend> make_sqlite_cache(const store_uri& uri,
-                                                 std::uint32_t, std::uint32_t) {
-  return std::make_unique<sqlite_cache>(uri.redacted(), sqlite_options_of(uri));
+                                                 std::uint32_t, std::uint32_t,
+                                                 open_deadline deadline) {
+  return std::make_unique<sqlite_cache>(uri.redacted(), sqlite_options_of(uri),
+                                        deadline);
 }
 
 }  // namespace storage

@@ -12,7 +12,9 @@ void raise_sqlite(sqlite3* db, int rc, const std::string& store,
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       code = errc::timeout;
-      what += " (another connection held the lock past busy_timeout_ms)";
+      what +=
+          " (another connection held the lock past busy_timeout_ms or the "
+          "request's deadline)";
       break;
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:

@@ -208,6 +208,59 @@ TEST_P(faiss_store_test, batch_search_equals_one_by_one) {
             errc::invalid_argument);
 }
 
+// Records so close together that float cannot rank them: every fetch is
+// inconclusive, and the search ends in an exact scan (for HNSW long before
+// its fetch reaches the whole collection), with the contract's answer.
+TEST_P(faiss_store_test, clustered_records_are_ranked_exactly) {
+  std::mt19937 rng(5);
+  auto s = open("&exact_below=0");
+  s->create_collection({"near", 16, metric::l2});
+  auto base = random_vector(rng, 16);
+  std::vector<vector_record> records;
+  for (int i = 0; i < 4000; ++i) {
+    auto v = base;
+    for (auto& x : v) x += 1e-4f * random_vector(rng, 1)[0];
+    records.push_back(rec("r" + std::to_string(i), v));
+  }
+  s->upsert("near", records);
+  batch_search_request batch;
+  batch.k = 3;
+  for (int q = 0; q < 12; ++q)
+    batch.queries.push_back(
+        records[static_cast<std::size_t>(q * 300)].embedding);
+  auto got = s->search_batch("near", batch);
+  ASSERT_EQ(got.size(), batch.queries.size());
+  for (std::size_t q = 0; q < got.size(); ++q) {
+    auto want = reference(records, metric::l2, batch.queries[q], 3, nullptr);
+    ASSERT_EQ(got[q].size(), want.size()) << q;
+    for (std::size_t j = 0; j < want.size(); ++j) {
+      EXPECT_EQ(got[q][j].id, want[j].second) << q;
+      EXPECT_EQ(got[q][j].distance, want[j].first) << q;
+    }
+  }
+}
+
+// A batch's queries run one after another: past the request's deadline the
+// rest are not run, and the answer is timeout, not a late full answer.
+TEST_P(faiss_store_test, a_batch_past_its_deadline_times_out) {
+  std::mt19937 rng(9);
+  auto s = open("&exact_below=100000");  // every query an exact scan
+  s->create_collection({"many", 24, metric::l2});
+  std::vector<vector_record> records;
+  for (int i = 0; i < 3000; ++i)
+    records.push_back(rec("r" + std::to_string(i), random_vector(rng, 24)));
+  s->upsert("many", records);
+  batch_search_request batch;
+  batch.k = 5;
+  for (int q = 0; q < 2000; ++q)
+    batch.queries.push_back(random_vector(rng, 24));
+  s->set_deadline(std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(1));
+  EXPECT_EQ(code_of([&] { s->search_batch("many", batch); }), errc::timeout);
+  s->set_deadline(std::chrono::steady_clock::time_point::max());
+  EXPECT_EQ(s->search_batch("many", batch).size(), batch.queries.size());
+}
+
 INSTANTIATE_TEST_SUITE_P(index, faiss_store_test,
                          ::testing::Values("flat", "hnsw"));
 

@@ -91,6 +91,34 @@ TEST(pgvector_connection, silent_server_times_out) {
   ::close(fd);
 }
 
+// Made for a request (as a pool's worker makes its adapter), the connect to
+// a silent server ends by that request's deadline, not after 3 s.
+TEST(pgvector_connection,
+     an_adapter_made_for_a_request_connects_by_its_deadline) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto uri =
+      "pgvector://u:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+      "/db";
+  auto start = std::chrono::steady_clock::now();
+  auto code = code_of([&] {
+    make_pgvector_store(store_uri::parse(uri), 0, 1,
+                        start + std::chrono::milliseconds(300))
+        ->count("abc");
+  });
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(code == errc::timeout || code == errc::backend_unavailable)
+      << to_string(code);
+  EXPECT_LT(took, std::chrono::milliseconds(1500));
+  ::close(fd);
+}
+
 // The server ends our session (as on a restart): the next call reconnects.
 TEST_F(pgvector, reconnects_after_the_session_is_killed) {
   make(2);

@@ -346,6 +346,22 @@ TEST(RedisCacheFaults, NothingListeningIsBackendUnavailableAtOnce) {
   EXPECT_NE(what.find(host), std::string::npos) << what;
 }
 
+// Made for a request (as a pool's worker makes its adapter), the login ends
+// by that request's deadline, not by timeout_ms.
+TEST(RedisCacheFaults, AnAdapterMadeForARequestLogsInByItsDeadline) {
+  auto [fd, host] = loopback_port(true);
+  auto start = clock_type::now();
+  auto what = expect_error(errc::timeout, [&] {
+    make_redis_cache(store_uri::parse("redis://" + host + "/0?timeout_ms=5000"),
+                     0, 1, clock_type::now() + 300ms);
+  });
+  auto took = clock_type::now() - start;
+  close(fd);
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 1500ms);
+  EXPECT_NE(what.find(host), std::string::npos) << what;
+}
+
 TEST(RedisCacheFaults, ServerThatNeverAnswersTimesOut) {
   auto [fd, host] = loopback_port(true);
   auto start = clock_type::now();

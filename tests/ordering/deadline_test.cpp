@@ -53,6 +53,22 @@ TEST(deadlines, a_timed_out_write_never_happens_later) {
   EXPECT_EQ(await(cache.get("after")), "2");
 }
 
+// A worker makes its adapter at its first request, and opening the file
+// waits for the lock as well: that wait ends by the request's deadline, not
+// by busy_timeout_ms (5 s), and the next request opens the file.
+TEST(deadlines, a_first_request_to_a_locked_file_ends_by_its_deadline) {
+  runtime rt;
+  auto path = fresh_dir() + "/locked-at-open.db";
+  sqlite_file_lock lock(path);  // before the store's schema exists
+  auto cache = rt.open_cache("sqlite://" + path + "?timeout_ms=400");
+  auto start = clock::now();
+  EXPECT_TRUE(fails_with(errc::timeout, [&] { await(cache.set("k", "v")); }));
+  EXPECT_LT(elapsed_ms(start), 400 + 600);
+  lock.release();
+  await(cache.set("k", "v"));
+  EXPECT_EQ(await(cache.get("k")), "v");
+}
+
 TEST(deadlines, max_inflight_holds_while_the_backend_is_stuck) {
   runtime rt;
   auto path = fresh_dir() + "/stuck.db";

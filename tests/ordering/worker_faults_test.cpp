@@ -74,12 +74,13 @@ pool_spec<vector_backend> failing_pool(const std::string& uri) {
   auto spec = vector_pool_for(uri);
   auto real = spec.make_backend;
   spec.make_backend =
-      [real](std::uint32_t i) -> std::unique_ptr<vector_backend> {
+      [real](std::uint32_t i,
+             open_deadline deadline) -> std::unique_ptr<vector_backend> {
     if (server_down)
       throw store_error(errc::backend_unavailable, "server still down", "open",
                         "faiss://test");
     ++adapters_made;
-    return std::make_unique<failing_faiss>(real(i));
+    return std::make_unique<failing_faiss>(real(i, deadline));
   };
   return spec;
 }
