@@ -70,42 +70,44 @@ TEST(pgvector_connection, unreachable_server_fails_fast_naming_host_port) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }
 
+// A loopback port that accepts TCP and never speaks; closed on destruction.
+struct silent_server {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  std::string port;
+  silent_server() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(fd, 8), 0);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = std::to_string(ntohs(addr.sin_port));
+  }
+  silent_server(const silent_server&) = delete;
+  silent_server& operator=(const silent_server&) = delete;
+  ~silent_server() { ::close(fd); }
+};
+
 // A peer that accepts TCP but never speaks: the connect gives up after
 // min(timeout_ms, 3 s) without a request deadline (here timeout_ms is the
 // default, 10 s).
 TEST(pgvector_connection, silent_server_times_out) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto port = std::to_string(ntohs(addr.sin_port));
+  silent_server silent;
+  auto& port = silent.port;
   auto start = std::chrono::steady_clock::now();
   auto [code, what] = error_of("pgvector://u:pw@127.0.0.1:" + port + "/db");
   EXPECT_EQ(code, errc::backend_unavailable);
   EXPECT_NE(what.find("127.0.0.1:" + port), std::string::npos) << what;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
-  ::close(fd);
 }
 
 // Made for a request (as a pool's worker makes its adapter), the connect to
 // a silent server ends by that request's deadline, not after 3 s.
 TEST(pgvector_connection,
      an_adapter_made_for_a_request_connects_by_its_deadline) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  auto uri =
-      "pgvector://u:pw@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
-      "/db";
+  silent_server silent;
+  auto uri = "pgvector://u:pw@127.0.0.1:" + silent.port + "/db";
   auto start = std::chrono::steady_clock::now();
   auto code = code_of([&] {
     make_pgvector_store(store_uri::parse(uri), 0, 1,
@@ -116,7 +118,6 @@ TEST(pgvector_connection,
   EXPECT_TRUE(code == errc::timeout || code == errc::backend_unavailable)
       << to_string(code);
   EXPECT_LT(took, std::chrono::milliseconds(1500));
-  ::close(fd);
 }
 
 // The server ends our session (as on a restart): the next call reconnects.
