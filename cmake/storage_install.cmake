@@ -12,7 +12,8 @@ set(storage_public_headers
   messages/interfaces.hpp messages/limits.hpp messages/record_codec.hpp
   messages/records.hpp
   messages/store_uri.hpp messages/value.hpp
-  adapters/cache_backend.hpp adapters/vector_backend.hpp
+  adapters/cache_backend.hpp adapters/open_deadline.hpp
+  adapters/vector_backend.hpp
   actors/migration/migration.hpp actors/migration/migration_verifier.hpp
   actors/pool/pool_spec.hpp actors/pool/inline_policy.hpp
   runtime/backend_factory.hpp runtime/cache_store.hpp
