@@ -54,7 +54,7 @@ redis_cache::redis_cache(redis_options opts, const std::string& ns,
       pipelining_(opts.pipelining),
       prefix_(encode_namespace(ns) + ":"),
       match_(glob_escape(prefix_) + "*") {
-  if (deadline != no_deadline) conn_.set_deadline(deadline);
+  conn_.set_deadline(deadline);  // none: the options' own limits
   conn_.ensure("open");
 }
 
