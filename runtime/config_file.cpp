@@ -80,7 +80,7 @@ class ini_parser {
       else if (c == '[')
         section = read_header();
       else if (name_start(c))
-        read_key_value(out[section]);
+        read_key_value(section, out[section]);
       else
         fail("unexpected " + shown(c) +
              " (expected a key, a [section] or a ; comment)");
@@ -167,7 +167,7 @@ class ini_parser {
     return key;
   }
 
-  void read_key_value(ini_section& section) {
+  void read_key_value(const std::string& name, ini_section& section) {
     entry value;
     auto key = read_assignment(0, value);
     skip_blanks();
@@ -176,7 +176,17 @@ class ini_parser {
     else if (peek() != '\n' && peek() != eof)
       fail("unexpected " + shown(peek()) + " after the value of '" + key +
            "' (a comment starts with ';')");
-    // The last one wins, as in actor_system_config::parse.
+    // A store named twice is a mistake whichever one was meant: nothing
+    // says which. Elsewhere the last one wins, as in
+    // actor_system_config::parse.
+    auto was = section.find(key);
+    if (name == "stores" && was != section.end())
+      throw store_error(errc::invalid_argument,
+                        path_ + ":" + std::to_string(value.line) + ": store '" +
+                            key +
+                            "' is named twice in [stores] "
+                            "(first at line " +
+                            std::to_string(was->second.line) + ")");
     section[key] = std::move(value);
   }
 

@@ -27,7 +27,8 @@
 
 namespace storage {
 
-// key -> string value of one section; a repeated key's last value. Throws
+// key -> string value of one section; a repeated key's last value (as CAF
+// reads it), but a store named twice in [stores] is an error. Throws
 // store_error(invalid_argument) if the file cannot be read or parsed, or a
 // key of the section is empty, a list or a map.
 std::map<std::string, std::string> read_section(const std::string& path,

@@ -16,6 +16,7 @@
 #include "runtime/node_inbox.hpp"
 #include "runtime/remote_store.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/runtime_internals.hpp"
 
 namespace storage {
 
@@ -43,13 +44,14 @@ namespace {
 // A node announces only stores it holds. A faiss:// directory is taken at
 // its first request, one lock per shard (faiss_dir_lock.hpp); a count
 // reaches every shard, so another holder is found now (conflict), not by
-// the node's first client. Which collection is counted does not matter.
-void hold_faiss_directory(vector_store& vs) {
+// the node's first client. Which collection is counted does not matter, and
+// the count is the node's own: the store's stats leave it out.
+void hold_faiss_directory(runtime& rt, const std::string& name,
+                          std::chrono::milliseconds timeout) {
   try {
-    vs.count("storage-serve-probe").get();
+    runtime_internals::open_backend(rt, name, "storage-serve-probe", timeout);
   } catch (const store_error& e) {
-    if (e.code() != errc::collection_not_found)
-      throw store_error(e.code(), e.message(), "serve", e.store());
+    throw store_error(e.code(), e.message(), "serve", e.store());
   }
 }
 
@@ -108,7 +110,8 @@ node_server::node_server(runtime& rt, serve_options opts)
     caf::strong_actor_ptr h;
     if (kind == store_kind::vector) {
       auto vs = rt.open_vector(name);
-      if (parsed.scheme() == "faiss") hold_faiss_directory(vs);
+      if (parsed.scheme() == "faiss")
+        hold_faiss_directory(rt, name, deadline_of(parsed));
       h = caf::actor_cast<caf::strong_actor_ptr>(vs.actor());
     } else {
       h = caf::actor_cast<caf::strong_actor_ptr>(rt.open_cache(name).actor());

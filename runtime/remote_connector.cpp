@@ -11,12 +11,14 @@
 #include "messages/store_uri.hpp"
 #include "runtime/node_server.hpp"
 #include "runtime/remote_link.hpp"
+#include "runtime/tls_probe.hpp"
 
 namespace storage {
 
 namespace {
 
 using nconnect_atom = caf::atom_constant<caf::atom("nconnect")>;
+using nprobe_atom = caf::atom_constant<caf::atom("nprobe")>;
 
 constexpr auto first_backoff = std::chrono::milliseconds(50);
 constexpr auto max_backoff = std::chrono::milliseconds(1000);
@@ -47,6 +49,17 @@ class remote_handle final : public caf::monitorable_actor {
  private:
   std::shared_ptr<remote_link_state> state_;
 };
+
+// Probes a TLS node on a thread of its own (tls_probe.hpp: it blocks up to
+// its wait), answers why it is silent ("" if it is not), and ends.
+caf::behavior tls_prober(caf::event_based_actor* self) {
+  return {[self](nprobe_atom, const std::string& host, std::uint16_t port,
+                 std::int64_t wait_ms) {
+    self->quit();
+    return silent_tls_peer(host, port, std::chrono::milliseconds(wait_ms))
+        .value_or("");
+  }};
+}
 
 struct connector_state {
   caf::strong_actor_ptr remote;
@@ -128,6 +141,19 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
             },
             [=](caf::error& e) { failed(greeting_error(e, spec, "open")); });
   };
+  auto connect = [=](std::chrono::milliseconds wait) {
+    self->request(mm, wait, caf::connect_atom::value, spec.host, spec.port)
+        .then([=](caf::node_id&, caf::strong_actor_ptr& dir,
+                  std::set<std::string>&) { greet(std::move(dir)); },
+              [=](caf::error& e) {
+                auto why = self->system().render(e);
+                if (e == caf::sec::disconnect_during_handshake)
+                  why +=
+                      " (does one side use TLS and the other not, or "
+                      "are their certificates from different CAs?)";
+                failed(unavailable("cannot reach node " + where + ": " + why));
+              });
+  };
   return {
       [=](nconnect_atom) {
         if (self->state.attempting || self->state.remote) return;
@@ -135,18 +161,24 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
         link->connecting();
         auto wait =
             std::min<std::chrono::milliseconds>(spec.timeout, max_connect_wait);
-        self->request(mm, wait, caf::connect_atom::value, spec.host, spec.port)
-            .then([=](caf::node_id&, caf::strong_actor_ptr& dir,
-                      std::set<std::string>&) { greet(std::move(dir)); },
-                  [=](caf::error& e) {
-                    auto why = self->system().render(e);
-                    if (e == caf::sec::disconnect_during_handshake)
-                      why +=
-                          " (does one side use TLS and the other not, or "
-                          "are their certificates from different CAs?)";
-                    failed(
-                        unavailable("cannot reach node " + where + ": " + why));
-                  });
+        if (!spec.tls) return connect(wait);
+        // A silent TLS node would leave CAF a handshake without a timeout,
+        // which the actor system's shutdown waits for (tls_probe.hpp).
+        auto prober = self->spawn<caf::detached>(tls_prober);
+        self->request(prober, wait + std::chrono::seconds(1),
+                      nprobe_atom::value, spec.host, spec.port,
+                      static_cast<std::int64_t>(wait.count()))
+            .then(
+                [=](const std::string& silent) {
+                  if (!silent.empty())
+                    return failed(unavailable("cannot reach node " + where +
+                                              ": it " + silent));
+                  connect(wait);
+                },
+                [=](caf::error& e) {
+                  failed(unavailable("cannot reach node " + where + ": " +
+                                     self->system().render(e)));
+                });
       },
   };
 }

@@ -16,9 +16,11 @@ constexpr auto relay_idle = std::chrono::seconds(30);
 
 // ---- reply_relay -----------------------------------------------------------
 
-reply_relay::reply_relay(caf::actor_config& cfg, caf::weak_actor_ptr handle)
+reply_relay::reply_relay(caf::actor_config& cfg, caf::weak_actor_ptr handle,
+                         std::string store)
     : caf::monitorable_actor(cfg),
       handle_(std::move(handle)),
+      store_(std::move(store)),
       last_use_(remote_clock::now()) {}
 
 caf::message_id reply_relay::add(caf::strong_actor_ptr sender,
@@ -43,7 +45,19 @@ void reply_relay::enqueue(caf::mailbox_element_ptr what,
     p = std::move(it->second);
     pending_.erase(it);
   }
-  answer(p, what->move_content_to_message(), eu);
+  auto msg = what->move_content_to_message();
+  // The node names the store by its own URI (a path on the node, maybe a
+  // server's address); the caller knows it by the caf:// URI it opened,
+  // which is what vector_store::name() and cache_store::name() say.
+  if (msg.match_elements<caf::error>()) {
+    auto& e = msg.get_mutable_as<caf::error>(0);
+    if (e.category() == error_category) {
+      auto failure = from_caf_error(e, "", "");
+      e = to_caf_error(store_error(failure.code(), failure.message(),
+                                   failure.operation(), store_));
+    }
+  }
+  answer(p, std::move(msg), eu);
 }
 
 void reply_relay::answer(pending& p, caf::message msg,
@@ -167,7 +181,7 @@ reply_relay& remote_link_state::relay_for(connection& c,
   if (!slot) {
     caf::actor_config cfg;
     slot = caf::make_actor<reply_relay, caf::strong_actor_ptr>(
-        sys_.next_actor_id(), sys_.node(), &sys_, cfg, handle_);
+        sys_.next_actor_id(), sys_.node(), &sys_, cfg, handle_, spec_.display);
   }
   return *static_cast<reply_relay*>(
       caf::actor_cast<caf::abstract_actor*>(slot));

@@ -31,7 +31,10 @@ using remote_clock = std::chrono::steady_clock;
 // their sender, so the node answers the relay, which answers the caller.
 class reply_relay final : public caf::monitorable_actor {
  public:
-  reply_relay(caf::actor_config& cfg, caf::weak_actor_ptr handle);
+  // `store`: the caf:// URI the caller opened (redacted), which the node's
+  // errors are given in place of the node's own name for the store.
+  reply_relay(caf::actor_config& cfg, caf::weak_actor_ptr handle,
+              std::string store);
 
   const char* name() const override { return "reply_relay"; }
 
@@ -57,6 +60,7 @@ class reply_relay final : public caf::monitorable_actor {
   void answer(pending& p, caf::message msg, caf::execution_unit* eu);
 
   caf::weak_actor_ptr handle_;
+  std::string store_;
   std::mutex mtx_;
   std::uint64_t next_ = 0;
   remote_clock::time_point last_use_;

@@ -5,6 +5,7 @@
 #include "runtime/caf_thread_guard.hpp"
 #include "runtime/live_coordinator.hpp"
 #include "runtime/runtime_impl.hpp"
+#include "runtime/runtime_internals.hpp"
 #include "runtime/tls_files.hpp"
 
 namespace storage {
@@ -282,6 +283,31 @@ void runtime::swap(const std::string& uri_or_name, const std::string& new_uri) {
                       "swap");
   }
   if (failure) throw from_caf_error(failure, "swap", redact_uri(uri_or_name));
+}
+
+void runtime_internals::open_backend(runtime& rt, const std::string& name,
+                                     const std::string& collection,
+                                     std::chrono::milliseconds timeout) {
+  caf_thread_guard caf_thread;
+  auto& impl = *rt.impl_;
+  vector_router_actor router;
+  {
+    std::lock_guard<std::mutex> guard(impl.mtx);
+    auto v = impl.find(impl.vectors, rt.resolve(name));
+    if (!v)
+      throw store_error(errc::invalid_argument,
+                        "no open vector store named '" + redact_uri(name) + "'",
+                        "open");
+    router = v->router;
+  }
+  caf::error failure;
+  caf::scoped_actor self{impl.sys};
+  self->request(router, timeout, vcount_atom::value, collection)
+      .receive([](std::uint64_t) {},
+               [&](caf::error& e) { failure = std::move(e); });
+  if (!failure) return;
+  auto e = from_caf_error(failure, "open", redact_uri(name));
+  if (e.code() != errc::collection_not_found) throw e;
 }
 
 live_migration runtime::migrate_live(const std::string& uri_or_name,

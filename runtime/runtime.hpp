@@ -127,6 +127,7 @@ class runtime {
   caf::actor_system& system();
 
  private:
+  friend struct runtime_internals;  // the node server (runtime_internals.hpp)
   struct impl;
   std::unique_ptr<impl> impl_;
 };

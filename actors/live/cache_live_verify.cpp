@@ -81,11 +81,15 @@ void compare_keys(self_ptr self, const ids& keys,
   one(d->target, 1);
 }
 
-// Of `keys`, those neither side expires within the slack; done(error, rest).
+// Of `keys`, those neither side expires within the slack and one side still
+// holds; done(error, rest).
 void drop_expiring(self_ptr self, const ids& keys,
                    std::function<void(const caf::error&, ids&)> done) {
   auto d = self->state.dual;
   auto keep = std::make_shared<std::vector<bool>>(keys.size(), true);
+  // Gone from both sides by now: it expired between the two reads of
+  // compare_keys (found on one, not the other), and is equal now.
+  auto absent = std::make_shared<std::vector<int>>(keys.size(), 0);
   auto left = std::make_shared<std::size_t>(keys.size() * 2);
   auto failed = std::make_shared<bool>(false);
   if (keys.empty()) {
@@ -109,9 +113,10 @@ void drop_expiring(self_ptr self, const ids& keys,
             auto& t = got.front();
             if (t.exists && t.ttl && *t.ttl <= expiry_slack_ms)
               (*keep)[i] = false;
+            if (!t.exists) ++(*absent)[i];
             if (--*left > 0) return;
             for (std::size_t k = 0; k < keys.size(); ++k)
-              if ((*keep)[k]) rest.push_back(keys[k]);
+              if ((*keep)[k] && (*absent)[k] < 2) rest.push_back(keys[k]);
             done(caf::error{}, rest);
           });
 }

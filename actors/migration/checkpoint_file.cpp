@@ -1,6 +1,7 @@
 #include "actors/migration/checkpoint_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -93,6 +94,33 @@ std::string data_of(const std::string& uri) {
   return out;
 }
 
+// A run killed between creating its temporary file and renaming it leaves
+// `<path>.tmp.<pid>` behind. Removes those of processes that are gone; a
+// live process's file may be a save in progress (two runs on one file is
+// the user's mistake, but not one to make worse).
+void remove_leftovers(const std::string& path) {
+  namespace fs = std::filesystem;
+  auto target = fs::path(path);
+  auto dir =
+      target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  auto prefix = target.filename().string() + ".tmp.";
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    auto name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix))
+      continue;
+    auto digits = name.substr(prefix.size());
+    if (digits.size() > 9 ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+      ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 checkpoint_file checkpoint_file::open(const std::string& path,
@@ -100,6 +128,7 @@ checkpoint_file checkpoint_file::open(const std::string& path,
                                       const std::string& target) {
   checkpoint_file f;
   f.path_ = path;
+  remove_leftovers(path);
   std::ifstream in(path);
   if (!in) {
     // A path that cannot be written is the caller's mistake, named before

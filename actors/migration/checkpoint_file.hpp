@@ -12,7 +12,8 @@
 // entry reads as copied_all and completed, as it did then. Every save replaces
 // the file atomically (temporary file, fsync, rename, fsync of the directory),
 // so a SIGKILL or a power cut leaves either the old state or the new one, never
-// a torn file.
+// a torn file. The temporary file (`<path>.tmp.<pid>`) a killed run leaves
+// is removed by the next open.
 #pragma once
 
 #include <cstdint>

@@ -110,10 +110,12 @@ repair_outcome repair_cache(caf::actor_system& sys,
   // kept only digests.
   std::string cursor;
   while (!to_copy.empty()) {
+    // Asked, not answered: a TTL read is what was left no earlier than
+    // this, so the copy never outlives the source's key.
+    auto read_at = now_unix_ms();
     auto p = blocking_request<cache_scan_page>(self, source, "repair",
                                                opts.source_name,
                                                cscan_atom::value, cursor, page);
-    auto read_at = now_unix_ms();
     std::vector<cache_entry> batch;
     for (auto& e : p.entries) {
       auto it = to_copy.find(e.key);

@@ -3,6 +3,7 @@
 // same checks a single search's does.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -167,7 +168,8 @@ std::vector<std::vector<search_hit>> chroma_store::query_many(
     const auto& query = queries[q];
     json cols = chroma_query_columns(r, q);
     std::size_t raw = cols.contains("ids") ? cols["ids"].size() : 0;
-    double farthest = 0;
+    // Not 0: inner-product distances go below zero.
+    double farthest = -std::numeric_limits<double>::infinity();
     std::vector<scored> cand;
     for (std::size_t i = 0; i < raw; ++i) {
       auto rec = chroma_record(cols, i);

@@ -183,16 +183,19 @@ scan_page pgvector_store::scan(const std::string& collection,
     pgv::check_text(after, "cursor");
     auto c = lookup(collection);
     pgv::params p;
-    // The id column is COLLATE "C": comparison and order are bytewise.
-    auto r =
-        conn_->exec("SELECT " + std::string(columns) + " FROM " + c.table +
-                        " WHERE id > " + p.add(after) + " ORDER BY id LIMIT " +
-                        p.add(std::to_string(limit)) + "::bigint",
-                    p);
+    // The id column is COLLATE "C": comparison and order are bytewise. One
+    // row past the page tells whether there is another: a collection that
+    // fills its last page exactly ends there, as on every backend.
+    auto r = conn_->exec(
+        "SELECT " + std::string(columns) + " FROM " + c.table + " WHERE id > " +
+            p.add(after) + " ORDER BY id LIMIT " +
+            p.add(std::to_string(std::uint64_t{limit} + 1)) + "::bigint",
+        p);
     scan_page page;
-    for (int i = 0; i < r.rows(); ++i)
-      page.records.push_back(pgv::read_record(r, i));
-    if (page.records.size() == limit) page.next_cursor = page.records.back().id;
+    const auto rows = static_cast<std::uint64_t>(r.rows());
+    for (std::uint64_t i = 0; i < std::min<std::uint64_t>(rows, limit); ++i)
+      page.records.push_back(pgv::read_record(r, static_cast<int>(i)));
+    if (rows > limit) page.next_cursor = page.records.back().id;
     return page;
   });
 }

@@ -263,6 +263,26 @@ TEST_P(VectorBasic, InvalidBatchWritesNothing) {
       fails_with(errc::invalid_argument, [&] { await(vs().get(c, {""})); }));
 }
 
+// A collection that fills its last page exactly ends with that page: no
+// extra empty one (pgvector gave one; found by an outside audit).
+TEST_P(VectorBasic, AFullLastPageIsTheLast) {
+  auto c = create("fullpage", 2);
+  std::vector<vector_record> batch;
+  for (int i = 0; i < 14; ++i)
+    batch.push_back(rec("r" + std::to_string(10 + i), {1, 1}));
+  await(vs().upsert(c, batch));
+  auto first = await(vs().scan(c, "", 7));
+  ASSERT_EQ(first.records.size(), 7u);
+  EXPECT_EQ(first.next_cursor, "r16");
+  auto second = await(vs().scan(c, first.next_cursor, 7));
+  ASSERT_EQ(second.records.size(), 7u);
+  EXPECT_EQ(second.records.back().id, "r23");
+  EXPECT_EQ(second.next_cursor, "");
+  auto whole = await(vs().scan(c, "", 14));
+  EXPECT_EQ(whole.records.size(), 14u);
+  EXPECT_EQ(whole.next_cursor, "");
+}
+
 TEST_P(VectorBasic, ScanPagesCoverAllIdsInBytewiseOrder) {
   auto c = create("scan", 2);
   std::vector<std::string> ids{"b",  "B", "a", "A",  "_x", "c10", "c2",

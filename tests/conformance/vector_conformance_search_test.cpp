@@ -107,6 +107,33 @@ TEST_P(VectorSearch, TiesOrderByIdBytewise) {
   }
 }
 
+// More tied records than a backend fetches beyond k (Chroma: k + 10), at a
+// negative inner-product distance: the fetch ends inside the tie, and the
+// rest of the tie must still be looked at (Chroma took a fetch as settled
+// when its k-th distance was below zero; found by an outside audit).
+TEST_P(VectorSearch, ALongTieAtANegativeDistanceOrdersById) {
+  for (auto m : {metric::ip, metric::l2, metric::cosine}) {
+    SCOPED_TRACE(to_string(m));
+    auto c = create(std::string("longtie_") + to_string(m), 2, m);
+    std::vector<std::string> ids;
+    std::vector<vector_record> batch;
+    for (int i = 24; i >= 1; --i) {
+      ids.push_back("t" + std::to_string(i));
+      batch.push_back(rec(ids.back(), {0.6f, 0.8f}));
+    }
+    await(vs().upsert(c, batch));
+    std::sort(ids.begin(), ids.end());  // t1 t10 t11 ... t19 t2 t20 ...
+    for (std::uint32_t k : {1u, 3u, 5u, 12u}) {
+      std::vector<std::string> want(ids.begin(), ids.begin() + k);
+      EXPECT_EQ(search_ids(c, {3, 4}, k), want) << "k=" << k;
+      EXPECT_EQ(
+          search_ids(c, {3, 4}, k, filter::nin("none", {std::string("x")})),
+          want)
+          << "k=" << k << ", filtered";
+    }
+  }
+}
+
 // Vectors of one direction: rounding may put their cosine similarity a hair
 // past 1, which must not make a distance negative (pgvector clamps it).
 TEST_P(VectorSearch, CosineDistancesOfOneDirectionAreNeverNegative) {

@@ -5,7 +5,11 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "actors/migration/migration.hpp"
 #include "migration/migration_support.hpp"
@@ -136,6 +140,27 @@ TEST_F(pipeline, a_checkpoint_of_other_stores_is_refused) {
   o.target_name = "faiss://elsewhere";
   EXPECT_TRUE(
       test::fails_with(errc::invalid_argument, [&] { migrate("docs", o); }));
+}
+
+// A run killed mid-save leaves `<file>.tmp.<pid>`; the next run removes
+// it, but not the file of a process that is still alive.
+TEST_F(pipeline, a_killed_runs_temporary_checkpoint_is_removed) {
+  fill(*src_, "docs", 4, metric::l2, 10);
+  pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  auto left = cp_ + ".tmp." + std::to_string(dead);
+  auto alive = cp_ + ".tmp.1";  // init never goes away
+  auto other = dir_ + "/other.json.tmp." + std::to_string(dead);
+  for (auto& p : {left, alive, other}) std::ofstream(p) << "{";
+  auto o = options();
+  o.checkpoint_file = cp_;
+  EXPECT_EQ(migrate("docs", o).copied, 10u);
+  EXPECT_FALSE(std::filesystem::exists(left));
+  EXPECT_TRUE(std::filesystem::exists(alive));
+  EXPECT_TRUE(std::filesystem::exists(other));
+  EXPECT_TRUE(std::filesystem::exists(cp_));
 }
 
 TEST_F(pipeline, verification_names_differing_ids) {

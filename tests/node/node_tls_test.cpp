@@ -4,6 +4,8 @@
 // others get an error within their deadline, not a hang.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -165,6 +167,60 @@ TEST_F(node_tls, an_encrypted_key_needs_its_passphrase_up_front) {
 }
 
 // Also CAF's dotted spelling of the keys (openssl.certificate=...).
+// A TLS node that accepts connections and never answers them (frozen):
+// CAF 0.17.6's OpenSSL module would wait for such a handshake without a
+// timeout, and the actor system's shutdown with it -- a storectl command
+// against a frozen node printed nothing for over ten minutes. Calls end by
+// their deadline, and so do ~runtime and storectl (tls_probe.hpp).
+TEST_F(node_tls, a_frozen_node_holds_no_one_past_the_deadline) {
+  test::served_node node({{"cache", "sqlite://" + dir_ + "/c.db"}},
+                         openssl_section("node"));
+  ASSERT_EQ(::kill(node.pid(), SIGSTOP), 0);
+  struct resume {
+    pid_t pid;
+    ~resume() { ::kill(pid, SIGCONT); }
+  } resumed{node.pid()};
+  using clock = std::chrono::steady_clock;
+  auto uri = node.uri("cache") + "?timeout_ms=2000";
+  auto start = clock::now();
+  {
+    runtime rt(client("client", "ca"));
+    auto cache = rt.open_cache(uri);
+    try {
+      test::await(cache.set("k", "v"));
+      ADD_FAILURE() << "a frozen node answered";
+    } catch (const store_error& e) {
+      EXPECT_TRUE(e.code() == errc::backend_unavailable ||
+                  e.code() == errc::timeout)
+          << e.what();
+    }
+    EXPECT_LT(clock::now() - start, std::chrono::milliseconds(2000 + 1000));
+  }
+  EXPECT_LT(clock::now() - start, std::chrono::milliseconds(2000 + 3000))
+      << "~runtime waited for the frozen node";
+
+  auto cfg = dir_ + "/client.ini";
+  std::ofstream(cfg) << openssl_section("client");
+  start = clock::now();
+  auto r =
+      test::storectl({"cache", "get", "--config", cfg, "--store", uri, "k"});
+  EXPECT_EQ(r.code, 1) << r.out;
+  // Its deadline and the probe's wait end together: either may be first.
+  EXPECT_TRUE(r.err.find("error: timeout") != std::string::npos ||
+              r.err.find("did not answer the TLS handshake") !=
+                  std::string::npos)
+      << r.err;
+  EXPECT_LT(clock::now() - start, std::chrono::milliseconds(2000 + 3000))
+      << "storectl waited for the frozen node";
+
+  // Thawed, the node serves the same client again.
+  ::kill(node.pid(), SIGCONT);
+  runtime rt(client("client", "ca"));
+  auto cache = rt.open_cache(node.uri("cache"));
+  test::await(cache.set("k", "thawed"));
+  EXPECT_EQ(test::await(cache.get("k")), std::optional<std::string>("thawed"));
+}
+
 TEST_F(node_tls, non_loopback_bind_is_allowed_with_tls) {
   auto dotted = "[global]\nopenssl.certificate=\"" + dir_ +
                 "/node.pem\"\nopenssl.key=\"" + dir_ +

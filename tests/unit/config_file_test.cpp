@@ -146,6 +146,21 @@ TEST(ConfigFile, ErrorsNameTheFileTheLineAndTheProblem) {
             "comment)");
 }
 
+// Which of two URIs a store named twice was meant to have, nothing says:
+// refused (even across two [stores] sections), where other sections keep
+// CAF's rule that the last one wins.
+TEST(ConfigFile, AStoreNamedTwiceIsRefused) {
+  EXPECT_EQ(error_of("[stores]\nfv=\"faiss:///a\"\nkv=\"memory://\"\n"
+                     "fv=\"faiss:///b\"\n"),
+            "cfg.ini:4: store 'fv' is named twice in [stores] (first at line "
+            "2)");
+  EXPECT_EQ(error_of("[stores]\nfv=\"faiss:///a\"\n[x]\ny=1\n[stores]\n"
+                     "fv=\"faiss:///a\"\n"),
+            "cfg.ini:6: store 'fv' is named twice in [stores] (first at line "
+            "2)");
+  EXPECT_EQ(section("[x]\ny=\"1\"\ny=\"2\"\n", "x"), (entries{{"y", "2"}}));
+}
+
 TEST(ConfigFile, ErrorsNeverShowAValue) {
   auto e = error_of("[stores]\nfv=\"pgvector://u:hunter2@h/db\" x\n");
   EXPECT_EQ(e.find("hunter2"), std::string::npos) << e;
