@@ -51,10 +51,12 @@ class remote_handle final : public caf::monitorable_actor {
 };
 
 // Probes a TLS node on a thread of its own (tls_probe.hpp: it blocks up to
-// its wait), answers why it is silent ("" if it is not), and ends.
-caf::behavior tls_prober(caf::event_based_actor* self) {
-  return {[self](nprobe_atom, const std::string& host, std::uint16_t port,
-                 std::int64_t wait_ms) {
+// its wait), answers why it is silent ("" if it is not), and ends. The node
+// comes as spawn arguments: CAF 0.17.6 dereferences a null argument tuple
+// when a function actor is spawned with none (UBSan reports it).
+caf::behavior tls_prober(caf::event_based_actor* self, std::string host,
+                         std::uint16_t port, std::int64_t wait_ms) {
+  return {[=](nprobe_atom) {
     self->quit();
     return silent_tls_peer(host, port, std::chrono::milliseconds(wait_ms))
         .value_or("");
@@ -164,10 +166,11 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
         if (!spec.tls) return connect(wait);
         // A silent TLS node would leave CAF a handshake without a timeout,
         // which the actor system's shutdown waits for (tls_probe.hpp).
-        auto prober = self->spawn<caf::detached>(tls_prober);
+        auto prober =
+            self->spawn<caf::detached>(tls_prober, spec.host, spec.port,
+                                       static_cast<std::int64_t>(wait.count()));
         self->request(prober, wait + std::chrono::seconds(1),
-                      nprobe_atom::value, spec.host, spec.port,
-                      static_cast<std::int64_t>(wait.count()))
+                      nprobe_atom::value)
             .then(
                 [=](const std::string& silent) {
                   if (!silent.empty())
