@@ -87,6 +87,9 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
     link->down(why, false);
     retry_later();
   };
+  auto unreachable = [=](const std::string& why) {
+    failed(unavailable("cannot reach node " + where + ": " + why));
+  };
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!self->state.remote || dm.source != self->state.remote) return;
     self->state.remote = nullptr;
@@ -153,7 +156,7 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
                   why +=
                       " (does one side use TLS and the other not, or "
                       "are their certificates from different CAs?)";
-                failed(unavailable("cannot reach node " + where + ": " + why));
+                unreachable(why);
               });
   };
   return {
@@ -173,15 +176,10 @@ caf::behavior connector(caf::stateful_actor<connector_state>* self,
                       nprobe_atom::value)
             .then(
                 [=](const std::string& silent) {
-                  if (!silent.empty())
-                    return failed(unavailable("cannot reach node " + where +
-                                              ": it " + silent));
+                  if (!silent.empty()) return unreachable("it " + silent);
                   connect(wait);
                 },
-                [=](caf::error& e) {
-                  failed(unavailable("cannot reach node " + where + ": " +
-                                     self->system().render(e)));
-                });
+                [=](caf::error& e) { unreachable(self->system().render(e)); });
       },
   };
 }

@@ -1,6 +1,5 @@
 #include "runtime/tls_probe.hpp"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>

@@ -106,15 +106,13 @@ void on_vector_page(self_ptr self, scan_page& page) {
   pump(self);
 }
 
-// `asked_at`: when the scan was sent. Each TTL in the page is what was left
+// `read_at`: when the scan was sent. Each TTL in the page is what was left
 // when the backend read it, no earlier than that, so the expiry taken from
 // it is never later than the source's (taken at the answer's arrival, a
 // slow scan or a busy reader moved it later by as much as they took).
-void on_cache_page(self_ptr self, cache_scan_page& page,
-                   std::int64_t asked_at) {
+void on_cache_page(self_ptr self, cache_scan_page& page, std::int64_t read_at) {
   auto& st = self->state;
   st.scanning = false;
-  auto read_at = asked_at;
   // A cache cursor is opaque (a Redis SCAN cursor): only the page's end is a
   // place to resume, so a batch before it resumes at the page's start and a
   // restart re-reads that page. Writes are idempotent, so that is harmless.
