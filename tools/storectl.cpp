@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
       storage::pin_log_level(env, "STORECTL_LOG");
     if (selected) selected();
     storectl::flush_output();
+    storectl::check_stdout();
+    storectl::print_warnings();
     return 0;
   } catch (const std::exception& e) {
     storectl::flush_output();

@@ -64,10 +64,15 @@ double require_seconds(double value, const std::string& what);
 std::ifstream open_input_file(const std::string& path,
                               const std::string& option);
 
-// --ids A,B (each split on commas) then every --id as given; first occurrence
-// order, duplicates dropped, an empty id rejected.
-std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
-                                     const std::vector<std::string>& single);
+// One --ids (a comma-separated list) or --id (one id, commas kept) value.
+struct id_argument {
+  bool list = false;
+  std::string value;
+};
+
+// The ids of --ids and --id in the order given, lists split on commas;
+// first occurrence order, duplicates dropped, an empty id rejected.
+std::vector<std::string> collect_ids(const std::vector<id_argument>& args);
 
 // --where's JSON as a filter; invalid_argument naming --where otherwise.
 storage::filter parse_where(const std::string& text);
@@ -100,9 +105,16 @@ void require_utf8(const std::string& text, const std::string& what);
 // Prints the one error line and returns the exit code for a failed command.
 int report_error(const std::exception& e);
 
-// Prints "storectl: warning: ..." on stderr if `config` is readable by other
-// users and holds a password (config_file.hpp).
+// Keeps "storectl: warning: ..." for print_warnings() if `config` is
+// readable by other users and holds a password (config_file.hpp).
 void warn_if_exposed(const std::string& config);
+// Prints the warnings kept so far on stderr: after a command succeeded (or
+// once `serve` listens), so a failed command's stderr is its error line.
+void print_warnings();
+
+// Throws store_error(internal) if stdout could not take what was printed
+// (a full disk, a closed pipe): a command whose output is lost has failed.
+void check_stdout();
 
 void add_vector_commands(CLI::App& app, action& selected);
 void add_upsert_command(CLI::App& vector, action& selected);

@@ -53,8 +53,7 @@ void require_utf8(const std::string& text, const std::string& what) {
             "UTF-8 strings)");
 }
 
-std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
-                                     const std::vector<std::string>& single) {
+std::vector<std::string> collect_ids(const std::vector<id_argument>& args) {
   std::vector<std::string> ids;
   std::unordered_set<std::string> seen;
   auto take = [&](const std::string& id, const char* from) {
@@ -62,16 +61,19 @@ std::vector<std::string> collect_ids(const std::vector<std::string>& lists,
     require_utf8(id, std::string("an id in ") + from);
     if (seen.insert(id).second) ids.push_back(id);
   };
-  for (const auto& list : lists) {
+  for (const auto& a : args) {
+    if (!a.list) {
+      take(a.value, "--id");
+      continue;
+    }
     std::size_t start = 0;
     for (;;) {
-      auto comma = list.find(',', start);
-      take(list.substr(start, comma - start), "--ids");
+      auto comma = a.value.find(',', start);
+      take(a.value.substr(start, comma - start), "--ids");
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
   }
-  for (const auto& id : single) take(id, "--id");
   return ids;
 }
 

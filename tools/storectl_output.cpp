@@ -15,6 +15,9 @@ namespace {
 
 output_format format = output_format::json;
 std::vector<nlohmann::ordered_json> rows;
+// Shown once the command has succeeded: a failed one prints its error line
+// alone (CLI.md).
+std::vector<std::string> pending_warnings;
 
 std::string dumped(const nlohmann::ordered_json& j) {
   // A backend may hold bytes that are not UTF-8; printing them replaced
@@ -109,7 +112,22 @@ int report_error(const std::exception& e) {
 void warn_if_exposed(const std::string& config) {
   if (config.empty()) return;
   if (auto w = storage::exposed_secrets_warning(config))
-    std::cerr << "storectl: warning: " << *w << std::endl;
+    pending_warnings.push_back(std::move(*w));
+}
+
+void print_warnings() {
+  for (const auto& w : pending_warnings)
+    std::cerr << "storectl: warning: " << w << std::endl;
+  pending_warnings.clear();
+}
+
+void check_stdout() {
+  std::cout.flush();
+  if (std::cout) return;
+  std::cout.clear();
+  throw storage::store_error(
+      storage::errc::internal,
+      "cannot write standard output (a full disk or a closed file?)");
 }
 
 }  // namespace storectl

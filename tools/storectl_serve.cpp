@@ -41,7 +41,7 @@ void run(const serve_args& a) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // On stderr whatever the log's level or place, like every command's.
+  // On stderr whatever the log's level or place, once the node listens.
   warn_if_exposed(a.config);
   if (!storage::log_level_pinned()) spdlog::set_level(spdlog::level::info);
   storage::runtime_options ro;
@@ -75,7 +75,8 @@ void run(const serve_args& a) {
     line["metrics"] = "http://" + metrics->host() + ":" +
                       std::to_string(metrics->port()) + "/metrics";
   print(line);
-  std::cout.flush();
+  check_stdout();
+  print_warnings();
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("{}: stopping; requests in flight finish first",

@@ -3,13 +3,14 @@
 // the same progress as migrate (a bar on a terminal, else one JSON line per
 // second on stderr). Import reads its file twice: the first pass checks
 // every line (JSON, record, one dimension, no duplicate id) so bad input
-// writes nothing; the second sends it in batches. Export writes to a
-// temporary file renamed into place, so a failed export leaves no partial
-// file under the name asked for.
+// writes nothing; the second sends it in batches. Export writes a file to a
+// temporary one renamed into place, so a failed export leaves no partial
+// file under the name asked for (a device or FIFO is written in place).
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -178,17 +179,46 @@ void import_file(const transfer_args& a) {
   });
 }
 
+// Where export writes, and how. A regular file (or a new one) is written
+// beside it and renamed into place; a symlink is followed first, so the
+// file it points to is replaced and the link stays; a device or a FIFO
+// (/dev/stdout, a named pipe) is written in place, since renaming onto it
+// would replace the device node itself.
+struct export_target {
+  std::string path;  // what is finally written (a symlink resolved)
+  bool in_place = false;
+};
+
+export_target export_target_of(const std::string& file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  export_target t{file, false};
+  if (fs::is_symlink(fs::symlink_status(file, ec))) {
+    auto resolved = fs::weakly_canonical(file, ec);
+    if (ec) invalid("cannot resolve --file '" + file + "': " + ec.message());
+    t.path = resolved.string();
+  }
+  auto st = fs::status(t.path, ec);
+  if (fs::is_directory(st)) invalid("--file '" + file + "' is a directory");
+  t.in_place = fs::exists(st) && !fs::is_regular_file(st);
+  return t;
+}
+
 void export_collection(const transfer_args& a) {
   storage::validate_collection_name(a.collection);
   auto page = static_cast<std::uint32_t>(require_positive(a.batch, "--batch"));
   with_vector_store(a.store, [&](storage::vector_store& vs) {
     auto total = vs.count(a.collection).get();
     std::ofstream file;
-    std::string temp;
+    std::string temp;  // empty when writing to stdout or in place
+    const std::string what = a.file.empty() ? std::string("standard output")
+                                            : "--file '" + a.file + "'";
+    export_target target;
     if (!a.file.empty()) {
-      temp = a.file + ".partial";
-      file.open(temp, std::ios::trunc);
-      if (!file) invalid("cannot write --file '" + a.file + "'");
+      target = export_target_of(a.file);
+      if (!target.in_place) temp = target.path + ".partial";
+      file.open(target.in_place ? target.path : temp, std::ios::trunc);
+      if (!file) invalid("cannot write " + what);
     }
     std::ostream& out = a.file.empty() ? std::cout : file;
     throttled_progress progress(a.collection, total);
@@ -206,16 +236,16 @@ void export_collection(const transfer_args& a) {
         progress(written);
       } while (!cursor.empty());
       out.flush();
-      if (!out) invalid("cannot write --file '" + a.file + "'");
+      if (!a.file.empty()) file.close();
+      if (!out) invalid("cannot write " + what);
     } catch (...) {
       if (!temp.empty()) std::remove(temp.c_str());
       throw;
     }
     progress(written, true);
     if (a.file.empty()) return;  // stdout holds the records themselves
-    file.close();
-    if (std::rename(temp.c_str(), a.file.c_str()) != 0)
-      invalid("cannot rename '" + temp + "' to --file '" + a.file + "'");
+    if (!temp.empty() && std::rename(temp.c_str(), target.path.c_str()) != 0)
+      invalid("cannot rename '" + temp + "' to " + what);
     print({{"exported", written},
            {"collection", a.collection},
            {"file", a.file},

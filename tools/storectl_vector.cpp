@@ -24,8 +24,10 @@ struct vector_args {
   std::string collection;
   std::int64_t dim = 0;
   std::string metric = "cosine";
-  std::vector<std::string> id_lists;
-  std::vector<std::string> ids;
+  // --ids and --id values in the order given on the command line.
+  std::vector<id_argument> id_args;
+  // What CLI11 parses the two options into (their type); id_args is read.
+  std::vector<std::string> parsed_id_lists, parsed_ids;
   std::string where;
   CLI::Option* ids_opt = nullptr;
   CLI::Option* id_opt = nullptr;
@@ -59,10 +61,21 @@ CLI::App* command(CLI::App& vector, action& selected,
 }
 
 void add_id_options(CLI::App& cmd, vector_args& args) {
-  args.ids_opt = cmd.add_option("--ids", args.id_lists,
-                                "comma-separated ids (repeatable)");
-  args.id_opt = cmd.add_option(
-      "--id", args.ids, "one id, which may contain a comma (repeatable)");
+  // Each occurrence recorded as it is parsed, so `get` prints in the order
+  // the ids were given across both options.
+  auto in_order = [&args](bool list) {
+    return [&args, list](const std::string& v) {
+      args.id_args.push_back({list, v});
+    };
+  };
+  args.ids_opt = cmd.add_option("--ids", args.parsed_id_lists,
+                                "comma-separated ids (repeatable)")
+                     ->each(in_order(true))
+                     ->trigger_on_parse();
+  args.id_opt = cmd.add_option("--id", args.parsed_ids,
+                               "one id, which may contain a comma (repeatable)")
+                    ->each(in_order(false))
+                    ->trigger_on_parse();
 }
 
 json optional_document(const std::optional<std::string>& d) {
@@ -84,7 +97,7 @@ void run_create(vector_args& a, storage::vector_store& vs) {
 }
 
 void run_get(vector_args& a, storage::vector_store& vs) {
-  auto ids = collect_ids(a.id_lists, a.ids);
+  auto ids = collect_ids(a.id_args);
   auto found = vs.get(a.collection, ids).get();
   std::map<std::string, const storage::vector_record*> by_id;
   for (const auto& r : found) by_id[r.id] = &r;
@@ -102,7 +115,7 @@ void run_delete(vector_args& a, storage::vector_store& vs) {
   if (a.where_opt->count() > 0)
     n = vs.remove_where(a.collection, parse_where(a.where)).get();
   else
-    n = vs.remove(a.collection, collect_ids(a.id_lists, a.ids)).get();
+    n = vs.remove(a.collection, collect_ids(a.id_args)).get();
   print({{"deleted", n}});
 }
 
@@ -113,7 +126,7 @@ void check_create(const vector_args& a) {
 }
 
 void check_ids(const vector_args& a) {
-  collect_ids(a.id_lists, a.ids);
+  collect_ids(a.id_args);
 }
 
 void check_delete(const vector_args& a) {

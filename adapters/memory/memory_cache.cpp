@@ -1,6 +1,7 @@
 #include "adapters/memory/memory_cache.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "adapters/cache_incr.hpp"
 #include "adapters/factories.hpp"
@@ -269,9 +270,30 @@ cache_scan_page memory_cache::scan(const std::string& cursor,
 
 namespace {
 
+// memory://NAME names one of a process's separate in-memory stores; a
+// port, a path, a user or a NAME of other characters is a mistyped URI
+// (`memory://&max_entries=1` would otherwise drop its parameters).
+void check_memory_name(const store_uri& uri) {
+  const auto& name = uri.host();
+  bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+           c == '_' || c == '.';
+  });
+  if (!plain || uri.port() != 0 || !uri.user().empty() ||
+      !(uri.path().empty() || uri.path() == "/"))
+    throw store_error(errc::invalid_argument,
+                      "memory URI must be memory://[NAME][?params] (NAME of "
+                      "letters, digits, '-', '_', '.'), got host '" +
+                          name + "'" + (uri.port() != 0 ? ", a port" : "") +
+                          (uri.path().size() > 1 ? ", a path" : "") +
+                          (!uri.user().empty() ? ", a user" : ""),
+                      "open", uri.redacted());
+}
+
 // The namespace and max_entries of the whole store.
 std::pair<std::string, std::uint64_t> memory_settings_of(const store_uri& uri) {
   uri.check_params({STORAGE_RUNTIME_PARAMS, "max_entries", "namespace"});
+  check_memory_name(uri);
   auto ns = uri.param_or("namespace", "default");
   if (ns.empty())
     throw store_error(errc::invalid_argument, "namespace must not be empty",

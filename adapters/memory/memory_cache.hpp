@@ -1,4 +1,5 @@
-// memory://?max_entries=N&namespace=NS — an in-process LRU cache with TTLs.
+// memory://[NAME]?max_entries=N&namespace=NS — an in-process LRU cache with
+// TTLs; NAME picks one of a process's separate stores.
 // Each instance is one shard holding its own keys; with pool=N the runtime
 // makes N of them and routes each key to one. max_entries bounds the whole
 // store (split over the shards, so at least pool; LRU order is per shard).

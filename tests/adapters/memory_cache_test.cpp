@@ -43,6 +43,29 @@ TEST(memory_cache, rejects_bad_uris) {
       errc::ok);
 }
 
+// memory://NAME names a separate store; anything else in the authority or a
+// path is a mistyped URI, not something to ignore (found by an outside
+// audit: `memory://&max_inflight=100000` silently kept the default bound).
+TEST(memory_cache, a_uri_with_a_port_path_or_odd_name_is_refused) {
+  for (const char* uri :
+       {"memory://&max_entries=1", "memory://h:1/db",
+        "memory://h/x?max_entries=2", "memory://user@h", "memory://a%20b"}) {
+    SCOPED_TRACE(uri);
+    try {
+      open(uri);
+      ADD_FAILURE() << "accepted";
+    } catch (const store_error& e) {
+      EXPECT_EQ(e.code(), errc::invalid_argument) << e.what();
+      EXPECT_NE(std::string(e.what()).find("memory://[NAME]"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  for (const char* uri : {"memory://", "memory:///", "memory://cache-1.a_b",
+                          "memory://?max_entries=2"})
+    EXPECT_NO_THROW(open(uri)) << uri;
+}
+
 TEST(memory_cache, error_never_shows_the_password) {
   try {
     open("memory://user:s3cret@?bogus=1");

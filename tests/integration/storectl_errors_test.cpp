@@ -1,7 +1,11 @@
 // storectl's failures: exit 1 with one `storectl: error: CODE: MESSAGE` line
 // for what the contract rejects (nothing written), exit 2 with the parser's
 // message and usage for command-line syntax, and never a password.
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 
 #include <gtest/gtest.h>
 
@@ -61,6 +65,24 @@ class StorectlErrors : public ::testing::Test {
 
   temp_dir dir_;
 };
+
+// Output that could not be written is a failed command, not exit 0 with
+// the answer lost (found by an outside audit).
+TEST_F(StorectlErrors, AnUnwritableStdoutFailsTheCommand) {
+  auto err = dir_.path() + "/err";
+  auto cmd = std::string(STORECTL_PATH) + " vector count --store " +
+             vectors() + " --collection docs > /dev/full 2> " + err;
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::ifstream in(err);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.rfind("storectl: error: internal: cannot write standard "
+                       "output",
+                       0),
+            0u)
+      << text;
+}
 
 TEST_F(StorectlErrors, BadUris) {
   expect_error(storectl({"vector", "list", "--store", "bogus://x"}),

@@ -66,6 +66,10 @@ TEST_F(StorectlFaissLoad,
     ASSERT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find("storectl: error: timeout:"), std::string::npos)
         << r.err;
+    // On a loaded machine a process may not get as far as the store before
+    // its deadline: a plain timeout, which says nothing of progress.
+    if (r.err.find("no reply before the deadline") != std::string::npos)
+      continue;
     ASSERT_NE(r.err.find("is still loading into memory"), std::string::npos)
         << r.err;
     // "N of 20000 records so far", or "reading its snapshot" (no count yet).

@@ -2,11 +2,15 @@
 // completion generated from the parser, --output table, --log-level and a
 // config file's [log] section, vector import/export in JSON lines, and
 // doctor's end-to-end check with its plain-words report.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -185,6 +189,34 @@ TEST_P(StorectlTransfer, ImportExportRoundTrip) {
   // To stdout: the records themselves, importable again.
   auto piped = storectl({"vector", "export", "--store", s, "--collection", c});
   EXPECT_EQ(piped.lines().size(), 1200u);
+  // Through a symlink the file it points to is replaced and the link stays;
+  // a FIFO is written in place, not renamed over (found by an outside
+  // audit: --file /dev/full replaced the device node).
+  auto target = dir_.path() + "/target.jsonl", link = dir_.path() + "/link";
+  std::ofstream(target) << "old\n";
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  r = storectl(
+      {"vector", "export", "--store", s, "--collection", c, "--file", link});
+  ASSERT_EQ(r.code, 0) << r.err;
+  struct stat lst {};
+  ASSERT_EQ(::lstat(link.c_str(), &lst), 0);
+  EXPECT_TRUE(S_ISLNK(lst.st_mode));
+  auto replaced = file_text(target);
+  EXPECT_EQ(std::count(replaced.begin(), replaced.end(), '\n'), 1200);
+  auto fifo = dir_.path() + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string from_fifo;
+  std::thread reader([&] { from_fifo = file_text(fifo); });
+  r = storectl(
+      {"vector", "export", "--store", s, "--collection", c, "--file", fifo});
+  // Should export fail before opening the FIFO, this lets the reader go.
+  if (int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK); fd >= 0)
+    ::close(fd);
+  reader.join();
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(from_fifo.begin(), from_fifo.end(), '\n'), 1200);
+  ASSERT_EQ(::lstat(fifo.c_str(), &lst), 0);
+  EXPECT_TRUE(S_ISFIFO(lst.st_mode));
 
   // A bad line anywhere writes nothing: not even the collection.
   auto c2 = unique_name("imp");

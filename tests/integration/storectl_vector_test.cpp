@@ -160,14 +160,22 @@ TEST_F(StorectlVector, UpsertFromFileAndIdsWithCommas) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.line(), json({{"upserted", 2}}));
 
+  // Printed in the order given, across --id and --ids.
   r = run({"get", "--collection", "docs", "--id", "x,y", "--ids", "plain"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto lines = r.lines();
   ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["id"], "x,y");
+  EXPECT_EQ(lines[0]["document"], "comma");
+  EXPECT_EQ(lines[1]["id"], "plain");
+  EXPECT_EQ(lines[1]["metadata"], json::object());
+  r = run({"get", "--collection", "docs", "--ids", "plain", "--id", "x,y",
+           "--ids", "plain"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  lines = r.lines();
+  ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_EQ(lines[0]["id"], "plain");
-  EXPECT_EQ(lines[0]["metadata"], json::object());
   EXPECT_EQ(lines[1]["id"], "x,y");
-  EXPECT_EQ(lines[1]["document"], "comma");
 
   r = run({"delete", "--collection", "docs", "--id", "x,y"});
   ASSERT_EQ(r.code, 0) << r.err;
