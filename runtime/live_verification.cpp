@@ -29,13 +29,15 @@ std::uint64_t live_differences::total() const {
 
 std::string live_differences::describe() const {
   std::string out;
+  std::size_t budget = 10;  // ids named in all, as CLI.md says
   auto part = [&](const kind& k, const char* what) {
     if (k.count == 0) return;
     out +=
         (out.empty() ? "" : ", ") + std::to_string(k.count) + " " + what + " (";
-    for (std::size_t i = 0; i < k.first.size(); ++i)
-      out += (i ? ", " : "") + k.first[i];
-    out += k.count > k.first.size() ? ", ...)" : ")";
+    std::size_t named = 0;
+    for (; named < k.first.size() && budget > 0; ++named, --budget)
+      out += (named ? ", " : "") + k.first[named];
+    out += k.count > named ? (named ? ", ...)" : "...)") : ")";
   };
   part(missing_, "missing on the target");
   part(extra_, "extra on the target");

@@ -17,11 +17,12 @@ namespace storage {
 std::uint64_t record_digest(const vector_record& r);
 
 // The digests differ, yet the records are the same but for rounding:
-// embedding values within 1e-6 (relative; absolute below 1) and metadata
-// doubles within 4 units in the last place. Chroma 1.0.1 returns embeddings
-// with about 7 decimal digits, so a float32 can come back one ulp away from
-// what was written, and parses a JSON double to within an ulp or two. Ids,
-// documents and every other metadata value must match exactly.
+// embedding values within 5e-7 relative (7 significant digits) and
+// metadata doubles within 4 units in the last place. Chroma 1.0.1 returns
+// the embeddings of records it did not get from this runtime with about 7
+// significant digits and parses a JSON double to within an ulp or two. Ids,
+// documents and every other metadata value must match exactly. A real
+// change smaller than that goes unseen.
 bool same_up_to_rounding(const vector_record& a, const vector_record& b);
 
 // FNV-1a over (key, value); the expiry is compared separately, within a

@@ -84,10 +84,14 @@ void scan_cache(caf::scoped_actor& self, const cache_store_actor& store,
   } while (!cursor.empty());
 }
 
-std::string join_ids(const id_sample& s) {
+// At most `budget` of the sample's ids, taken from the budget: a message
+// names up to ten differing ids in all (CLI.md), not ten of each kind.
+std::string join_ids(const id_sample& s, std::size_t& budget) {
   std::string out;
-  for (auto& id : s.first) out += (out.empty() ? "" : ", ") + id;
-  if (s.count > s.first.size()) out += ", ...";
+  std::size_t named = 0;
+  for (; named < s.first.size() && budget > 0; ++named, --budget)
+    out += (out.empty() ? "" : ", ") + s.first[named];
+  if (s.count > named) out += out.empty() ? "..." : ", ...";
   return out;
 }
 
@@ -228,12 +232,13 @@ std::string describe(const verify_report& r, const std::string& what) {
   std::string out = what;
   if (!r.collection_problem.empty()) out += " " + r.collection_problem;
   std::string parts;
+  std::size_t budget = id_sample::max_named;
   for (auto d :
        {difference::missing, difference::extra, difference::mismatched}) {
     auto& s = r.of(d);
     if (s.count == 0) continue;
     parts += (parts.empty() ? "" : ", ") + std::to_string(s.count) + " " +
-             to_string(d) + " (" + join_ids(s) + ")";
+             to_string(d) + " (" + join_ids(s, budget) + ")";
   }
   if (!parts.empty()) out += ": " + parts;
   // "of 0 on the source" after "does not exist on the source" reads wrong.

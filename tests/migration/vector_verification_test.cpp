@@ -119,6 +119,42 @@ TEST_P(vector_verification, each_difference_is_reported_by_kind) {
   }
 }
 
+// CLI.md: a mismatch "names up to ten differing ids" -- in all, not ten of
+// each kind; and a component changed by far less than 1e-6 is a change
+// (an absolute 1e-6 let it pass; both found by an outside audit).
+TEST_P(vector_verification, names_ten_ids_in_all_and_sees_small_changes) {
+  name_ = collection("ten");
+  fill(*src_, name_, dim, metric::l2, n_records);
+  fill(*dst_, name_, dim, metric::l2, n_records);
+  std::vector<std::string> gone;
+  std::vector<vector_record> changed, extra;
+  for (int i = 0; i < 12; ++i) {
+    gone.push_back(make_record(i, dim).id);
+    auto c = make_record(100 + i, dim);
+    c.embedding[1] *= 1.000002f;  // a change far below 1e-6
+    changed.push_back(c);
+    auto x = make_record(90000 + i, dim);
+    x.id = "zz-extra-" + std::to_string(10 + i);
+    extra.push_back(x);
+  }
+  await(dst_->remove(name_, gone));
+  await(dst_->upsert(name_, changed));
+  await(dst_->upsert(name_, extra));
+  auto r = verify();
+  EXPECT_EQ(r.missing.count, 12u);
+  EXPECT_EQ(r.extra.count, 12u);
+  EXPECT_EQ(r.mismatched.count, 12u);
+  auto message = describe(r, "collection '" + name_ + "'");
+  std::size_t named = 0;
+  for (const auto* prefix : {"rec-", "zz-extra-"})
+    for (auto at = message.find(prefix); at != std::string::npos;
+         at = message.find(prefix, at + 1))
+      ++named;
+  EXPECT_EQ(named, 10u) << message;
+  EXPECT_TRUE(contains(message, "12 missing (rec-0000000, ")) << message;
+  EXPECT_TRUE(contains(message, "12 extra (...)")) << message;
+}
+
 TEST_P(vector_verification, a_collection_on_one_side_only_fails) {
   name_ = collection("both");
   auto only_src = collection("onlysrc");
