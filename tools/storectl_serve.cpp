@@ -74,9 +74,11 @@ void run(const serve_args& a) {
   if (metrics)
     line["metrics"] = "http://" + metrics->host() + ":" +
                       std::to_string(metrics->port()) + "/metrics";
+  // The node is up: the warning goes out before the line a supervisor waits
+  // for, so whoever reads that line has the warning too.
+  print_warnings();
   print(line);
   check_stdout();
-  print_warnings();
   int sig = 0;
   sigwait(&stop_signals, &sig);
   spdlog::info("{}: stopping; requests in flight finish first",
