@@ -70,8 +70,8 @@ class StorectlErrors : public ::testing::Test {
 // the answer lost (found by an outside audit).
 TEST_F(StorectlErrors, AnUnwritableStdoutFailsTheCommand) {
   auto err = dir_.path() + "/err";
-  auto cmd = std::string(STORECTL_PATH) + " vector count --store " +
-             vectors() + " --collection docs > /dev/full 2> " + err;
+  auto cmd = std::string(STORECTL_PATH) + " vector count --store " + vectors() +
+             " --collection docs > /dev/full 2> " + err;
   int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 1);
