@@ -9,14 +9,9 @@ namespace storage {
 void live_differences::add(const std::vector<std::string>& missing,
                            const std::vector<std::string>& extra,
                            const std::vector<std::string>& mismatched) {
-  auto note = [](kind& k, const std::vector<std::string>& ids) {
-    k.count += ids.size();
-    for (auto& id : ids)
-      if (k.first.size() < 10) k.first.push_back(id);
-  };
-  note(missing_, missing);
-  note(extra_, extra);
-  note(mismatched_, mismatched);
+  for (auto& id : missing) missing_.note(id);
+  for (auto& id : extra) extra_.note(id);
+  for (auto& id : mismatched) mismatched_.note(id);
 }
 
 bool live_differences::any() const {
@@ -29,15 +24,11 @@ std::uint64_t live_differences::total() const {
 
 std::string live_differences::describe() const {
   std::string out;
-  std::size_t budget = 10;  // ids named in all, as CLI.md says
-  auto part = [&](const kind& k, const char* what) {
+  std::size_t budget = id_sample::max_named;
+  auto part = [&](const id_sample& k, const char* what) {
     if (k.count == 0) return;
-    out +=
-        (out.empty() ? "" : ", ") + std::to_string(k.count) + " " + what + " (";
-    std::size_t named = 0;
-    for (; named < k.first.size() && budget > 0; ++named, --budget)
-      out += (named ? ", " : "") + k.first[named];
-    out += k.count > named ? (named ? ", ...)" : "...)") : ")";
+    out += (out.empty() ? "" : ", ") + std::to_string(k.count) + " " + what +
+           " (" + name_ids(k, budget) + ")";
   };
   part(missing_, "missing on the target");
   part(extra_, "extra on the target");

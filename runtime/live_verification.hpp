@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "actors/migration/migration_verifier.hpp"
 #include "messages/errors.hpp"
 #include "messages/records.hpp"
 
 namespace storage {
 
-// Missing, extra and mismatched ids over every page, with up to ten of
-// each named.
+// Missing, extra and mismatched ids over every page, with up to ten named
+// in all.
 class live_differences {
  public:
   void add(const std::vector<std::string>& missing,
@@ -25,11 +26,7 @@ class live_differences {
   std::string describe() const;
 
  private:
-  struct kind {
-    std::uint64_t count = 0;
-    std::vector<std::string> first;
-  };
-  kind missing_, extra_, mismatched_;
+  id_sample missing_, extra_, mismatched_;
 };
 
 // The collections both sides must compare, or the problems that fail the

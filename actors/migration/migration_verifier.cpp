@@ -84,9 +84,9 @@ void scan_cache(caf::scoped_actor& self, const cache_store_actor& store,
   } while (!cursor.empty());
 }
 
-// At most `budget` of the sample's ids, taken from the budget: a message
-// names up to ten differing ids in all (CLI.md), not ten of each kind.
-std::string join_ids(const id_sample& s, std::size_t& budget) {
+}  // namespace
+
+std::string name_ids(const id_sample& s, std::size_t& budget) {
   std::string out;
   std::size_t named = 0;
   for (; named < s.first.size() && budget > 0; ++named, --budget)
@@ -94,8 +94,6 @@ std::string join_ids(const id_sample& s, std::size_t& budget) {
   if (s.count > named) out += out.empty() ? "..." : ", ...";
   return out;
 }
-
-}  // namespace
 
 const char* to_string(difference d) {
   switch (d) {
@@ -238,7 +236,7 @@ std::string describe(const verify_report& r, const std::string& what) {
     auto& s = r.of(d);
     if (s.count == 0) continue;
     parts += (parts.empty() ? "" : ", ") + std::to_string(s.count) + " " +
-             to_string(d) + " (" + join_ids(s, budget) + ")";
+             to_string(d) + " (" + name_ids(s, budget) + ")";
   }
   if (!parts.empty()) out += ": " + parts;
   // "of 0 on the source" after "does not exist on the source" reads wrong.

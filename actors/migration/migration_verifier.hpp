@@ -39,6 +39,10 @@ struct id_sample {
   void note(const std::string& id);
 };
 
+// "a, b, ..." : as many of the sample's ids as `budget` has left, taken
+// from it, so a message names up to ten differing ids in all (CLI.md).
+std::string name_ids(const id_sample& s, std::size_t& budget);
+
 struct verify_report {
   std::uint64_t source_count = 0;
   std::uint64_t target_count = 0;

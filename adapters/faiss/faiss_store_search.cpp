@@ -45,13 +45,17 @@ double collection_state::exact(const float* q, double qnorm,
     }
     return acc;
   }
+  if (spec_.metric == metric::ip) {
+    for (std::size_t i = 0; i < dim_; ++i)
+      acc += static_cast<double>(q[i]) * v[i];
+    return 1.0 - acc;
+  }
   double vnorm = 0;
   for (std::size_t i = 0; i < dim_; ++i) {
     double x = q[i], y = v[i];
     acc += x * y;
     vnorm += y * y;
   }
-  if (spec_.metric == metric::ip) return 1.0 - acc;
   return qnorm == 0 || norms_[slot] == 0
              ? 1.0
              : 1.0 - std::clamp(acc / std::sqrt(qnorm * vnorm), -1.0, 1.0);
